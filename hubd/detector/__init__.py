@@ -1,0 +1,1 @@
+"""Learned activity rhythm: numba kernels, model and rhythm metrics."""

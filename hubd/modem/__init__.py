@@ -1,0 +1,1 @@
+"""Radio link to the housing office: AT channel, PDU codec, SMS outbox."""

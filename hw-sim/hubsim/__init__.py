@@ -1,0 +1,1 @@
+"""Simulated hardware for hubd. hubd never imports this package."""

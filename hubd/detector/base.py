@@ -1,0 +1,134 @@
+"""The seam between the detector and the alert policy.
+
+A detector watches the event stream and reports *conditions* (findings) that hold
+right now; the alert policy turns a condition's start and end into episodes. Keeping
+the detector level-based makes it easy to test and to replay in bulk.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..events import Event, Kind
+
+RESIDENT = "resident"
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A condition that holds now: ``type`` since ``since_mono``, past a limit of ``limit`` seconds."""
+
+    type: str
+    category: str
+    since_mono: float
+    limit: float
+    key: str = ""
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        return (self.type, self.key)
+
+
+def is_activity(event: Event, appliance_on_watts: float = 0.0) -> bool:
+    """Whether an event shows someone moving inside (presence OFF is a movement too)."""
+    kind = event.kind
+    if kind is Kind.MOTION or kind is Kind.BUTTON:
+        return event.value > 0
+    if kind is Kind.APPLIANCE:
+        return event.value > appliance_on_watts
+    return True  # door, entrance, presence: any change is a hand or a body
+
+
+class Detector(ABC):
+    """Fed every event in time order; asked at any moment which conditions hold."""
+
+    @abstractmethod
+    def observe(self, event: Event) -> None: ...
+
+    @abstractmethod
+    def check(self, mono: float, local: float) -> list[Finding]: ...
+
+    @abstractmethod
+    def status(self, mono: float, local: float) -> dict[str, Any]:
+        """For `hubctl status`: last activity, inactivity now vs the threshold now, inferred mode."""
+
+    @abstractmethod
+    def state(self) -> dict[str, Any]:
+        """What must survive a restart (JSON-able, or numpy arrays for the store)."""
+
+    @abstractmethod
+    def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
+        """Restore ``state``; ``rebase`` maps a stored monotonic time onto this boot's clock."""
+
+    def next_check(self, mono: float) -> float | None:
+        """The earliest monotonic time a new finding could appear (None: only on events)."""
+        return None
+
+
+class FixedTimerDetector(Detector):
+    """The industry baseline and the always-on safety net: any activity resets a stopwatch.
+
+    A presence sensor held ON is someone there, so it holds off the timer; the
+    stopwatch restarts when it is released.
+    """
+
+    def __init__(self, limit_seconds: float, appliance_on_watts: float = 0.0):
+        if limit_seconds <= 0:
+            raise ValueError("limit must be positive")
+        self.limit = float(limit_seconds)
+        self.appliance_on_watts = appliance_on_watts
+        self.last_activity_mono: float | None = None
+        self.last_activity_local: float | None = None
+        self.held: set[str] = set()
+
+    def observe(self, event: Event) -> None:
+        if event.kind is Kind.PRESENCE:
+            if event.value > 0:
+                self.held.add(event.sensor)
+            else:
+                self.held.discard(event.sensor)
+        if is_activity(event, self.appliance_on_watts):
+            self.last_activity_mono = event.mono
+            self.last_activity_local = event.local
+
+    def _since(self, mono: float) -> float | None:
+        if self.held or self.last_activity_mono is None:
+            return None
+        return self.last_activity_mono
+
+    def check(self, mono: float, local: float) -> list[Finding]:
+        since = self._since(mono)
+        if since is None or mono - since < self.limit:
+            return []
+        return [Finding("inactivity", RESIDENT, since, self.limit, detail={"rule": "fixed_timer"})]
+
+    def next_check(self, mono: float) -> float | None:
+        since = self._since(mono)
+        return None if since is None else since + self.limit
+
+    def status(self, mono: float, local: float) -> dict[str, Any]:
+        since = self._since(mono)
+        return {
+            "last_activity_local": self.last_activity_local,
+            "inactive_seconds": None if since is None else max(0.0, mono - since),
+            "threshold_seconds": self.limit,
+            "held": sorted(self.held),
+            "inferred": "home",
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "last_activity_mono": self.last_activity_mono,
+            "last_activity_local": self.last_activity_local,
+            "held": sorted(self.held),
+        }
+
+    def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
+        mono = state.get("last_activity_mono")
+        self.last_activity_mono = None if mono is None else rebase(mono)
+        self.last_activity_local = state.get("last_activity_local")
+        self.held = set(state.get("held", ()))

@@ -1,0 +1,42 @@
+"""What the pure core asks the outside world to do. The shells execute these; tests read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SetOutputs:
+    """Buzzer/LED pattern: off, prealarm, alarm, fault, walktest."""
+
+    pattern: str
+
+
+@dataclass(frozen=True)
+class SendSms:
+    to: str
+    text: str
+    purpose: str  # alarm, resolved, system, heartbeat, test, reply
+    alert_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertChanged:
+    """An alert was raised or moved stage; ``record`` is the alert's full JSON-able state."""
+
+    record: dict[str, Any]
+    raised: bool = False
+
+
+@dataclass(frozen=True)
+class Audit:
+    actor: str
+    action: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str
+    message: str

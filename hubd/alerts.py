@@ -1,0 +1,212 @@
+"""Alert policy: turns conditions into episodes — ask the resident first, then tell
+the office surely, escalate until someone acknowledges, and say when it is over.
+
+Pure and synchronous: it is given findings and times, it returns actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from .actions import AlertChanged, Audit, SendSms, SetOutputs
+from .config import AlertsConfig
+from .detector.base import RESIDENT, SYSTEM, Finding
+from .messages import render
+
+PREALARM, ALARM, CANCELLED, RESOLVED, NOTIFIED = "prealarm", "alarm", "cancelled", "resolved", "notified"
+OPEN_STAGES = (PREALARM, ALARM)
+
+
+@dataclass
+class Alert:
+    id: int
+    type: str
+    category: str
+    key: str
+    since_mono: float
+    since_local: float
+    raised_mono: float
+    raised_local: float
+    limit: float
+    stage: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    step: int = 0
+    next_mono: float | None = None
+    notified: list[str] = field(default_factory=list)
+    acked_by: str | None = None
+    ended_local: float | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AlertPolicy:
+    def __init__(self, config: AlertsConfig, recipients: Iterable[str], flat_id: str, language: str):
+        self.config = config
+        self.recipients = list(recipients)
+        self.flat_id = flat_id
+        self.language = language
+        self.alerts: dict[int, Alert] = {}  # open alerts only
+        self.next_id = 1
+
+    # -- reading -----------------------------------------------------------------
+    def open_alerts(self) -> list[Alert]:
+        return sorted(self.alerts.values(), key=lambda a: a.id)
+
+    def next_deadline(self) -> float | None:
+        times = [a.next_mono for a in self.alerts.values() if a.next_mono is not None]
+        return min(times) if times else None
+
+    def outputs_pattern(self) -> str:
+        stages = {(a.category, a.stage) for a in self.alerts.values()}
+        if any(stage == ALARM and cat == RESIDENT for cat, stage in stages):
+            return "alarm"
+        if any(stage == PREALARM for _, stage in stages):
+            return "prealarm"
+        if any(cat == SYSTEM for cat, _ in stages):
+            return "fault"
+        return "off"
+
+    # -- changes -----------------------------------------------------------------
+    def update(self, findings: list[Finding], mono: float, local: float) -> list:
+        """Open an alert for each new condition; end alerts whose condition is gone."""
+        actions: list = []
+        before = self.outputs_pattern()
+        current = {f.ident: f for f in findings}
+        for alert in list(self.alerts.values()):
+            if (alert.type, alert.key) not in current:
+                actions += self._end(alert, mono, local, reason="condition ended")
+        open_idents = {(a.type, a.key) for a in self.alerts.values()}
+        for ident, finding in current.items():
+            if ident not in open_idents:
+                actions += self._raise(finding, mono, local)
+        return actions + self._outputs_if_changed(before)
+
+    def cancel_prealarms(self, mono: float, local: float, actor: str) -> list:
+        """The OK button: the resident is fine; nothing goes to the office."""
+        before = self.outputs_pattern()
+        actions: list = []
+        for alert in list(self.alerts.values()):
+            if alert.stage == PREALARM:
+                actions += self._end(alert, mono, local, reason=f"cancelled by {actor}")
+        return actions + self._outputs_if_changed(before)
+
+    def ack(self, alert_id: int, actor: str, mono: float, local: float) -> tuple[bool, list]:
+        alert = self.alerts.get(alert_id)
+        if alert is None or alert.stage != ALARM:
+            return False, []
+        alert.acked_by = actor
+        alert.next_mono = None
+        return True, [Audit(actor, "ack", {"alert": alert_id}), AlertChanged(alert.record())]
+
+    def notify(self, finding: Finding, mono: float, local: float) -> list:
+        """A one-shot system notice (hub restarted): one SMS to the first recipient, no episode."""
+        since_local = local - (mono - finding.since_mono)
+        alert = Alert(id=self.next_id, type=finding.type, category=finding.category, key=finding.key,
+                      since_mono=finding.since_mono, since_local=since_local, raised_mono=mono,
+                      raised_local=local, limit=finding.limit, stage=NOTIFIED, detail=dict(finding.detail),
+                      ended_local=local)
+        self.next_id += 1
+        actions: list = [Audit("hub", "notice", {"alert": alert.id, "type": alert.type}),
+                         AlertChanged(alert.record(), raised=True)]
+        if self.recipients:
+            alert.notified.append(self.recipients[0])
+            text = render(alert.type, self.language, flat=self.flat_id, id=alert.id, key=alert.key,
+                          silence_s=mono - finding.since_mono)
+            actions.append(SendSms(self.recipients[0], text, "system", alert.id))
+        return actions
+
+    def tick(self, mono: float, local: float) -> list:
+        before = self.outputs_pattern()
+        actions: list = []
+        for alert in list(self.alerts.values()):
+            if alert.next_mono is None or alert.next_mono > mono:
+                continue
+            if alert.stage == PREALARM:
+                actions += self._escalate_to_alarm(alert, mono, local)
+            elif alert.stage == ALARM:
+                actions += self._send_step(alert, mono, local)
+        return actions + self._outputs_if_changed(before)
+
+    # -- internals ---------------------------------------------------------------
+    def _raise(self, finding: Finding, mono: float, local: float) -> list:
+        since_local = local - (mono - finding.since_mono)
+        alert = Alert(
+            id=self.next_id, type=finding.type, category=finding.category, key=finding.key,
+            since_mono=finding.since_mono, since_local=since_local, raised_mono=mono,
+            raised_local=local, limit=finding.limit, stage=PREALARM, detail=dict(finding.detail),
+        )
+        self.next_id += 1
+        self.alerts[alert.id] = alert
+        prealarm_s = self.config.prealarm_minutes * 60.0
+        actions: list = [Audit("hub", "alert_raised", {"alert": alert.id, "type": alert.type, "key": alert.key})]
+        if finding.category == RESIDENT and prealarm_s > 0:
+            alert.next_mono = mono + prealarm_s
+            actions.append(AlertChanged(alert.record(), raised=True))
+            return actions
+        actions.append(AlertChanged(alert.record(), raised=True))
+        return actions + self._escalate_to_alarm(alert, mono, local, announce=False)
+
+    def _escalate_to_alarm(self, alert: Alert, mono: float, local: float, announce: bool = True) -> list:
+        alert.stage = ALARM
+        actions: list = []
+        if announce:
+            actions.append(Audit("hub", "prealarm_expired", {"alert": alert.id}))
+        actions += self._send_step(alert, mono, local)
+        return actions
+
+    def _send_step(self, alert: Alert, mono: float, local: float) -> list:
+        """Send to the next recipient in escalation order; stop after the repeat limit."""
+        total_steps = len(self.recipients) * self.config.repeat_limit
+        if not self.recipients or alert.step >= total_steps:
+            alert.next_mono = None
+            return [AlertChanged(alert.record())]
+        to = self.recipients[alert.step % len(self.recipients)]
+        alert.step += 1
+        alert.next_mono = mono + self.config.ack_timeout_minutes * 60.0 if alert.step < total_steps else None
+        if to not in alert.notified:
+            alert.notified.append(to)
+        text = render(alert.type, self.language, flat=self.flat_id, id=alert.id, key=alert.key,
+                      silence_s=mono - alert.since_mono)
+        return [SendSms(to, text, "system" if alert.category == SYSTEM else "alarm", alert.id),
+                AlertChanged(alert.record())]
+
+    def _end(self, alert: Alert, mono: float, local: float, reason: str) -> list:
+        del self.alerts[alert.id]
+        alert.next_mono = None
+        alert.ended_local = local
+        actions: list = []
+        if alert.stage == PREALARM:
+            alert.stage = CANCELLED
+        else:
+            alert.stage = RESOLVED
+            text = render("resolved", self.language, flat=self.flat_id, id=alert.id,
+                          silence_s=mono - alert.since_mono)
+            actions += [SendSms(to, text, "resolved", alert.id) for to in alert.notified]
+        actions.insert(0, Audit("hub", f"alert_{alert.stage}", {"alert": alert.id, "reason": reason}))
+        actions.append(AlertChanged(alert.record()))
+        return actions
+
+    def _outputs_if_changed(self, before: str) -> list:
+        after = self.outputs_pattern()
+        return [SetOutputs(after)] if after != before else []
+
+    # -- persistence -------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"next_id": self.next_id, "open": [a.record() for a in self.open_alerts()]}
+
+    def load(self, state: dict[str, Any], rebase) -> None:
+        self.next_id = int(state.get("next_id", 1))
+        self.alerts = {}
+        for rec in state.get("open", []):
+            alert = Alert(**rec)
+            alert.since_mono = rebase(alert.since_mono)
+            alert.raised_mono = rebase(alert.raised_mono)
+            if alert.next_mono is not None:
+                alert.next_mono = rebase(alert.next_mono)
+            self.alerts[alert.id] = alert

@@ -1,0 +1,175 @@
+"""``hubd``: the daemon and the offline tools (replay, backtest, config check).
+
+Exit status: 0 ok, 1 failure, 2 usage or config error. Errors are one clear line,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .config import Config, ConfigError, load_config, parse_config
+from .events import EventCsvError, EventReader, parse_time
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _config_or_default(path: str | None) -> Config:
+    return load_config(path) if path else parse_config({}, "(defaults)")
+
+
+def _until(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text).mono
+    except ValueError:
+        raise UsageError(f"--until {text!r} is not an ISO 8601 time") from None
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = load_config(args.file or args.config)
+    gpio = sum(1 for s in config.sensors if s.kind != "appliance")
+    print(f"{config.source}: ok ({len(config.sensors)} sensors, {gpio} on GPIO, "
+          f"{len(config.modem.recipients)} recipients, detector {config.detector.mode})")
+    return EXIT_OK
+
+
+def _open_events(path: str):
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, newline="", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import alert_line, replay
+
+    config = _config_or_default(args.config)
+    until = _until(args.until)
+    stream = _open_events(args.events)
+    reader = EventReader(stream)
+
+    def show(record):
+        line = alert_line(record, reader.offset)
+        if args.json:
+            print(json.dumps(line, ensure_ascii=False), flush=False)
+        else:
+            extra = f" {line['sensor']}" if "sensor" in line else ""
+            print(f"{line['time']}  {line['category']:<8} {line['type']}{extra}  "
+                  f"(silent since {line['since']}, limit {line['threshold_s'] / 3600:.1f} h)")
+
+    with stream:
+        stats = replay(reader, config, until_mono=until, on_alert=show)
+    if not args.json:
+        days = ((stats.last_local or 0) - (stats.first_local or 0)) / 86400
+        print(f"{stats.events} events over {days:.1f} days, {len(stats.alerts)} alerts", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    try:
+        from .detector import backtest as bt
+    except ImportError:
+        print("hubd backtest: the learned detector is not part of this build", file=sys.stderr)
+        return EXIT_FAIL
+    config = _config_or_default(args.config)
+    with _open_events(args.events) as stream:
+        events = list(EventReader(stream))
+    result = bt.run_backtest(events, config, cuts=args.cuts, seed=args.seed,
+                             progress=None if args.json else sys.stderr)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        print(result.format_table())
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import run_daemon
+
+    config = load_config(args.config)
+    return run_daemon(config)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Run the daemon on simulated hardware: the simulator is found by entry point, never imported by name."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group="hubd.sim"))
+    if not found:
+        print("hubd sim: the hardware simulator is not installed (pip install -e ./hw-sim)", file=sys.stderr)
+        return EXIT_FAIL
+    main = found[0].load()
+    return int(main(args.sim_args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hubd", description="home sensor hub daemon and offline tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the daemon")
+    p.add_argument("--config", default=None, help="config file (default /etc/hubd/config.toml)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sim", help="run the daemon on simulated hardware with a scripted resident",
+                       add_help=False)
+    p.add_argument("sim_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("replay", help="replay an event CSV through the detector and alert policy")
+    p.add_argument("events", help="event CSV (time,sensor,kind,value), or - for stdin")
+    p.add_argument("--config", default=None)
+    p.add_argument("--until", default=None, help="stop at this time (ISO 8601); default: the last event")
+    p.add_argument("--json", action="store_true", help="one JSON object per alert raised, nothing else")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("backtest", help="false alarms and detection delay on an event CSV")
+    p.add_argument("events")
+    p.add_argument("--config", default=None)
+    p.add_argument("--cuts", type=int, default=200, help="simulated collapses (default 200)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("config", help="configuration tools")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    c = csub.add_parser("check", help="validate a config file without a daemon")
+    c.add_argument("file", nargs="?", default=None)
+    c.add_argument("--config", default=None)
+    c.set_defaults(func=cmd_config_check)
+    return parser
+
+
+def run_command(func, args) -> int:
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, EventCsvError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run_command(args.func, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

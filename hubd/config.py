@@ -1,0 +1,235 @@
+"""The hub's configuration: one TOML file into frozen dataclasses.
+
+Defaults ship here, in the dataclasses; ``config.example.toml`` documents every key
+and a test keeps the two in step. Anything wrong stops start-up with the key, the
+value and the rule (exit status 2).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+from .schema import ConfigError, build, rule
+
+DEFAULT_PATH = "/etc/hubd/config.toml"
+ID_PATTERN = r"[a-z0-9][a-z0-9_\-]{0,39}"
+PHONE_PATTERN = r"\+?[0-9]{3,20}"
+GPIO_KINDS = ("motion", "presence", "door", "entrance")
+SENSOR_KINDS = GPIO_KINDS + ("appliance",)
+RESERVED_PINS = {2: "I2C SDA", 3: "I2C SCL", 14: "UART TX", 15: "UART RX"}
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    flat_id: str = rule("flat-1", help="identifier of the flat in messages to the office", pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}")
+    language: str = rule("ja", help="language of SMS texts", choices=("ja", "en"))
+    state_dir: str = rule("/var/lib/hubd", help="SQLite state lives here")
+    socket: str = rule("/run/hubd/control.sock", help="control socket for hubctl")
+    technician_group: str = rule("hubd-tech", help="group allowed to use hubctl besides root and the service user")
+    tick_seconds: float = rule(30.0, help="longest wait between engine ticks", min=0.5, max=600)
+    flush_seconds: float = rule(60.0, help="how often batched events are written to disk", min=1, max=3600)
+    event_retention_days: int = rule(90, help="events older than this are deleted", min=1, max=3650)
+    log_level: str = rule("info", help="stderr log level", choices=("debug", "info", "warning", "error"))
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    mode: str = rule("learned", help="learned rhythm, or the fixed timer only", choices=("learned", "fixed"))
+    max_inactivity_hours: float = rule(12.0, help="safety net: no learning may allow longer silence at home", min=0.5, max=72)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    prealarm_minutes: float = rule(3.0, help="local buzzer/LED warning before the office is told (0 = none)", min=0, max=60)
+    ack_timeout_minutes: float = rule(30.0, help="escalate to the next recipient if no ACK within this", min=1, max=1440)
+    repeat_limit: int = rule(3, help="how many escalation rounds before giving up repeating", min=1, max=20)
+    heartbeat_hours: float = rule(24.0, help="status SMS interval (0 = off)", min=0, max=24 * 28)
+    heartbeat_time: str = rule("10:00", help="local time of day of the heartbeat", pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]")
+    max_pause_hours: float = rule(8.0, help="a pause longer than this raises monitoring_paused_too_long", min=0.25, max=168)
+    max_away_days: float = rule(14.0, help="away mode can never be set longer than this", min=0.1, max=60)
+
+
+@dataclass(frozen=True)
+class ModemConfig:
+    port: str = rule("", help="serial device or pyserial URL of the modem ('' = no modem)")
+    baudrate: int = rule(115200, help="serial speed", choices=(9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600))
+    recipients: list[str] = rule(default_factory=tuple, help="office numbers in escalation order", pattern=PHONE_PATTERN)
+    authorised: list[str] = rule(default_factory=tuple, help="numbers whose SMS commands are obeyed", pattern=PHONE_PATTERN)
+    secrets_file: str = rule("", help="TOML with sim_pin / recipients / authorised, readable only by the service user")
+    smsc: str = rule("", help="SMS centre number ('' = the SIM's)", pattern=r"(\+?[0-9]{3,20})?")
+
+
+@dataclass(frozen=True)
+class OutputsConfig:
+    buzzer_pin: Optional[int] = rule(None, help="GPIO (BCM) of the buzzer", min=0, max=27)
+    led_pin: Optional[int] = rule(None, help="GPIO (BCM) of the LED", min=0, max=27)
+    button_pin: Optional[int] = rule(None, help="GPIO (BCM) of the resident's OK button", min=0, max=27)
+    button_hold_seconds: float = rule(3.0, help="a press this long means 'going out'", min=0.5, max=30)
+
+
+@dataclass(frozen=True)
+class SensorConfig:
+    id: str = rule(help="unique sensor id (lowercase, digits, _ -)", pattern=ID_PATTERN)
+    kind: str = rule(help="what the sensor reports", choices=SENSOR_KINDS)
+    label: str = rule("", help="human label shown to technicians")
+    role: str = rule("normal", help="daily_route, normal, rare, autonomous (never counts as a person)",
+                     choices=("daily_route", "normal", "rare", "autonomous"))
+    pin: Optional[int] = rule(None, help="GPIO (BCM) for motion/presence/door/entrance", min=0, max=27)
+    pull_up: Optional[bool] = rule(None, help="internal pull-up (default: on for contacts, off for PIR)")
+    debounce_ms: float = rule(50.0, help="contact debounce done by hubd", min=0, max=2000)
+    warmup_s: float = rule(60.0, help="PIR warm-up after power-on to ignore", min=0, max=600)
+    chip: str = rule("", help="appliance power chip", choices=("", "ina219", "ina226", "ads1115"))
+    bus: int = rule(1, help="I2C bus number", min=0, max=20)
+    address: int = rule(0x40, help="I2C address", min=0x03, max=0x77)
+    shunt_ohms: float = rule(0.1, help="INA2xx shunt resistor", min=0.0001, max=10)
+    max_current_a: float = rule(3.2, help="INA2xx largest expected current", min=0.001, max=100)
+    burden_ohms: float = rule(22.0, help="ADS1115 CT burden resistor", min=1, max=1000)
+    ct_ratio: float = rule(2000.0, help="CT turns ratio (SCT-013-000: 2000)", min=1, max=100000)
+    mains_volts: float = rule(100.0, help="mains voltage for watts (Japan 100 V)", min=50, max=260)
+    poll_seconds: float = rule(10.0, help="how often the power chip is read", min=0.5, max=600)
+
+
+@dataclass(frozen=True)
+class Config:
+    hub: HubConfig = field(default_factory=HubConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    modem: ModemConfig = field(default_factory=ModemConfig)
+    outputs: OutputsConfig = field(default_factory=OutputsConfig)
+    sensors: list[SensorConfig] = field(default_factory=tuple)
+    source: str = field(default="", compare=False)
+
+    def sensor(self, sensor_id: str) -> SensorConfig | None:
+        for s in self.sensors:
+            if s.id == sensor_id:
+                return s
+        return None
+
+
+_SECTIONS = {"hub": HubConfig, "detector": DetectorConfig, "alerts": AlertsConfig,
+             "modem": ModemConfig, "outputs": OutputsConfig}
+
+
+def parse_config(data: dict[str, Any], source: str = "") -> Config:
+    try:
+        return _parse(data, source)
+    except ConfigError as exc:
+        if not exc.source and source:
+            raise ConfigError(exc.key, exc.value, exc.rule, source) from None
+        raise
+
+
+def _parse(data: dict[str, Any], source: str) -> Config:
+    known = set(_SECTIONS) | {"sensors"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(key, data[key], f"unknown section (known: {', '.join(sorted(known))})")
+    sections = {}
+    for name, cls in _SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(name, table, "must be a table")
+        sections[name] = build(cls, table, name)
+    raw_sensors = data.get("sensors", [])
+    if not isinstance(raw_sensors, list):
+        raise ConfigError("sensors", raw_sensors, "must be an array of tables ([[sensors]])")
+    sensors = []
+    for i, table in enumerate(raw_sensors):
+        if not isinstance(table, dict):
+            raise ConfigError(f"sensors[{i}]", table, "must be a table")
+        sensors.append(build(SensorConfig, table, f"sensors[{i}]"))
+    config = Config(sensors=tuple(sensors), source=source, **sections)
+    _check_cross_rules(config)
+    return config
+
+
+def _check_cross_rules(config: Config) -> None:
+    seen_ids: dict[str, int] = {}
+    pins: dict[int, str] = {}
+
+    def claim(pin: int | None, key: str) -> None:
+        if pin is None:
+            return
+        if pin in RESERVED_PINS:
+            raise ConfigError(key, pin, f"GPIO {pin} is reserved for {RESERVED_PINS[pin]}")
+        if pin in pins:
+            raise ConfigError(key, pin, f"pin already used by {pins[pin]}")
+        pins[pin] = key
+
+    for name in ("buzzer_pin", "led_pin", "button_pin"):
+        claim(getattr(config.outputs, name), f"outputs.{name}")
+    for i, s in enumerate(config.sensors):
+        key = f"sensors[{i}]"
+        if s.id in seen_ids:
+            raise ConfigError(f"{key}.id", s.id, f"duplicate id (also sensors[{seen_ids[s.id]}])")
+        seen_ids[s.id] = i
+        if s.kind in GPIO_KINDS:
+            if s.pin is None:
+                raise ConfigError(f"{key}.pin", None, f"a {s.kind} sensor needs a GPIO pin")
+            if s.chip:
+                raise ConfigError(f"{key}.chip", s.chip, f"a {s.kind} sensor is on GPIO, not I2C")
+            claim(s.pin, f"{key}.pin")
+        else:
+            if not s.chip:
+                raise ConfigError(f"{key}.chip", s.chip, "an appliance sensor needs chip = ina219, ina226 or ads1115")
+            if s.pin is not None:
+                raise ConfigError(f"{key}.pin", s.pin, "an appliance sensor is on I2C, not GPIO")
+    i2c: dict[tuple[int, int], str] = {}
+    for i, s in enumerate(config.sensors):
+        if s.kind == "appliance":
+            where = (s.bus, s.address)
+            if where in i2c and s.chip != "ads1115":
+                raise ConfigError(f"sensors[{i}].address", s.address, f"I2C address already used by {i2c[where]}")
+            i2c.setdefault(where, f"sensors[{i}]")
+    if len(config.modem.recipients) != len(set(config.modem.recipients)):
+        raise ConfigError("modem.recipients", list(config.modem.recipients), "a number is listed twice")
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate a config file; the path is part of every error message."""
+    path = os.fspath(path or DEFAULT_PATH)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("(file)", path, "config file not found", path) from None
+    except PermissionError:
+        raise ConfigError("(file)", path, "config file is not readable by this user", path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(syntax)", path, f"not valid TOML: {exc}", path) from None
+    return parse_config(data, path)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    sim_pin: str = rule("", help="SIM PIN; never retried when wrong", pattern=r"([0-9]{4,8})?")
+    recipients: list[str] = rule(default_factory=tuple, help="office numbers (override modem.recipients)", pattern=PHONE_PATTERN)
+    authorised: list[str] = rule(default_factory=tuple, help="numbers allowed to send commands", pattern=PHONE_PATTERN)
+
+
+def load_secrets(path: str) -> Secrets:
+    """Secrets live apart from the config; a file others can read is refused."""
+    if not path:
+        return Secrets()
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("modem.secrets_file", path, "file not found") from None
+    except PermissionError:
+        raise ConfigError("modem.secrets_file", path, "not readable by this user") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("modem.secrets_file", path, f"not valid TOML: {exc}") from None
+    if st.st_mode & (stat.S_IRWXO):
+        raise ConfigError("modem.secrets_file", path, "must not be readable by others (chmod 600)")
+    return build(Secrets, data, "secrets")

@@ -1,0 +1,207 @@
+"""The pure core. ``handle(event)`` and ``tick(mono, local)`` take inputs and return actions.
+
+No I/O, no threads, no clock reads: the daemon, the simulator and ``hubd replay``
+drive this same object, so a replay behaves exactly as the daemon would have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable
+
+from .actions import AlertChanged, Audit, SendSms, SetOutputs
+from .alerts import AlertPolicy
+from .config import Config
+from .detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding
+from .events import Event, Kind
+from .messages import render
+
+HOME, AWAY, PAUSED = "home", "away", "paused"
+HOUR = 3600.0
+
+
+@dataclass
+class Mode:
+    name: str = HOME
+    actor: str = ""
+    since_mono: float | None = None
+    until_mono: float | None = None
+    since_local: float | None = None
+    until_local: float | None = None
+
+
+class CommandError(ValueError):
+    """A control command the engine refuses, with a reason a technician can act on."""
+
+
+def make_detector(config: Config) -> Detector:
+    """The detector the config asks for; the fixed timer is also the learned one's safety net."""
+    limit = config.detector.max_inactivity_hours * HOUR
+    if config.detector.mode == "fixed":
+        return FixedTimerDetector(limit)
+    try:
+        from .detector.model import LearnedDetector
+    except ImportError:  # the learned model is not built yet in this tree
+        return FixedTimerDetector(limit)
+    return LearnedDetector.from_config(config)
+
+
+class Engine:
+    def __init__(self, config: Config, detector: Detector | None = None,
+                 watchers: Iterable[Detector] = (), recipients: Iterable[str] | None = None):
+        self.config = config
+        self.detector = detector if detector is not None else make_detector(config)
+        self.watchers = list(watchers)  # system-side watchers, e.g. sensor health
+        self.policy = AlertPolicy(config.alerts, config.modem.recipients if recipients is None else recipients,
+                                  config.hub.flat_id, config.hub.language)
+        self.mode = Mode()
+        self.autonomous = {s.id for s in config.sensors if s.role == "autonomous"}
+        self.last_event: Event | None = None
+        self.pause_alerted = False
+        self.now: float | None = None  # the last monotonic time processed
+
+    # -- inputs ------------------------------------------------------------------
+    def handle(self, event: Event) -> list:
+        self.now = event.mono
+        actions = self._expire_mode(event.mono, event.local)
+        if event.sensor not in self.autonomous:
+            self.detector.observe(event)
+        for watcher in self.watchers:
+            watcher.observe(event)
+        self.last_event = event
+        if event.kind is Kind.BUTTON and event.value > 0:
+            actions += self.policy.cancel_prealarms(event.mono, event.local, actor="resident (OK button)")
+        return actions + self._evaluate(event.mono, event.local)
+
+    def tick(self, mono: float, local: float) -> list:
+        self.now = mono
+        actions = self._expire_mode(mono, local)
+        actions += self._evaluate(mono, local)
+        return actions + self.policy.tick(mono, local)
+
+    def next_deadline(self, mono: float) -> float | None:
+        """When the core next needs a tick even if no event arrives (always after the last time processed)."""
+        candidates = [self.policy.next_deadline(), self.mode.until_mono]
+        candidates.append(self.detector.next_check(mono))
+        candidates += [w.next_check(mono) for w in self.watchers]
+        if self.mode.name == PAUSED and not self.pause_alerted and self.mode.since_mono is not None:
+            candidates.append(self.mode.since_mono + self.config.alerts.max_pause_hours * HOUR)
+        floor = mono if self.now is None else max(mono, self.now)
+        future = [c for c in candidates if c is not None and c > floor]
+        return min(future) if future else None
+
+    # -- commands from the technician, the resident or the office ----------------
+    def set_mode(self, name: str, hours: float, actor: str, mono: float, local: float) -> list:
+        if name not in (AWAY, PAUSED):
+            raise CommandError(f"unknown mode {name!r}")
+        if not hours or hours <= 0:
+            raise CommandError("a mode needs a positive duration: modes always expire")
+        cap = self.config.alerts.max_away_days * 24 if name == AWAY else 7 * 24
+        if hours > cap:
+            raise CommandError(f"{name} for {hours:g} h is longer than the maximum {cap:g} h")
+        self.mode = Mode(name, actor, mono, mono + hours * HOUR, local, local + hours * HOUR)
+        self.pause_alerted = False
+        detail = {"mode": name, "hours": hours, "until_local": self.mode.until_local}
+        return [Audit(actor, f"mode_{name}", detail)] + self._evaluate(mono, local)
+
+    def resume(self, actor: str, mono: float, local: float) -> list:
+        previous = self.mode.name
+        self.mode = Mode()
+        self.pause_alerted = False
+        return [Audit(actor, "mode_home", {"previous": previous})] + self._evaluate(mono, local)
+
+    def ack(self, alert_id: int, actor: str, mono: float, local: float) -> list:
+        ok, actions = self.policy.ack(alert_id, actor, mono, local)
+        if not ok:
+            raise CommandError(f"no alarm with id {alert_id} is waiting for acknowledgement")
+        return actions
+
+    def test_alert(self, to: str | None, actor: str, mono: float, local: float) -> list:
+        """A real end-to-end SMS, recorded as a test, never as an alert."""
+        recipients = [to] if to else list(self.policy.recipients[:1])
+        if not recipients:
+            raise CommandError("no recipient: give --to NUMBER or configure modem.recipients")
+        test_id = f"T{int(local) % 100000:05d}"
+        text = render("test", self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
+        return [Audit(actor, "test_alert", {"to": recipients, "id": test_id})] + [
+            SendSms(r, text, "test") for r in recipients]
+
+    # -- evaluation --------------------------------------------------------------
+    def _expire_mode(self, mono: float, local: float) -> list:
+        if self.mode.name == HOME or self.mode.until_mono is None or mono < self.mode.until_mono:
+            return []
+        expired = self.mode
+        self.mode = Mode()
+        self.pause_alerted = False
+        return [Audit("hub", f"{expired.name}_expired", {"set_by": expired.actor, "since_local": expired.since_local})]
+
+    def findings(self, mono: float, local: float) -> list[Finding]:
+        found = list(self.detector.check(mono, local))
+        for watcher in self.watchers:
+            found += watcher.check(mono, local)
+        if self.mode.name in (AWAY, PAUSED):
+            found = [f for f in found if f.category != RESIDENT]
+        if self.mode.name == PAUSED and self.mode.since_mono is not None:
+            limit = self.config.alerts.max_pause_hours * HOUR
+            if mono - self.mode.since_mono >= limit:
+                found.append(Finding("monitoring_paused_too_long", SYSTEM, self.mode.since_mono, limit,
+                                     detail={"set_by": self.mode.actor}))
+        return found
+
+    def _evaluate(self, mono: float, local: float) -> list:
+        found = self.findings(mono, local)
+        if any(f.type == "monitoring_paused_too_long" for f in found):
+            self.pause_alerted = True
+        return self.policy.update(found, mono, local)
+
+    # -- reading -----------------------------------------------------------------
+    def status(self, mono: float, local: float) -> dict[str, Any]:
+        det = self.detector.status(mono, local)
+        return {
+            "mode": asdict(self.mode),
+            "detector": det,
+            "open_alerts": [a.record() for a in self.policy.open_alerts()],
+            "outputs": self.policy.outputs_pattern(),
+            "watchers": [w.status(mono, local) for w in self.watchers],
+        }
+
+    # -- persistence -------------------------------------------------------------
+    def snapshot(self, mono: float, local: float, boot_id: str = "") -> dict[str, Any]:
+        return {
+            "saved_mono": mono, "saved_local": local, "boot_id": boot_id,
+            "mode": asdict(self.mode), "pause_alerted": self.pause_alerted,
+            "policy": self.policy.state(), "detector": self.detector.state(),
+            "watchers": [w.state() for w in self.watchers],
+        }
+
+    def restore(self, snap: dict[str, Any], mono: float, local: float, boot_id: str = "") -> list:
+        """Resume from a snapshot; a restart is reported, never silent."""
+        rebase = _rebaser(snap, mono, local, boot_id)
+        mode = snap.get("mode") or {}
+        self.mode = Mode(**mode)
+        for attr in ("since_mono", "until_mono"):
+            value = getattr(self.mode, attr)
+            if value is not None:
+                setattr(self.mode, attr, rebase(value))
+        self.pause_alerted = bool(snap.get("pause_alerted", False))
+        self.policy.load(snap.get("policy") or {}, rebase)
+        self.detector.load(snap.get("detector") or {}, rebase)
+        for watcher, state in zip(self.watchers, snap.get("watchers") or []):
+            watcher.load(state, rebase)
+        down_for = max(0.0, local - float(snap.get("saved_local", local)))
+        notice = Finding("hub_restarted", SYSTEM, mono - down_for, 0.0,
+                         detail={"down_seconds": down_for, "same_boot": boot_id == snap.get("boot_id")})
+        actions = [Audit("hub", "restored", {"down_seconds": down_for})]
+        actions += self.policy.notify(notice, mono, local)
+        actions.append(SetOutputs(self.policy.outputs_pattern()))
+        return actions + self._evaluate(mono, local)
+
+
+def _rebaser(snap: dict[str, Any], mono: float, local: float, boot_id: str) -> Callable[[float], float]:
+    """Map stored monotonic times onto this boot; across a reboot, bridge with wall time."""
+    saved_mono = float(snap.get("saved_mono", mono))
+    if boot_id and boot_id == snap.get("boot_id"):
+        return lambda m: m
+    elapsed = max(0.0, local - float(snap.get("saved_local", local)))
+    shift = mono - elapsed - saved_mono
+    return lambda m: m + shift

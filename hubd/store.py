@@ -1,0 +1,191 @@
+"""Durable state in one SQLite database (WAL): events, the engine snapshot, alerts, audit.
+
+Events are batched (the SD card wears with every commit); alerts and audit entries
+are committed at once, because they are what must never be lost. Losing the newest
+unflushed events on a power cut only makes the silence look longer: the safe side.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import sqlite3
+import threading
+from typing import Any, Iterable
+
+import numpy as np
+
+from .events import Event, Kind
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, mono REAL NOT NULL, local REAL NOT NULL,
+    sensor TEXT NOT NULL, kind INTEGER NOT NULL, value REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_local ON events(local);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY, type TEXT NOT NULL, category TEXT NOT NULL, key TEXT NOT NULL,
+    stage TEXT NOT NULL, raised_local REAL NOT NULL, ended_local REAL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, local REAL NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+
+class StoreError(RuntimeError):
+    """The state directory cannot be written (disk full, read-only, permissions)."""
+
+
+def _encode(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        buf = io.BytesIO()
+        np.save(buf, obj, allow_pickle=False)
+        return {"__ndarray__": base64.b64encode(buf.getvalue()).decode("ascii")}
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"cannot store {type(obj).__name__}")
+
+
+def _decode(obj: dict) -> Any:
+    if "__ndarray__" in obj and len(obj) == 1:
+        return np.load(io.BytesIO(base64.b64decode(obj["__ndarray__"])), allow_pickle=False)
+    return obj
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_encode, separators=(",", ":"))
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, object_hook=_decode)
+
+
+class Store:
+    def __init__(self, state_dir: str, filename: str = "hubd.sqlite3"):
+        try:
+            os.makedirs(state_dir, exist_ok=True)
+            self.path = os.path.join(state_dir, filename)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open state in {state_dir}: {exc}") from exc
+        self.lock = threading.RLock()  # one writer; hubctl readers use their own connection
+        self._pending: list[tuple] = []
+        self._last_snapshot: str | None = None
+
+    # -- writes ------------------------------------------------------------------
+    def _write(self, statements: Iterable[tuple[str, Any]]) -> None:
+        with self.lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                for sql, args in statements:
+                    if args and isinstance(args, list):
+                        self.db.executemany(sql, args)
+                    else:
+                        self.db.execute(sql, args or ())
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise StoreError(f"state write failed in {self.path}: {exc}") from exc
+
+    def add_event(self, ev: Event) -> None:
+        self._pending.append((ev.mono, ev.local, ev.sensor, int(ev.kind), ev.value))
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._pending)
+
+    def flush(self, snapshot: dict[str, Any] | None = None) -> None:
+        """Write batched events and the snapshot in one transaction (skipped when nothing changed)."""
+        statements: list[tuple[str, Any]] = []
+        if self._pending:
+            statements.append(("INSERT INTO events(mono, local, sensor, kind, value) VALUES (?,?,?,?,?)",
+                               list(self._pending)))
+        text = None
+        if snapshot is not None:
+            text = dumps(snapshot)
+            if text != self._last_snapshot:
+                statements.append(("INSERT OR REPLACE INTO kv(key, value) VALUES ('snapshot', ?)", (text,)))
+        if not statements:
+            return
+        self._write(statements)
+        self._pending.clear()
+        if text is not None:
+            self._last_snapshot = text
+
+    def record_alert(self, rec: dict[str, Any]) -> None:
+        self._write([("INSERT OR REPLACE INTO alerts(id, type, category, key, stage, raised_local, ended_local, record)"
+                      " VALUES (?,?,?,?,?,?,?,?)",
+                      (rec["id"], rec["type"], rec["category"], rec["key"], rec["stage"],
+                       rec["raised_local"], rec.get("ended_local"), dumps(rec)))])
+
+    def audit(self, local: float, actor: str, action: str, detail: dict[str, Any]) -> None:
+        self._write([("INSERT INTO audit(local, actor, action, detail) VALUES (?,?,?,?)",
+                      (local, actor, action, dumps(detail)))])
+
+    def set_value(self, key: str, value: Any) -> None:
+        self._write([("INSERT OR REPLACE INTO kv(key, value) VALUES (?, ?)", (key, dumps(value)))])
+
+    def prune_events(self, before_local: float) -> int:
+        with self.lock:
+            cur = self.db.execute("DELETE FROM events WHERE local < ?", (before_local,))
+            return cur.rowcount
+
+    # -- reads -------------------------------------------------------------------
+    def get_value(self, key: str) -> Any:
+        with self.lock:
+            row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else loads(row[0])
+
+    def load_snapshot(self) -> dict[str, Any] | None:
+        snap = self.get_value("snapshot")
+        if snap is not None:
+            self._last_snapshot = dumps(snap)
+        return snap
+
+    def events(self, since_local: float | None = None, limit: int | None = None) -> list[Event]:
+        sql = "SELECT mono, local, sensor, kind, value FROM events"
+        args: list[Any] = []
+        if since_local is not None:
+            sql += " WHERE local >= ?"
+            args.append(since_local)
+        sql += " ORDER BY id DESC" if limit else " ORDER BY id"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self.lock:
+            rows = self.db.execute(sql, args).fetchall()
+        if limit:
+            rows.reverse()
+        return [Event(m, l, s, Kind(k), v) for m, l, s, k, v in rows]
+
+    def alerts(self, limit: int = 50, open_only: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT record FROM alerts"
+        if open_only:
+            sql += " WHERE stage IN ('prealarm', 'alarm')"
+        sql += " ORDER BY id DESC LIMIT ?"
+        with self.lock:
+            return [loads(r[0]) for r in self.db.execute(sql, (limit,)).fetchall()]
+
+    def audit_log(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.db.execute("SELECT local, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",
+                                   (limit,)).fetchall()
+        return [{"local": l, "actor": a, "action": act, "detail": loads(d)} for l, a, act, d in rows]
+
+    def integrity_ok(self) -> bool:
+        with self.lock:
+            return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()

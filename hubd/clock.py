@@ -74,15 +74,16 @@ class SystemClock(Clock):
 class ScaledClock(Clock):
     """Real time sped up by ``speed``: the simulator's accelerated day."""
 
-    def __init__(self, speed: float, start_local: float):
+    def __init__(self, speed: float, start_local: float, base=time.monotonic):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
-        self._t0 = time.monotonic()
+        self._base = base
+        self._t0 = base()
         self._start_local = start_local
 
     def monotonic(self) -> float:
-        return (time.monotonic() - self._t0) * self.speed
+        return (self._base() - self._t0) * self.speed
 
     def local(self) -> float:
         return self._start_local + self.monotonic()

@@ -233,3 +233,6 @@ def load_secrets(path: str) -> Secrets:
     if st.st_mode & (stat.S_IRWXO):
         raise ConfigError("modem.secrets_file", path, "must not be readable by others (chmod 600)")
     return build(Secrets, data, "secrets")
+
+
+SECTIONS_FOR_DOCS = dict(_SECTIONS, sensors=SensorConfig)

@@ -59,6 +59,7 @@ class Engine:
         self.last_event: Event | None = None
         self.pause_alerted = False
         self.now: float | None = None  # the last monotonic time processed
+        self.conditions: dict[tuple[str, str], Finding] = {}  # reported by the shells (uplink, I2C)
 
     # -- inputs ------------------------------------------------------------------
     def handle(self, event: Event) -> list:
@@ -78,6 +79,15 @@ class Engine:
         actions = self._expire_mode(mono, local)
         actions += self._evaluate(mono, local)
         return actions + self.policy.tick(mono, local)
+
+    def report_condition(self, finding: Finding | None, ident: tuple[str, str], mono: float, local: float) -> list:
+        """A system condition seen by a shell (modem link down, I2C chip failing); None clears it."""
+        self.now = mono
+        if finding is None:
+            self.conditions.pop(ident, None)
+        else:
+            self.conditions[ident] = finding
+        return self._evaluate(mono, local)
 
     def next_deadline(self, mono: float) -> float | None:
         """When the core next needs a tick even if no event arrives (always after the last time processed)."""
@@ -139,6 +149,7 @@ class Engine:
         found = list(self.detector.check(mono, local))
         for watcher in self.watchers:
             found += watcher.check(mono, local)
+        found += self.conditions.values()
         if self.mode.name in (AWAY, PAUSED):
             found = [f for f in found if f.category != RESIDENT]
         if self.mode.name == PAUSED and self.mode.since_mono is not None:
@@ -174,8 +185,9 @@ class Engine:
             "watchers": [w.state() for w in self.watchers],
         }
 
-    def restore(self, snap: dict[str, Any], mono: float, local: float, boot_id: str = "") -> list:
-        """Resume from a snapshot; a restart is reported, never silent."""
+    def restore(self, snap: dict[str, Any], mono: float, local: float, boot_id: str = "",
+                restarted: bool = True) -> list:
+        """Resume from a snapshot; a restart is reported, never silent (a config reload is not a restart)."""
         rebase = _rebaser(snap, mono, local, boot_id)
         mode = snap.get("mode") or {}
         self.mode = Mode(**mode)
@@ -191,8 +203,9 @@ class Engine:
         down_for = max(0.0, local - float(snap.get("saved_local", local)))
         notice = Finding("hub_restarted", SYSTEM, mono - down_for, 0.0,
                          detail={"down_seconds": down_for, "same_boot": boot_id == snap.get("boot_id")})
-        actions = [Audit("hub", "restored", {"down_seconds": down_for})]
-        actions += self.policy.notify(notice, mono, local)
+        actions = [Audit("hub", "restored", {"down_seconds": down_for, "restarted": restarted})]
+        if restarted:
+            actions += self.policy.notify(notice, mono, local)
         actions.append(SetOutputs(self.policy.outputs_pattern()))
         return actions + self._evaluate(mono, local)
 

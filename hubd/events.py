@@ -124,8 +124,16 @@ class EventReader:
     def __iter__(self) -> Iterator[Event]:
         reader = csv.reader(self._stream)
         last_mono = -math.inf
-        for index, row in enumerate(reader):
-            line = index + 1
+        index = -1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise EventCsvError(reader.line_num or 1, f"unreadable CSV: {exc}") from None
+            index += 1
+            line = reader.line_num
             if index == 0 and [c.strip() for c in row] == list(HEADER):
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):

@@ -9,6 +9,7 @@ the defaults so that ``config.example.toml``, validation and docs cannot drift a
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -78,6 +79,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, value, "must be a number")
+        if not math.isfinite(value):
+            raise ConfigError(key, value, "must be a finite number")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -1,0 +1,346 @@
+"""The daemon shell: one asyncio loop owns the engine; hardware threads only hand events over.
+
+It executes the core's actions (outputs, SMS outbox, store, audit), persists state,
+tells systemd it is alive only while the loop makes progress, and shuts down cleanly
+on SIGTERM (outputs off, state flushed) and reloads its config on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import signal
+import threading
+import time
+from typing import Any, Callable
+
+from .actions import AlertChanged, Audit, Log, SendSms, SetOutputs
+from .clock import Clock, SystemClock
+from .config import Config, ConfigError, load_config
+from .detector.base import Finding
+from .engine import CommandError, Engine
+from .events import Event, Kind
+from .sdnotify import Notifier
+from .seams import Hardware, Uplink
+from .store import Store, StoreError
+
+log = logging.getLogger("hubd")
+_SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """``<6>hubd.modem: message`` — journald reads the priority prefix; it adds the time itself."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prio = _SYSLOG_PRIORITY.get(record.levelno, 6)
+        text = super().format(record)
+        return "\n".join(f"<{prio}>{record.name}: {line}" for line in text.splitlines() or [""])
+
+
+def setup_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JournalFormatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def read_boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+class Daemon:
+    def __init__(self, config: Config, clock: Clock, hardware: Hardware, uplink: Uplink, store: Store,
+                 notifier: Notifier | None = None, boot_id: str | None = None,
+                 engine_factory: Callable[[Config], Engine] | None = None,
+                 hardware_factory: Callable[[Config], Hardware] | None = None):
+        self.config = config
+        self.clock = clock
+        self.hardware = hardware
+        self.uplink = uplink
+        self.store = store
+        self.notifier = notifier or Notifier()
+        self.boot_id = read_boot_id() if boot_id is None else boot_id
+        self.engine_factory = engine_factory or (lambda cfg: Engine(cfg))
+        self.hardware_factory = hardware_factory
+        self.engine = self.engine_factory(config)
+        self._inbox: collections.deque[Event] = collections.deque()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._reload_requested = False
+        self._next_flush = 0.0
+        self._next_prune = 0.0
+        self._urgent_flush = False
+        self._hardware_next: float | None = None
+        self.progress = time.monotonic()  # real time of the last loop step, for the watchdog
+        self.listeners: list[Callable[[Event], None]] = []  # e.g. hubctl sensors --watch
+        self.storage_ok = True
+
+    # -- handing over from other threads ----------------------------------------
+    def sink(self, sensor: str, kind: Kind, value: float, mono: float) -> None:
+        """Called from hardware callback threads: stamp and hand over, nothing else."""
+        local = self.clock.local() - (self.clock.monotonic() - mono)
+        self._inbox.append(Event(mono, local, sensor, kind, float(value)))
+        self._poke()
+
+    def conditions(self, ident: tuple[str, str], finding: Finding | None) -> None:
+        if self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._apply_condition, ident, finding)
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        self._poke()
+
+    def request_reload(self) -> None:
+        self._reload_requested = True
+        self._poke()
+
+    # -- the loop ----------------------------------------------------------------
+    async def run(self) -> int:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._install_signals()
+        mono, local = self.clock.monotonic(), self.clock.local()
+        snap = self._load_snapshot()
+        if snap is not None:
+            self._execute(self.engine.restore(snap, mono, local, self.boot_id), local)
+        else:
+            self._execute([Audit("hub", "first_start", {})], local)
+        self.hardware.start(self.sink, self.conditions)
+        uplink_task = asyncio.ensure_future(self.uplink.run(self.conditions, self._on_inbound))
+        watchdog_task = asyncio.ensure_future(self._watchdog()) if self.notifier.watchdog_interval else None
+        self._next_flush = mono + self.config.hub.flush_seconds
+        self._flush(force=True)
+        self.notifier.ready(f"watching {len(self.config.sensors)} sensors")
+        log.info("hubd ready: flat %s, %d sensors, detector %s", self.config.hub.flat_id,
+                 len(self.config.sensors), type(self.engine.detector).__name__)
+        try:
+            while not self._stopping:
+                await self._step()
+        finally:
+            self.notifier.stopping()
+            for task in (uplink_task, watchdog_task):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for t in (uplink_task, watchdog_task) if t is not None), return_exceptions=True)
+            self._shutdown()
+        return 0
+
+    async def _step(self) -> None:
+        self.progress = time.monotonic()
+        now = self.clock.monotonic()
+        if self._reload_requested:
+            self._reload_requested = False
+            self._reload()
+        self._drain()
+        now = self.clock.monotonic()
+        local = self.clock.local()
+        self._execute(self.engine.tick(now, local), local)
+        self._hardware_next = self.hardware.service(now)
+        if now >= self._next_prune:
+            self._prune(local)
+            self._next_prune = now + 86400.0
+        self._flush()
+        if self._inbox or self._stopping or self._reload_requested:
+            return
+        wake_at = [now + self.config.hub.tick_seconds, self._next_flush if self.store.pending_events else None,
+                   self.engine.next_deadline(now), self._hardware_next]
+        deadline = min(t for t in wake_at if t is not None)
+        await self._wait(max(0.0, deadline - now))
+
+    async def _wait(self, seconds: float) -> None:
+        assert self._wake is not None
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        real_cap = self.notifier.watchdog_interval / 4 if self.notifier.watchdog_interval else None
+        try:
+            await asyncio.wait({sleeper, waker}, timeout=real_cap, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            self._wake.clear()
+
+    def _drain(self) -> None:
+        last = self.engine.now
+        while self._inbox:
+            event = self._inbox.popleft()
+            if last is not None and event.mono < last:  # callbacks from several threads may cross
+                event = Event(last, event.local + (last - event.mono), event.sensor, event.kind, event.value)
+            last = event.mono
+            self.store.add_event(event)
+            self._execute(self.engine.handle(event), event.local)
+            for listener in list(self.listeners):
+                listener(event)
+
+    def _apply_condition(self, ident: tuple[str, str], finding: Finding | None) -> None:
+        mono, local = self.clock.monotonic(), self.clock.local()
+        self._execute(self.engine.report_condition(finding, ident, mono, local), local)
+        self._poke()
+
+    # -- actions -----------------------------------------------------------------
+    def _execute(self, actions: list, local: float) -> None:
+        for action in actions:
+            try:
+                self._execute_one(action, local)
+            except StoreError as exc:
+                self._storage_failed(exc)
+
+    def _execute_one(self, action: Any, local: float) -> None:
+        if isinstance(action, SetOutputs):
+            self.hardware.set_outputs(action.pattern)
+        elif isinstance(action, SendSms):
+            self.uplink.submit(action.to, action.text, action.purpose, action.alert_id)
+        elif isinstance(action, AlertChanged):
+            rec = action.record
+            log.warning("alert %s %s %s%s", rec["id"], rec["type"], rec["stage"],
+                        f" ({rec['key']})" if rec.get("key") else "")
+            self._urgent_flush = True
+            self.store.record_alert(rec)
+        elif isinstance(action, Audit):
+            self.store.audit(local, action.actor, action.action, action.detail)
+        elif isinstance(action, Log):
+            log.log(logging.getLevelName(action.level.upper()), action.message)
+
+    def _storage_failed(self, exc: StoreError) -> None:
+        """A hub that cannot remember must say so, locally at least."""
+        log.error("%s", exc)
+        if self.storage_ok:
+            self.storage_ok = False
+            mono = self.clock.monotonic()
+            finding = Finding("sensor_fault", "system", mono, 0.0, key="storage", detail={"error": str(exc)})
+            self._execute(self.engine.report_condition(finding, ("sensor_fault", "storage"), mono, self.clock.local()),
+                          self.clock.local())
+
+    def _flush(self, force: bool = False) -> None:
+        now = self.clock.monotonic()
+        if not (force or self._urgent_flush or now >= self._next_flush):
+            return
+        try:
+            self.store.flush(self.engine.snapshot(now, self.clock.local(), self.boot_id))
+            if not self.storage_ok:
+                self.storage_ok = True
+                self._execute(self.engine.report_condition(None, ("sensor_fault", "storage"), now, self.clock.local()),
+                              self.clock.local())
+        except StoreError as exc:
+            self._storage_failed(exc)
+        self._urgent_flush = False
+        self._next_flush = now + self.config.hub.flush_seconds
+
+    def _prune(self, local: float) -> None:
+        try:
+            self.store.prune_events(local - self.config.hub.event_retention_days * 86400.0)
+        except StoreError as exc:
+            self._storage_failed(exc)
+
+    def _load_snapshot(self) -> dict | None:
+        try:
+            return self.store.load_snapshot()
+        except (StoreError, ValueError) as exc:
+            log.error("stored state unreadable, starting fresh: %s", exc)
+            return None
+
+    # -- inbound SMS commands ----------------------------------------------------
+    def _on_inbound(self, sender: str, text: str) -> None:
+        mono, local = self.clock.monotonic(), self.clock.local()
+        authorised = set(self.config.modem.authorised) | set(self.config.modem.recipients)
+        if sender not in authorised:
+            self._execute([Audit(sender, "sms_ignored", {"reason": "unknown sender", "length": len(text)})], local)
+            return
+        words = text.strip().split()
+        command = words[0].upper() if words else ""
+        try:
+            if command == "ACK" and len(words) == 2 and words[1].isdigit():
+                self._execute(self.engine.ack(int(words[1]), f"sms {sender}", mono, local), local)
+            elif command == "TEST":
+                self._execute(self.engine.test_alert(sender, f"sms {sender}", mono, local), local)
+            elif command == "STATUS":
+                self._execute([Audit(f"sms {sender}", "status_request", {})], local)
+                self.uplink.submit(sender, self.status_text(), "reply", None)
+            else:
+                self._execute([Audit(sender, "sms_ignored", {"reason": "unknown command", "text": text[:40]})], local)
+        except CommandError as exc:
+            self._execute([Audit(f"sms {sender}", "command_refused", {"text": text[:40], "why": str(exc)})], local)
+
+    def status_text(self) -> str:
+        status = self.engine.status(self.clock.monotonic(), self.clock.local())
+        det = status["detector"]
+        inactive = det.get("inactive_seconds")
+        return (f"hubd {self.config.hub.flat_id}: mode {status['mode']['name']}, "
+                f"inactive {0 if inactive is None else int(inactive // 60)} min, "
+                f"{len(status['open_alerts'])} open alerts")
+
+    # -- lifecycle ---------------------------------------------------------------
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        assert self._loop is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._loop.add_signal_handler(sig, self.request_stop)
+        self._loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    def _reload(self) -> None:
+        mono, local = self.clock.monotonic(), self.clock.local()
+        try:
+            new = load_config(self.config.source)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            self._execute([Audit("hub", "reload_failed", {"error": str(exc)})], local)
+            return
+        snap = self.engine.snapshot(mono, local, self.boot_id)
+        hardware_changed = (new.sensors, new.outputs) != (self.config.sensors, self.config.outputs)
+        self.config = new
+        self.engine = self.engine_factory(new)
+        self._execute(self.engine.restore(snap, mono, local, self.boot_id, restarted=False), local)
+        if hardware_changed and self.hardware_factory is not None:
+            self.hardware.close()
+            self.hardware = self.hardware_factory(new)
+            self.hardware.start(self.sink, self.conditions)
+        log.info("config reloaded from %s", new.source)
+
+    def _shutdown(self) -> None:
+        try:
+            self.hardware.close()
+        finally:
+            self._drain()
+            try:
+                self.store.flush(self.engine.snapshot(self.clock.monotonic(), self.clock.local(), self.boot_id))
+            except StoreError as exc:
+                log.error("final state flush failed: %s", exc)
+            self.uplink.close()
+            log.info("hubd stopped")
+
+    async def _watchdog(self) -> None:
+        """WATCHDOG=1 only while the main loop is stepping: a hung loop gets the hub restarted."""
+        interval = self.notifier.watchdog_interval
+        assert interval
+        while True:
+            await asyncio.sleep(interval / 2)
+            if time.monotonic() - self.progress < interval:
+                self.notifier.watchdog()
+
+
+def run_daemon(config: Config, clock: Clock | None = None) -> int:
+    """``hubd run``: real hardware, real modem."""
+    setup_logging(config.hub.log_level)
+    from .board import build_hardware, build_uplink
+
+    clock = clock or SystemClock()
+    store = Store(config.hub.state_dir)
+    daemon = Daemon(config, clock, build_hardware(config, clock), build_uplink(config, clock, store), store,
+                    hardware_factory=lambda cfg: build_hardware(cfg, clock))
+    return asyncio.run(daemon.run())

@@ -1,0 +1,77 @@
+"""What the daemon needs from the outside world, as small interfaces.
+
+The daemon talks to devices and to the office only through these, so the same
+daemon runs on a Pi, on simulated hardware and inside tests.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable
+
+from .detector.base import Finding
+from .events import Kind
+
+EventSink = Callable[[str, Kind, float, float], None]
+"""(sensor_id, kind, value, mono) — called from any thread; must only hand the event over."""
+
+ConditionSink = Callable[[tuple[str, str], "Finding | None"], None]
+"""(ident, finding or None to clear) — a system condition seen by a shell (I2C fault, modem down)."""
+
+
+class Hardware(ABC):
+    @abstractmethod
+    def start(self, sink: EventSink, conditions: ConditionSink) -> None:
+        """Open devices, read initial states, begin reporting."""
+
+    @abstractmethod
+    def set_outputs(self, pattern: str) -> None:
+        """Buzzer/LED pattern: off, prealarm, alarm, fault, walktest."""
+
+    def service(self, mono: float) -> float | None:
+        """Periodic work (debounce settling, I2C polls); returns when it next wants to run."""
+        return None
+
+    def readings(self) -> dict[str, Any]:
+        """Live per-sensor readings for hubctl sensors / walktest."""
+        return {}
+
+    @abstractmethod
+    def close(self) -> None:
+        """Outputs off, devices released: gpiozero's atexit does not run on SIGTERM."""
+
+
+class NoHardware(Hardware):
+    """A hub with nothing attached: for tests and for replaying on a desk."""
+
+    def __init__(self) -> None:
+        self.pattern = "off"
+        self.patterns: list[str] = []
+
+    def start(self, sink: EventSink, conditions: ConditionSink) -> None:
+        self.sink = sink
+
+    def set_outputs(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.patterns.append(pattern)
+
+    def close(self) -> None:
+        self.set_outputs("off")
+
+
+class Uplink(ABC):
+    """The way to the housing office. ``submit`` must persist before it returns."""
+
+    @abstractmethod
+    def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
+        """Queue an SMS durably; returns its outbox id."""
+
+    @abstractmethod
+    async def run(self, conditions: ConditionSink, inbound: Callable[[str, str], None]) -> None:
+        """Deliver queued messages until cancelled; report link health and inbound texts (sender, text)."""
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,207 @@
+"""The pure core: a threshold crossing becomes a pre-alarm, then SMS, then a resolved SMS."""
+
+import pytest
+
+from hubd.actions import AlertChanged, Audit, SendSms, SetOutputs
+from hubd.engine import CommandError, Engine
+from hubd.events import Event, Kind
+
+H = 3600.0
+
+
+class Flat:
+    """Drives an engine on a simulated clock, ticking exactly at its deadlines."""
+
+    def __init__(self, config, start=1000.0, local=1_700_000_000.0):
+        self.engine = Engine(config)
+        self.mono, self.local0 = start, local - start
+        self.actions = []
+
+    @property
+    def local(self):
+        return self.local0 + self.mono
+
+    def event(self, sensor="hall", kind=Kind.MOTION, value=1.0):
+        self.actions += self.engine.handle(Event(self.mono, self.local, sensor, kind, value))
+
+    def run_for(self, seconds):
+        end = self.mono + seconds
+        while (d := self.engine.next_deadline(self.mono)) is not None and d <= end:
+            self.mono = d
+            self.actions += self.engine.tick(self.mono, self.local)
+        self.mono = end
+        self.actions += self.engine.tick(self.mono, self.local)
+
+    def sms(self, purpose=None):
+        return [a for a in self.actions if isinstance(a, SendSms) and (purpose is None or a.purpose == purpose)]
+
+    def outputs(self):
+        return [a.pattern for a in self.actions if isinstance(a, SetOutputs)]
+
+    def audits(self, action=None):
+        return [a for a in self.actions if isinstance(a, Audit) and (action is None or a.action == action)]
+
+
+@pytest.fixture
+def flat(make_config):
+    return Flat(make_config())
+
+
+def test_silence_gives_prealarm_then_one_sms_then_resolved(flat):
+    flat.event()
+    flat.run_for(2 * H - 1)
+    assert flat.outputs() == [] and flat.sms() == []
+    flat.run_for(2)
+    assert flat.outputs() == ["prealarm"]
+    assert flat.sms() == []
+    flat.run_for(3 * 60)
+    alarms = flat.sms("alarm")
+    assert [s.to for s in alarms] == ["+8100000001"]
+    assert "T-1" in alarms[0].text and "Alert 1" in alarms[0].text
+    assert flat.outputs()[-1] == "alarm"
+    flat.run_for(10)
+    flat.event()
+    resolved = flat.sms("resolved")
+    assert [s.to for s in resolved] == ["+8100000001"] and "resolved" in resolved[0].text
+    assert flat.outputs()[-1] == "off"
+
+
+def test_ok_button_cancels_prealarm_and_nothing_is_sent(flat):
+    flat.event()
+    flat.run_for(2 * H + 60)
+    assert flat.outputs() == ["prealarm"]
+    flat.event("ok_button", Kind.BUTTON, 1)
+    flat.run_for(H)
+    assert flat.sms() == []
+    assert flat.outputs() == ["prealarm", "off"]
+    assert flat.audits("alert_cancelled")
+
+
+def test_inside_activity_cancels_prealarm(flat):
+    flat.event()
+    flat.run_for(2 * H + 60)
+    flat.event("kitchen", Kind.DOOR, 1)
+    flat.run_for(H)
+    assert flat.sms() == []
+
+
+def test_escalates_in_order_until_ack_and_respects_repeat_limit(flat):
+    flat.event()
+    flat.run_for(2 * H + 3 * 60 + 1)
+    flat.run_for(30 * 60)
+    assert [s.to for s in flat.sms("alarm")] == ["+8100000001", "+8100000002"]
+    alert_id = flat.sms("alarm")[0].alert_id
+    flat.actions += flat.engine.ack(alert_id, "tech", flat.mono, flat.local)
+    flat.run_for(5 * H)
+    assert len(flat.sms("alarm")) == 2
+
+
+def test_repeat_limit_caps_the_number_of_alarm_sms(flat):
+    flat.event()
+    flat.run_for(20 * H)
+    # 2 recipients x repeat_limit 2 = 4 messages, never more, one episode
+    assert [s.to for s in flat.sms("alarm")] == ["+8100000001", "+8100000002"] * 2
+    raised = [a for a in flat.actions if isinstance(a, AlertChanged) and a.raised]
+    assert len(raised) == 1
+
+
+def test_ack_of_unknown_alert_is_refused(flat):
+    with pytest.raises(CommandError):
+        flat.engine.ack(99, "tech", flat.mono, flat.local)
+
+
+def test_held_presence_is_not_inactivity(flat):
+    flat.event("bed", Kind.PRESENCE, 1)
+    flat.run_for(5 * H)
+    assert flat.outputs() == []
+    flat.event("bed", Kind.PRESENCE, 0)
+    flat.run_for(2 * H + 1)
+    assert flat.outputs() == ["prealarm"]
+
+
+def test_away_suspends_and_expires_back_to_watching(flat):
+    flat.event()
+    flat.actions += flat.engine.set_mode("away", 4, "tech", flat.mono, flat.local)
+    flat.run_for(4 * H - 1)
+    assert flat.outputs() == []
+    flat.run_for(2)
+    assert flat.audits("away_expired")
+    assert flat.audits("away_expired")[0].detail["set_by"] == "tech"
+    assert flat.outputs() == ["prealarm"]  # silence since before away: watching again at once
+
+
+def test_modes_always_expire_and_are_capped(flat):
+    with pytest.raises(CommandError):
+        flat.engine.set_mode("away", 0, "tech", flat.mono, flat.local)
+    with pytest.raises(CommandError):
+        flat.engine.set_mode("away", 15 * 24, "tech", flat.mono, flat.local)
+
+
+def test_pause_beyond_maximum_raises_system_alert_and_sms(make_config):
+    flat = Flat(make_config(alerts={"max_pause_hours": 1.0}))
+    flat.event()
+    flat.actions += flat.engine.set_mode("paused", 6, "tech", flat.mono, flat.local)
+    flat.run_for(H - 1)
+    assert flat.sms() == []
+    flat.run_for(2)
+    system = flat.sms("system")
+    assert len(system) == 1 and "paused" in system[0].text
+    flat.actions += flat.engine.resume("tech", flat.mono, flat.local)
+    assert flat.sms("resolved")
+
+
+def test_autonomous_sensor_is_not_a_person(make_config):
+    flat = Flat(make_config(sensors=[{"id": "fridge", "kind": "appliance", "chip": "ina219", "role": "autonomous"}]))
+    flat.event()
+    for _ in range(8):
+        flat.run_for(20 * 60)
+        flat.event("fridge", Kind.APPLIANCE, 120)
+    assert "prealarm" in flat.outputs()
+
+
+def test_system_condition_from_a_shell_goes_straight_to_sms(flat):
+    from hubd.detector.base import Finding
+    f = Finding("uplink_down", "system", flat.mono, 0.0)
+    flat.actions += flat.engine.report_condition(f, f.ident, flat.mono, flat.local)
+    assert [s.purpose for s in flat.sms()] == ["system"]
+    assert flat.outputs() == ["fault"]
+    flat.actions += flat.engine.report_condition(None, f.ident, flat.mono + 5, flat.local + 5)
+    assert flat.outputs() == ["fault", "off"]
+
+
+def test_restart_keeps_last_activity_and_alert_state_and_reports_it(make_config):
+    config = make_config()
+    flat = Flat(config)
+    flat.event()
+    flat.run_for(2 * H + 4 * 60)  # alarm sent
+    snap = flat.engine.snapshot(flat.mono, flat.local, boot_id="boot-a")
+    # new boot: monotonic restarted near zero, wall clock moved on by 10 minutes
+    fresh = Engine(config)
+    actions = fresh.restore(snap, 50.0, flat.local + 600, boot_id="boot-b")
+    status = fresh.status(50.0, flat.local + 600)
+    assert status["detector"]["last_activity_local"] == flat.local0 + 1000.0
+    assert status["detector"]["inactive_seconds"] == pytest.approx(2 * H + 4 * 60 + 600)
+    assert [a["id"] for a in status["open_alerts"]] == [1]
+    assert status["open_alerts"][0]["stage"] == "alarm"
+    notices = [a for a in actions if isinstance(a, SendSms)]
+    assert len(notices) == 1 and "restarted" in notices[0].text
+    # activity after the restart resolves the stored alert
+    resolved = fresh.handle(Event(60.0, flat.local + 610, "hall", Kind.MOTION, 1))
+    assert any(isinstance(a, SendSms) and a.purpose == "resolved" for a in resolved)
+
+
+def test_restore_on_same_boot_uses_monotonic_time(make_config):
+    config = make_config()
+    flat = Flat(config)
+    flat.event()
+    snap = flat.engine.snapshot(flat.mono, flat.local, boot_id="same")
+    fresh = Engine(config)
+    fresh.restore(snap, flat.mono + 30, flat.local - 3600, boot_id="same")  # wall jumped back an hour
+    assert fresh.status(flat.mono + 30, flat.local)["detector"]["inactive_seconds"] == pytest.approx(30)
+
+
+def test_test_alert_is_recorded_as_test(flat):
+    actions = flat.engine.test_alert(None, "tech", flat.mono, flat.local)
+    sms = [a for a in actions if isinstance(a, SendSms)]
+    assert [s.purpose for s in sms] == ["test"] and sms[0].to == "+8100000001"
+    assert any(isinstance(a, Audit) and a.action == "test_alert" for a in actions)

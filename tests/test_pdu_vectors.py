@@ -664,6 +664,11 @@ def test_pdu_error_carries_the_offset():
     assert isinstance(caught.value, ValueError)
 
 
+def test_empty_sender_has_no_plus():
+    message = decode("00" + "04" + "0091" + "0000" + "51117200000080" + "00")
+    assert message.sender == "" and message.text == ""
+
+
 def test_non_text_input_is_a_pdu_error():
     with pytest.raises(PduError):
         decode(b"\xff\xfe")

@@ -650,7 +650,8 @@ def _read_address(reader: _Reader, what: str) -> tuple[str, int]:
         name = reader.guard(what, start + 2, lambda: gsm7.decode(gsm7.unpack(raw, 4 * length // 7)))
         return name, toa
     number = reader.guard(what, start + 2, lambda: decode_semi_octets(raw, length))
-    return ("+" + number if type_of_number == _TON_INTERNATIONAL else number), toa
+    international = type_of_number == _TON_INTERNATIONAL and number
+    return ("+" + number if international else number), toa
 
 
 def _read_timestamp(reader: _Reader, what: str) -> datetime:

@@ -1,0 +1,411 @@
+"""Sensor health: is each sensor still able to see what it should?
+
+A broken PIR passed its last inspection and nobody noticed (detection.md §3): a sensor
+silent far beyond its own history while *other* sensors show life is a system fault.
+When the whole flat is silent that is the inactivity detector's business, not a sensor
+fault. A sensor far above its usual event rate is a suspected fault (chatter, §6).
+
+Pure: no I/O, no clock reads; times are passed in. Shaped like a detector
+(``observe`` / ``check`` / ``status`` / ``state`` / ``load``) so the engine runs it as a
+watcher and it survives restarts.
+
+Per sensor it keeps, for each of the last ``history_days`` days of its own timeline,
+the longest gap between its events that ended that day and its busiest
+``rate_window_s``. The expected longest gap is a high quantile of those daily maxima;
+the silence limit is ``expected * factor + margin``, kept within ``[floor, cap]``.
+Roles (config ``sensors.role``):
+
+- ``daily_route``: on the resident's daily route. Watched from the first day at the cap
+  (36 h by default), at the learned limit once it has history.
+- ``normal``: watched once learned, capped at ``normal_cap_s``.
+- ``rare``: not watched for silence unless ``rare_cap_s`` is set.
+- ``autonomous``: runs by itself (e.g. a fridge), watched like ``normal`` but never
+  taken as a sign that someone is moving about.
+
+Time the hub was down is not silence: after ``load`` the gap between the last time seen
+before the save and the first time seen after it is not counted against any sensor,
+and gaps spanning it are not learned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+from ..detector.base import SYSTEM, Detector, Finding
+from ..events import Event
+
+DAY = 86400.0
+HOUR = 3600.0
+ROLES = ("daily_route", "normal", "rare", "autonomous")
+OK, SILENT, FAULT, LEARNING, UNWATCHED = "ok", "silent", "fault", "learning", "unwatched"
+_MAX_WINDOW_EVENTS = 10_000  # a flooding sensor cannot grow memory without bound
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    floor_s: float = 6 * HOUR  # never call a learned sensor silent sooner than this
+    daily_cap_s: float = 36 * HOUR
+    normal_cap_s: float = 7 * DAY
+    rare_cap_s: Optional[float] = None  # None: rare sensors are not watched for silence
+    factor: float = 1.5
+    margin_s: float = 1 * HOUR
+    quantile: float = 0.9  # of the daily longest gaps: one odd day does not set the norm
+    history_days: int = 14
+    min_days: float = 7.0  # history needed before the learned limit is trusted
+    min_events: int = 20
+    life_window_s: float = 3 * HOUR  # "other sensors show life": one of them reported this recently
+    rate_window_s: float = 600.0
+    rate_floor: int = 60  # events per window never called chatter, learned or not
+    rate_factor: float = 4.0
+    fault_hold_s: float = 600.0  # a device-reported fault stays this long after it clears
+
+    def __post_init__(self) -> None:
+        if not 0 < self.floor_s <= min(self.daily_cap_s, self.normal_cap_s):
+            raise ValueError("need 0 < floor_s <= daily_cap_s and normal_cap_s")
+        if self.rare_cap_s is not None and self.rare_cap_s < self.floor_s:
+            raise ValueError("rare_cap_s must be at least floor_s")
+        if not 0 < self.quantile <= 1 or self.factor < 1 or self.margin_s < 0:
+            raise ValueError("need 0 < quantile <= 1, factor >= 1, margin_s >= 0")
+        if self.history_days < 1 or self.min_days < 0 or self.min_events < 0:
+            raise ValueError("need history_days >= 1, min_days >= 0, min_events >= 0")
+        if self.life_window_s <= 0 or self.rate_window_s <= 0 or self.rate_floor < 1 or self.rate_factor < 1:
+            raise ValueError("need positive windows, rate_floor >= 1 and rate_factor >= 1")
+        if self.fault_hold_s < 0:
+            raise ValueError("fault_hold_s must be >= 0")
+
+
+@dataclass
+class _Day:
+    start: float
+    max_gap: float = 0.0
+    max_rate: int = 0
+    chatter: bool = False  # a rate fault fired: this day's rate says nothing of the usual
+
+
+class _Sensor:
+    """What health knows about one sensor."""
+
+    def __init__(self, role: str, origin: float):
+        self.role = role
+        self.first_seen: Optional[float] = None
+        self.last_seen: Optional[float] = None
+        self.watched_from = origin  # silence of a sensor never seen counts from here
+        self.events = 0
+        self.blind_s = 0.0  # hub downtime since the last event: not silence
+        self.days: deque[_Day] = deque()
+        self.silent_since: Optional[float] = None  # latched until the sensor reports
+        self.silent_limit = 0.0
+        self.window: deque[float] = deque(maxlen=_MAX_WINDOW_EVENTS)
+        self.rate_fault_since: Optional[float] = None
+        self.device_faults: dict[str, float] = {}  # reason -> since; kept fault_hold_s after clearing
+        self.device_cleared_at: Optional[float] = None
+
+    @property
+    def reference(self) -> float:
+        return self.watched_from if self.last_seen is None else self.last_seen
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+class SensorHealth(Detector):
+    """Findings ``sensor_silent`` and ``sensor_fault`` (category system, key = sensor id)."""
+
+    def __init__(self, roles: Mapping[str, str] | None = None, settings: HealthSettings | None = None):
+        self.settings = settings or HealthSettings()
+        self.roles = dict(roles or {})
+        for sensor_id, role in self.roles.items():
+            if role not in ROLES:
+                raise ValueError(f"sensor {sensor_id!r}: unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        self.sensors: dict[str, _Sensor] = {}
+        self._origin: Optional[float] = None
+        self._last_mono: Optional[float] = None
+        self._resume_from: Optional[float] = None  # set by load: the last time seen before the save
+
+    # ------------------------------------------------------------------ inputs
+    def observe(self, event: Event) -> None:
+        mono = event.mono
+        self._touch(mono)
+        sensor = self._sensor(event.sensor)
+        if sensor.last_seen is not None and mono < sensor.last_seen:
+            sensor.events += 1  # out of order: alive, but no gap to learn
+            return
+        day = self._day(sensor, mono)
+        if sensor.last_seen is not None and sensor.blind_s == 0.0:
+            day.max_gap = max(day.max_gap, mono - sensor.last_seen)
+        if sensor.first_seen is None:
+            sensor.first_seen = mono
+        sensor.last_seen = mono
+        sensor.blind_s = 0.0
+        sensor.events += 1
+        sensor.silent_since = None
+        count = self._window_count(sensor, mono, add=True)
+        day.max_rate = max(day.max_rate, count)
+        if count > self._rate_limit(sensor):
+            if sensor.rate_fault_since is None:
+                sensor.rate_fault_since = mono
+        if sensor.rate_fault_since is not None:  # chatter never becomes the norm, nor its ramp
+            day.chatter = True
+            if sensor.window[0] < day.start and len(sensor.days) > 1:
+                sensor.days[-2].chatter = True
+
+    def report_fault(self, sensor_id: str, reason: Optional[str], mono: float) -> None:
+        """A fault seen by the device itself (e.g. GPIO chatter); ``reason`` None clears it."""
+        self._touch(mono)
+        sensor = self._sensor(sensor_id)
+        if reason is None:
+            if sensor.device_faults and sensor.device_cleared_at is None:
+                sensor.device_cleared_at = mono
+            return
+        sensor.device_faults.setdefault(reason, mono)
+        sensor.device_cleared_at = None
+
+    # ------------------------------------------------------------------ findings
+    def check(self, mono: float, local: float | None = None) -> list[Finding]:
+        self._touch(mono)
+        found = []
+        for sensor_id, sensor in self.sensors.items():
+            fault = self._fault_finding(sensor_id, sensor, mono)
+            if fault is not None:
+                found.append(fault)
+            silent = self._silent_finding(sensor_id, sensor, mono)
+            if silent is not None:
+                found.append(silent)
+        return found
+
+    def next_check(self, mono: float) -> float | None:
+        self._touch(mono)
+        candidates = []
+        for sensor in self.sensors.values():
+            limit = self._silence_limit(sensor)
+            if limit is not None and sensor.silent_since is None:
+                candidates.append(sensor.reference + sensor.blind_s + limit)
+            if sensor.rate_fault_since is not None and sensor.window:
+                candidates.append(sensor.window[0] + self.settings.rate_window_s)
+            if sensor.device_cleared_at is not None:
+                candidates.append(sensor.device_cleared_at + self.settings.fault_hold_s)
+        future = [c for c in candidates if c > mono]
+        return min(future) if future else None
+
+    def _silent_finding(self, sensor_id: str, sensor: _Sensor, mono: float) -> Optional[Finding]:
+        if sensor.silent_since is None:
+            limit = self._silence_limit(sensor)
+            if limit is None or self._faulted(sensor, mono):
+                return None
+            silent_for = mono - sensor.reference - sensor.blind_s
+            if silent_for <= limit or not self._others_alive(sensor_id, mono):
+                return None
+            sensor.silent_since, sensor.silent_limit = sensor.reference, limit
+        return Finding(
+            "sensor_silent", SYSTEM, sensor.silent_since, sensor.silent_limit, key=sensor_id,
+            detail={
+                "role": sensor.role,
+                "silent_seconds": mono - sensor.silent_since,
+                "expected_max_gap_seconds": self._expected_gap(sensor),
+                "learned": self._learned(sensor, mono),
+                "never_seen": sensor.last_seen is None,
+            },
+        )  # fmt: skip
+
+    def _fault_finding(self, sensor_id: str, sensor: _Sensor, mono: float) -> Optional[Finding]:
+        reasons: dict[str, float] = {}
+        if sensor.rate_fault_since is not None:
+            count = self._window_count(sensor, mono)
+            if count * 2 <= self._rate_limit(sensor):
+                sensor.rate_fault_since = None  # hysteresis: half the limit to clear
+            else:
+                reasons["rate"] = sensor.rate_fault_since
+        if sensor.device_cleared_at is not None and mono >= sensor.device_cleared_at + self.settings.fault_hold_s:
+            sensor.device_faults.clear()
+            sensor.device_cleared_at = None
+        reasons.update(sensor.device_faults)
+        if not reasons:
+            return None
+        return Finding(
+            "sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sensor_id,
+            detail={
+                "reasons": sorted(reasons),
+                "events_in_window": len(sensor.window),
+                "window_seconds": self.settings.rate_window_s,
+                "rate_limit": self._rate_limit(sensor),
+            },
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ learning
+    def _sensor(self, sensor_id: str) -> _Sensor:
+        sensor = self.sensors.get(sensor_id)
+        if sensor is None:
+            origin = self._origin if self._origin is not None else 0.0
+            sensor = self.sensors[sensor_id] = _Sensor(self.roles.get(sensor_id, "normal"), origin)
+        return sensor
+
+    def _touch(self, mono: float) -> None:
+        """Every input carries the time: the first one starts the watch, or ends a downtime."""
+        if self._origin is None:
+            self._origin = mono
+            for sensor_id in self.roles:
+                self._sensor(sensor_id).watched_from = mono
+        if self._resume_from is not None:
+            down = max(0.0, mono - self._resume_from)
+            for sensor in self.sensors.values():
+                sensor.blind_s += down
+            self._resume_from = None
+        if self._last_mono is None or mono > self._last_mono:
+            self._last_mono = mono
+
+    def _day(self, sensor: _Sensor, mono: float) -> _Day:
+        if not sensor.days:
+            sensor.days.append(_Day(mono))
+        current = sensor.days[-1]
+        if mono >= current.start + DAY:
+            current = _Day(current.start + DAY * math.floor((mono - current.start) / DAY))
+            sensor.days.append(current)
+            while len(sensor.days) > self.settings.history_days:
+                sensor.days.popleft()
+        return current
+
+    def _window_count(self, sensor: _Sensor, mono: float, add: bool = False) -> int:
+        if add:
+            sensor.window.append(mono)
+        while sensor.window and sensor.window[0] <= mono - self.settings.rate_window_s:
+            sensor.window.popleft()
+        return len(sensor.window)
+
+    def _learned(self, sensor: _Sensor, mono: float | None = None) -> bool:
+        s = self.settings
+        if sensor.first_seen is None or sensor.last_seen is None:
+            return False
+        span = sensor.last_seen - sensor.first_seen
+        return span >= s.min_days * DAY and sensor.events >= s.min_events and self._expected_gap(sensor) is not None
+
+    def _expected_gap(self, sensor: _Sensor) -> Optional[float]:
+        gaps = [day.max_gap for day in sensor.days if day.max_gap > 0]
+        return _quantile(gaps, self.settings.quantile) if gaps else None
+
+    def _cap(self, sensor: _Sensor) -> Optional[float]:
+        s = self.settings
+        if sensor.role == "daily_route":
+            return s.daily_cap_s
+        if sensor.role == "rare":
+            return s.rare_cap_s
+        return s.normal_cap_s
+
+    def _silence_limit(self, sensor: _Sensor) -> Optional[float]:
+        """Seconds of silence past which this sensor is suspect; None: not watched (yet)."""
+        cap = self._cap(sensor)
+        if cap is None:
+            return None
+        if not self._learned(sensor):
+            return cap if sensor.role == "daily_route" else None
+        expected = self._expected_gap(sensor) or 0.0
+        s = self.settings
+        return min(cap, max(s.floor_s, expected * s.factor + s.margin_s))
+
+    def _rate_limit(self, sensor: _Sensor) -> float:
+        s = self.settings
+        rates = [day.max_rate for day in sensor.days if day.max_rate > 0 and not day.chatter]
+        if not self._learned(sensor) or not rates:
+            return float(s.rate_floor)
+        return max(float(s.rate_floor), s.rate_factor * _quantile(rates, s.quantile))
+
+    def _faulted(self, sensor: _Sensor, mono: float) -> bool:
+        return sensor.rate_fault_since is not None or bool(sensor.device_faults)
+
+    def _others_alive(self, sensor_id: str, mono: float) -> bool:
+        since = mono - self.settings.life_window_s
+        for other_id, other in self.sensors.items():
+            if other_id == sensor_id or other.role == "autonomous" or other.last_seen is None:
+                continue
+            if other.last_seen >= since and not self._faulted(other, mono):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ reading
+    def status(self, mono: float, local: float | None = None) -> dict[str, Any]:
+        self._touch(mono)
+        rows = []
+        for sensor_id, sensor in sorted(self.sensors.items()):
+            limit = self._silence_limit(sensor)
+            if self._faulted(sensor, mono):
+                state = FAULT
+            elif sensor.silent_since is not None:
+                state = SILENT
+            elif limit is None and self._cap(sensor) is None:
+                state = UNWATCHED
+            elif not self._learned(sensor):
+                state = LEARNING
+            else:
+                state = OK
+            rows.append({
+                "id": sensor_id,
+                "role": sensor.role,
+                "state": state,
+                "last_seen_mono": sensor.last_seen,
+                "silent_seconds": max(0.0, mono - sensor.reference - sensor.blind_s),
+                "expected_max_gap_seconds": self._expected_gap(sensor),
+                "silence_limit_seconds": limit,
+                "events": sensor.events,
+                "history_days": len(sensor.days),
+            })  # fmt: skip
+        return {"watcher": "sensor_health", "sensors": rows}
+
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "origin": self._origin,
+            "last_mono": self._last_mono,
+            "sensors": {
+                sensor_id: {
+                    "role": sensor.role,
+                    "first_seen": sensor.first_seen,
+                    "last_seen": sensor.last_seen,
+                    "watched_from": sensor.watched_from,
+                    "events": sensor.events,
+                    "blind_s": sensor.blind_s,
+                    "days": [[d.start, d.max_gap, d.max_rate, d.chatter] for d in sensor.days],
+                    "silent_since": sensor.silent_since,
+                    "silent_limit": sensor.silent_limit,
+                }
+                for sensor_id, sensor in self.sensors.items()
+            },
+        }
+
+    def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
+        """Restore learned history and latched silences; configured roles win over stored ones."""
+        if not state:
+            return
+
+        def opt(value: Any) -> Optional[float]:
+            return None if value is None else rebase(float(value))
+
+        self._origin = opt(state.get("origin"))
+        last = opt(state.get("last_mono"))
+        self._last_mono = last
+        self._resume_from = last
+        self.sensors = {}
+        for sensor_id, raw in (state.get("sensors") or {}).items():
+            role = self.roles.get(sensor_id, raw.get("role", "normal"))
+            sensor = _Sensor(role if role in ROLES else "normal", opt(raw.get("watched_from")) or 0.0)
+            sensor.first_seen = opt(raw.get("first_seen"))
+            sensor.last_seen = opt(raw.get("last_seen"))
+            sensor.events = int(raw.get("events", 0))
+            sensor.blind_s = float(raw.get("blind_s", 0.0))
+            days = raw.get("days") or []
+            sensor.days = deque(
+                _Day(rebase(float(d[0])), float(d[1]), int(d[2]), bool(d[3]) if len(d) > 3 else False)
+                for d in days[-self.settings.history_days:]
+            )
+            sensor.silent_since = opt(raw.get("silent_since"))
+            sensor.silent_limit = float(raw.get("silent_limit", 0.0))
+            self.sensors[sensor_id] = sensor
+        # Sensors new in the config are watched from the save (plus the downtime: from the restart).
+        start = last if last is not None else (self._origin or 0.0)
+        for sensor_id in self.roles:
+            if sensor_id not in self.sensors:
+                self.sensors[sensor_id] = _Sensor(self.roles[sensor_id], start)

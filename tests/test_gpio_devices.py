@@ -223,6 +223,9 @@ def test_door_bounce_is_one_event_once_settled(factory, clock, rec):
     assert rec.events == [("hall_door", Kind.DOOR, 1.0, pytest.approx(t + 0.004))]
     settle_at(clock, sensor, t + 5)
     assert len(rec.events) == 1
+    readings = sensor.live_readings()
+    assert (readings["level"], readings["reported"], readings["fault"]) == (1, 1, None)
+    assert readings["last_change_mono"] == pytest.approx(t + 0.004)
 
 
 def test_a_glitch_shorter_than_the_debounce_is_not_reported(factory, clock, rec):

@@ -92,6 +92,10 @@ class PirFilter:
     def warming_up(self) -> bool:
         return self.warm_until is not None
 
+    @property
+    def reported(self) -> bool:
+        return self.motion
+
     def begin(self, level: bool, mono: float) -> list[Report]:
         self.raw = level
         if self.warmup_s > 0:
@@ -179,6 +183,13 @@ class Debouncer:
         self._edges: deque[float] = deque()
         self._bursts: deque[float] = deque()
 
+    warming_up = False
+    warm_until = None
+
+    @property
+    def reported(self) -> bool:
+        return self.level
+
     def begin(self, level: bool, mono: float) -> list[Report]:
         self.level = self.raw = level
         self.raw_since = mono
@@ -243,9 +254,12 @@ class ButtonFilter:
         self.pressed_at: Optional[float] = None
         self.held = False
 
+    warming_up = False
+    warm_until = None
+
     @property
-    def chattering(self) -> bool:
-        return self.debouncer.chattering
+    def reported(self) -> bool:
+        return self.debouncer.level
 
     def begin(self, level: bool, mono: float) -> list[Report]:
         # A button found pressed at start-up is stuck or leaned on, not a fresh press.
@@ -389,10 +403,10 @@ class _GpioInput:
                 "kind": self.kind.label,
                 "pin": str(self.pin),
                 "level": None if self._closed else int(self._read()),
-                "reported": int(self._reported_level()),
+                "reported": int(self._filter.reported),
                 "last_change_mono": self._last_change,
-                "warming_up": bool(getattr(self._filter, "warming_up", False)),
-                "warmup_ends_mono": getattr(self._filter, "warm_until", None),
+                "warming_up": self._filter.warming_up,
+                "warmup_ends_mono": self._filter.warm_until,
                 "fault": self._fault,
                 "closed": self._closed,
             }
@@ -406,9 +420,6 @@ class _GpioInput:
     # -- internals
     def _read(self) -> bool:
         return bool(self._device.is_active) != self._invert
-
-    def _reported_level(self) -> bool:
-        return bool(getattr(self._filter, "motion", False) or getattr(self._filter, "level", False))
 
     def _initial_reports(self, now: float) -> list[Report]:
         return []
@@ -546,9 +557,6 @@ class OkButton(_GpioInput):
             clock=clock, sink=sink, pull_up=pull_up, active_high=active_high,
             on_fault=on_fault, on_hold=on_hold, schedule=schedule, pin_factory=pin_factory,
         )  # fmt: skip
-
-    def _reported_level(self) -> bool:
-        return self._filter.debouncer.level
 
 
 # --------------------------------------------------------------------------- outputs

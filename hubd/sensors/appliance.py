@@ -14,30 +14,40 @@ How the decision is made
 * **Threshold.** ON when the excess over the baseline exceeds what autonomous loads can
   explain plus a margin ``max(margin_watts, margin_ratio·baseline)``, held for
   ``min_on_s``; OFF when it falls below the explained level plus ``hysteresis``·margin.
-* **The fridge.** A compressor switches itself on and off all day and night at roughly
-  the same power. Every excursion above the baseline is recorded as an episode (start,
-  duration, median step). Episodes of similar step (±``cycle_tolerance``) that recur at
-  least ``cycle_min_count`` times in ``cycle_window_s`` (a day), at regular intervals
-  (robust coefficient of variation ≤ ``cycle_max_cv``, so one cycle hidden under another
-  load does not break it), at least every ``cycle_max_period_s``, ON for at least
-  ``cycle_min_duty`` of each period, and spread over the whole observed time, night
-  included (``cycle_min_coverage`` of the hour-sized bins), are learned as a
-  **cycle signature**. Its step (plus tolerance) is added to the explained level, so the
-  compressor — alone or under a kettle — never crosses the threshold, while a kettle,
-  a microwave or an iron does. A person's habits do not qualify: they are too rare,
-  too short for their interval (kettle: 3 min a few times a day) and stop at night.
-  Up to ``cycle_max_signatures`` signatures (fridge + freezer) are learned, and one
-  that stops recurring for a day is forgotten.
-* **Cold start.** Until a day of data has been seen a cycling load may not have shown
-  its pattern yet, so ``cold_start_watts`` (300 W: more than any domestic compressor) is
-  treated as explained: from the first minute kettles, microwaves and irons count,
-  small loads only once the day of learning is over.
-* ``role = "autonomous"`` (a sensor on the fridge's own plug): samples still feed the
-  statistics, but no transition is ever reported.
+* **The fridge** is learned two ways; the larger explanation wins.
 
-Limits: a load of about the same power as a learned compressor (a 100 W TV next to a
-100 W fridge on one clamp) is indistinguishable from it and is not reported; a
-defrost heater that runs once a day is not learned as a cycle.
+  1. *Cycle signature* (the usual single compressor). Every excursion above the
+     baseline is an episode (start, duration, median step). Episodes of similar step
+     (±``cycle_tolerance``) recurring at least ``cycle_min_count`` times in
+     ``cycle_window_s`` (a day), regularly (robust coefficient of variation of the
+     intervals ≤ ``cycle_max_cv``, so one cycle hidden under a kettle does not break
+     it), at least every ``cycle_max_period_s``, ON for at least ``cycle_min_duty`` of
+     each period, and spread over the day *and night* (``cycle_min_coverage`` of the
+     hour-sized bins) form a :class:`CycleSignature`: step, period, ON time.
+  2. *Autonomous envelope* (several compressors, or one hiding the other). For every
+     hour the excess held for at least ~2 minutes (its 97th percentile) is kept; the
+     median of those over the last day is a level the flat reaches in most hours,
+     night included. Fridge + freezer running together a few minutes each hour end up
+     here, a kettle used at breakfast does not.
+
+  The learned level (plus ``cycle_tolerance``) is added to what is explained, so a
+  compressor — alone, with its start-up surge, or under a kettle — never crosses the
+  threshold, while a kettle, microwave or iron does, and the kettle's OFF comes when
+  the kettle stops, not when the compressor does. A person's habits do not qualify:
+  they are rare, short for their interval (a kettle is 3 minutes in hours) and stop at
+  night. A compressor that stops cycling is forgotten within a day.
+* **Cold start.** Until a day of data has been seen, a cycling load may not have shown
+  its pattern yet, so ``cold_start_watts`` (300 W: more than a domestic compressor) is
+  treated as explained: from the first minute kettles, microwaves and irons count,
+  small loads only once the day of learning is over. A restart begins a new day of
+  learning (the monotonic clock restarts with the Pi, so nothing is carried over).
+* ``role = "autonomous"`` (a clamp on the fridge's own cable): samples still feed the
+  statistics and the sensor is still health-checked, but no transition is reported.
+
+Limits: a load of about the compressor's power (a 90 W TV next to a 100 W fridge on one
+clamp) is hidden while the compressor is off and seen, ON/OFF with the compressor, while
+it runs; a defrost heater that runs once a day is not learned (it is short, ~20 min, so
+it costs one spurious ON a day at most on a flat-wide clamp).
 """
 
 from __future__ import annotations

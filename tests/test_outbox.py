@@ -1,0 +1,171 @@
+"""The persistent outbox: committed before sending, every step durable, ambiguity bounded."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from hubd.clock import FakeClock
+from hubd.modem.outbox import Inbox, Outbox
+from hubd.store import Store
+
+TO = "+819012345678"
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(str(tmp_path / "state"))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def outbox(store, clock):
+    return Outbox(store, clock)
+
+
+def other_connection(store: Store) -> sqlite3.Connection:
+    """A second connection sees only what was committed."""
+    return sqlite3.connect(store.path)
+
+
+def test_a_new_message_is_committed_as_queued(store, outbox):
+    message_id = outbox.add(TO, "hello", "alarm", 3, 1)
+    row = other_connection(store).execute("SELECT recipient, text, purpose, alert_id, state, attempts FROM outbox"
+                                          " WHERE id = ?", (message_id,)).fetchone()
+    assert row == (TO, "hello", "alarm", 3, "queued", 0)
+
+
+def test_the_attempt_is_committed_before_sending(store, outbox):
+    message_id = outbox.add(TO, "hello", "alarm", None, 2)
+    message = outbox.begin_attempt(message_id)
+    assert (message.state, message.attempts) == ("sending", 1)
+    assert other_connection(store).execute("SELECT state FROM outbox").fetchone() == ("sending",)
+
+
+def test_parts_and_references_then_sent(outbox, clock):
+    message_id = outbox.add(TO, "x" * 200, "alarm", None, 2)
+    outbox.begin_attempt(message_id)
+    outbox.part_sent(message_id, 0, 17)
+    assert outbox.get(message_id).parts_sent == 1
+    outbox.part_sent(message_id, 1, 18)
+    outbox.finish_sent(message_id)
+    message = outbox.get(message_id)
+    assert (message.state, message.message_refs, message.parts_sent) == ("sent", (17, 18), 2)
+    assert message.sent_local == clock.local()
+
+
+def test_head_is_the_oldest_unsent(outbox):
+    first = outbox.add(TO, "one", "alarm", None, 1)
+    second = outbox.add(TO, "two", "alarm", None, 1)
+    assert outbox.head().id == first
+    outbox.begin_attempt(first)
+    outbox.finish_sent(first)
+    assert outbox.head().id == second
+    outbox.fail(second, "permanent")
+    assert outbox.head() is None
+    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": 1, "delivered": 0, "failed": 1}
+
+
+def test_retry_time_survives_restart_and_is_clamped_when_the_wall_clock_jumps(store, clock):
+    outbox = Outbox(store, clock)
+    message_id = outbox.add(TO, "hello", "alarm", None, 1)
+    outbox.retry_later(message_id, "+CMS ERROR: 331", 120.0)
+    reopened = Outbox(store, clock)
+    message = reopened.get(message_id)
+    assert (message.state, message.last_error) == ("queued", "+CMS ERROR: 331")
+    assert reopened.due_in(message, 900.0) == pytest.approx(120.0)
+    clock.jump_wall(-365 * 86400.0)  # the Pi booted without its clock
+    assert reopened.due_in(message, 900.0) == 900.0
+    clock.jump_wall(+366 * 86400.0)
+    assert reopened.due_in(message, 900.0) == 0.0
+
+
+def test_an_ambiguous_outcome_allows_one_resend_only(outbox):
+    message_id = outbox.add(TO, "hello", "alarm", None, 1)
+    outbox.begin_attempt(message_id)
+    assert outbox.ambiguous_outcome(message_id, "AT+CMGS=18: no final answer") is True
+    message = outbox.get(message_id)
+    assert (message.state, message.ambiguous) == ("queued", 1)
+    outbox.begin_attempt(message_id)
+    assert outbox.ambiguous_outcome(message_id, "AT+CMGS=18: no final answer") is False
+    message = outbox.get(message_id)
+    assert (message.state, message.ambiguous, message.attempts) == ("failed", 2, 2)
+    assert "not resent" in message.last_error
+
+
+def test_a_message_left_sending_is_recovered_as_ambiguous(store, clock):
+    outbox = Outbox(store, clock)
+    once = outbox.add(TO, "cut off once", "alarm", None, 1)
+    twice = outbox.add(TO, "cut off twice", "alarm", None, 1)
+    untouched = outbox.add(TO, "never tried", "alarm", None, 1)
+    outbox.begin_attempt(once)
+    outbox.begin_attempt(twice)
+    outbox.ambiguous_outcome(twice, "timeout")
+    outbox.begin_attempt(twice)
+    restarted = Outbox(store, clock)
+    assert restarted.recover_interrupted() == [once, twice]
+    assert (restarted.get(once).state, restarted.get(once).ambiguous) == ("queued", 1)
+    assert restarted.get(twice).state == "failed"
+    assert restarted.get(untouched).state == "queued" and restarted.get(untouched).ambiguous == 0
+
+
+def test_a_late_cmgs_resolves_the_ambiguity(outbox):
+    message_id = outbox.add(TO, "x" * 200, "alarm", None, 2)
+    outbox.begin_attempt(message_id)
+    outbox.part_sent(message_id, 0, 5)
+    outbox.ambiguous_outcome(message_id, "timeout")
+    message = outbox.resolve_late_submit(message_id, 1, 6)
+    assert (message.state, message.ambiguous, message.message_refs) == ("sent", 0, (5, 6))
+
+
+def test_delivery_reports_match_by_reference_and_number(outbox):
+    single = outbox.add(TO, "one", "alarm", None, 1)
+    double = outbox.add(TO, "two" * 60, "alarm", None, 2)
+    other = outbox.add("+819099999999", "three", "alarm", None, 1)
+    for message_id, refs in ((single, [10]), (double, [11, 12]), (other, [11])):
+        outbox.begin_attempt(message_id)
+        for index, ref in enumerate(refs):
+            outbox.part_sent(message_id, index, ref)
+        outbox.finish_sent(message_id)
+    assert outbox.apply_report(10, "09012345678", 0x00).state == "delivered"  # national form of the same phone
+    assert outbox.apply_report(11, TO, 0x00).state == "sent"  # one part of two
+    assert outbox.apply_report(12, TO, 0x00).state == "delivered"
+    assert outbox.apply_report(11, "+819099999999", 0x41).state == "failed"
+    assert "0x41" in outbox.get(other).last_error
+    assert outbox.apply_report(99, TO, 0) is None
+
+
+def test_a_temporary_report_keeps_the_message_sent(outbox):
+    message_id = outbox.add(TO, "one", "alarm", None, 1)
+    outbox.begin_attempt(message_id)
+    outbox.part_sent(message_id, 0, 7)
+    outbox.finish_sent(message_id)
+    assert outbox.apply_report(7, TO, 0x21).state == "sent"
+
+
+def test_concat_reference_is_stable(outbox):
+    message_id = outbox.add(TO, "x" * 400, "alarm", None, 3)
+    assert outbox.get(message_id).concat_ref == message_id % 256
+
+
+def test_a_message_that_cannot_be_encoded_is_kept_as_failed(outbox):
+    message_id = outbox.add("not a number", "hello", "alarm", None, 0, failed_because="bad number")
+    assert (outbox.get(message_id).state, outbox.get(message_id).last_error) == ("failed", "bad number")
+
+
+def test_inbox_keeps_parts_until_done(store, clock):
+    inbox = Inbox(store, clock)
+    first = inbox.add("00AA", "+8190")
+    bad = inbox.add("ZZ", None, "malformed", "not hex")
+    assert [part.id for part in inbox.waiting_parts()] == [first]
+    inbox.mark([first], "done")
+    assert inbox.waiting_parts() == []
+    assert {part.id: part.state for part in Inbox(store, clock).parts()} == {first: "done", bad: "malformed"}
+
+
+def test_tables_live_next_to_the_hubs_state(store, clock):
+    Outbox(store, FakeClock())
+    names = {row[0] for row in other_connection(store).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"outbox", "sms_inbox", "events", "alerts"} <= names

@@ -1,0 +1,348 @@
+"""The AT channel on a real pty: replies, URCs mid-command, prompt, timeouts, ESC, re-sync, port loss."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import tty
+from typing import Callable
+
+import pytest
+
+from hubd.modem.channel import ESC, AtChannel, AtError, AtTimeout, ChannelClosed
+from hubd.modem.errors import ErrorClass
+
+Reply = "bytes | list[tuple[float, bytes]] | None"
+
+
+class ScriptedPty:
+    """The far end of a pty that answers each line (ended by CR or Ctrl-Z) with ``respond(line)``.
+
+    A reply is bytes, or a list of (delay, bytes) played by this thread — a
+    slow modem does not read while it is busy either.
+    """
+
+    def __init__(self, respond: Callable[[str], object]):
+        self.respond = respond
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self.master, self.slave = master, slave
+        self.path = os.ttyname(slave)
+        self.received = bytearray()
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending = bytearray()
+        while not self._stop.is_set():
+            try:
+                data = os.read(self.master, 1024)
+            except OSError:
+                return
+            if not data:
+                return
+            self.received += data
+            for byte in data:
+                if byte in (0x0D, 0x1A):
+                    line = pending.decode("latin-1").strip().lstrip("\x1b")
+                    pending.clear()
+                    self.lines.append(line)
+                    self._play(self.respond(line))
+                elif byte != 0x1B and byte != 0x0A:
+                    pending.append(byte)
+
+    def _play(self, reply: object) -> None:
+        if reply is None:
+            return
+        steps = [(0.0, reply)] if isinstance(reply, bytes) else reply
+        for delay, data in steps:
+            if delay and self._stop.wait(delay):
+                return
+            self.send(data)
+
+    def send(self, data: bytes) -> None:
+        try:
+            os.write(self.master, data)
+        except OSError:
+            pass
+
+    def close_master(self) -> None:
+        """The device vanishes."""
+        self._stop.set()
+        os.close(self.master)
+
+    def close(self) -> None:
+        self._stop.set()
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def simple_modem(extra: dict[str, object] | None = None, echo: bool = False) -> Callable[[str], object]:
+    answers = {"AT": b"\r\nOK\r\n", "ATE0": b"\r\nOK\r\n", "AT+CMEE=1": b"\r\nOK\r\n",
+               "AT+CSQ": b"\r\n+CSQ: 21,99\r\n\r\nOK\r\n"}
+    answers.update(extra or {})
+
+    def respond(line: str) -> object:
+        reply = answers.get(line, b"\r\nERROR\r\n")
+        reply = reply(line) if callable(reply) else reply
+        if echo and isinstance(reply, bytes):
+            return line.encode() + b"\r" + reply
+        return reply
+    return respond
+
+
+def run(coro, timeout: float = 10.0):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture
+def make_pty():
+    made: list[ScriptedPty] = []
+
+    def build(respond: Callable[[str], object]) -> ScriptedPty:
+        made.append(ScriptedPty(respond))
+        return made[-1]
+    yield build
+    for pty in made:
+        pty.close()
+
+
+def channel_for(pty: ScriptedPty, **kwargs) -> AtChannel:
+    options = dict(command_timeout=0.5, cmgs_timeout=0.5, settle=0.05)
+    options.update(kwargs)
+    return AtChannel(pty.path, **options)
+
+
+def test_reply_lines_exclude_urcs_that_arrive_mid_command(make_pty):
+    pty = make_pty(simple_modem({"AT+CSQ": b'\r\n+CMTI: "SM",2\r\n\r\n+CSQ: 21,99\r\n\r\n+CREG: 1\r\n\r\nOK\r\n'}))
+
+    async def body():
+        channel = channel_for(pty)
+        urcs: list[str] = []
+        channel.add_urc_handler(lambda line: urcs.append(line.text))
+        await channel.open()
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response, urcs
+
+    response, urcs = run(body())
+    assert response.texts() == ["+CSQ: 21,99"]
+    assert urcs == ['+CMTI: "SM",2', "+CREG: 1"]
+
+
+def test_open_wakes_with_esc_retries_at_and_turns_echo_off(make_pty):
+    calls = {"AT": 0}
+
+    def sleepy_at(line: str) -> object:
+        calls["AT"] += 1
+        return None if calls["AT"] <= 2 else b"\r\n\xfe\xffjunk\r\nAT\r\r\nOK\r\n"
+
+    pty = make_pty(simple_modem({"AT": sleepy_at}, echo=True))
+
+    async def body():
+        channel = channel_for(pty, sync_timeout=0.1)
+        await channel.open()
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response
+
+    response = run(body())
+    assert pty.received.startswith(ESC)
+    assert pty.lines[:3] == ["AT", "AT", "AT"]
+    assert "ATE0" in pty.lines and "AT+CMEE=1" in pty.lines
+    assert response.texts() == ["+CSQ: 21,99"]
+
+
+def test_cmgs_sends_the_pdu_after_the_prompt_with_urcs_interleaved(make_pty):
+    pdu = "0001000B914316565811F9000004E8373B0C"
+    pty = make_pty(simple_modem({
+        "AT+CMGS=17": b'\r\n> \r\n+CMTI: "SM",1\r\n',
+        pdu: b'\r\n+CDSI: "SR",3\r\n\r\n+CMGS: 42\r\n\r\n+CEREG: 1\r\n\r\nOK\r\n',
+    }))
+
+    async def body():
+        channel = channel_for(pty)
+        urcs: list[str] = []
+        channel.add_urc_handler(lambda line: urcs.append(line.text))
+        await channel.open()
+        response = await channel.send_pdu(17, pdu)
+        channel.close()
+        return response, urcs
+
+    response, urcs = run(body())
+    assert response.texts() == ["+CMGS: 42"]
+    assert urcs == ['+CMTI: "SM",1', '+CDSI: "SR",3', "+CEREG: 1"]
+    assert (pdu.encode() + b"\x1a") in pty.received
+
+
+@pytest.mark.parametrize("answer, kind, code, error_class", [
+    (b"\r\n+CMS ERROR: 500\r\n", "CMS", 500, ErrorClass.AMBIGUOUS),
+    (b"\r\n+CMS ERROR: 21\r\n", "CMS", 21, ErrorClass.DESTINATION),
+    (b"\r\n+CME ERROR: SIM PIN required\r\n", "CME", 11, ErrorClass.SIM),
+    (b"\r\nERROR\r\n", "ERROR", None, ErrorClass.UNKNOWN),
+])
+def test_error_results_raise_at_error(make_pty, answer, kind, code, error_class):
+    pty = make_pty(simple_modem({"AT+CMGS=17": answer}))
+
+    async def body():
+        channel = channel_for(pty)
+        await channel.open()
+        with pytest.raises(AtError) as caught:
+            await channel.send_pdu(17, "00")
+        channel.close()
+        return caught.value
+
+    error = run(body())
+    assert (error.kind, error.code, error.error_class) == (kind, code, error_class)
+
+
+def test_a_late_answer_after_a_timeout_never_becomes_the_next_reply(make_pty):
+    pty = make_pty(simple_modem({
+        "AT+COPS?": [(0.3, b'\r\n+COPS: 0,0,"LATE",7\r\n\r\nOK\r\n')],
+        "AT+CSQ": b"\r\n+CSQ: 9,99\r\n\r\nOK\r\n",
+    }))
+
+    async def body():
+        channel = channel_for(pty, command_timeout=0.1, sync_timeout=0.5)
+        urcs: list[str] = []
+        channel.add_urc_handler(lambda line: urcs.append(line.text))
+        await channel.open()
+        with pytest.raises(AtTimeout):
+            await channel.command("AT+COPS?")
+        assert not channel.synced
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response, urcs
+
+    response, urcs = run(body())
+    assert response.texts() == ["+CSQ: 9,99"]
+    assert urcs == ['+COPS: 0,0,"LATE",7']  # the stale reply went to the URC side, not into +CSQ
+
+
+def test_a_missing_prompt_is_aborted_with_esc_and_nothing_was_sent(make_pty):
+    pty = make_pty(simple_modem({"AT+CMGS=17": None}))
+
+    async def body():
+        channel = channel_for(pty, prompt_timeout=0.1)
+        await channel.open()
+        with pytest.raises(AtTimeout) as caught:
+            await channel.send_pdu(17, "0001000B914316565811F9000004E8373B0C")
+        channel.close()
+        return caught.value
+
+    error = run(body())
+    assert (error.stage, error.pdu_written) == ("prompt", False)
+    assert pty.received.endswith(b"AT+CMGS=17\r" + ESC)
+
+
+def test_a_cmgs_timeout_after_the_pdu_is_ambiguous_and_escaped(make_pty):
+    pdu = "0001000B914316565811F9000004E8373B0C"
+    pty = make_pty(simple_modem({"AT+CMGS=17": b"\r\n> ", pdu: None}))
+
+    async def body():
+        channel = channel_for(pty, cmgs_timeout=0.15)
+        await channel.open()
+        with pytest.raises(AtTimeout) as caught:
+            await channel.send_pdu(17, pdu)
+        channel.close()
+        return caught.value
+
+    error = run(body())
+    assert error.pdu_written and error.stage == "final"
+    assert pty.received.endswith(pdu.encode() + b"\x1a" + ESC)
+
+
+def test_the_port_vanishing_fails_the_pending_command(make_pty):
+    pty = make_pty(simple_modem({"AT+COPS?": None}))
+
+    async def body():
+        channel = channel_for(pty, command_timeout=5.0)
+        closed: list[str] = []
+        await channel.open()
+        channel.on_closed = closed.append
+        pending = asyncio.ensure_future(channel.command("AT+COPS?"))
+        await asyncio.sleep(0)  # let the command go out
+        pty.close_master()
+        with pytest.raises(ChannelClosed):
+            await pending
+        return channel, closed
+
+    channel, closed = run(body())
+    assert not channel.is_open and closed and "read failed" in closed[0]
+
+
+def test_a_missing_port_is_a_clear_error():
+    async def body():
+        with pytest.raises(ChannelClosed, match="cannot open /nonexistent/ttyUSB9"):
+            await AtChannel("/nonexistent/ttyUSB9").open()
+
+    run(body())
+
+
+def test_url_ports_without_a_file_descriptor_are_read_by_a_thread():
+    async def body():
+        channel = AtChannel("loop://", command_timeout=0.2)
+        seen = asyncio.Event()
+        lines: list[str] = []
+
+        def handler(line):
+            lines.append(line.text)
+            seen.set()
+        channel.add_urc_handler(handler)
+        await channel.open(sync=False)
+        channel._serial.write(b'\r\n+CMTI: "SM",5\r\n')  # loop:// hands our bytes back as the modem's
+        await asyncio.wait_for(seen.wait(), 2.0)
+        channel.close()
+        return lines
+
+    assert run(body()) == ['+CMTI: "SM",5']
+
+
+def test_bad_bytes_and_double_cr_inside_a_reply(make_pty):
+    pty = make_pty(simple_modem({"AT+CSQ": b"\r\r\n\xff\xfe\x00\r\r\n+CSQ: 5,99\r\r\n\r\r\nOK\r\r\n"}))
+
+    async def body():
+        channel = channel_for(pty)
+        await channel.open()
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response
+
+    assert run(body()).texts() == ["+CSQ: 5,99"]
+
+
+def test_concurrent_commands_take_turns(make_pty):
+    pty = make_pty(simple_modem({
+        "AT+CGMM": [(0.05, b"\r\nEC25\r\n\r\nOK\r\n")],
+        "AT+CSQ": b"\r\n+CSQ: 7,99\r\n\r\nOK\r\n",
+    }))
+
+    async def body():
+        channel = channel_for(pty)
+        await channel.open()
+        model, signal = await asyncio.gather(channel.command("AT+CGMM", raw=True), channel.command("AT+CSQ"))
+        channel.close()
+        return model, signal
+
+    model, signal = run(body())
+    assert model.texts() == ["EC25"] and signal.texts() == ["+CSQ: 7,99"]
+
+
+def test_a_failing_urc_handler_does_not_stop_the_reader(make_pty):
+    pty = make_pty(simple_modem({"AT+CSQ": b"\r\nRING\r\n\r\n+CSQ: 1,99\r\n\r\nOK\r\n"}))
+
+    async def body():
+        channel = channel_for(pty)
+        channel.add_urc_handler(lambda line: 1 / 0)
+        await channel.open()
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response
+
+    assert run(body()).texts() == ["+CSQ: 1,99"]

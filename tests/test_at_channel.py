@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import threading
 import tty
 from typing import Callable
@@ -32,12 +33,17 @@ class ScriptedPty:
         self.received = bytearray()
         self.lines: list[str] = []
         self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         pending = bytearray()
         while not self._stop.is_set():
+            readable, _, _ = select.select([self.master, self._wake_r], [], [])
+            if self._wake_r in readable:  # closing is done here: a close() from another thread would
+                os.close(self.master)     # not end a read blocked on the fd, and the pty would not hang up
+                return
             try:
                 data = os.read(self.master, 1024)
             except OSError:
@@ -71,12 +77,14 @@ class ScriptedPty:
 
     def close_master(self) -> None:
         """The device vanishes."""
-        self._stop.set()
-        os.close(self.master)
+        os.write(self._wake_w, b"x")
+        self._thread.join(2.0)
 
     def close(self) -> None:
+        if self._thread.is_alive():
+            self.close_master()
         self._stop.set()
-        for fd in (self.master, self.slave):
+        for fd in (self.slave, self._wake_r, self._wake_w):
             try:
                 os.close(fd)
             except OSError:

@@ -143,6 +143,20 @@ def test_cmgr_reply_carries_its_pdu_even_after_stray_line_ends():
     assert got == [(R, "+CMGR: 0,,24", "0791AB"), (F, "OK", None)]
 
 
+def test_a_corrupt_pdu_line_still_belongs_to_its_header():
+    reader = LineReader()
+    reader.pending = Pending.for_command("AT+CMGR=3")
+    got = lines_of(reader, b"\r\n+CMGR: 0,,24\r\n07\xff91ZZ\r\n\r\nOK\r\n")
+    assert got == [(R, "+CMGR: 0,,24", "07\ufffd91ZZ"), (F, "OK", None)]
+
+
+def test_a_urc_between_header_and_pdu_is_not_taken_for_the_pdu():
+    reader = LineReader()
+    reader.pending = Pending.for_command("AT+CMGR=3")
+    got = lines_of(reader, b'\r\n+CMGR: 0,,24\r\n+CMTI: "SM",4\r\nOK\r\n')
+    assert got == [(R, "+CMGR: 0,,24", None), (U, '+CMTI: "SM",4', None), (F, "OK", None)]
+
+
 def test_empty_cmgr_slot_gives_header_without_pdu():
     reader = LineReader()
     reader.pending = Pending.for_command("AT+CMGR=9")

@@ -271,7 +271,11 @@ class LineReader:
         if not text:
             return
         if self._held is not None:
-            if _HEX.fullmatch(text):
+            # The line after the header is its PDU: hex, or a corrupt PDU the decoder will name.
+            # Only what is plainly something else (a final result, a URC) is not taken.
+            sent = list(self._sent) + ([self.pending.command] if self.pending else [])
+            if _HEX.fullmatch(text) or (parse_final(text) is None and not _is_unsolicited_shape(text)
+                                        and not _same_as_sent(text, sent)):
                 held, self._held = self._held, None
                 out.append(Line(held.kind, held.text, text))
                 return

@@ -149,16 +149,13 @@ class AlertPolicy:
             alert.next_mono = mono + prealarm_s
             actions.append(AlertChanged(alert.record(), raised=True))
             return actions
-        actions.append(AlertChanged(alert.record(), raised=True))
-        return actions + self._escalate_to_alarm(alert, mono, local, announce=False)
-
-    def _escalate_to_alarm(self, alert: Alert, mono: float, local: float, announce: bool = True) -> list:
         alert.stage = ALARM
-        actions: list = []
-        if announce:
-            actions.append(Audit("hub", "prealarm_expired", {"alert": alert.id}))
-        actions += self._send_step(alert, mono, local)
-        return actions
+        actions.append(AlertChanged(alert.record(), raised=True))
+        return actions + self._send_step(alert, mono, local)
+
+    def _escalate_to_alarm(self, alert: Alert, mono: float, local: float) -> list:
+        alert.stage = ALARM
+        return [Audit("hub", "prealarm_expired", {"alert": alert.id})] + self._send_step(alert, mono, local)
 
     def _send_step(self, alert: Alert, mono: float, local: float) -> list:
         """Send to the next recipient in escalation order; stop after the repeat limit."""

@@ -205,3 +205,12 @@ def test_test_alert_is_recorded_as_test(flat):
     sms = [a for a in actions if isinstance(a, SendSms)]
     assert [s.purpose for s in sms] == ["test"] and sms[0].to == "+8100000001"
     assert any(isinstance(a, Audit) and a.action == "test_alert" for a in actions)
+
+
+def test_without_prealarm_the_alert_is_raised_as_alarm(make_config):
+    flat = Flat(make_config(alerts={"prealarm_minutes": 0}))
+    flat.event()
+    flat.run_for(2 * H + 1)
+    raised = [a.record for a in flat.actions if isinstance(a, AlertChanged) and a.raised]
+    assert [r["stage"] for r in raised] == ["alarm"]
+    assert len(flat.sms("alarm")) == 1

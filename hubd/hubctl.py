@@ -1,7 +1,547 @@
-"""hubctl: the technician client (talks to the daemon over its control socket)."""
+"""hubctl: the technician's client. Talks to the running daemon over its control socket;
+``config check`` and ``sms encode|decode`` work without it.
+
+Output fits a phone-sized SSH screen (about 60 columns); ``--json`` prints the daemon's
+data instead (one JSON object per line for streams). Exit status: 0 ok, 1 failure
+(daemon not running, command refused, walktest incomplete), 2 usage or config error.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
 import sys
+from typing import Any, Callable, Iterator, Sequence
+
+from .cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from .config import DEFAULT_PATH, ConfigError, HubConfig, load_config
+from .control import protocol as p
+from .control.client import ControlClient, DaemonUnavailable
+
+USAGE_CODES = (p.BAD_ARGS, p.UNKNOWN_COMMAND)
 
 
-def main(argv=None) -> int:
-    print("hubctl: not built yet", file=sys.stderr)
-    return 1
+class Usage(Exception):
+    """A command line hubctl cannot act on (exit 2)."""
+
+
+# -- formatting helpers ---------------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(max(0.0, seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def when(iso: str | None, now: str | None = None) -> str:
+    """``22:13`` today, ``11-14 22:13`` another day, ``never`` for None."""
+    if not iso:
+        return "never"
+    date, _, clock = iso.partition("T")
+    if now and now.partition("T")[0] == date:
+        return clock[:5]
+    return f"{date[5:]} {clock[:5]}"
+
+
+def compact(value: Any) -> str:
+    """A reading or detail dict as ``k=v k=v`` for one short line."""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={compact(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(compact(v) for v in value)
+    return "-" if value is None else str(value)
+
+
+def row(label: str, text: str) -> str:
+    return f"{label:<11} {text}"
+
+
+def number(value: float) -> str:
+    return f"{value:g}"
+
+
+# -- human views of the daemon's data --------------------------------------------------------
+
+
+def show_status(d: dict[str, Any]) -> list[str]:
+    now = d["now"]
+    lines = [f"hubd {d['flat_id']}  {now.replace('T', ' ')[:16]}"]
+    lines.append(row("monitoring", d["monitoring"].upper()))
+    mode = d["mode"]
+    if mode["name"] == "home":
+        lines.append(row("mode", "home"))
+    else:
+        lines.append(row("mode", f"{mode['name'].upper()} by {mode['set_by'] or '?'}"))
+        lines.append(row("", f"until {when(mode['until'], now)} ({duration(mode['remaining_seconds'])} left)"))
+    act = d["activity"]
+    ago = "" if act["inactive_seconds"] is None else f", {duration(act['inactive_seconds'])} ago"
+    lines.append(row("activity", f"last {when(act['last'], now)}{ago}"))
+    if act["threshold_seconds"] is not None:
+        rule = f" ({act['threshold_rule']})" if act["threshold_rule"] else ""
+        lines.append(row("limit now", f"{duration(act['threshold_seconds'])}{rule}"))
+    if act["held"]:
+        lines.append(row("held", ", ".join(act["held"])))
+    det = d["detector"]
+    learning = ""
+    if act.get("learned_days") is not None:
+        learning = f", {act['learned_days']} days learned" + (" (still learning)" if act.get("cold_start") else "")
+    lines.append(row("detector", f"{det['mode']}{learning}"))
+    open_alerts = d["alerts"]["open"]
+    lines.append(row("alerts", f"{len(open_alerts)} open" if open_alerts else "none open"))
+    for a in open_alerts:
+        key = f" {a['key']}" if a["key"] else ""
+        lines.append(f"  #{a['id']} {a['type']}{key} {a['stage'].upper()} {when(a['raised'], now)}")
+    sensors = d["sensors"]
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(sensors["by_state"].items()))
+    lines.append(row("sensors", f"{sensors['configured']} configured" + (f": {counts}" if counts else "")))
+    for problem in sensors["problems"]:
+        lines.append(f"  {problem['id']} {problem['state'].upper()}")
+    lines.append(row("modem", modem_line(d["modem"])))
+    if d["outbox"]:
+        lines.append(row("outbox", ", ".join(f"{n} {state}" for state, n in d["outbox"].items() if n) or "empty"))
+    if not d["storage_ok"]:
+        lines.append(row("storage", "FAILING: state is not being saved"))
+    if not d["clock_synced"]:
+        lines.append(row("clock", "NOT SYNCED (no network or modem time yet)"))
+    return lines
+
+
+def modem_line(m: dict[str, Any]) -> str:
+    if not m.get("reported"):
+        return "no status reported"
+    if not m.get("connected"):
+        return f"NOT CONNECTED ({m.get('last_error') or 'no modem'})"
+    parts = ["registered" if m.get("registered") else "NOT REGISTERED"]
+    if m.get("signal_bars") is not None:
+        dbm = f" {m['signal_dbm']} dBm" if m.get("signal_dbm") is not None else ""
+        parts.append(f"signal {m['signal_bars']}/4{dbm}")
+    if m.get("operator"):
+        parts.append(str(m["operator"]))
+    return ", ".join(parts)
+
+
+def show_sensors(d: dict[str, Any]) -> list[str]:
+    now = d["now"]
+    lines = [f"sensors at {when(now, now)}, outputs {d['outputs']}"]
+    for s in d["sensors"]:
+        lines.append(f"{s['id']:<16} {s['kind']:<9} {s['health']:<8} {s['where']}")
+        last = s["last_event"]
+        detail = [s["label"]] if s["label"] else []
+        if last is not None:
+            detail.append(f"last {number(last['value'])} at {when(last['time'], now)}")
+        if s["reading"] is not None:
+            detail.append(compact(s["reading"]))
+        if detail:
+            lines.append("  " + "; ".join(detail))
+    for key, value in d["other_readings"].items():
+        lines.append(f"{key}: {compact(value)}")
+    return lines
+
+
+def show_event(e: dict[str, Any]) -> str:
+    return f"{e['time'][11:19] or e['time']}  {e['sensor']:<16} {e['kind']:<9} {number(e['value'])}"
+
+
+def show_mode(d: dict[str, Any]) -> list[str]:
+    mode = d["mode"]
+    if mode["name"] == "home":
+        return ["home: monitoring is on"]
+    return [f"{mode['name']} until {mode['until'].replace('T', ' ')[:16]}",
+            f"({duration(mode['remaining_seconds'])}), set by {mode['set_by']}"]
+
+
+def show_alerts(d: dict[str, Any]) -> list[str]:
+    if not d["alerts"]:
+        return ["no alerts"]
+    lines = []
+    for a in d["alerts"]:
+        key = f" {a['key']}" if a["key"] else ""
+        lines.append(f"#{a['id']:<4} {a['type'] + key:<24} {a['stage']:<9} {when(a['raised'])}")
+        if a["acked_by"]:
+            lines.append(f"      acked by {a['acked_by']}")
+    return lines
+
+
+def show_events(d: dict[str, Any]) -> list[str]:
+    if not d["events"]:
+        return ["no events" + (f" since {d['since']}" if d["since"] else "")]
+    return [f"{e['time'][5:].replace('T', ' ')}  {e['sensor']:<16} {e['kind']:<9} {number(e['value'])}"
+            for e in d["events"]]
+
+
+def show_audit(d: dict[str, Any]) -> list[str]:
+    if not d["entries"]:
+        return ["audit log is empty"]
+    lines = []
+    for e in d["entries"]:
+        lines.append(f"{when(e['time'])}  {e['actor']}  {e['action']}")
+        if e["detail"]:
+            lines.append(f"  {compact(e['detail'])}"[:60])
+    return lines
+
+
+def show_profile(d: dict[str, Any]) -> list[str]:
+    if d.get("text"):
+        return str(d["text"]).splitlines()
+    return [json.dumps(d["data"], ensure_ascii=False, indent=1)]
+
+
+def show_modem(d: dict[str, Any]) -> list[str]:
+    m = d["modem"]
+    if not m:
+        return ["the uplink reports no modem status"]
+    reg = m.get("registration") or {}
+    signal = m.get("signal") or {}
+    lines = [row("port", m.get("port") or "(none)"),
+             row("connected", "yes" if m.get("connected") else "NO")]
+    if "sim" in m:
+        lines.append(row("SIM", str(m["sim"])))
+    if reg:
+        lines.append(row("network", f"{reg.get('text', '?')}" + (f", {m['operator']}" if m.get("operator") else "")))
+    if signal:
+        dbm = f", {signal['dbm']} dBm" if signal.get("dbm") is not None else ""
+        lines.append(row("signal", f"{signal.get('bars', 0)}/4 {signal.get('quality', '?')}{dbm}"))
+    if m.get("model"):
+        lines.append(row("model", str(m["model"])))
+    outbox = m.get("outbox") or {}
+    if outbox:
+        lines.append(row("outbox", ", ".join(f"{n} {state}" for state, n in outbox.items()) or "empty"))
+    for what, why in (m.get("problems") or {}).items():
+        lines.append(row("problem", f"{what}: {why}"))
+    if m.get("last_error"):
+        lines.append(row("last error", str(m["last_error"])))
+    return lines
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.json = bool(getattr(args, "json", False))
+        self._client: ControlClient | None = None
+
+    @property
+    def client(self) -> ControlClient:
+        if self._client is None:
+            path, group = socket_and_group(self.args)
+            self._client = ControlClient(path, timeout=self.args.timeout, technician_group=group)
+        return self._client
+
+    def out(self, data: Any, human: Callable[[Any], list[str] | str]) -> None:
+        if self.json:
+            print(json.dumps(data, ensure_ascii=False))
+        else:
+            text = human(data)
+            print(text if isinstance(text, str) else "\n".join(text))
+
+
+def socket_and_group(args: argparse.Namespace) -> tuple[str, str]:
+    """``--socket``, else the config's ``hub.socket`` (``--config`` or the default file), else the default."""
+    hub = HubConfig()
+    if args.config:
+        hub = load_config(args.config).hub  # a broken --config is a config error (exit 2)
+    elif not args.socket:
+        try:
+            hub = load_config(DEFAULT_PATH).hub
+        except ConfigError:
+            pass  # unreadable or absent: the daemon's default path is the best guess
+    return args.socket or hub.socket, hub.technician_group
+
+
+def simple(cmd: str, human: Callable[[Any], list[str] | str], **build: Callable[[argparse.Namespace], Any]):
+    """A one-request command: arguments from the namespace, the reply through ``human`` or JSON."""
+
+    def run(ctx: Context) -> int:
+        args = {name: get(ctx.args) for name, get in build.items()}
+        ctx.out(ctx.client.call(cmd, **args), human)
+        return EXIT_OK
+
+    return run
+
+
+def cmd_watch(ctx: Context) -> int:
+    final: dict[str, Any] = {}
+    stream = ctx.client.stream("watch", seconds=ctx.args.seconds)
+    try:
+        if not ctx.json:
+            print("watching sensor events (Ctrl-C to stop)", file=sys.stderr)
+        for more, data in stream:
+            if more:
+                ctx.out(data, show_event)
+            else:
+                final = data
+                if ctx.json:
+                    print(json.dumps(data))
+    except KeyboardInterrupt:
+        return EXIT_OK  # Ctrl-C is how a watch normally ends
+    finally:
+        stream.close()
+    if not ctx.json:
+        dropped = f", {final['dropped']} dropped (too fast)" if final.get("dropped") else ""
+        print(f"{final.get('events', 0)} events{dropped}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_sensors(ctx: Context) -> int:
+    if ctx.args.watch:
+        return cmd_watch(ctx)
+    ctx.out(ctx.client.call("sensors"), show_sensors)
+    return EXIT_OK
+
+
+def walktest_lines(data: dict[str, Any]) -> list[str]:
+    phase = data["phase"]
+    if phase == "start":
+        lines = [f"walktest: trigger each sensor ({duration(data['seconds'])} limit)"]
+        lines += [f"  [ ] {s['id']:<16} {s['kind']:<9} {s['label']}".rstrip() for s in data["sensors"]]
+        return lines
+    if phase == "trigger":
+        mark = f"SEEN {data['seen']}/{data['total']}" if data["first"] else ("" if data["configured"] else "(not configured)")
+        return [f"{show_event(data)}  {mark}".rstrip()]
+    if data["complete"]:
+        return [f"all {len(data['seen'])} sensors seen"]
+    return [f"seen {len(data['seen'])}, NOT SEEN {len(data['not_seen'])} ({data['reason'].replace('_', ' ')}):"] + [
+        f"  [ ] {sid}" for sid in data["not_seen"]]
+
+
+def cmd_walktest(ctx: Context) -> int:
+    stream = ctx.client.stream("walktest", seconds=ctx.args.seconds)
+    final: dict[str, Any] = {}
+    try:
+        for _, data in stream:
+            ctx.out(data, walktest_lines)
+            final = data
+    except KeyboardInterrupt:
+        print("walktest stopped: not every sensor was checked", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        stream.close()
+    return EXIT_OK if final.get("complete") else EXIT_FAIL
+
+
+def cmd_alerts(ctx: Context) -> int:
+    if ctx.args.alerts_command == "ack":
+        return cmd_ack(ctx)
+    ctx.out(ctx.client.call("alerts", limit=ctx.args.limit, open=ctx.args.open), show_alerts)
+    return EXIT_OK
+
+
+def cmd_ack(ctx: Context) -> int:
+    ctx.out(ctx.client.call("ack", id=ctx.args.id), lambda d: f"alert {d['id']} acknowledged by {d['acked_by']}")
+    return EXIT_OK
+
+
+def cmd_export(ctx: Context) -> int:
+    """Event CSV to stdout or ``--output``; progress on stderr when it is a terminal."""
+    if ctx.json and not ctx.args.output:
+        raise Usage("export writes CSV; with --json give --output FILE (the summary is the JSON)")
+    target = open(ctx.args.output, "w", encoding="utf-8", newline="") if ctx.args.output else sys.stdout
+    progress = sys.stderr.isatty() and target is not sys.stdout
+    try:
+        final: dict[str, Any] = {}
+        written = 0
+        for more, data in ctx.client.stream("export", since=ctx.args.since):
+            if more:
+                target.write(data["csv"])
+                written += data["csv"].count("\n")
+                if progress:
+                    print(f"\rexport: {written} lines", end="", file=sys.stderr, flush=True)
+            else:
+                final = data
+    finally:
+        if target is not sys.stdout:
+            target.close()
+    if progress:
+        print(file=sys.stderr)
+    if ctx.json:
+        print(json.dumps({**final, "output": ctx.args.output}))
+    elif target is not sys.stdout:
+        print(f"{final['events']} events written to {ctx.args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_test_alert(ctx: Context) -> int:
+    def human(d: dict[str, Any]) -> list[str]:
+        return [f"test SMS {d['id']} queued to {', '.join(d['to'])}", "check the phone; hubctl modem shows the outbox"]
+
+    ctx.out(ctx.client.call("test-alert", to=ctx.args.to), human)
+    return EXIT_OK
+
+
+def cmd_config_check(ctx: Context) -> int:
+    from . import cli
+
+    path = ctx.args.file or ctx.args.config
+    if not ctx.json:
+        return cli.cmd_config_check(argparse.Namespace(file=path, config=None))
+    config = load_config(path)
+    print(json.dumps({"ok": True, "file": config.source, "sensors": len(config.sensors),
+                      "gpio_sensors": sum(1 for s in config.sensors if s.kind != "appliance"),
+                      "recipients": len(config.modem.recipients), "detector": config.detector.mode,
+                      "socket": config.hub.socket}))
+    return EXIT_OK
+
+
+def _sms_cli():
+    """The modem team's SMS helpers if present; None means: use the PDU codec directly."""
+    try:
+        return importlib.import_module("hubd.modem.sms_cli")
+    except ModuleNotFoundError as exc:
+        if exc.name != "hubd.modem.sms_cli":  # a module it needs is missing: that is a real error
+            raise
+        return None
+
+
+def cmd_sms_encode(ctx: Context) -> int:
+    sms_cli = _sms_cli()
+    try:
+        if sms_cli is not None:
+            lines = list(sms_cli.encode_lines(ctx.args.to, ctx.args.text))
+        else:
+            from .modem.pdu import encode_submit
+
+            lines = [part.pdu for part in encode_submit(ctx.args.to, ctx.args.text)]
+    except ValueError as exc:
+        raise Usage(f"sms encode: {exc}") from None
+    print(json.dumps({"to": ctx.args.to, "pdus": lines}) if ctx.json else "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_sms_decode(ctx: Context) -> int:
+    sms_cli = _sms_cli()
+    try:
+        if sms_cli is not None:
+            text = sms_cli.decode_json(ctx.args.pdu)
+        else:
+            from .modem.pdu import decode
+
+            text = json.dumps(decode(ctx.args.pdu).as_dict(), ensure_ascii=False)
+    except ValueError as exc:
+        raise Usage(f"sms decode: {exc}") from None
+    print(text)
+    return EXIT_OK
+
+
+# -- the parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # options accepted before or after the command; SUPPRESS keeps a later default from hiding an earlier value
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print data as JSON")
+    common.add_argument("--socket", default=argparse.SUPPRESS, metavar="PATH", help="the daemon's control socket")
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help="read the socket path from here")
+    common.add_argument("--timeout", type=float, default=argparse.SUPPRESS, metavar="S", help="reply timeout")
+
+    parser = argparse.ArgumentParser(prog="hubctl", description="control a running hubd, or use its offline tools")
+    parser.add_argument("--json", action="store_true", default=False, help="print data as JSON")
+    parser.add_argument("--socket", default=None, metavar="PATH", help="the daemon's control socket")
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help=f"read the socket path from this config (default {DEFAULT_PATH})")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="reply timeout (default 10 s)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[Context], int], help: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, parents=[common], help=help, description=help)
+        cmd.set_defaults(func=func)
+        return cmd
+
+    add("status", simple("status", show_status), "monitoring, mode, activity, alerts, modem")
+    c = add("sensors", cmd_sensors, "sensors with health and live readings")
+    c.add_argument("--watch", action="store_true", help="stream events as they happen")
+    c.add_argument("--seconds", type=float, default=3600.0, help="stop watching after this long")
+    c = add("walktest", cmd_walktest, "guided check: trigger every sensor once")
+    c.add_argument("--seconds", type=float, default=600.0, help="give up after this long (default 600)")
+    c = add("test-alert", cmd_test_alert, "send a real test SMS, recorded as a test")
+    c.add_argument("--to", default=None, metavar="NUMBER", help="default: the first recipient")
+    for name in ("away", "pause"):
+        c = add(name, simple(name, show_mode, hours=lambda a: a.hours),
+                f"{'resident away' if name == 'away' else 'pause monitoring'} for N hours (always expires)")
+        c.add_argument("--hours", type=float, required=True, metavar="N")
+    add("resume", simple("resume", show_mode), "back to home mode now")
+    c = add("alerts", cmd_alerts, "recent alerts; 'alerts ack ID' acknowledges")
+    c.add_argument("--open", action="store_true", help="only open alerts")
+    c.add_argument("--limit", type=int, default=20)
+    asub = c.add_subparsers(dest="alerts_command", metavar="ack")
+    a = asub.add_parser("ack", parents=[common], help="acknowledge an alarm")
+    a.add_argument("id", type=int)
+    c = add("ack", cmd_ack, "acknowledge an alarm")
+    c.add_argument("id", type=int)
+    c = add("events", simple("events", show_events, since=lambda a: a.since, limit=lambda a: a.limit),
+            "recent sensor events")
+    c.add_argument("--since", default=None, metavar="WHEN", help="local time (2024-05-01T08:00) or age (6h, 7d)")
+    c.add_argument("--limit", type=int, default=50)
+    c = add("audit", simple("audit", show_audit, limit=lambda a: a.limit), "the audit log, newest first")
+    c.add_argument("--limit", type=int, default=20)
+    add("profile", simple("profile", show_profile), "the learned daily rhythm")
+    add("modem", simple("modem", show_modem), "modem, network, signal, outbox")
+    c = add("export", cmd_export, "event CSV for backtesting")
+    c.add_argument("--since", default=None, metavar="WHEN", help="local time (2024-05-01T08:00) or age (30d)")
+    c.add_argument("--output", "-o", default=None, metavar="FILE", help="write here instead of stdout")
+
+    c = sub.add_parser("config", help="configuration tools (offline)")
+    csub = c.add_subparsers(dest="config_command", required=True, metavar="check")
+    k = csub.add_parser("check", parents=[common], help="validate a config file")
+    k.add_argument("file", nargs="?", default=None)
+    k.set_defaults(func=cmd_config_check)
+
+    c = sub.add_parser("sms", help="SMS PDU codec (offline)")
+    ssub = c.add_subparsers(dest="sms_command", required=True, metavar="encode|decode")
+    k = ssub.add_parser("encode", parents=[common], help="PDU hex per part, one per line")
+    k.add_argument("--to", required=True, metavar="NUMBER")
+    k.add_argument("text")
+    k.set_defaults(func=cmd_sms_encode)
+    k = ssub.add_parser("decode", parents=[common], help="decode a PDU to JSON")
+    k.add_argument("pdu")
+    k.set_defaults(func=cmd_sms_decode)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage; report its status to in-process callers
+        return int(exc.code or 0)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(Context(args))
+    except DaemonUnavailable as exc:
+        print(f"hubctl: {exc.message}; {exc.hint}", file=sys.stderr)
+        return EXIT_FAIL
+    except p.ProtocolError as exc:
+        print(f"hubctl {args.command}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE if exc.code in USAGE_CODES else EXIT_FAIL
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Usage as exc:
+        print(f"hubctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:  # e.g. export --output into a missing directory
+        print(f"hubctl: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

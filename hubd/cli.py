@@ -166,6 +166,9 @@ def run_command(func, args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sim"]:  # the simulator owns its options
+        return run_command(cmd_sim, argparse.Namespace(sim_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     return run_command(args.func, args)

@@ -74,19 +74,20 @@ class SystemClock(Clock):
 class ScaledClock(Clock):
     """Real time sped up by ``speed``: the simulator's accelerated day."""
 
-    def __init__(self, speed: float, start_local: float, base=time.monotonic):
+    def __init__(self, speed: float, start_local: float, base=time.monotonic, start_mono: float = 0.0):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
         self._base = base
         self._t0 = base()
         self._start_local = start_local
+        self._start_mono = start_mono
 
     def monotonic(self) -> float:
-        return (self._base() - self._t0) * self.speed
+        return self._start_mono + (self._base() - self._t0) * self.speed
 
     def local(self) -> float:
-        return self._start_local + self.monotonic()
+        return self._start_local + (self.monotonic() - self._start_mono)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.speed)

@@ -1,0 +1,200 @@
+"""``hubd sim``: the real daemon on simulated hardware, with a scripted resident on a fast clock.
+
+Everything below the seams is simulated — gpiozero's MockFactory pins driven by the
+resident's script, INA226 register models on a simulated I2C bus, a modem emulator on
+a real pty — and everything above them is the production daemon. The hub first learns
+from a few days of the resident's past (replayed through the same engine), then lives
+one morning in which the resident collapses; the run ends when the office's phone
+receives the alarm SMS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+
+from hubd.board import HubHardware
+from hubd.clock import ScaledClock
+from hubd.config import Config, parse_config
+from hubd.daemon import Daemon, setup_logging
+from hubd.engine import Engine
+from hubd.events import Event, Kind, format_local
+from hubd.modem.service import SmsService, SmsTiming
+from hubd.replay import replay
+from hubd.store import Store
+
+from .gpio_driver import ApplianceLoadFeed, GpioScript
+from .i2c.bus import SimBus
+from .i2c.ina226 import INA226Sim
+from .modem import ModemEmulator
+from .resident import DEFAULT_FLAT, Resident, collapse, suggested_pins
+
+DAY, HOUR = 86400.0, 3600.0
+OFFICE = "+81300000001"
+DC_VOLTS = 24.0  # simulated appliances sit on a 24 V DC supply seen by INA226 shunt monitors
+SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41}
+
+
+def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Config:
+    pins = suggested_pins()
+    sensors = []
+    for s in DEFAULT_FLAT:
+        if s.id in pins:
+            sensors.append({"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "label": s.label,
+                            "warmup_s": 0.0})
+        elif s.id in SIM_APPLIANCES:
+            sensors.append({"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
+                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role, "label": s.label,
+                            "poll_seconds": 30.0})
+    data = {
+        "hub": {"flat_id": "SIM-1", "language": args.language, "state_dir": state_dir,
+                "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0},
+        "detector": {"mode": args.detector},
+        "alerts": {"prealarm_minutes": 5.0},
+        "modem": {"port": modem_port, "recipients": [OFFICE], "authorised": [OFFICE]},
+        "outputs": {"buzzer_pin": 18, "led_pin": 23, "button_pin": 24},
+        "sensors": sensors,
+    }
+    return parse_config(data, "(hubd sim)")
+
+
+def _stamp(local: float) -> str:
+    return format_local(local).replace("T", " ")[:16]
+
+
+class Console:
+    """What a newcomer sees: the hub's view of the morning, condensed."""
+
+    def __init__(self, clock: ScaledClock, quiet: bool):
+        self.clock = clock
+        self.quiet = quiet
+        self.events = 0
+
+    def say(self, text: str) -> None:
+        print(f"[{_stamp(self.clock.local())}] {text}", flush=True)
+
+    def event(self, ev: Event) -> None:
+        self.events += 1
+        if self.quiet:
+            return
+        if ev.kind is Kind.MOTION and ev.value == 0:
+            return  # motion ends are noise for a reader
+        what = {Kind.MOTION: "motion", Kind.PRESENCE: "occupied" if ev.value else "left",
+                Kind.DOOR: "opened" if ev.value else "closed", Kind.ENTRANCE: "opened" if ev.value else "closed",
+                Kind.APPLIANCE: f"on {ev.value:.0f} W" if ev.value else "off", Kind.BUTTON: "pressed"}[ev.kind]
+        print(f"[{_stamp(ev.local)}]   sensor {ev.sensor:<12} {what}", flush=True)
+
+
+async def live(daemon: Daemon, script: GpioScript, emulator: ModemEmulator, clock: ScaledClock,
+               console: Console, collapse_at: float, wall_limit: float) -> bool:
+    """Play the resident's script onto the pins until the office phone gets the alarm."""
+    run = asyncio.ensure_future(daemon.run())
+    started = time.monotonic()
+    seen_sms = 0
+    said_collapse = False
+    pattern = "off"
+    ok = False
+    try:
+        while time.monotonic() - started < wall_limit:
+            local = clock.local()
+            script.advance_to(local)
+            if not said_collapse and local >= collapse_at:
+                said_collapse = True
+                console.say(">>> scenario: the resident collapses (no more activity from now on)")
+            if daemon.hardware.pattern != pattern:
+                pattern = daemon.hardware.pattern
+                console.say(f"hub outputs: buzzer/LED pattern '{pattern}'")
+            with emulator._cond:
+                delivered = list(emulator.delivered)
+            for to, text in delivered[seen_sms:]:
+                console.say(f"office phone {to} received SMS: {text}")
+                if "ACK" in text or "警報" in text and "解除" not in text:
+                    ok = True
+            seen_sms = len(delivered)
+            if ok:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        daemon.request_stop()
+        await run
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hubd sim", description=__doc__.splitlines()[0])
+    parser.add_argument("--speed", type=float, default=1200.0, help="simulated seconds per wall second")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--history-days", type=int, default=7, help="days the hub has already learned")
+    parser.add_argument("--collapse", default="10:30", help="time of the collapse on the live morning (HH:MM)")
+    parser.add_argument("--detector", choices=("learned", "fixed"), default="learned")
+    parser.add_argument("--language", choices=("en", "ja"), default="en")
+    parser.add_argument("--state", default=None, help="state directory (default: a temporary one)")
+    parser.add_argument("--wall-limit", type=float, default=90.0, help="give up after this many real seconds")
+    parser.add_argument("--quiet", action="store_true", help="do not print every sensor event")
+    parser.add_argument("--log", default="warning", help="daemon log level")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    hh, mm = (int(x) for x in args.collapse.split(":"))
+    day0 = float((datetime(2026, 1, 5) - datetime(1970, 1, 1)).total_seconds())
+    live_day = day0 + args.history_days * DAY
+    collapse_at = live_day + hh * HOUR + mm * 60
+    live_start = live_day + 6 * HOUR
+
+    resident = Resident(args.seed)
+    events = resident.days(day0, args.history_days + 1, scenarios=[collapse(collapse_at, on_floor=True)])
+    history = [e for e in events if e.local < live_start]
+    live_events = [e for e in events if e.local >= live_start]
+
+    state_dir = args.state or tempfile.mkdtemp(prefix="hubd-sim-")
+    emulator = ModemEmulator("ec25", seed=args.seed).start()
+    setup_logging(args.log)
+    try:
+        config = sim_config(state_dir, emulator.port, args)
+        print(f"hubd sim: flat {config.hub.flat_id}, {len(config.sensors)} sensors, detector {config.detector.mode}, "
+              f"modem emulator (EC25 profile) on {emulator.port}, clock x{args.speed:g}", flush=True)
+        engine = Engine(config)
+        stats = replay(history, config, engine=engine)
+        print(f"learned from {args.history_days} days of history: {stats.events} events, "
+              f"{len(stats.alerts)} alerts raised in that time", flush=True)
+
+        clock = ScaledClock(args.speed, start_local=live_start, start_mono=live_start)
+        factory = MockFactory()
+        Device.pin_factory = factory
+        script = GpioScript(factory, suggested_pins(), live_events)
+        feed = ApplianceLoadFeed(events, baseline=resident.baseline_watts())
+        bus = SimBus()
+        for sensor_id, address in SIM_APPLIANCES.items():
+            bus.attach(address, INA226Sim(clock.local, shunt_ohms=0.0005, bus_volts=DC_VOLTS,
+                                          current=lambda t, s=sensor_id: feed.watts_at(s, t) / DC_VOLTS))
+        store = Store(state_dir)
+        hardware = HubHardware(config, clock, pin_factory=factory, bus_factory=lambda n: bus)
+        timing = SmsTiming(health_interval=6 * HOUR, reconnect_interval=60.0, unregistered_poll=60.0)
+        uplink = SmsService(emulator.port, 115200, store, clock, timing=timing)
+        daemon = Daemon(config, clock, hardware, uplink, store, boot_id="sim", engine_factory=lambda cfg: engine)
+        console = Console(clock, args.quiet)
+        daemon.listeners.append(console.event)
+        console.say(f"live morning begins; the resident will collapse at {args.collapse}")
+        ok = asyncio.run(live(daemon, script, emulator, clock, console, collapse_at, args.wall_limit))
+    finally:
+        emulator.stop()
+        try:
+            Device.pin_factory = None
+        except Exception:
+            pass
+    if ok:
+        print(f"done: the alarm reached the office by SMS. State kept in {state_dir}", flush=True)
+        return 0
+    print(f"no alarm SMS within {args.wall_limit:g} s of wall time", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -119,6 +119,26 @@ def _local_times_as_iso(detail: Any) -> Any:
             for k, v in detail.items()}
 
 
+def readings_by_sensor(raw: dict[str, Any], sensor_ids: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split the hardware's readings into (per sensor id, the rest).
+
+    Drivers report either ``{sensor_id: reading}`` or groups of rows that carry their id
+    (``{"gpio": [{"id": "hall", ...}], "power": [...], "outputs": "off"}``).
+    """
+    per_sensor: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, list) and value and all(isinstance(r, dict) and "id" in r for r in value):
+            for reading in value:
+                fields = {k: v for k, v in reading.items() if k != "id"}
+                per_sensor[str(reading["id"])] = {**per_sensor.get(str(reading["id"]), {}), **fields}
+        elif key in sensor_ids:
+            per_sensor[key] = value
+        else:
+            others[key] = value
+    return per_sensor, others
+
+
 class Commands:
     """The handlers; one instance per control server, fed every event it handles."""
 
@@ -208,7 +228,8 @@ class Commands:
         mono, local = self._now()
         status = daemon.engine.status(mono, local)
         states = _sensor_states(status, [alert_view(a) for a in status["open_alerts"]])
-        readings = to_jsonable(daemon.hardware.readings() or {})
+        configured = {s.id for s in daemon.config.sensors}
+        readings, others = readings_by_sensor(to_jsonable(daemon.hardware.readings() or {}), configured)
         rows = []
         for s in daemon.config.sensors:
             last = self.last_events.get(s.id)
@@ -218,8 +239,6 @@ class Commands:
                 "health": states.get(s.id, "unknown"), "reading": readings.get(s.id),
                 "last_event": None if last is None else event_view(last, local),
             })
-        configured = {s.id for s in daemon.config.sensors}
-        others = {k: v for k, v in readings.items() if k not in configured}
         return {"now": iso(local), "sensors": rows, "other_readings": others, "outputs": status["outputs"]}
 
     def alerts(self, args: dict, actor: str) -> dict[str, Any]:
@@ -327,12 +346,11 @@ class Commands:
         deadline = loop.time() + args["seconds"]
         seen: dict[str, str | None] = {}
         blip = _Blip(self.daemon, loop)
-        reason = "cancelled"
+        reason = "time_limit"
         self._audit(actor, "walktest_started", {"sensors": ids})
         try:
             await emit({"phase": "start", "seconds": args["seconds"],
                         "sensors": [{"id": s.id, "kind": s.kind, "label": s.label} for s in sensors]})
-            reason = "time_limit"
             while len(seen) < len(ids):
                 event = await _get_before(queue, deadline, loop)
                 if event is None:
@@ -346,6 +364,9 @@ class Commands:
                             "seen": len(seen), "total": len(ids)})
             else:
                 reason = "all_seen"
+        except (asyncio.CancelledError, ConnectionError):  # the technician hung up
+            reason = "cancelled"
+            raise
         finally:
             unsubscribe()
             blip.restore()

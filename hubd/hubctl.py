@@ -141,13 +141,31 @@ def show_sensors(d: dict[str, Any]) -> list[str]:
         detail = [s["label"]] if s["label"] else []
         if last is not None:
             detail.append(f"last {number(last['value'])} at {when(last['time'], now)}")
-        if s["reading"] is not None:
-            detail.append(compact(s["reading"]))
         if detail:
             lines.append("  " + "; ".join(detail))
+        if s["reading"] is not None:
+            lines.append("  " + reading_summary(s["reading"]))
     for key, value in d["other_readings"].items():
-        lines.append(f"{key}: {compact(value)}")
+        if value not in ([], {}, None) and key != "outputs":
+            lines.append(f"{key}: {compact(value)}")
     return lines
+
+
+READING_KEYS = ("level", "reported", "warming_up", "fault", "watts", "last_watts", "health")
+
+
+def reading_summary(reading: Any) -> str:
+    """The few fields of a driver's reading a technician looks at, in one short line."""
+    if not isinstance(reading, dict):
+        return compact(reading)
+    parts = []
+    for key in READING_KEYS:
+        value = reading.get(key)
+        if isinstance(value, dict):  # e.g. a power sensor's status: its own health word
+            value = value.get("health")
+        if key in reading and not (value is None and key in ("fault", "watts", "last_watts")):
+            parts.append(f"{key}={compact(value)}")
+    return " ".join(parts) if parts else compact(reading)
 
 
 def show_event(e: dict[str, Any]) -> str:

@@ -362,20 +362,51 @@ def test_attach_reads_socket_and_technician_group_from_the_config(make_config, c
     assert lonely.allowed_gids == frozenset() and lonely.socket_group is None
 
 
-def test_walktest_blips_and_restores_the_policy_pattern(hub_config, clock, tmp_path):
+def report_fault(hub, hw):
+    """A system condition open on the hub: the policy's pattern is then ``fault``."""
+    from hubd.detector.base import Finding
+
+    finding = Finding("uplink_down", "system", hub.clock.monotonic(), 0.0)
+    hub.on_loop(hub.daemon._apply_condition, ("uplink_down", ""), finding)
+    hw.shown.wait_for(lambda shown: shown and shown[-1] == "fault")
+
+
+def test_walktest_blips_and_restores_the_policy_pattern_at_the_end(hub_config, clock, tmp_path, monkeypatch):
+    from hubd.control import commands
+
+    monkeypatch.setattr(commands, "BLIP_SECONDS", 3600.0)  # only the end of the walktest can restore
     hw = SimHardware()
     with RunningHub(hub_config, clock, tmp_path / "c.sock", hardware=hw) as hub:
+        report_fault(hub, hw)
         stream = ControlClient(hub.path).stream("walktest", seconds=60)
         start = next(stream)
         assert start[1]["phase"] == "start" and [s["id"] for s in start[1]["sensors"]] == ["hall", "bath"]
         hub.trigger("hall")
         assert next(stream)[1]["first"] is True
-        hw.shown.wait_for(lambda shown: "walktest" in shown)
+        assert hw.shown.items[-1] == "walktest"
         hub.trigger("bath", Kind.DOOR)
         assert next(stream)[1]["seen"] == 2
         more, final = next(stream)
         assert not more and final["complete"] and final["reason"] == "all_seen"
-        shown = hw.shown.wait_for(lambda shown: shown[-1] == "off")
-        assert shown.count("walktest") == 2
+        assert hw.shown.items[-3:] == ["walktest", "walktest", "fault"]
         audit = hub.on_loop(hub.daemon.store.audit_log, 3)
         assert audit[0]["action"] == "walktest" and audit[0]["detail"]["not_seen"] == []
+
+
+def test_walktest_blip_is_short(hub_config, clock, tmp_path, monkeypatch):
+    from hubd.control import commands
+
+    monkeypatch.setattr(commands, "BLIP_SECONDS", 0.05)
+    hw = SimHardware()
+    with RunningHub(hub_config, clock, tmp_path / "c.sock", hardware=hw) as hub:
+        report_fault(hub, hw)
+        stream = ControlClient(hub.path).stream("walktest", seconds=60)
+        next(stream)
+        hub.trigger("hall")
+        next(stream)
+        shown = hw.shown.wait_for(lambda shown: shown[-2:] == ["walktest", "fault"])  # while still walking
+        assert shown.count("walktest") == 1
+        stream.close()
+        hub.wait_for_streams(0)
+        audit = hub.on_loop(hub.daemon.store.audit_log, 1)
+        assert audit[0]["detail"] == {"seen": ["hall"], "not_seen": ["bath"], "reason": "cancelled"}

@@ -33,7 +33,10 @@ ME = __import__("pwd").getpwuid(os.getuid()).pw_name
 def hub(make_config, clock, tmp_path):
     config = make_config(sensors=SENSORS, alerts={"prealarm_minutes": 0},
                          hub={"socket": str(tmp_path / "c.sock")})
-    hardware = SimHardware(readings={"hall": {"state": 0, "warming_up": False}, "button": {"state": 0}})
+    hardware = SimHardware(readings={  # the shape HubHardware reports
+        "gpio": [{"id": "hall", "kind": "motion", "pin": "GPIO17", "level": 0, "reported": 0, "warming_up": False,
+                  "fault": None}],
+        "power": [], "outputs": "off"})
     with RunningHub(config, clock, tmp_path / "c.sock", hardware=hardware, uplink=WaitingUplink(MODEM)) as running:
         yield running
 
@@ -134,11 +137,21 @@ def test_sensors_lists_config_health_readings_and_last_event(hub):
     data = run_json(hub, "sensors")
     hall, bath = data["sensors"]
     assert (hall["id"], hall["where"], hall["label"]) == ("hall", "GPIO 17", "Hall PIR")
-    assert hall["reading"] == {"state": 0, "warming_up": False} and bath["reading"] is None
+    assert hall["reading"]["level"] == 0 and hall["reading"]["kind"] == "motion" and bath["reading"] is None
     assert hall["last_event"]["value"] == 1 and bath["last_event"] is None
-    assert data["other_readings"] == {"button": {"state": 0}}
+    assert data["other_readings"] == {"power": [], "outputs": "off"}
     code, out, _ = run(hub, "sensors")
-    assert code == 0 and "hall" in out and "GPIO 27" in out and "state=0 warming_up=False" in out
+    assert code == 0 and "hall" in out and "GPIO 27" in out and "level=0 reported=0 warming_up=False" in out
+    assert max(len(line) for line in out.splitlines()) <= 60
+
+
+def test_readings_keyed_by_sensor_or_grouped_in_rows():
+    from hubd.control.commands import readings_by_sensor
+
+    assert readings_by_sensor({"hall": {"level": 1}, "bus": "ok"}, {"hall"}) == ({"hall": {"level": 1}}, {"bus": "ok"})
+    grouped = {"gpio": [{"id": "hall", "level": 1}], "power": [{"id": "tv", "watts": 80.0}, {"id": "hall", "x": 2}]}
+    assert readings_by_sensor(grouped, {"hall"}) == ({"hall": {"level": 1, "x": 2}, "tv": {"watts": 80.0}}, {})
+    assert hubctl.reading_summary({"watts": 80.0, "health": {"health": "ok"}}) == "watts=80 health=ok"
 
 
 def test_sensors_watch_streams_events_as_json_lines(hub):

@@ -32,6 +32,7 @@ class ScriptedPty:
         self.path = os.ttyname(slave)
         self.received = bytearray()
         self.lines: list[str] = []
+        self._arrived = threading.Condition()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -50,7 +51,9 @@ class ScriptedPty:
                 return
             if not data:
                 return
-            self.received += data
+            with self._arrived:
+                self.received += data
+                self._arrived.notify_all()
             for byte in data:
                 if byte in (0x0D, 0x1A):
                     line = pending.decode("latin-1").strip().lstrip("\x1b")
@@ -68,6 +71,11 @@ class ScriptedPty:
             if delay and self._stop.wait(delay):
                 return
             self.send(data)
+
+    def wait_received(self, suffix: bytes, timeout: float = 2.0) -> bool:
+        """Block until what the hub wrote ends with ``suffix``."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.received.endswith(suffix), timeout)
 
     def send(self, data: bytes) -> None:
         try:
@@ -246,7 +254,7 @@ def test_a_missing_prompt_is_aborted_with_esc_and_nothing_was_sent(make_pty):
 
     error = run(body())
     assert (error.stage, error.pdu_written) == ("prompt", False)
-    assert pty.received.endswith(b"AT+CMGS=17\r" + ESC)
+    assert pty.wait_received(b"AT+CMGS=17\r" + ESC)
 
 
 def test_a_cmgs_timeout_after_the_pdu_is_ambiguous_and_escaped(make_pty):
@@ -263,7 +271,7 @@ def test_a_cmgs_timeout_after_the_pdu_is_ambiguous_and_escaped(make_pty):
 
     error = run(body())
     assert error.pdu_written and error.stage == "final"
-    assert pty.received.endswith(pdu.encode() + b"\x1a" + ESC)
+    assert pty.wait_received(pdu.encode() + b"\x1a" + ESC)
 
 
 def test_the_port_vanishing_fails_the_pending_command(make_pty):

@@ -300,13 +300,15 @@ class AtChannel:
             self._end()
 
     async def _await_final(self, exchange: _Exchange, command: str, timeout: float, pdu_written: bool) -> FinalResult:
-        try:
-            return await asyncio.wait_for(asyncio.shield(exchange.done), timeout)
-        except asyncio.TimeoutError:
-            self._synced = False
-            if pdu_written:
-                self._abort_prompt()
-            raise AtTimeout(command, timeout, tuple(exchange.lines), pdu_written=pdu_written) from None
+        # asyncio.wait, not wait_for: on Python < 3.12 wait_for can swallow a cancellation that
+        # races with the answer, and a daemon stopping would then wait for the uplink forever.
+        await asyncio.wait({exchange.done}, timeout=timeout)
+        if exchange.done.done():
+            return exchange.done.result()
+        self._synced = False
+        if pdu_written:
+            self._abort_prompt()
+        raise AtTimeout(command, timeout, tuple(exchange.lines), pdu_written=pdu_written)
 
     def _finish(self, command: str, exchange: _Exchange, final: FinalResult, check: bool,
                 expect_prompt: bool = False) -> Response:

@@ -1,0 +1,653 @@
+"""The SMS uplink: the hub's way to the housing office, and the office's way back.
+
+:class:`SmsService` owns one modem and one worker coroutine. ``submit`` only
+commits the message to the outbox and wakes the worker; the worker connects,
+sets the modem up, sends the outbox in order, reads inbound SMS and delivery
+reports, polls health and recovers (re-sync, re-initialise, ``AT+CFUN=1,1``,
+re-open the port). Whenever the office cannot be reached for longer than
+``down_after`` (no modem, SIM trouble, no network, sends failing) or a
+message is given up on, it raises the ``uplink_down`` system condition, and
+clears it when messages flow again: silence must never look like health.
+
+:class:`NoModem` is the uplink of a hub without a modem: it still keeps every
+message and says plainly that nothing can leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
+
+from hubd.clock import Clock
+from hubd.detector.base import SYSTEM, Finding
+from hubd.modem.channel import AtChannel, AtError, AtTimeout, ChannelClosed
+from hubd.modem.errors import ErrorClass
+from hubd.modem.modem import CNMI_OPTIONS, Modem, ModemEvent, PinMemory, SimError
+from hubd.modem.outbox import Inbox, Outbox, OutboxMessage
+from hubd.modem.pdu import Deliver, PduError, Reassembler, StatusReport, decode, encode_submit
+from hubd.seams import ConditionSink, Uplink
+from hubd.store import Store, StoreError
+
+__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN"]
+
+log = logging.getLogger("hubd.modem")
+
+UPLINK_DOWN = ("uplink_down", "")
+InboundSink = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class SmsTiming:
+    """Every wait of the uplink, so tests can run it in milliseconds.
+
+    ``command_timeout``/``cmgs_timeout``/``settle`` are real seconds of serial
+    I/O; the rest are seconds of the injected clock.
+    """
+
+    command_timeout: float = 5.0
+    cmgs_timeout: float = 120.0
+    settle: float = 0.1
+    reconnect_interval: float = 10.0
+    health_interval: float = 60.0
+    unregistered_poll: float = 10.0
+    backoff_base: float = 15.0
+    backoff_max: float = 900.0
+    down_after: float = 300.0
+    failures_before_reset: int = 3
+    sim_retry_interval: float = 300.0
+    reassembly_timeout: float = 600.0
+    network_time_interval: float = 6 * 3600.0
+
+
+def _count_parts(to: str, text: str) -> tuple[int, str | None]:
+    """(parts, None), or (0, why) for a message that can never be encoded."""
+    try:
+        return len(encode_submit(to, text)), None
+    except ValueError as exc:
+        return 0, f"cannot be encoded: {exc}"
+
+
+class _LinkHealth:
+    """Why the office is unreachable, since when, and whether that has been reported."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, str] = {}
+        self.immediate: set[str] = set()
+        self.since: float | None = None
+        self.reported: frozenset[str] | None = None
+
+    def problem(self, reason: str, detail: str, now: float, immediate: bool = False) -> None:
+        if not self.reasons:
+            self.since = now
+        self.reasons[reason] = detail
+        if immediate:
+            self.immediate.add(reason)
+
+    def clear(self, *reasons: str) -> None:
+        for reason in reasons:
+            self.reasons.pop(reason, None)
+            self.immediate.discard(reason)
+        if not self.reasons:
+            self.since = None
+
+    def due(self, down_after: float) -> float | None:
+        """Monotonic time at which the condition must be raised (None: nothing to raise)."""
+        if self.since is None:
+            return None
+        return self.since if self.immediate else self.since + down_after
+
+
+class SmsService(Uplink):
+    """SMS over a serial AT modem, with a persistent outbox. See the module docstring."""
+
+    def __init__(self, port: str, baudrate: int, store: Store, clock: Clock, *, sim_pin: str = "", smsc: str = "",
+                 status_reports: bool = True, validity: timedelta | None = None,
+                 cnmi_options: tuple[str, ...] = CNMI_OPTIONS, init_commands: tuple[str, ...] = (),
+                 timing: SmsTiming = SmsTiming(), time_source: Callable[[float], None] | None = None,
+                 channel_factory: Callable[..., AtChannel] | None = None):
+        self.port = port
+        self.store = store
+        self.clock = clock
+        self.smsc = smsc or None
+        self.status_reports = status_reports
+        self.validity = validity
+        self.timing = timing
+        self.outbox = Outbox(store, clock)
+        self.inbox = Inbox(store, clock)
+        if time_source is None:
+            time_source = getattr(clock, "offer_time", None)
+        self.modem = Modem(port, baudrate, sim_pin=sim_pin, pin_memory=PinMemory(store), cnmi_options=cnmi_options,
+                           init_commands=init_commands, time_source=time_source,
+                           command_timeout=timing.command_timeout, cmgs_timeout=timing.cmgs_timeout,
+                           settle=timing.settle, channel_factory=channel_factory, on_event=self._on_modem_event)
+        self.health = _LinkHealth()
+        self.reassembler = Reassembler(timing.reassembly_timeout)
+        self._groups: dict[tuple, list[int]] = {}
+        self._events: collections.deque[ModemEvent] = collections.deque()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conditions: ConditionSink | None = None
+        self._inbound: InboundSink | None = None
+        self._failures = 0
+        self._next_connect = 0.0
+        self._next_health = 0.0
+        self._next_time_read = 0.0
+        self._next_sim_check = 0.0
+        self._hold_until = 0.0  # after a refused set-up: leave the modem alone until then
+        self._step_waiters: list[asyncio.Future] = []
+        self._sweep_needed = True
+        self._last_error: str | None = None
+        self.sent_count = 0
+
+    # -- Uplink ------------------------------------------------------------------------
+    def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
+        """Commit the SMS to the outbox (before anything else) and wake the sender."""
+        parts, reason = _count_parts(to, text)
+        message_id = self.outbox.add(to, text, purpose, alert_id, parts, failed_because=reason)
+        if reason:
+            log.error("SMS %d to %s %s", message_id, to, reason)
+            self._last_error = f"SMS {message_id} {reason}"
+            self.health.problem("message_failed", f"SMS {message_id} {reason}", self.clock.monotonic(), immediate=True)
+        else:
+            log.info("SMS %d queued for %s (%s, %d part%s)", message_id, to, purpose, parts, "s" * (parts > 1))
+        self._poke()
+        return message_id
+
+    async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
+        self._conditions = conditions
+        self._inbound = inbound
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.outbox.recover_interrupted()
+        self._reload_inbox()
+        try:
+            while True:
+                await self._step()
+        finally:
+            self.modem.close("uplink stopped")
+
+    def close(self) -> None:
+        self.modem.close("uplink closed")
+
+    def status(self) -> dict[str, Any]:
+        """For ``hubctl modem``: signal, registration, operator, SIM, outbox by state, last error."""
+        state = self.modem.state.as_dict()
+        return {
+            **state,
+            "outbox": self.outbox.counts(),
+            "uplink_down": self.health.reported is not None,
+            "problems": dict(self.health.reasons),
+            "last_error": self._last_error or state["last_error"],
+            "sent_this_run": self.sent_count,
+        }
+
+    # -- the worker ------------------------------------------------------------------------
+    async def _step(self) -> None:
+        try:
+            await self._advance()
+        except ChannelClosed as exc:
+            self._port_lost(str(exc))
+        except AtTimeout as exc:
+            await self._unresponsive(exc)
+        except AtError as exc:
+            await self._init_failed(exc)
+        except StoreError as exc:  # the daemon reports storage trouble; keep the modem side alive
+            log.error("%s", exc)
+            self._last_error = str(exc)
+            self._hold_until = self.clock.monotonic() + self.timing.reconnect_interval
+        except Exception as exc:  # noqa: BLE001 - a bug must not end the only way to the office
+            log.exception("SMS uplink step failed; closing the port and starting over")
+            self._last_error = f"internal error: {exc!r}"
+            self.health.problem("modem", self._last_error, self.clock.monotonic())
+            self.modem.close("internal error")
+            self._next_connect = self.clock.monotonic() + self.timing.reconnect_interval
+        self._report_health()
+        self._stepped()
+        await self._wait()
+
+    def _stepped(self) -> None:
+        waiters, self._step_waiters = self._step_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Await (for tests and ``hubd sim``) until ``predicate()`` holds after a worker step."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            waiter = loop.create_future()
+            self._step_waiters.append(waiter)
+            await asyncio.wait({waiter}, timeout=left)
+        return True
+
+    async def _advance(self) -> None:
+        now = self.clock.monotonic()
+        if now < self._hold_until:
+            return
+        if not self.modem.connected:
+            if now < self._next_connect:
+                return
+            await self._connect()
+        if self.modem.needs_init:
+            if self.modem.state.sim != "READY" and now < self._next_sim_check and self._sim_blocked():
+                return
+            await self._initialise()
+        if not self.modem.ready:
+            return
+        await self._handle_events()
+        if self._sweep_needed:
+            await self._sweep_stored()
+        if self.clock.monotonic() >= self._next_health:
+            await self._check_health()
+        await self._send_due()
+
+    async def _connect(self) -> None:
+        log.info("opening modem port %s", self.port)
+        self._next_connect = self.clock.monotonic() + self.timing.reconnect_interval
+        try:
+            await self.modem.connect()
+        except SimError as exc:
+            self._sim_problem(exc)
+            return
+        self._initialised_ok()
+
+    async def _initialise(self) -> None:
+        try:
+            await self.modem.initialise()
+        except SimError as exc:
+            self._sim_problem(exc)
+            return
+        if not self.modem.needs_init:
+            self._initialised_ok()
+
+    def _initialised_ok(self) -> None:
+        self._failures = 0
+        self.health.clear("modem", "sim")
+        self._sweep_needed = True
+        self._next_health = self.clock.monotonic()
+        self._registration_changed()
+
+    def _sim_blocked(self) -> bool:
+        return "sim" in self.health.reasons
+
+    def _sim_problem(self, exc: SimError) -> None:
+        now = self.clock.monotonic()
+        self._last_error = str(exc)
+        log.error("%s", exc)
+        self.health.problem("sim", exc.detail, now, immediate=exc.permanent)
+        self._next_sim_check = now + (self.timing.sim_retry_interval if exc.permanent else self.timing.reconnect_interval)
+
+    def _port_lost(self, reason: str) -> None:
+        self.modem.close(reason)
+        self._last_error = f"modem port: {reason}"
+        self.health.problem("modem", self._last_error, self.clock.monotonic())
+        self._next_connect = self.clock.monotonic() + self.timing.reconnect_interval
+        log.warning("modem port lost (%s): re-opening in %.0f s", reason, self.timing.reconnect_interval)
+
+    async def _unresponsive(self, exc: AtTimeout) -> None:
+        """No answer: re-open and re-sync; after repeated failures close the port for a fresh start."""
+        self._failures += 1
+        self._last_error = f"modem not answering: {exc}"
+        self.health.problem("modem", self._last_error, self.clock.monotonic())
+        log.warning("%s (failure %d)", self._last_error, self._failures)
+        self.modem.close("no answer")
+        self._next_connect = self.clock.monotonic() + (0 if self._failures == 1 else self.timing.reconnect_interval)
+
+    async def _init_failed(self, exc: AtError) -> None:
+        """The modem answers but refuses its set-up: retry, and reset it after repeated failures."""
+        self._failures += 1
+        self._last_error = f"modem set-up failed: {exc}"
+        self.health.problem("modem", self._last_error, self.clock.monotonic())
+        log.warning("%s (failure %d)", self._last_error, self._failures)
+        if self._failures >= self.timing.failures_before_reset:
+            self._failures = 0
+            try:
+                await self.modem.reset()
+            except (AtError, AtTimeout) as reset_error:
+                log.error("modem reset refused: %s", reset_error)
+                self.modem.close("reset failed")
+        self.modem.needs_init = True
+        self._hold_until = self.clock.monotonic() + self.timing.reconnect_interval
+
+    # -- health -------------------------------------------------------------------------------
+    async def _check_health(self) -> None:
+        await self.modem.refresh()
+        now = self.clock.monotonic()
+        if self.modem.state.registered and now >= self._next_time_read:
+            await self.modem.read_network_time()
+            self._next_time_read = now + self.timing.network_time_interval
+        await self._sweep_stored()
+        self._expire_inbound()
+        registered = self.modem.state.registered is not False
+        self._next_health = now + (self.timing.health_interval if registered else self.timing.unregistered_poll)
+        self._registration_changed()
+
+    def _registration_changed(self) -> None:
+        now = self.clock.monotonic()
+        registered = self.modem.state.registered
+        if registered is False:
+            self.health.problem("network", f"not registered ({self.modem.state.registration_text})", now)
+            self._next_health = min(self._next_health, now + self.timing.unregistered_poll)
+        else:
+            self.health.clear("network")
+
+    def _report_health(self) -> None:
+        if self._conditions is None:
+            return
+        now = self.clock.monotonic()
+        due = self.health.due(self.timing.down_after)
+        if due is not None and now >= due:
+            reasons = frozenset(self.health.reasons)
+            if reasons != self.health.reported:
+                self.health.reported = reasons
+                limit = 0.0 if self.health.immediate else self.timing.down_after
+                detail = {"reasons": dict(self.health.reasons), "port": self.port,
+                          "queued": self.outbox.counts()["queued"]}
+                log.error("uplink down: %s", "; ".join(f"{k}: {v}" for k, v in self.health.reasons.items()))
+                self._conditions(UPLINK_DOWN, Finding("uplink_down", SYSTEM, self.health.since or now, limit,
+                                                      detail=detail))
+        elif due is None and self.health.reported is not None:
+            self.health.reported = None
+            log.info("uplink recovered")
+            self._conditions(UPLINK_DOWN, None)
+
+    # -- sending ---------------------------------------------------------------------------------
+    def _backoff(self, attempts: int) -> float:
+        return min(self.timing.backoff_max, self.timing.backoff_base * 2 ** max(0, attempts - 1))
+
+    async def _send_due(self) -> None:
+        while True:
+            message = self.outbox.head()
+            if message is None:
+                return
+            if self.outbox.due_in(message, self.timing.backoff_max) > 0:
+                return
+            if self.modem.state.registered is False:
+                return
+            if not await self._send(message):
+                return
+
+    async def _send(self, message: OutboxMessage) -> bool:
+        """One attempt at one message; True if it left completely (so the next may follow)."""
+        try:
+            parts = encode_submit(message.recipient, message.text, smsc=self.smsc, status_report=self.status_reports,
+                                  validity=self.validity, concat_ref=message.concat_ref)
+        except ValueError as exc:
+            self._give_up(message, f"cannot be encoded: {exc}")
+            return False
+        message = self.outbox.begin_attempt(message.id)
+        index = message.parts_sent
+        try:
+            while index < len(parts):
+                try:
+                    reference = await self.modem.send(parts[index])
+                except AtError as exc:
+                    if exc.policy.mark_sent:
+                        log.info("SMS %d part %d: %s: the SMSC already has it", message.id, index + 1, exc)
+                        self.outbox.part_sent(message.id, index, None)
+                        index += 1
+                        continue
+                    self._send_refused(message, exc)
+                    return False
+                self.outbox.part_sent(message.id, index, reference)
+                index += 1
+        except AtTimeout as exc:
+            if exc.pdu_written:
+                await self._ambiguous(message, index, str(exc))
+                return False
+            self.outbox.retry_later(message.id, str(exc), 0.0)
+            raise
+        except ChannelClosed as exc:
+            if exc.pdu_written:
+                self.outbox.ambiguous_outcome(message.id, f"port lost after the PDU went: {exc}")
+            else:
+                self.outbox.retry_later(message.id, str(exc), 0.0)
+            raise
+        finally:
+            current = self.outbox.get(message.id)
+            if current is not None and current.state == "sending" and index < len(parts):
+                self.outbox.retry_later(message.id, "attempt interrupted", 0.0)
+        self.outbox.finish_sent(message.id)
+        self.sent_count += 1
+        self._failures = 0
+        self.health.clear("send", "message_failed")
+        log.info("SMS %d sent to %s (%d part%s, attempt %d)", message.id, message.recipient, len(parts),
+                 "s" * (len(parts) > 1), message.attempts)
+        return True
+
+    def _send_refused(self, message: OutboxMessage, exc: AtError) -> None:
+        policy = exc.policy
+        text = str(exc)
+        self._last_error = text
+        exhausted = policy.max_attempts is not None and message.attempts >= policy.max_attempts
+        if policy.fail_message and (not policy.retry or exhausted):
+            self._give_up(message, text)
+            return
+        delay = self._backoff(message.attempts)
+        self.outbox.retry_later(message.id, text, delay)
+        log.warning("SMS %d refused (%s): retrying in %.0f s", message.id, text, delay)
+        now = self.clock.monotonic()
+        if policy.link_problem:
+            self.health.problem("send", text, now)
+        if exc.error_class is ErrorClass.SIM:
+            self.health.problem("sim", text, now)
+        if policy.reinit:
+            self.modem.needs_init = True
+        if exc.error_class is ErrorClass.ME_FAILURE:
+            self._failures += 1
+        if policy.wait_for_network:
+            self._next_health = now
+
+    def _give_up(self, message: OutboxMessage, reason: str) -> None:
+        self.outbox.fail(message.id, reason)
+        self._note_failed(message, reason)
+
+    def _note_failed(self, message: OutboxMessage, reason: str) -> None:
+        self._last_error = f"SMS {message.id} failed: {reason}"
+        log.error("SMS %d to %s failed for good: %s", message.id, message.recipient, reason)
+        self.health.problem("message_failed", self._last_error, self.clock.monotonic(), immediate=True)
+
+    async def _ambiguous(self, message: OutboxMessage, index: int, error: str) -> None:
+        """A +CMGS timeout: record it, re-sync; a late +CMGS settles it, else resend at most once."""
+        resend = self.outbox.ambiguous_outcome(message.id, error)
+        log.warning("SMS %d part %d: %s: it may have gone; %s", message.id, index + 1, error,
+                    "resending once after re-sync" if resend else "not resending again")
+        if not resend:
+            self._note_failed(message, f"{error}; already resent once")
+        await self.modem.resync()
+        late = self.modem.take_late_refs()
+        if late:
+            self.outbox.resolve_late_submit(message.id, index, late[-1])
+            if not resend:
+                self.health.clear("message_failed")
+
+    # -- inbound -----------------------------------------------------------------------------------
+    def _on_modem_event(self, event: ModemEvent) -> None:
+        """Called by the reader in the loop: queue and wake, nothing more."""
+        self._events.append(event)
+        self._poke()
+
+    async def _handle_events(self) -> None:
+        while self._events:
+            event = self._events.popleft()
+            if event.kind in ("sms_stored", "report_stored") and event.index is not None:
+                await self._read_stored(event.index, event.storage)
+            elif event.kind in ("sms", "report"):
+                if event.pdu:
+                    self._take_pdu(event.pdu)
+                else:
+                    log.error("%s without its PDU line: nothing to decode", event.text)
+            elif event.kind == "registration":
+                self._registration_changed()
+            elif event.kind == "reboot":
+                self._sweep_needed = True
+
+    async def _read_stored(self, index: int, storage: str | None) -> None:
+        pdu = await self.modem.read(index, storage)
+        if pdu is not None:
+            self._take_pdu(pdu)
+        else:
+            log.error("stored SMS %s/%d came without a PDU line; deleting it", storage or "?", index)
+        await self.modem.delete(index, storage)
+
+    async def _sweep_stored(self) -> None:
+        """Read whatever waits in the modem's storage (indications lost while down or rebooting)."""
+        self._sweep_needed = False
+        for index, pdu in await self.modem.list_stored():
+            if pdu is not None:
+                self._take_pdu(pdu)
+            else:
+                log.error("stored SMS %d listed without a PDU; deleting it", index)
+            await self.modem.delete(index)
+
+    def _take_pdu(self, pdu: str) -> None:
+        """Decode and keep one inbound PDU; a bad one is logged and stored, never fatal."""
+        try:
+            message = decode(pdu)
+        except PduError as exc:
+            log.error("malformed inbound PDU kept in the inbox and ignored: %s (%s)", exc, pdu[:80])
+            self.inbox.add(pdu, None, "malformed", str(exc))
+            return
+        if isinstance(message, StatusReport):
+            updated = self.outbox.apply_report(message.message_ref, message.recipient, message.status)
+            if updated is None:
+                log.info("delivery report for unknown reference %d to %s", message.message_ref, message.recipient)
+            else:
+                log.info("SMS %d: delivery report %s", updated.id, message.outcome)
+            return
+        if not isinstance(message, Deliver):
+            log.warning("inbound PDU is a %s, not an SMS: ignored", type(message).__name__)
+            self.inbox.add(pdu, None, "ignored", f"unexpected {type(message).__name__}")
+            return
+        part_id = self.inbox.add(pdu, message.sender)
+        self._assemble(message, part_id)
+
+    def _assemble(self, message: Deliver, part_id: int) -> None:
+        concat = message.concat
+        key = (message.sender, concat.ref_bits, concat.ref, concat.total) if concat and concat.total > 1 else None
+        ids = self._groups.setdefault(key, []) if key else []
+        ids.append(part_id)
+        text = self.reassembler.add(message, self.clock.monotonic())
+        if text is None:
+            return
+        if key:
+            self._groups.pop(key, None)
+        self._hand_over(message.sender, text, ids)
+
+    def _hand_over(self, sender: str, text: str, part_ids: list[int]) -> None:
+        log.info("SMS from %s (%d characters)", sender, len(text))
+        try:
+            if self._inbound is not None:
+                self._inbound(sender, text)
+        except Exception:  # noqa: BLE001 - a failing handler must not lose the modem loop
+            log.exception("inbound SMS handler failed for a message from %s", sender)
+        finally:
+            self.inbox.mark(part_ids, "done")
+
+    def _reload_inbox(self) -> None:
+        """Parts stored before a restart rejoin the reassembler (complete ones are handed over now)."""
+        for part in self.inbox.waiting_parts():
+            try:
+                message = decode(part.pdu)
+            except PduError as exc:
+                self.inbox.mark([part.id], "malformed", str(exc))
+                continue
+            if isinstance(message, Deliver):
+                self._assemble(message, part.id)
+
+    def _expire_inbound(self) -> None:
+        for incomplete in self.reassembler.expire(self.clock.monotonic()):
+            key = next((k for k in self._groups if k and k[0] == incomplete.sender and k[2] == incomplete.ref
+                        and k[3] == incomplete.total), None)
+            ids = self._groups.pop(key, []) if key else []
+            log.warning("incomplete SMS from %s dropped after %.0f s: parts %s of %d arrived",
+                        incomplete.sender, self.timing.reassembly_timeout, list(incomplete.received), incomplete.total)
+            self.inbox.mark(ids, "expired", "parts missing")
+
+    # -- waiting -------------------------------------------------------------------------------------
+    def _poke(self) -> None:
+        wake, loop = self._wake, self._loop
+        if wake is None or loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            loop.call_soon_threadsafe(wake.set)
+
+    def _next_deadline(self) -> float | None:
+        now = self.clock.monotonic()
+        candidates: list[float | None] = [self.health.due(self.timing.down_after) if self.health.reported is None
+                                          else None]
+        if not self.modem.connected:
+            candidates.append(self._next_connect)
+        elif self.modem.needs_init:
+            candidates.append(self._next_sim_check if self._sim_blocked() else now)
+        else:
+            candidates.append(self._next_health)
+            head = self.outbox.head()
+            if head is not None and self.modem.state.registered is not False:
+                candidates.append(now + self.outbox.due_in(head, self.timing.backoff_max))
+        if self._events and self.modem.ready:
+            candidates.append(now)
+        future = [c for c in candidates if c is not None]
+        if future and self._hold_until > now:
+            return max(min(future), self._hold_until)
+        return min(future) if future else None
+
+    async def _wait(self) -> None:
+        assert self._wake is not None
+        deadline = self._next_deadline()
+        now = self.clock.monotonic()
+        if deadline is not None and deadline <= now:
+            await asyncio.sleep(0)
+            return
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        waker = asyncio.ensure_future(self._wake.wait())
+        waiters = {waker}
+        if deadline is not None:
+            waiters.add(asyncio.ensure_future(self.clock.sleep(deadline - now)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waiters:
+                task.cancel()
+            self._wake.clear()
+
+
+
+class NoModem(Uplink):
+    """``modem.port = ""``: messages are still kept, and the hub says nothing can leave."""
+
+    def __init__(self, store: Store, clock: Clock):
+        self.clock = clock
+        self.outbox = Outbox(store, clock)
+
+    def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
+        parts, reason = _count_parts(to, text)
+        message_id = self.outbox.add(to, text, purpose, alert_id, parts, failed_because=reason)
+        log.warning("no modem configured: SMS %d to %s kept in the outbox, not sent", message_id, to)
+        return message_id
+
+    async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
+        conditions(UPLINK_DOWN, Finding("uplink_down", SYSTEM, self.clock.monotonic(), 0.0,
+                                        detail={"reason": "no modem configured"}))
+        await asyncio.Event().wait()
+
+    def status(self) -> dict[str, Any]:
+        return {"port": "", "connected": False, "uplink_down": True, "problems": {"modem": "no modem configured"},
+                "outbox": self.outbox.counts(), "last_error": "no modem configured"}
+

@@ -14,8 +14,6 @@ import pytest
 from hubd.modem.channel import ESC, AtChannel, AtError, AtTimeout, ChannelClosed
 from hubd.modem.errors import ErrorClass
 
-Reply = "bytes | list[tuple[float, bytes]] | None"
-
 
 class ScriptedPty:
     """The far end of a pty that answers each line (ended by CR or Ctrl-Z) with ``respond(line)``.
@@ -362,3 +360,18 @@ def test_a_failing_urc_handler_does_not_stop_the_reader(make_pty):
         return response
 
     assert run(body()).texts() == ["+CSQ: 1,99"]
+
+
+def test_after_a_long_idle_a_throwaway_at_goes_first(make_pty):
+    pty = make_pty(simple_modem())
+
+    async def body():
+        channel = channel_for(pty, wake_after_idle=0.0)
+        await channel.open()
+        before = len(pty.lines)
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response, pty.lines[before:]
+
+    response, lines = run(body())
+    assert lines == ["AT", "AT+CSQ"] and response.texts() == ["+CSQ: 21,99"]

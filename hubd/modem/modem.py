@@ -548,7 +548,14 @@ class Modem:
                 return None
             raise
         line = response.first("+CMGR")
-        return line.pdu if line else None
+        if line is None:
+            return None
+        if line.pdu is None:
+            fields = line.fields
+            if not fields or fields[-1] not in ("", "0"):
+                log.error("stored SMS %d: %r came without its PDU line", index, line.text)
+            return None
+        return line.pdu
 
     async def delete(self, index: int, storage: str | None = None) -> None:
         await self._with_storage(storage, f"AT+CMGD={index}")

@@ -495,7 +495,7 @@ class SmsService(Uplink):
         if pdu is not None:
             self._take_pdu(pdu)
         else:
-            log.error("stored SMS %s/%d came without a PDU line; deleting it", storage or "?", index)
+            log.debug("stored SMS %s/%d is gone or empty (already swept)", storage or "?", index)
         await self.modem.delete(index, storage)
 
     async def _sweep_stored(self) -> None:

@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import tty
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -738,7 +738,7 @@ class ModemEmulator:
             self._lines(f'+CPMS: "{memory}",{used},{total},"{memory}",{used},{total},"{memory}",{used},{total}')
             return self._ok()
         names = [name.strip().strip('"') for name in args.lstrip("=").split(",")]
-        if not names or any(name not in stores for name in names):
+        if not names or any(name not in stores + ("SR",) for name in names):  # SR: status reports
             return self._cms(302)
         self._settings.memory = names[0]
         self._lines(f"+CPMS: {used},{total},{used},{total},{used},{total}")

@@ -40,3 +40,11 @@ class Audit:
 class Log:
     level: str
     message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A status report for the office (heartbeat); the shell adds what only it knows (signal, outbox)."""
+
+    kind: str
+    facts: dict[str, Any] = field(default_factory=dict)

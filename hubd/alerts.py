@@ -14,8 +14,9 @@ from .config import AlertsConfig
 from .detector.base import RESIDENT, SYSTEM, Finding
 from .messages import render
 
-PREALARM, ALARM, CANCELLED, RESOLVED, NOTIFIED = "prealarm", "alarm", "cancelled", "resolved", "notified"
-OPEN_STAGES = (PREALARM, ALARM)
+PREALARM, PENDING, ALARM = "prealarm", "pending", "alarm"
+CANCELLED, RESOLVED, NOTIFIED = "cancelled", "resolved", "notified"
+OPEN_STAGES = (PREALARM, PENDING, ALARM)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class AlertPolicy:
         self.language = language
         self.alerts: dict[int, Alert] = {}  # open alerts only
         self.next_id = 1
+        self.last_texted: dict[str, float] = {}  # "type/key" of system alerts -> mono their episode ended
 
     # -- reading -----------------------------------------------------------------
     def open_alerts(self) -> list[Alert]:
@@ -127,7 +129,7 @@ class AlertPolicy:
         for alert in list(self.alerts.values()):
             if alert.next_mono is None or alert.next_mono > mono:
                 continue
-            if alert.stage == PREALARM:
+            if alert.stage in (PREALARM, PENDING):
                 actions += self._escalate_to_alarm(alert, mono, local)
             elif alert.stage == ALARM:
                 actions += self._send_step(alert, mono, local)
@@ -149,13 +151,30 @@ class AlertPolicy:
             alert.next_mono = mono + prealarm_s
             actions.append(AlertChanged(alert.record(), raised=True))
             return actions
+        grace_s = self.config.system_grace_minutes * 60.0
+        if finding.category == SYSTEM and finding.limit <= 0 and grace_s > 0:
+            # a fault with no time threshold of its own must persist before the office hears of it
+            alert.stage = PENDING
+            alert.next_mono = mono + grace_s
+            actions.append(AlertChanged(alert.record(), raised=True))
+            return actions
         alert.stage = ALARM
         actions.append(AlertChanged(alert.record(), raised=True))
         return actions + self._send_step(alert, mono, local)
 
     def _escalate_to_alarm(self, alert: Alert, mono: float, local: float) -> list:
+        announce = [Audit("hub", f"{alert.stage}_expired", {"alert": alert.id})]
         alert.stage = ALARM
-        return [Audit("hub", "prealarm_expired", {"alert": alert.id})] + self._send_step(alert, mono, local)
+        if alert.category == SYSTEM and self._recently_texted(alert, mono):
+            alert.next_mono = None
+            alert.detail["repeat_suppressed"] = True
+            return announce + [Audit("hub", "repeat_suppressed", {"alert": alert.id, "type": alert.type}),
+                               AlertChanged(alert.record())]
+        return announce + self._send_step(alert, mono, local)
+
+    def _recently_texted(self, alert: Alert, mono: float) -> bool:
+        ended = self.last_texted.get(f"{alert.type}/{alert.key}")
+        return ended is not None and mono - ended < self.config.system_repeat_hours * 3600.0
 
     def _send_step(self, alert: Alert, mono: float, local: float) -> list:
         """Send to the next recipient in escalation order; stop after the repeat limit."""
@@ -178,9 +197,11 @@ class AlertPolicy:
         alert.next_mono = None
         alert.ended_local = local
         actions: list = []
-        if alert.stage == PREALARM:
+        if alert.stage in (PREALARM, PENDING):
             alert.stage = CANCELLED
         else:
+            if alert.category == SYSTEM and alert.notified:
+                self.last_texted[f"{alert.type}/{alert.key}"] = mono
             alert.stage = RESOLVED
             text = render("resolved", self.language, flat=self.flat_id, id=alert.id,
                           silence_s=mono - alert.since_mono)
@@ -195,10 +216,12 @@ class AlertPolicy:
 
     # -- persistence -------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {"next_id": self.next_id, "open": [a.record() for a in self.open_alerts()]}
+        return {"next_id": self.next_id, "open": [a.record() for a in self.open_alerts()],
+                "last_texted": dict(self.last_texted)}
 
     def load(self, state: dict[str, Any], rebase) -> None:
         self.next_id = int(state.get("next_id", 1))
+        self.last_texted = {k: rebase(v) for k, v in (state.get("last_texted") or {}).items()}
         self.alerts = {}
         for rec in state.get("open", []):
             alert = Alert(**rec)

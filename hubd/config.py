@@ -56,6 +56,10 @@ class AlertsConfig:
     heartbeat_time: str = rule("10:00", help="local time of day of the heartbeat", pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]")
     max_pause_hours: float = rule(8.0, help="a pause longer than this raises monitoring_paused_too_long", min=0.25, max=168)
     max_away_days: float = rule(14.0, help="away mode can never be set longer than this", min=0.1, max=60)
+    button_away_hours: float = rule(12.0, help="a long press of the OK button sets away for this long", min=0.5, max=72)
+    away_return_minutes: float = rule(10.0, help="inside activity this long after away was set means the resident is back", min=1, max=240)
+    system_grace_minutes: float = rule(2.0, help="a system fault must last this long before the office is told", min=0, max=120)
+    system_repeat_hours: float = rule(4.0, help="the same system fault again within this is not texted again", min=0, max=168)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ import threading
 import time
 from typing import Any, Callable
 
-from .actions import AlertChanged, Audit, Log, SendSms, SetOutputs
+from .actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
 from .clock import Clock, SystemClock
 from .config import Config, ConfigError, load_config
 from .detector.base import Finding
 from .engine import CommandError, Engine
-from .events import Event, Kind
+from .events import Event, Kind, format_local
+from .messages import render
 from .sdnotify import Notifier
 from .seams import Hardware, Uplink
 from .store import Store, StoreError
@@ -215,6 +216,30 @@ class Daemon:
             self.store.audit(local, action.actor, action.action, action.detail)
         elif isinstance(action, Log):
             log.log(logging.getLevelName(action.level.upper()), action.message)
+        elif isinstance(action, Report):
+            self._send_report(action, local)
+
+    def _send_report(self, report: Report, local: float) -> None:
+        """A heartbeat says the hub is alive and what it can see; a missing one says it is not."""
+        recipients = self.engine.policy.recipients
+        if not recipients:
+            return
+        uplink = self.uplink.status() or {}
+        facts = report.facts
+        last = facts.get("last_activity_local")
+        last_text = "-" if last is None else format_local(last)[5:16].replace("T", " ")
+        # compact: mode, A = open alerts, S = signal bars, Q = SMS still queued (one part even in Japanese)
+        parts = [str(facts.get("mode")), f"A{facts.get('open_alerts')}"]
+        signal = uplink.get("signal_bars", uplink.get("bars"))
+        if signal is not None:
+            parts.append(f"S{signal}")
+        queued = (uplink.get("outbox") or {}).get("queued")
+        if queued:
+            parts.append(f"Q{queued}")
+        text = render(report.kind, self.config.hub.language, flat=self.config.hub.flat_id, last=last_text,
+                      status=" ".join(parts))
+        self.uplink.submit(recipients[0], text, report.kind, None)
+        self.store.audit(local, "hub", "report", {"kind": report.kind})
 
     def _storage_failed(self, exc: StoreError) -> None:
         """A hub that cannot remember must say so, locally at least."""

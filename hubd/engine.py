@@ -9,15 +9,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
-from .actions import AlertChanged, Audit, SendSms, SetOutputs
+from .actions import Audit, Report, SendSms, SetOutputs
 from .alerts import AlertPolicy
 from .config import Config
-from .detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding
+from .detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding, is_activity
 from .events import Event, Kind
 from .messages import render
 
 HOME, AWAY, PAUSED = "home", "away", "paused"
 HOUR = 3600.0
+DAY = 86400.0
+LONG_PRESS = 2.0  # BUTTON value of a long press of the OK button: "going out"
 
 
 @dataclass
@@ -59,26 +61,61 @@ class Engine:
         self.last_event: Event | None = None
         self.pause_alerted = False
         self.now: float | None = None  # the last monotonic time processed
+        self.now_local: float | None = None
+        self.next_heartbeat_local: float | None = None
         self.conditions: dict[tuple[str, str], Finding] = {}  # reported by the shells (uplink, I2C)
 
     # -- inputs ------------------------------------------------------------------
     def handle(self, event: Event) -> list:
-        self.now = event.mono
+        self._at(event.mono, event.local)
         actions = self._expire_mode(event.mono, event.local)
-        if event.sensor not in self.autonomous:
+        inside = event.sensor not in self.autonomous
+        if inside:
             self.detector.observe(event)
         for watcher in self.watchers:
             watcher.observe(event)
         self.last_event = event
+        if event.kind is Kind.BUTTON and event.value >= LONG_PRESS:
+            return actions + self.set_mode(AWAY, self.config.alerts.button_away_hours, "resident (long press)",
+                                           event.mono, event.local)
         if event.kind is Kind.BUTTON and event.value > 0:
             actions += self.policy.cancel_prealarms(event.mono, event.local, actor="resident (OK button)")
-        return actions + self._evaluate(event.mono, event.local)
+        if inside and self.mode.name == AWAY and event.kind is not Kind.ENTRANCE and is_activity(event):
+            actions += self._back_home(event)
+        return actions + self._evaluate(event.mono, event.local) + self._heartbeat(event.mono, event.local)
+
+    def _at(self, mono: float, local: float) -> None:
+        self.now, self.now_local = mono, local
+        if self.next_heartbeat_local is None and self.config.alerts.heartbeat_hours > 0:
+            self.next_heartbeat_local = first_heartbeat(local, self.config.alerts.heartbeat_time,
+                                                        self.config.alerts.heartbeat_hours)
+
+    def _back_home(self, event: Event) -> list:
+        """An away left on while the resident is home is how people died unwatched: end it."""
+        since = self.mode.since_mono
+        if since is None or event.mono - since < self.config.alerts.away_return_minutes * 60.0:
+            return []
+        set_by = self.mode.actor
+        self.mode = Mode()
+        return [Audit("hub", "away_ended", {"reason": "activity inside", "sensor": event.sensor, "set_by": set_by})]
+
+    def _heartbeat(self, mono: float, local: float) -> list:
+        due = self.next_heartbeat_local
+        if due is None or local < due:
+            return []
+        interval = self.config.alerts.heartbeat_hours * HOUR
+        while self.next_heartbeat_local <= local:
+            self.next_heartbeat_local += interval
+        det = self.detector.status(mono, local)
+        facts = {"last_activity_local": det.get("last_activity_local"), "mode": self.mode.name,
+                 "open_alerts": len(self.policy.alerts), "inactive_seconds": det.get("inactive_seconds")}
+        return [Report("heartbeat", facts)]
 
     def tick(self, mono: float, local: float) -> list:
-        self.now = mono
+        self._at(mono, local)
         actions = self._expire_mode(mono, local)
         actions += self._evaluate(mono, local)
-        return actions + self.policy.tick(mono, local)
+        return actions + self.policy.tick(mono, local) + self._heartbeat(mono, local)
 
     def report_condition(self, finding: Finding | None, ident: tuple[str, str], mono: float, local: float) -> list:
         """A system condition seen by a shell (modem link down, I2C chip failing); None clears it."""
@@ -92,6 +129,8 @@ class Engine:
     def next_deadline(self, mono: float) -> float | None:
         """When the core next needs a tick even if no event arrives (always after the last time processed)."""
         candidates = [self.policy.next_deadline(), self.mode.until_mono]
+        if self.next_heartbeat_local is not None and self.now is not None and self.now_local is not None:
+            candidates.append(self.now + (self.next_heartbeat_local - self.now_local))
         candidates.append(self.detector.next_check(mono))
         candidates += [w.next_check(mono) for w in self.watchers]
         if self.mode.name == PAUSED and not self.pause_alerted and self.mode.since_mono is not None:
@@ -181,6 +220,7 @@ class Engine:
         return {
             "saved_mono": mono, "saved_local": local, "boot_id": boot_id,
             "mode": asdict(self.mode), "pause_alerted": self.pause_alerted,
+            "next_heartbeat_local": self.next_heartbeat_local,
             "policy": self.policy.state(), "detector": self.detector.state(),
             "watchers": [w.state() for w in self.watchers],
         }
@@ -196,6 +236,7 @@ class Engine:
             if value is not None:
                 setattr(self.mode, attr, rebase(value))
         self.pause_alerted = bool(snap.get("pause_alerted", False))
+        self.next_heartbeat_local = snap.get("next_heartbeat_local")
         self.policy.load(snap.get("policy") or {}, rebase)
         self.detector.load(snap.get("detector") or {}, rebase)
         for watcher, state in zip(self.watchers, snap.get("watchers") or []):
@@ -208,6 +249,16 @@ class Engine:
             actions += self.policy.notify(notice, mono, local)
         actions.append(SetOutputs(self.policy.outputs_pattern()))
         return actions + self._evaluate(mono, local)
+
+
+def first_heartbeat(local: float, time_of_day: str, interval_hours: float) -> float:
+    """The first heartbeat at or after ``local``: at the configured time of day, every interval after."""
+    hh, mm = (int(x) for x in time_of_day.split(":"))
+    t = (local // DAY) * DAY + hh * HOUR + mm * 60.0
+    step = min(interval_hours * HOUR, DAY)
+    while t < local:
+        t += step
+    return t
 
 
 def _rebaser(snap: dict[str, Any], mono: float, local: float, boot_id: str) -> Callable[[float], float]:

@@ -1,5 +1,6 @@
-"""SMS texts. Short enough for one part where possible (70 UCS2 / 160 GSM characters);
-they carry the flat and the alert id, and nothing about the resident beyond the alert."""
+"""SMS texts. One part (70 UCS2 / 160 GSM characters) for flat ids up to 16 and sensor ids
+up to 16 characters (tested); longer sensor ids may take two parts. They carry the flat
+and the alert id, and nothing about the resident beyond the alert."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ TEMPLATES = {
         "inactivity": "hubd {flat}: {silence}活動なし。警報{id}。ACK {id}で応答",
         "not_returned": "hubd {flat}: 外出から{silence}未帰宅。警報{id}。ACK {id}で応答",
         "stayed_in_place": "hubd {flat}: {key}に{silence}在席。警報{id}。ACK {id}で応答",
-        "sensor_silent": "hubd {flat}: センサー{key}が{silence}無反応。点検を。警報{id}",
-        "sensor_fault": "hubd {flat}: センサー{key}故障。点検を。警報{id}",
+        "sensor_silent": "hubd {flat}: {key}が{silence}無反応。要点検。警報{id}",
+        "sensor_fault": "hubd {flat}: {key}故障。要点検。警報{id}",
         "uplink_down": "hubd {flat}: 通信障害。警報{id}",
         "monitoring_paused_too_long": "hubd {flat}: 見守り停止が{silence}継続。警報{id}",
         "hub_restarted": "hubd {flat}: 再起動。停止時間{silence}。警報{id}",
         "resolved": "hubd {flat}: 警報{id}解除。{silence}後に活動あり",
-        "heartbeat": "hubd {flat}: 稼働中。最終活動{last}。{status}",
+        "heartbeat": "hubd {flat}: 稼働中 最終活動{last} {status}",
         "test": "hubd {flat}: 試験送信{id}",
     },
 }

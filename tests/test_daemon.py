@@ -191,3 +191,25 @@ def test_kill_9_then_restart_keeps_last_activity_and_alert_state(tmp_path):
     assert sent[0][0] == "system" and "restarted" in sent[0][1]  # the restart told the office
     # the escalation step that fell due while the hub was down is sent, not forgotten
     assert [purpose for purpose, _ in sent[1:]] == ["alarm"]
+
+
+def test_heartbeat_report_goes_to_the_first_recipient(make_config):
+    from hubd.clock import FakeClock
+    # 09:59 local: the 10:00 heartbeat is a minute away
+    clock = FakeClock(mono=0.0, local=20000 * 86400.0 + 9 * H + 59 * 60)
+    config = make_config(alerts={"heartbeat_hours": 24, "heartbeat_time": "10:00"})
+    up = RecordingUplink()
+    daemon = make_daemon(config, clock, uplink=up)
+
+    async def scenario():
+        task = asyncio.ensure_future(daemon.run())
+        await settle()
+        daemon.sink("hall", Kind.MOTION, 1.0, clock.monotonic())
+        await advance(clock, 120)
+        daemon.request_stop()
+        await task
+
+    asyncio.run(scenario())
+    beats = [s for s in up.sent if s[2] == "heartbeat"]
+    assert len(beats) == 1 and beats[0][0] == "+8100000001"
+    assert "alive" in beats[0][1] and "home A0" in beats[0][1]

@@ -159,14 +159,79 @@ def test_autonomous_sensor_is_not_a_person(make_config):
     assert "prealarm" in flat.outputs()
 
 
-def test_system_condition_from_a_shell_goes_straight_to_sms(flat):
+def _fault(flat, key="kitchen_pir", on=True):
     from hubd.detector.base import Finding
-    f = Finding("uplink_down", "system", flat.mono, 0.0)
-    flat.actions += flat.engine.report_condition(f, f.ident, flat.mono, flat.local)
-    assert [s.purpose for s in flat.sms()] == ["system"]
-    assert flat.outputs() == ["fault"]
-    flat.actions += flat.engine.report_condition(None, f.ident, flat.mono + 5, flat.local + 5)
-    assert flat.outputs() == ["fault", "off"]
+    f = Finding("sensor_fault", "system", flat.mono, 0.0, key=key)
+    flat.actions += flat.engine.report_condition(f if on else None, f.ident, flat.mono, flat.local)
+
+
+def test_system_fault_is_texted_after_its_grace_period(flat):
+    _fault(flat)
+    assert flat.sms() == [] and flat.outputs() == ["fault"]
+    flat.run_for(2 * 60 + 1)
+    system = flat.sms("system")
+    assert len(system) == 1 and "kitchen_pir" in system[0].text
+    flat.run_for(60)
+    _fault(flat, on=False)
+    assert flat.outputs() == ["fault", "off"] and len(flat.sms("resolved")) == 1
+
+
+def test_flapping_fault_causes_no_sms_storm(flat):
+    for _ in range(20):  # a chattering contact: fault for 30 s, fine for 30 s
+        _fault(flat)
+        flat.run_for(30)
+        _fault(flat, on=False)
+        flat.run_for(30)
+    assert flat.sms() == []
+    assert len(flat.audits("alert_cancelled")) == 20
+
+
+def test_same_system_fault_again_is_shown_locally_but_not_texted_again(flat):
+    _fault(flat)
+    flat.run_for(3 * 60)
+    _fault(flat, on=False)
+    flat.run_for(H)
+    _fault(flat)
+    flat.run_for(3 * 60)
+    assert len(flat.sms("system")) == 1
+    assert flat.audits("repeat_suppressed") and flat.outputs()[-1] == "fault"
+    _fault(flat, on=False)
+    flat.run_for(5 * H)
+    _fault(flat)
+    flat.run_for(3 * 60)
+    assert len(flat.sms("system")) == 2  # after the repeat window it is news again
+
+
+def test_heartbeat_reports_daily_at_the_configured_time(make_config):
+    from hubd.actions import Report
+    from hubd.events import format_local
+    flat = Flat(make_config(alerts={"heartbeat_hours": 24, "heartbeat_time": "10:00"}))
+    flat.event()
+    for _ in range(3 * 24):
+        flat.run_for(H)
+        flat.event()  # life goes on: no alerts in the way
+    reports = [a for a in flat.actions if isinstance(a, Report)]
+    assert len(reports) == 3
+    assert all(r.kind == "heartbeat" and r.facts["mode"] == "home" for r in reports)
+
+
+def test_long_press_sets_away_and_inside_activity_later_ends_it(flat):
+    flat.event()
+    flat.event("ok_button", Kind.BUTTON, 2)
+    assert flat.engine.mode.name == "away" and flat.engine.mode.actor == "resident (long press)"
+    flat.event("front_door", Kind.ENTRANCE, 1)
+    flat.run_for(3 * 60)
+    flat.event("hall", Kind.MOTION, 1)  # still leaving: within the return window
+    assert flat.engine.mode.name == "away"
+    flat.run_for(5 * H)
+    assert flat.outputs() == []  # away: no inactivity alarm
+    flat.event("front_door", Kind.ENTRANCE, 1)
+    assert flat.engine.mode.name == "away"  # the door alone is not someone inside
+    flat.event("kitchen", Kind.DOOR, 1)
+    assert flat.engine.mode.name == "home"
+    assert flat.audits("away_ended")[0].detail["sensor"] == "kitchen"
+    flat.run_for(2 * H + 1)
+    assert flat.outputs() == ["prealarm"]  # watched again
 
 
 def test_restart_keeps_last_activity_and_alert_state_and_reports_it(make_config):

@@ -59,7 +59,7 @@ class Daemon:
     def __init__(self, config: Config, clock: Clock, hardware: Hardware, uplink: Uplink, store: Store,
                  notifier: Notifier | None = None, boot_id: str | None = None,
                  engine_factory: Callable[[Config], Engine] | None = None,
-                 hardware_factory: Callable[[Config], Hardware] | None = None):
+                 hardware_factory: Callable[[Config], Hardware] | None = None, control: bool = True):
         self.config = config
         self.clock = clock
         self.hardware = hardware
@@ -82,6 +82,8 @@ class Daemon:
         self.progress = time.monotonic()  # real time of the last loop step, for the watchdog
         self.listeners: list[Callable[[Event], None]] = []  # e.g. hubctl sensors --watch
         self.storage_ok = True
+        self.control_enabled = control
+        self.control: Any = None
 
     # -- handing over from other threads ----------------------------------------
     def sink(self, sensor: str, kind: Kind, value: float, mono: float) -> None:
@@ -120,6 +122,7 @@ class Daemon:
         else:
             self._execute([Audit("hub", "first_start", {})], local)
         self.hardware.start(self.sink, self.conditions)
+        await self._start_control()
         uplink_task = asyncio.ensure_future(self.uplink.run(self.conditions, self._on_inbound))
         watchdog_task = asyncio.ensure_future(self._watchdog()) if self.notifier.watchdog_interval else None
         self._next_flush = mono + self.config.hub.flush_seconds
@@ -136,8 +139,24 @@ class Daemon:
                 if task is not None:
                     task.cancel()
             await asyncio.gather(*(t for t in (uplink_task, watchdog_task) if t is not None), return_exceptions=True)
+            if self.control is not None:
+                self.control.close()
             self._shutdown()
         return 0
+
+    async def _start_control(self) -> None:
+        """hubctl's socket; a hub that cannot open it still watches, and says why in the log."""
+        if not self.control_enabled:
+            return
+        from .control.server import attach
+
+        try:
+            self.control = attach(self)
+            await self.control.start()
+        except OSError as exc:
+            log.error("control socket %s unavailable, hubctl will not reach this daemon: %s",
+                      self.config.hub.socket, exc)
+            self.control = None
 
     async def _step(self) -> None:
         self.progress = time.monotonic()

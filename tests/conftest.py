@@ -36,6 +36,7 @@ def make_config(tmp_path):
     def build(**sections):
         data = merge(BASE, sections)
         data.setdefault("hub", {}).setdefault("state_dir", str(tmp_path / "state"))
+        data["hub"].setdefault("socket", str(tmp_path / "ctl.sock"))
         return parse_config(data, "test.toml")
     return build
 

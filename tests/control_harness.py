@@ -123,7 +123,7 @@ class RunningHub:
         self.uplink = uplink or WaitingUplink()
         self.notifier = ReadyNotifier()
         self.daemon = Daemon(config, clock, self.hardware, self.uplink, Store(config.hub.state_dir),
-                             notifier=self.notifier, boot_id="test-boot")
+                             notifier=self.notifier, boot_id="test-boot", control=False)
         self.seen = Waitable()  # every event the daemon handled
         self.daemon.listeners = Listeners([self.seen.append])
         uids = {os.getuid()} if allowed_uids is None else set(allowed_uids)

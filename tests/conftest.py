@@ -13,6 +13,17 @@ os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 from hubd.clock import FakeClock
 from hubd.config import parse_config
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REAL_LOG = os.path.join(os.path.dirname(REPO), "shared", "data", "kasteren_house_a.csv")
+
+
+@pytest.fixture
+def real_log():
+    """The real month in ../shared/data (CI clones the repo with shared/ beside it)."""
+    assert os.path.exists(REAL_LOG), f"{REAL_LOG} is missing: clone the repository next to shared/"
+    return REAL_LOG
+
+
 BASE = {
     "hub": {"flat_id": "T-1", "language": "en"},
     "detector": {"mode": "fixed", "max_inactivity_hours": 2.0},

@@ -7,11 +7,10 @@ import pytest
 
 from hubd import cli
 
-DATA = "../shared/data/kasteren_house_a.csv"
 
 
-def test_replay_json_lines_follow_design(capsys, tmp_path):
-    assert cli.main(["replay", DATA, "--json"]) == 0
+def test_replay_json_lines_follow_design(capsys, real_log):
+    assert cli.main(["replay", real_log, "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out, "a month of real life with a 2-day absence must raise something"
     lines = [json.loads(line) for line in out]
@@ -41,9 +40,9 @@ def test_replay_bad_row_exits_2_with_line(tmp_path, capsys):
     assert "line 3" in capsys.readouterr().err
 
 
-def test_replay_of_a_month_takes_seconds():
+def test_replay_of_a_month_takes_seconds(real_log):
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "hubd", "replay", DATA, "--json"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "hubd", "replay", real_log, "--json"], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
     assert elapsed < 20, f"replay took {elapsed:.1f} s"

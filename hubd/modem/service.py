@@ -290,10 +290,10 @@ class SmsService(Uplink):
         self._last_error = f"modem port: {reason}"
         self.health.problem("modem", self._last_error, self.clock.monotonic())
         self._next_connect = self.clock.monotonic() + self.timing.reconnect_interval
-        log.warning("modem port lost (%s): re-opening in %.0f s", reason, self.timing.reconnect_interval)
+        log.warning("modem port lost (%s): re-opening in %g s", reason, self.timing.reconnect_interval)
 
     async def _unresponsive(self, exc: AtTimeout) -> None:
-        """No answer: re-open and re-sync; after repeated failures close the port for a fresh start."""
+        """No answer: close the port and start afresh (open, sync, set-up); at once the first time."""
         self._failures += 1
         self._last_error = f"modem not answering: {exc}"
         self.health.problem("modem", self._last_error, self.clock.monotonic())

@@ -192,6 +192,17 @@ def test_rare_sensors_are_not_watched_unless_given_a_cap():
     assert alerted is not None and last_spare + 2.5 * DAY < alerted <= last_spare + 2.5 * DAY + 60
 
 
+def test_an_unconfigured_ok_button_is_never_called_silent():
+    health = SensorHealth(ROLES, HealthSettings(min_events=1))
+    presses = [ev(3600.0 + k * DAY, "ok_button", Kind.BUTTON, 1) for k in range(3)]  # then not for weeks
+    life = resident_days(20)
+    found = run(health, sorted(life + presses, key=lambda e: e.mono), 20 * DAY, step=HOUR)
+    assert first_alert(found, "ok_button") is None
+    assert row(health, 20 * DAY, "ok_button")["role"] == "rare"
+    health.observe(ev(20 * DAY + 1, "stranger_pir", Kind.MOTION, 1))
+    assert row(health, 20 * DAY + 1, "stranger_pir")["role"] == "normal"
+
+
 def test_unknown_roles_are_refused():
     with pytest.raises(ValueError, match="kitchen"):
         SensorHealth({"kitchen": "sometimes"})

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 from ..detector.base import SYSTEM, Detector, Finding
-from ..events import Event
+from ..events import Event, Kind
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -131,7 +131,7 @@ class SensorHealth(Detector):
     def observe(self, event: Event) -> None:
         mono = event.mono
         self._touch(mono)
-        sensor = self._sensor(event.sensor)
+        sensor = self._sensor(event.sensor, event.kind)
         if sensor.last_seen is not None and mono < sensor.last_seen:
             sensor.events += 1  # out of order: alive, but no gap to learn
             return
@@ -237,11 +237,13 @@ class SensorHealth(Detector):
         )  # fmt: skip
 
     # ------------------------------------------------------------------ learning
-    def _sensor(self, sensor_id: str) -> _Sensor:
+    def _sensor(self, sensor_id: str, kind: Kind | None = None) -> _Sensor:
         sensor = self.sensors.get(sensor_id)
         if sensor is None:
+            # Not configured: the OK button is pressed when the resident needs it, not on a rhythm.
+            role = self.roles.get(sensor_id, "rare" if kind is Kind.BUTTON else "normal")
             origin = self._origin if self._origin is not None else 0.0
-            sensor = self.sensors[sensor_id] = _Sensor(self.roles.get(sensor_id, "normal"), origin)
+            sensor = self.sensors[sensor_id] = _Sensor(role, origin)
         return sensor
 
     def _touch(self, mono: float) -> None:

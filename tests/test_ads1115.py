@@ -100,6 +100,12 @@ def test_read_single_polls_until_done_on_a_paced_bus():
     assert bus.calls["read_i2c_block_data"] >= 8  # polled OS for ~7.8 ms
 
 
+def test_single_shot_needs_a_single_shot_driver():
+    clock, bus, chip, adc = adc_rig(continuous=True)
+    with pytest.raises(ValueError, match="continuous"):
+        adc.start_conversion()
+
+
 def test_read_single_gives_up_when_the_chip_never_finishes():
     clock, bus, chip, adc = adc_rig(continuous=False, data_rate=8)
     adc.init()

@@ -223,6 +223,13 @@ def test_microwave_and_kettle_both_detected_over_a_fridge():
     assert len(ons(transitions)) == 2 * days
 
 
+def test_time_going_backwards_is_refused():
+    classifier = ApplianceClassifier()
+    classifier.update(100.0, 10.0)
+    with pytest.raises(ValueError, match="monotonic"):
+        classifier.update(50.0, 10.0)
+
+
 def test_bad_config_is_refused():
     with pytest.raises(ValueError, match="margin_watts"):
         ApplianceConfig(margin_watts=0)

@@ -302,6 +302,7 @@ def test_block_transfers_are_wire_order_and_words_are_little_endian():
 
 def test_unknown_address_is_a_nack():
     bus = SimBus()
+    assert isinstance(bus, I2CBus)
     with pytest.raises(OSError) as info:
         bus.read_i2c_block_data(0x40, 0, 2)
     assert info.value.errno == errno.EREMOTEIO

@@ -114,7 +114,9 @@ class ADS1115:
 
     def start_conversion(self) -> None:
         """Single-shot: begin one conversion (it takes 1/data_rate)."""
-        write_u16(self.bus, self.address, REG_CONFIG, self.config.encode(start=True) | MODE_SINGLE_SHOT)
+        if not self.config.single_shot:
+            raise ValueError(f"{self.describe()} is configured for continuous conversions (continuous=False for single-shot)")
+        write_u16(self.bus, self.address, REG_CONFIG, self.config.encode(start=True))
 
     def conversion_ready(self) -> bool:
         """Single-shot: OS reads 1 when no conversion is in progress."""

@@ -220,6 +220,7 @@ class ApplianceClassifier:
         self.signatures: tuple[CycleSignature, ...] = ()
         self._first: Optional[float] = None
         self._last_good: Optional[float] = None
+        self._last_seen: Optional[float] = None
         self._bucket: Optional[int] = None
         self._bucket_min = math.inf
         self._minima: deque[tuple[float, float]] = deque()  # (bucket end, minimum watts)
@@ -334,6 +335,9 @@ class ApplianceClassifier:
     # -- the stream -------------------------------------------------------------------------------
     def update(self, now: float, watts: Optional[float]) -> Optional[ApplianceTransition]:
         """Feed one sample (``None`` = no reading); maybe a transition."""
+        if self._last_seen is not None and now < self._last_seen:
+            raise ValueError(f"time went backwards ({self._last_seen} -> {now}): pass monotonic seconds")
+        self._last_seen = now
         gap_off = self._check_gap(now)
         if watts is None or not math.isfinite(watts):
             return gap_off

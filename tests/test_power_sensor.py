@@ -9,7 +9,7 @@ import pytest
 
 from hubd.clock import FakeClock
 from hubd.sensors.ads1115 import CTClamp
-from hubd.sensors.i2c import WrongDeviceError
+from hubd.sensors.i2c import BusPool, WrongDeviceError
 from hubd.sensors.ina219 import INA219
 from hubd.sensors.ina226 import INA226
 from hubd.sensors.power import Health, PowerSensor, RateLimitedLog, make_power_meter
@@ -163,6 +163,30 @@ def test_adapter_gone_reopens_at_once_and_recovers_after_replug():
     results = rig.polls(6)
     assert results[-1] is not None
     assert rig.bus.reopens >= 1 and rig.bus.is_open
+
+
+def test_smbus_bus_over_a_simulated_adapter_recovers_after_replug():
+    """The production bus class (SMBusBus via BusPool) driven over SimBus.handle, through an unplug."""
+    clock = FakeClock(mono=0.0)
+    sim = SimBus(clock, transfer_seconds=0.0005)
+    chip = sim.attach(0x40, INA219Sim(clock.monotonic, 0.1, current=1.5, bus_volts=12.0))
+    bus = BusPool(sim.handle).get(1)
+    sensor = PowerSensor("kettle", make_power_meter("ina219", bus, 0x40, shunt_ohms=0.1, max_current_a=3.2))
+    assert sensor.poll(clock.monotonic()).watts == pytest.approx(18.0)
+    sim.unplug()
+    for _ in range(3):
+        clock.advance(POLL)
+        assert sensor.poll(clock.monotonic()) is None
+    assert "vanished" in sensor.stats.last_error and "i2c-1" in sensor.stats.last_error
+    sim.replug()
+    sim.brown_out(0x40)  # the sensor lost power with the adapter
+    samples = []
+    for _ in range(6):
+        clock.advance(POLL)
+        samples.append(sensor.poll(clock.monotonic()))
+    assert samples[-1] is not None and samples[-1].watts == pytest.approx(18.0)
+    assert sim.opens >= 2 and chip.calibration == 4096
+    assert sensor.health is Health.OK
 
 
 def test_polls_during_back_off_do_not_touch_the_bus():

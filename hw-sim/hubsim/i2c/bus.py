@@ -114,6 +114,7 @@ class SimBus:
         self.transfers = 0
         self.failures = 0
         self.reopens = 0
+        self.opens = 0
 
     # -- wiring -----------------------------------------------------------------------------
     def attach(self, address: int, device: I2CDevice) -> I2CDevice:
@@ -226,6 +227,17 @@ class SimBus:
 
     def close(self) -> None:
         self.is_open = False
+
+    def handle(self, bus_number: Optional[int] = None) -> "SimBus":
+        """A factory for hubd's ``SMBusBus``/``BusPool``: each call opens this bus afresh, like
+        ``smbus2.SMBus(n)`` opens a new fd (ENODEV while unplugged). Use ``BusPool(sim.handle)``,
+        not ``lambda n: sim``: after ``SMBusBus.reopen`` closed it, the lambda would hand back a
+        closed bus."""
+        if not self.adapter_present:
+            raise _oserror(_errno.ENODEV)
+        self.is_open = True
+        self.opens += 1
+        return self
 
     def reopen(self) -> None:
         self.is_open = False

@@ -13,7 +13,7 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from .cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from .config import DEFAULT_PATH, ConfigError, HubConfig, load_config

@@ -2,7 +2,8 @@
 
 Every state change goes through the engine (``set_mode``, ``resume``, ``ack``,
 ``test_alert``) and its actions through the daemon's executor, so an away mode set
-by hubctl is audited, persisted and expires exactly like one set any other way.
+by hubctl is audited, persisted and expires exactly like one set any other way; the
+engine's refusals (CommandError) become ``refused`` replies in the server.
 Replies are plain JSON "views" with hub-local ISO times; ``docs/hubctl.md`` documents
 the ``status`` view field by field.
 """
@@ -14,16 +15,17 @@ import inspect
 import logging
 import re
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from .. import __version__
 from ..actions import Audit
 from ..config import PHONE_PATTERN
-from ..engine import HOME, CommandError
+from ..engine import HOME
 from ..events import Event, Kind, events_to_csv, format_local, parse_time
 from ..store import StoreError
-from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, REFUSED, ProtocolError, to_jsonable
+from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, ProtocolError, to_jsonable
 
 log = logging.getLogger("hubd.control")
 
@@ -170,12 +172,6 @@ class Commands:
         except StoreError as exc:
             log.warning("events not flushed before a read: %s", exc)
 
-    def _engine(self, call: Callable[..., list], *args: Any) -> list:
-        try:
-            return call(*args)
-        except CommandError as exc:
-            raise ProtocolError(REFUSED, str(exc)) from None
-
     # -- reading -----------------------------------------------------------------------------
     def status(self, args: dict, actor: str) -> dict[str, Any]:
         daemon = self.daemon
@@ -280,17 +276,17 @@ class Commands:
 
     def _set_mode(self, name: str, hours: float, actor: str) -> dict[str, Any]:
         mono, local = self._now()
-        self._apply(self._engine(self.daemon.engine.set_mode, name, hours, actor, mono, local), local)
-        return {"mode": mode_view(self.daemon.engine.status(mono, local)["mode"], mono)}
+        self._apply(self.daemon.engine.set_mode(name, hours, actor, mono, local), local)
+        return {"mode": mode_view(asdict(self.daemon.engine.mode), mono)}
 
     def resume(self, args: dict, actor: str) -> dict[str, Any]:
         mono, local = self._now()
-        self._apply(self._engine(self.daemon.engine.resume, actor, mono, local), local)
-        return {"mode": mode_view(self.daemon.engine.status(mono, local)["mode"], mono)}
+        self._apply(self.daemon.engine.resume(actor, mono, local), local)
+        return {"mode": mode_view(asdict(self.daemon.engine.mode), mono)}
 
     def ack(self, args: dict, actor: str) -> dict[str, Any]:
         mono, local = self._now()
-        self._apply(self._engine(self.daemon.engine.ack, args["id"], actor, mono, local), local)
+        self._apply(self.daemon.engine.ack(args["id"], actor, mono, local), local)
         return {"id": args["id"], "acked_by": actor}
 
     def test_alert(self, args: dict, actor: str) -> dict[str, Any]:
@@ -298,7 +294,7 @@ class Commands:
         if to is not None and not re.fullmatch(PHONE_PATTERN, to):
             raise ProtocolError(BAD_ARGS, f"test-alert: {to!r} is not a phone number (digits, optional leading +)")
         mono, local = self._now()
-        actions = self._engine(self.daemon.engine.test_alert, to, actor, mono, local)
+        actions = self.daemon.engine.test_alert(to, actor, mono, local)
         self._apply(actions, local)
         detail = next((a.detail for a in actions if isinstance(a, Audit)), {})
         return {"id": detail.get("id"), "to": list(detail.get("to") or []), "queued": True}

@@ -158,11 +158,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _loads(line: bytes | str) -> Any:
-    """Strict JSON: UTF-8 only, no NaN/Infinity."""
-    if isinstance(line, bytes):
-        line = line.decode("utf-8")
-    return json.loads(line, parse_constant=_reject_constant)
+def _load_object(line: bytes, what: str) -> dict[str, Any]:
+    """One JSON object from a line: strict UTF-8, no NaN/Infinity; ``what`` names it in the error."""
+    try:
+        obj = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError both are
+        raise ProtocolError(BAD_JSON, f"{what} is not valid JSON: {str(exc)[:80]}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(BAD_REQUEST, f"{what} is not a JSON object")
+    return obj
 
 
 def _is_int(value: Any) -> bool:
@@ -242,12 +246,7 @@ def decode_request(line: bytes) -> Request:
     """Parse and validate one request line (without checking who sent it)."""
     if len(line) > MAX_REQUEST_BYTES + 1:
         raise ProtocolError(TOO_LARGE, f"request longer than {MAX_REQUEST_BYTES} bytes")
-    try:
-        obj = _loads(line)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(BAD_JSON, f"request is not valid JSON: {str(exc)[:80]}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError(BAD_REQUEST, "a request must be a JSON object")
+    obj = _load_object(line, "the request")
     raw_id = obj.get("id")
     request_id = raw_id if _is_int(raw_id) and 0 <= raw_id <= MAX_REQUEST_ID else None
     if "v" not in obj:
@@ -290,12 +289,7 @@ def encode_error(request_id: int | None, code: str, message: str) -> bytes:
 
 def decode_reply(line: bytes, expected_id: int) -> Reply:
     """Parse and validate one reply line to request ``expected_id``; anything else is a ProtocolError."""
-    try:
-        obj = _loads(line)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(BAD_JSON, f"the daemon sent something that is not JSON: {str(exc)[:80]}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError(BAD_REQUEST, "the daemon's reply is not a JSON object")
+    obj = _load_object(line, "the daemon's reply")
     if obj.get("v") != PROTOCOL or not _is_int(obj.get("v")):
         raise ProtocolError(BAD_VERSION, f"the daemon speaks protocol {_short(obj.get('v'))}, "
                             f"this hubctl speaks {PROTOCOL}: update hubctl or hubd")

@@ -47,6 +47,7 @@ class HubHardware(Hardware):
         self.pattern = "off"
         self._sink: EventSink | None = None
         self._conditions: ConditionSink | None = None
+        self.wake: Callable[[], None] = lambda: None  # set by the daemon: re-run service() soon
 
     # -- building ----------------------------------------------------------------
     def start(self, sink: EventSink, conditions: ConditionSink) -> None:
@@ -64,8 +65,8 @@ class HubHardware(Hardware):
             specs.append(SensorSpec(id=BUTTON_ID, kind=Kind.BUTTON, pin=out.button_pin,
                                     hold_s=out.button_hold_seconds))
         self.board = GpioBoard(specs, clock=self.clock, sink=sink, on_fault=self._gpio_fault,
-                               on_hold=self._hold, buzzer_pin=out.buzzer_pin, led_pin=out.led_pin,
-                               pin_factory=self.pin_factory)
+                               on_hold=self._hold, schedule=self._schedule, buzzer_pin=out.buzzer_pin,
+                               led_pin=out.led_pin, pin_factory=self.pin_factory)
         self._start_power()
         log.info("hardware: %d GPIO inputs, %d power channels", len(self.board.devices), len(self.power))
 
@@ -94,6 +95,10 @@ class HubHardware(Hardware):
         finding = None if reason is None else Finding("sensor_fault", SYSTEM, mono, 0.0, key=sensor_id,
                                                       detail={"reason": reason})
         self._conditions(ident, finding)
+
+    def _schedule(self, deadline: float) -> None:
+        """A debounce, warm-up or hold deadline was set on a GPIO thread: the loop must recompute its wait."""
+        self.wake()
 
     def _hold(self, button_id: str, mono: float) -> None:
         if self._sink is not None:

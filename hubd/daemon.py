@@ -121,7 +121,7 @@ class Daemon:
             self._execute(self.engine.restore(snap, mono, local, self.boot_id), local)
         else:
             self._execute([Audit("hub", "first_start", {})], local)
-        self.hardware.start(self.sink, self.conditions)
+        self._start_hardware()
         await self._start_control()
         uplink_task = asyncio.ensure_future(self.uplink.run(self.conditions, self._on_inbound))
         watchdog_task = asyncio.ensure_future(self._watchdog()) if self.notifier.watchdog_interval else None
@@ -143,6 +143,11 @@ class Daemon:
                 self.control.close()
             self._shutdown()
         return 0
+
+    def _start_hardware(self) -> None:
+        if hasattr(self.hardware, "wake"):
+            self.hardware.wake = self._poke
+        self.hardware.start(self.sink, self.conditions)
 
     async def _start_control(self) -> None:
         """hubctl's socket; a hub that cannot open it still watches, and says why in the log."""
@@ -353,7 +358,7 @@ class Daemon:
         if hardware_changed and self.hardware_factory is not None:
             self.hardware.close()
             self.hardware = self.hardware_factory(new)
-            self.hardware.start(self.sink, self.conditions)
+            self._start_hardware()
         log.info("config reloaded from %s", new.source)
 
     def _shutdown(self) -> None:

@@ -48,12 +48,19 @@ def make_detector(config: Config) -> Detector:
     return LearnedDetector.from_config(config)
 
 
+def make_watchers(config: Config) -> list[Detector]:
+    """System-side watchers: sensor health, with each configured sensor's role."""
+    from .sensors.health import SensorHealth
+
+    return [SensorHealth({s.id: s.role for s in config.sensors})]
+
+
 class Engine:
     def __init__(self, config: Config, detector: Detector | None = None,
-                 watchers: Iterable[Detector] = (), recipients: Iterable[str] | None = None):
+                 watchers: Iterable[Detector] | None = None, recipients: Iterable[str] | None = None):
         self.config = config
         self.detector = detector if detector is not None else make_detector(config)
-        self.watchers = list(watchers)  # system-side watchers, e.g. sensor health
+        self.watchers = make_watchers(config) if watchers is None else list(watchers)
         self.policy = AlertPolicy(config.alerts, config.modem.recipients if recipients is None else recipients,
                                   config.hub.flat_id, config.hub.language)
         self.mode = Mode()

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             bus.attach(address, INA226Sim(clock.local, shunt_ohms=0.0005, bus_volts=DC_VOLTS,
                                           current=lambda t, s=sensor_id: feed.watts_at(s, t) / DC_VOLTS))
         store = Store(state_dir)
-        hardware = HubHardware(config, clock, pin_factory=factory, bus_factory=lambda n: bus)
+        hardware = HubHardware(config, clock, pin_factory=factory, bus_factory=bus.handle)
         timing = SmsTiming(health_interval=6 * HOUR, reconnect_interval=60.0, unregistered_poll=60.0)
         uplink = SmsService(emulator.port, 115200, store, clock, timing=timing)
         daemon = Daemon(config, clock, hardware, uplink, store, boot_id="sim", engine_factory=lambda cfg: engine)

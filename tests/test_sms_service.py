@@ -767,3 +767,18 @@ def test_registration_from_reply_and_urc():
     assert parse_registration(Line(LineKind.REPLY, "+CEREG: 0,5")) == 5
     assert parse_registration(Line(LineKind.URC, '+CREG: 3,"00C3","0A2B"')) == 3
     assert parse_registration(Line(LineKind.REPLY, "+CREG: 0")) is None
+
+
+def test_a_failed_delivery_report_fails_the_message_and_raises_uplink_down(emulator, tmp_path):
+    emu = emulator("ec25", report_status=0x41)  # SMSC: permanent error, incompatible destination
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            await hub.ready()
+            message_id = hub.service.submit(TO, "never delivered", "alarm", 1)
+            await hub.until(lambda: hub.down, what="uplink_down")
+            return hub.service.outbox.get(message_id), hub.conditions[-1][1]
+
+    message, finding = run(body())
+    assert message.state == "failed" and "0x41" in message.last_error
+    assert finding.limit == 0.0 and "message_failed" in finding.detail["reasons"]

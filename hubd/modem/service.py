@@ -520,6 +520,8 @@ class SmsService(Uplink):
             updated = self.outbox.apply_report(message.message_ref, message.recipient, message.status)
             if updated is None:
                 log.info("delivery report for unknown reference %d to %s", message.message_ref, message.recipient)
+            elif updated.state == "failed" and message.outcome in ("failed", "gave_up"):
+                self._note_failed(updated, updated.last_error or "not delivered")
             else:
                 log.info("SMS %d: delivery report %s", updated.id, message.outcome)
             return

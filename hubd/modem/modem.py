@@ -313,7 +313,7 @@ class Modem:
             self.close("no answer to AT")
             raise
         self.state.connected = True
-        await self.initialise()
+        await self.initialise(configure=False)  # open() just did ATE0 and AT+CMEE=1
 
     def close(self, reason: str = "closed") -> None:
         channel, self.channel = self.channel, None
@@ -333,13 +333,14 @@ class Modem:
         return await self._require().command(command, **kwargs)
 
     # -- set-up ------------------------------------------------------------------------
-    async def initialise(self) -> None:
+    async def initialise(self, configure: bool = True) -> None:
         """The set-up a boot erases: echo, errors, SIM, PDU mode, storage, indications, registration URCs."""
         channel = self._require()
         self.needs_init = True
         self.state.initialised = False
         generation = self._generation
-        await channel.configure()
+        if configure:
+            await channel.configure()
         await self._identify()
         await self.check_sim()
         await self._at("AT+CMGF=0")

@@ -376,3 +376,37 @@ def test_random_streams_never_crash_and_keep_their_promises(steps, fast):
         assert nxt is None or nxt > mono
         status = health.status(mono)
         assert {r["state"] for r in status["sensors"]} <= {"ok", "silent", "fault", "learning", "unwatched"}
+
+
+def test_a_whole_flat_absence_is_no_sensors_silence():
+    """Real life (van Kasteren house A): two days away, then home — no door is 'silent'."""
+    from hubd.events import Event, Kind
+    from hubd.sensors.health import SensorHealth
+    health = SensorHealth({"hall_pir": "daily_route", "kitchen_door": "normal"})
+    t = 0.0
+    for day in range(10):  # ten ordinary days: both sensors every couple of hours while awake
+        for hour in range(7, 23, 2):
+            t = day * 86400.0 + hour * 3600.0
+            health.observe(Event(t, t, "hall_pir", Kind.MOTION, 1))
+            health.observe(Event(t + 60, t + 60, "kitchen_door", Kind.DOOR, 1))
+    away_from = t + 60
+    back = away_from + 2 * 86400.0  # two days away: nothing at all
+    assert health.check(back - 1) == []
+    health.observe(Event(back, back, "hall_pir", Kind.MOTION, 1))
+    assert health.check(back + 60) == []
+    # but the kitchen door staying silent for days of life afterwards is news
+    t = back
+    for step in range(40):
+        t += 2 * 3600.0
+        health.observe(Event(t, t, "hall_pir", Kind.MOTION, 1))
+    assert [f.key for f in health.check(t)] == ["kitchen_door"]
+
+
+def test_unconfigured_sensors_are_watched_only_if_they_are_motion_sensors():
+    from hubd.events import Event, Kind
+    from hubd.sensors.health import SensorHealth
+    health = SensorHealth({})
+    health.observe(Event(0.0, 0.0, "cupboard", Kind.DOOR, 1))
+    health.observe(Event(1.0, 1.0, "pir", Kind.MOTION, 1))
+    roles = {row["id"]: row["role"] for row in health.status(2.0)["sensors"]}
+    assert roles == {"cupboard": "rare", "pir": "normal"}

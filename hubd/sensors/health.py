@@ -47,6 +47,7 @@ _MAX_WINDOW_EVENTS = 10_000  # a flooding sensor cannot grow memory without boun
 @dataclass(frozen=True)
 class HealthSettings:
     floor_s: float = 6 * HOUR  # never call a learned sensor silent sooner than this
+    normal_floor_s: float = 3 * DAY  # cupboards and doors go unused for days in normal life
     daily_cap_s: float = 36 * HOUR
     normal_cap_s: float = 7 * DAY
     rare_cap_s: Optional[float] = None  # None: rare sensors are not watched for silence
@@ -57,6 +58,7 @@ class HealthSettings:
     min_days: float = 7.0  # history needed before the learned limit is trusted
     min_events: int = 20
     life_window_s: float = 3 * HOUR  # "other sensors show life": one of them reported this recently
+    absence_s: float = 12 * HOUR  # the whole flat silent this long (away, holiday) is nobody's sensor silence
     rate_window_s: float = 600.0
     rate_floor: int = 60  # events per window never called chatter, learned or not
     rate_factor: float = 4.0
@@ -125,12 +127,14 @@ class SensorHealth(Detector):
         self.sensors: dict[str, _Sensor] = {}
         self._origin: Optional[float] = None
         self._last_mono: Optional[float] = None
+        self._last_event: Optional[float] = None
         self._resume_from: Optional[float] = None  # set by load: the last time seen before the save
 
     # ------------------------------------------------------------------ inputs
     def observe(self, event: Event) -> None:
         mono = event.mono
         self._touch(mono)
+        self._exclude_absence(mono)
         sensor = self._sensor(event.sensor, event.kind)
         if sensor.last_seen is not None and mono < sensor.last_seen:
             sensor.events += 1  # out of order: alive, but no gap to learn
@@ -240,11 +244,21 @@ class SensorHealth(Detector):
     def _sensor(self, sensor_id: str, kind: Kind | None = None) -> _Sensor:
         sensor = self.sensors.get(sensor_id)
         if sensor is None:
-            # Not configured: the OK button is pressed when the resident needs it, not on a rhythm.
-            role = self.roles.get(sensor_id, "rare" if kind is Kind.BUTTON else "normal")
+            # Not configured (a replayed log): without a technician's role only a motion sensor has a
+            # rhythm to expect; a cupboard, appliance door or the OK button is used when it is needed.
+            role = self.roles.get(sensor_id, "normal" if kind is Kind.MOTION else "rare")
             origin = self._origin if self._origin is not None else 0.0
             sensor = self.sensors[sensor_id] = _Sensor(role, origin)
         return sensor
+
+    def _exclude_absence(self, mono: float) -> None:
+        """After a whole-flat silence (the resident away), no sensor was expected to report."""
+        last, self._last_event = self._last_event, mono
+        if last is None or mono - last <= self.settings.absence_s:
+            return
+        lifeless = mono - last - self.settings.life_window_s
+        for sensor in self.sensors.values():
+            sensor.blind_s += lifeless
 
     def _touch(self, mono: float) -> None:
         """Every input carries the time: the first one starts the watch, or ends a downtime."""
@@ -257,6 +271,8 @@ class SensorHealth(Detector):
             for sensor in self.sensors.values():
                 sensor.blind_s += down
             self._resume_from = None
+            if self._last_event is not None:
+                self._last_event = max(self._last_event, mono)  # the downtime is already excluded
         if self._last_mono is None or mono > self._last_mono:
             self._last_mono = mono
 
@@ -306,7 +322,8 @@ class SensorHealth(Detector):
             return cap if sensor.role == "daily_route" else None
         expected = self._expected_gap(sensor) or 0.0
         s = self.settings
-        return min(cap, max(s.floor_s, expected * s.factor + s.margin_s))
+        floor = s.floor_s if sensor.role == "daily_route" else max(s.floor_s, s.normal_floor_s)
+        return min(cap, max(floor, expected * s.factor + s.margin_s))
 
     def _rate_limit(self, sensor: _Sensor) -> float:
         s = self.settings
@@ -362,6 +379,7 @@ class SensorHealth(Detector):
             "version": 1,
             "origin": self._origin,
             "last_mono": self._last_mono,
+            "last_event": self._last_event,
             "sensors": {
                 sensor_id: {
                     "role": sensor.role,
@@ -389,6 +407,7 @@ class SensorHealth(Detector):
         self._origin = opt(state.get("origin"))
         last = opt(state.get("last_mono"))
         self._last_mono = last
+        self._last_event = opt(state.get("last_event"))
         self._resume_from = last
         self.sensors = {}
         for sensor_id, raw in (state.get("sensors") or {}).items():

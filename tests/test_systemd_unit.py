@@ -39,7 +39,8 @@ def test_directories_and_numba_cache():
 def test_user_groups_and_device_access():
     svc = parse_unit(UNIT)["Service"]
     assert svc["User"] == ["hubd"]
-    assert set(svc["SupplementaryGroups"][0].split()) == {"gpio", "i2c", "dialout"}
+    assert set(svc["SupplementaryGroups"][0].split()) == {"gpio", "i2c", "dialout", "hubd-tech"}
+    assert svc["RuntimeDirectoryMode"] == ["0751"]  # technicians can reach the socket
     allowed = {d.split()[0] for d in svc["DeviceAllow"]}
     assert {"char-gpiochip", "char-i2c", "char-ttyUSB", "char-ttyAMA", "char-ttyS"} <= allowed
 

@@ -218,6 +218,12 @@ class Daemon:
         self._poke()
 
     # -- actions -----------------------------------------------------------------
+    def apply(self, actions: list, local: float) -> None:
+        """Execute actions from a command (hubctl, SMS) now, persist at once, and re-plan the wait."""
+        self._execute(actions, local)
+        self._urgent_flush = True  # a mode set by a technician must survive a power cut
+        self._poke()
+
     def _execute(self, actions: list, local: float) -> None:
         for action in actions:
             try:
@@ -308,22 +314,22 @@ class Daemon:
         mono, local = self.clock.monotonic(), self.clock.local()
         authorised = set(self.config.modem.authorised) | set(self.config.modem.recipients)
         if sender not in authorised:
-            self._execute([Audit(sender, "sms_ignored", {"reason": "unknown sender", "length": len(text)})], local)
+            self.apply([Audit(sender, "sms_ignored", {"reason": "unknown sender", "length": len(text)})], local)
             return
         words = text.strip().split()
         command = words[0].upper() if words else ""
         try:
             if command == "ACK" and len(words) == 2 and words[1].isdigit():
-                self._execute(self.engine.ack(int(words[1]), f"sms {sender}", mono, local), local)
+                self.apply(self.engine.ack(int(words[1]), f"sms {sender}", mono, local), local)
             elif command == "TEST":
-                self._execute(self.engine.test_alert(sender, f"sms {sender}", mono, local), local)
+                self.apply(self.engine.test_alert(sender, f"sms {sender}", mono, local), local)
             elif command == "STATUS":
-                self._execute([Audit(f"sms {sender}", "status_request", {})], local)
+                self.apply([Audit(f"sms {sender}", "status_request", {})], local)
                 self.uplink.submit(sender, self.status_text(), "reply", None)
             else:
-                self._execute([Audit(sender, "sms_ignored", {"reason": "unknown command", "text": text[:40]})], local)
+                self.apply([Audit(sender, "sms_ignored", {"reason": "unknown command", "text": text[:40]})], local)
         except CommandError as exc:
-            self._execute([Audit(f"sms {sender}", "command_refused", {"text": text[:40], "why": str(exc)})], local)
+            self.apply([Audit(f"sms {sender}", "command_refused", {"text": text[:40], "why": str(exc)})], local)
 
     def status_text(self) -> str:
         status = self.engine.status(self.clock.monotonic(), self.clock.local())

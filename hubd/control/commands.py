@@ -158,12 +158,10 @@ class Commands:
 
     def _apply(self, actions: list, local: float) -> None:
         """Execute engine actions now and have the daemon re-plan and persist at once."""
-        self.daemon._execute(actions, local)
-        self.daemon._urgent_flush = True  # a mode set by a technician must survive a power cut
-        self.daemon._poke()
+        self.daemon.apply(actions, local)
 
     def _audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
-        self.daemon._execute([Audit(actor, action, detail)], self.daemon.clock.local())
+        self.daemon.apply([Audit(actor, action, detail)], self.daemon.clock.local())
 
     def _flush_events(self) -> None:
         """Write batched events so reads see them; a failing disk is reported by the daemon, not here."""

@@ -158,7 +158,7 @@ class ControlServer:
 
     def _refuse(self, peer: Peer) -> str:
         log.warning("control socket: refused %s (uid %d, gid %d, pid %d)", peer.user, peer.uid, peer.gid, peer.pid)
-        self.daemon._execute([Audit(peer.user, "control_refused",
+        self.daemon.apply([Audit(peer.user, "control_refused",
                                     {"uid": peer.uid, "gid": peer.gid, "pid": peer.pid})], self.daemon.clock.local())
         group = self.daemon.config.hub.technician_group
         return f"user {peer.user} (uid {peer.uid}) may not control this hub: run as root or join group {group}"

@@ -1,0 +1,646 @@
+"""Numba kernels of the learned detector: pure functions of arrays and scalars.
+
+Everything the detector decides is computed here, once, so that the daemon (one event
+at a time), ``hubd replay`` (all events in one call) and the backtest take exactly the
+same decisions. No globals: every constant arrives as an argument; state lives in the
+arrays the caller owns (and persists). Each kernel has a slow, obvious reference in
+``tests/test_kernels.py`` that it must match.
+
+Conventions
+-----------
+* Times: ``mono`` seconds measure durations; ``local`` seconds (since 1970, local wall
+  time) tell the time of day. Inside a gap, local time advances with mono from the
+  activity that opened the gap.
+* Kind codes follow ``hubd.events.Kind``: 0 motion, 1 presence, 2 door, 3 entrance,
+  4 appliance, 5 button.
+* Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
+  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly).
+* Scalar state ``sv`` (float64[24]); NaN means "none":
+   0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
+   local day index, 4 mono up to which home time is accounted, 5 pending (entrance
+   seen, no inside activity since), 6 first entrance of the pending run, 7 last
+   entrance, 8 run confirmed away, 9 start of the run's last entrance cluster,
+   10 number of presence sensors held, 11 learned days, 12 inactivity due (mono),
+   13 its threshold, 14 its rule, 15 inactivity latched since (mono), 16 absence
+   limit, 17 not_returned due, 18 not_returned latched since, 19 absence limit
+   learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
+   not_returned latched, 23 spare.
+* Per-sensor table ``sens`` (float64[n_sensors, 12]): 0 held since, 1 stayed due,
+  2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
+  standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
+  9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
+  learned flag when stayed_in_place latched.
+* ``cur`` (float64[2, slots]): today's maximum at-home inactivity per slot, and
+  today's at-home seconds per slot. ``hist`` (slots x bins) and ``abs_hist`` /
+  ``held_hist`` are decayed duration histograms over ``edges``. ``thr`` (2 x slots):
+  threshold seconds and rule per slot (0 learned, 1 cold_start, 2 safety_net).
+  ``acto`` (days x slots): activity counts of the last days (ring by day index).
+* Episode records ``out`` (rows of 7): type (0 inactivity, 1 not_returned,
+  2 stayed_in_place, 3 away interval in hindsight), sensor id or -1, since, limit,
+  start, end, rule.
+
+A finding *latches*: once its due time has passed it holds until the event that ends
+it (activity, return, release), with the limit it fell due under, even if a later day's
+learning moves the limit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# --------------------------------------------------------------------------- parameters
+@njit(cache=True)
+def unpack_params(pv):
+    """The parameter vector as a tuple, in the order of ``params.KERNEL_LAYOUT``."""
+    return (
+        pv[0], pv[1], pv[2], pv[3], pv[4], pv[5], pv[6], pv[7], pv[8], pv[9], pv[10], pv[11], pv[12],
+        pv[13], pv[14], pv[15], pv[16], pv[17], pv[18], pv[19], pv[20], pv[21], pv[22], pv[23], pv[24],
+        pv[25], pv[26], pv[27],
+    )
+
+
+# ------------------------------------------------------------------- robust quantiles
+@njit(cache=True)
+def bin_index(x, edges):
+    """Index b of the histogram bin holding ``x``: edges[b] <= x < edges[b+1], clamped."""
+    nb = edges.shape[0] - 1
+    if not x >= edges[1]:  # below the first positive edge (or NaN)
+        return 0
+    if x >= edges[nb - 1]:
+        return nb - 1
+    lo, hi = 1, nb - 1  # invariant: edges[lo] <= x < edges[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if edges[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def hist_quantile(row, edges, q):
+    """The q-quantile of a weighted histogram, linear inside the bin; NaN when empty."""
+    total = 0.0
+    for b in range(row.shape[0]):
+        total += row[b]
+    if not total > 0.0:
+        return np.nan
+    target = q * total
+    cum = 0.0
+    for b in range(row.shape[0]):
+        w = row[b]
+        if w > 0.0 and cum + w >= target:
+            frac = (target - cum) / w
+            return edges[b] + frac * (edges[b + 1] - edges[b])
+        cum += w
+    return edges[row.shape[0]]
+
+
+@njit(cache=True)
+def robust_level(total, q, robust):
+    """The quantile level actually used: q, but never so high that the top ``robust``
+    days' worth of observations could set it (a single odd day never sets a limit)."""
+    if total <= 0.0:
+        return q
+    return min(q, 1.0 - robust / total)
+
+
+@njit(cache=True)
+def slot_thresholds(hist, edges, q, robust, min_weight, pool, drift, margin_factor, margin_s, floor_s, cold_s,
+                    safety_s, learned, thr):
+    """Per-slot inactivity thresholds from the learned histograms (writes ``thr``).
+
+    Until ``learned``, every slot takes the cold-start value. A learned slot takes the
+    q-quantile of its daily maxima (see :func:`robust_level`); a slot with less than ``min_weight`` effective days
+    borrows the neighbouring slots (+-1, +-2, ... up to +-``pool``) until it has enough,
+    else it keeps the cold start. Then each slot takes the max over +-``drift``
+    neighbours (phase drift, wrapping midnight), times the margin factor plus the margin,
+    at least ``floor_s``. Nothing exceeds the safety net.
+    """
+    n, nb = hist.shape[0], hist.shape[1]
+    weight = np.zeros(n)
+    for k in range(n):
+        for b in range(nb):
+            weight[k] += hist[k, b]
+    quant = np.full(n, np.nan)
+    pooled = np.empty(nb)
+    if learned:
+        for k in range(n):
+            if weight[k] >= min_weight:
+                quant[k] = hist_quantile(hist[k], edges, robust_level(weight[k], q, robust))
+                continue
+            total = weight[k]
+            for b in range(nb):
+                pooled[b] = hist[k, b]
+            for j in range(1, int(pool) + 1):
+                for kk in ((k - j) % n, (k + j) % n):
+                    total += weight[kk]
+                    for b in range(nb):
+                        pooled[b] += hist[kk, b]
+                if total >= min_weight:
+                    quant[k] = hist_quantile(pooled, edges, robust_level(total, q, robust))
+                    break
+    d = int(drift)
+    for k in range(n):
+        if quant[k] != quant[k]:
+            value, rule = cold_s, 1.0
+        else:
+            m = quant[k]
+            for j in range(1, d + 1):
+                if quant[(k - j) % n] > m:
+                    m = quant[(k - j) % n]
+                if quant[(k + j) % n] > m:
+                    m = quant[(k + j) % n]
+            value, rule = max(floor_s, m * margin_factor + margin_s), 0.0
+        if value > safety_s:
+            value, rule = safety_s, 2.0
+        thr[0, k] = value
+        thr[1, k] = rule
+
+
+@njit(cache=True)
+def duration_limit(row, edges, q, robust, factor, margin_s, min_count, min_s, max_s):
+    """A learned limit on a duration (absence, hold): (limit, learned?).
+
+    Before ``min_count`` effective observations the configured maximum applies.
+    """
+    total = 0.0
+    for b in range(row.shape[0]):
+        total += row[b]
+    if total < min_count:
+        return max_s, 0.0
+    value = hist_quantile(row, edges, robust_level(total, q, robust)) * factor + margin_s
+    return min(max_s, max(min_s, value)), 1.0
+
+
+# ------------------------------------------------------------- at-home inactivity stats
+@njit(cache=True)
+def accumulate_home(cur, day_start, a, b, origin, zero_elapsed, slot_s):
+    """Add the at-home interval [a, b) (local seconds) to today's per-slot statistics.
+
+    Only the part inside [day_start, day_start + 1 day) counts. Per slot it adds the
+    seconds at home and raises the maximum inactivity elapsed since ``origin`` seen in
+    the slot (zero while a presence sensor is held).
+    """
+    lo = max(a, day_start)
+    hi = min(b, day_start + 86400.0)
+    if not hi > lo:
+        return
+    n = cur.shape[1]
+    k = int((lo - day_start) // slot_s)
+    while k < n:
+        s_start = day_start + k * slot_s
+        if s_start >= hi:
+            break
+        s_end = s_start + slot_s
+        seg_end = min(hi, s_end)
+        overlap = seg_end - max(lo, s_start)
+        if overlap > 0.0:
+            cur[1, k] += overlap
+            elapsed = 0.0 if zero_elapsed else seg_end - origin
+            if elapsed > cur[0, k]:
+                cur[0, k] = elapsed
+        k += 1
+
+
+@njit(cache=True)
+def add_observation(row, x, weight, edges):
+    row[bin_index(x, edges)] += weight
+
+
+@njit(cache=True)
+def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days):
+    """Close a local day: forget a little, learn its per-slot maxima, refresh all limits.
+
+    Returns (learned_days, absence_limit, absence_learned).
+    """
+    (slot_s, q, day_decay, min_learn_days, learn_min_home, slot_min_w, drift, mfac, msec, floor_s, cold_s,
+     safety_s, confirm_s, a_q, a_fac, a_minc, a_min_s, a_max_s, h_q, h_fac, h_msec, h_minc, h_min_s,
+     h_max_s, app_margin, app_tau, pool, robust) = unpack_params(pv)
+    for k in range(hist.shape[0]):
+        for b in range(hist.shape[1]):
+            hist[k, b] *= day_decay
+    for b in range(abs_hist.shape[0]):
+        abs_hist[b] *= day_decay
+    for j in range(held_hist.shape[0]):
+        for b in range(held_hist.shape[1]):
+            held_hist[j, b] *= day_decay
+    home = 0.0
+    for k in range(cur.shape[1]):
+        if cur[1, k] > 0.0:
+            add_observation(hist[k], cur[0, k], min(1.0, cur[1, k] / slot_s), edges)
+            home += cur[1, k]
+        cur[0, k] = 0.0
+        cur[1, k] = 0.0
+    if home >= learn_min_home:
+        learned_days += 1.0
+    slot_thresholds(hist, edges, q, robust, slot_min_w, pool, drift, mfac, msec, floor_s, cold_s, safety_s,
+                    learned_days >= min_learn_days, thr)
+    abs_limit, abs_learned = duration_limit(abs_hist, edges, a_q, robust, a_fac, 0.0, a_minc, a_min_s, a_max_s)
+    for j in range(sens.shape[0]):
+        if sens[j, 9] > 0.0:
+            add_observation(held_hist[j], sens[j, 9], 1.0, edges)
+            sens[j, 9] = 0.0
+        limit, learned = duration_limit(held_hist[j], edges, h_q, robust, h_fac, h_msec, h_minc, h_min_s, h_max_s)
+        sens[j, 2] = limit
+        sens[j, 4] = learned
+    return learned_days, abs_limit, abs_learned
+
+
+# ----------------------------------------------------------------- threshold crossing
+@njit(cache=True)
+def first_crossing(origin_mono, origin_local, thr_seconds, slot_s):
+    """First time t >= origin with (t - origin) >= threshold of the slot holding t.
+
+    The threshold is a step function of the time of day, so within each slot the
+    answer is max(slot start, origin + threshold) if that is before the slot's end.
+    Returns (mono time, slot index); (inf, -1) if no slot within 4 days qualifies.
+    """
+    n = thr_seconds.shape[0]
+    k_abs = math.floor(origin_local / slot_s)
+    for _ in range(4 * n + 1):
+        s_start = k_abs * slot_s
+        k = int(k_abs % n)
+        elapsed = max(thr_seconds[k], s_start - origin_local)  # the earliest silence this slot can judge
+        if origin_local + elapsed < s_start + slot_s:
+            return origin_mono + elapsed, k
+        k_abs += 1
+    return np.inf, -1
+
+
+# ------------------------------------------------------------------- appliance power
+@njit(cache=True)
+def appliance_active(sens, s, t, watts, margin, tau):
+    """Whether a power reading is someone switching an appliance on (updates ``sens``).
+
+    The standby baseline follows the lowest readings at once and creeps up towards a
+    sustained level with time constant ``tau``; use = rising above baseline + margin,
+    re-armed only after falling below baseline + margin/2 (hysteresis).
+    """
+    base = sens[s, 5]
+    if base != base:
+        base = watts
+    else:
+        last_t, last_w = sens[s, 7], sens[s, 8]
+        if last_w > base and t > last_t:
+            base += (last_w - base) * (1.0 - math.exp(-(t - last_t) / tau))
+        if watts < base:
+            base = watts
+    active = False
+    if sens[s, 6] > 0.0:
+        if watts < base + 0.5 * margin:
+            sens[s, 6] = 0.0
+    elif watts > base + margin:
+        sens[s, 6] = 1.0
+        active = True
+    sens[s, 5] = base
+    sens[s, 7] = t
+    sens[s, 8] = watts
+    return active
+
+
+# ------------------------------------------------------------------ the event step
+@njit(cache=True)
+def _emit(out, n_out, typ, key, since, limit, start, end, rule):
+    out[n_out, 0] = typ
+    out[n_out, 1] = key
+    out[n_out, 2] = since
+    out[n_out, 3] = limit
+    out[n_out, 4] = start
+    out[n_out, 5] = end
+    out[n_out, 6] = rule
+    return n_out + 1
+
+
+@njit(cache=True)
+def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, held_hist, acto, out, n_out):
+    """Feed one event; returns the new number of episode records in ``out``.
+
+    The caller guarantees ``n_sensors + 4`` free rows in ``out``.
+    """
+    slot_s = pv[0]
+    confirm_s = pv[12]
+    started = sv[0] > 0.0
+    last, last_loc, day, mark = sv[1], sv[2], sv[3], sv[4]
+    pending = sv[5] > 0.0
+    run_first, run_last, run_conf, run_cluster = sv[6], sv[7], sv[8] > 0.0, sv[9]
+    n_held = int(sv[10])
+    learned_days = sv[11]
+    inact_due, inact_limit, inact_rule, inact_open = sv[12], sv[13], sv[14], sv[15]
+    abs_limit, abs_due, abs_open, abs_learned = sv[16], sv[17], sv[18], sv[19]
+    n_days = sv[20]
+    abs_open_limit, abs_open_learned = sv[21], sv[22]
+
+    # 1. latch findings that fell due before this event
+    if inact_open != inact_open and inact_due < t:
+        inact_open = inact_due
+    if pending and abs_open != abs_open and abs_due < t:
+        abs_open, abs_open_limit, abs_open_learned = abs_due, abs_limit, abs_learned
+    if n_held > 0:
+        for j in range(sens.shape[0]):
+            if sens[j, 0] == sens[j, 0] and sens[j, 3] != sens[j, 3] and sens[j, 1] < t:
+                sens[j, 3], sens[j, 10], sens[j, 11] = sens[j, 1], sens[j, 2], sens[j, 4]
+
+    # 2. is this a sign of life?
+    if kd == 0 or kd == 5:
+        active = v > 0.0
+    elif kd == 4:
+        active = appliance_active(sens, s, t, v, pv[24], pv[25])
+    else:
+        active = True
+
+    if active:
+        # 3. account home time since the last activity, closing finished local days
+        if not started:
+            started = True
+            day = math.floor(loc / 86400.0)
+        else:
+            off = last_loc - last
+            a, b = mark + off, t + off
+            rolled = False
+            while True:
+                day_start = day * 86400.0
+                day_end = day_start + 86400.0
+                seg_end = min(b, day_end)
+                if not pending:
+                    accumulate_home(cur, day_start, a, seg_end, last_loc, n_held > 0, slot_s)
+                if b < day_end:
+                    break
+                learned_days, abs_limit, abs_learned = learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv,
+                                                                 edges, learned_days)
+                n_days += 1.0
+                day += 1.0
+                acto[int(day) % acto.shape[0], :] = 0.0
+                a = day_end
+                rolled = True
+            event_day = math.floor(loc / 86400.0)
+            while event_day > day:  # the wall clock jumped forward
+                learned_days, abs_limit, abs_learned = learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv,
+                                                                 edges, learned_days)
+                n_days += 1.0
+                day += 1.0
+                acto[int(day) % acto.shape[0], :] = 0.0
+                rolled = True
+            if rolled:
+                if pending:
+                    abs_due = run_first + abs_limit
+                for j in range(sens.shape[0]):
+                    if sens[j, 0] == sens[j, 0]:
+                        sens[j, 1] = sens[j, 0] + sens[j, 2]
+
+        # 4. apply the activity
+        slot = int((loc % 86400.0) // slot_s)
+        acto[int(day) % acto.shape[0], min(slot, acto.shape[1] - 1)] += 1.0
+        if kd == 3:
+            if not pending:
+                pending = True
+                run_first, run_conf, run_cluster = t, False, t
+                abs_due, abs_open = t + abs_limit, np.nan
+            elif t - run_last >= confirm_s:
+                run_conf, run_cluster = True, t
+            run_last = t
+        else:
+            if pending:
+                if t - run_last >= confirm_s:
+                    run_conf, away_end = True, t
+                else:
+                    away_end = run_cluster
+                if abs_open == abs_open:
+                    n_out = _emit(out, n_out, 1.0, -1.0, run_first, abs_open_limit, abs_open, t, abs_open_learned)
+                if run_conf:
+                    add_observation(abs_hist, t - run_first, 1.0, edges)
+                    n_out = _emit(out, n_out, 3.0, -1.0, run_first, 0.0, run_first, away_end, 0.0)
+                pending = False
+                abs_due, abs_open = np.nan, np.nan
+            if kd == 1:
+                if v > 0.0:
+                    if sens[s, 0] != sens[s, 0]:
+                        sens[s, 0] = t
+                        sens[s, 1] = t + sens[s, 2]
+                        sens[s, 3] = np.nan
+                        n_held += 1
+                elif sens[s, 0] == sens[s, 0]:
+                    sens[s, 9] = max(sens[s, 9], t - sens[s, 0])
+                    if sens[s, 3] == sens[s, 3]:
+                        n_out = _emit(out, n_out, 2.0, float(s), sens[s, 0], sens[s, 10], sens[s, 3], t, sens[s, 11])
+                    sens[s, 0] = np.nan
+                    sens[s, 1] = np.nan
+                    sens[s, 3] = np.nan
+                    n_held -= 1
+        if inact_open == inact_open:
+            n_out = _emit(out, n_out, 0.0, -1.0, last, inact_limit, inact_open, t, inact_rule)
+            inact_open = np.nan
+        last, last_loc, mark = t, loc, t
+        if not pending and n_held == 0:
+            inact_due, k = first_crossing(t, loc, thr[0], slot_s)
+            inact_limit = thr[0, k] if k >= 0 else np.nan
+            inact_rule = thr[1, k] if k >= 0 else np.nan
+        else:
+            inact_due, inact_limit, inact_rule = np.nan, np.nan, np.nan
+
+
+    # 5. latch what is due now: exactly at this event, or made due by it (a day's learning
+    #    can shorten a limit); a check right after this event would show it from now on
+    if inact_open != inact_open and inact_due <= t:
+        inact_open = t
+    if pending and abs_open != abs_open and abs_due <= t:
+        abs_open, abs_open_limit, abs_open_learned = t, abs_limit, abs_learned
+    if n_held > 0:
+        for j in range(sens.shape[0]):
+            if sens[j, 0] == sens[j, 0] and sens[j, 3] != sens[j, 3] and sens[j, 1] <= t:
+                sens[j, 3], sens[j, 10], sens[j, 11] = t, sens[j, 2], sens[j, 4]
+
+    sv[0] = 1.0 if started else 0.0
+    sv[1], sv[2], sv[3], sv[4] = last, last_loc, day, mark
+    sv[5] = 1.0 if pending else 0.0
+    sv[6], sv[7], sv[8], sv[9] = run_first, run_last, 1.0 if run_conf else 0.0, run_cluster
+    sv[10] = float(n_held)
+    sv[11] = learned_days
+    sv[12], sv[13], sv[14], sv[15] = inact_due, inact_limit, inact_rule, inact_open
+    sv[16], sv[17], sv[18], sv[19] = abs_limit, abs_due, abs_open, abs_learned
+    sv[20] = n_days
+    sv[21], sv[22] = abs_open_limit, abs_open_learned
+    return n_out
+
+
+@njit(cache=True)
+def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist, thr, abs_hist, held_hist,
+         acto, out):
+    """The bulk replay: feed events from ``start`` until done or ``out`` is nearly full.
+
+    Returns (next event index, number of episode records written).
+    """
+    room = sens.shape[0] + 4
+    n_out = 0
+    i = start
+    n = mono.shape[0]
+    while i < n and n_out + room <= out.shape[0]:
+        n_out = step_event(mono[i], local[i], kind[i], sensor[i], value[i], pv, edges, sv, sens, cur, hist, thr,
+                           abs_hist, held_hist, acto, out, n_out)
+        i += 1
+    return i, n_out
+
+
+@njit(cache=True)
+def refresh_dues(pv, sv, sens, thr):
+    """Recompute due times from origins and limits (after a restart's rebase)."""
+    if sv[0] > 0.0 and sv[5] <= 0.0 and int(sv[10]) == 0:
+        due, k = first_crossing(sv[1], sv[2], thr[0], pv[0])
+        sv[12] = due
+        sv[13] = thr[0, k] if k >= 0 else np.nan
+        sv[14] = thr[1, k] if k >= 0 else np.nan
+    else:
+        sv[12], sv[13], sv[14] = np.nan, np.nan, np.nan
+    sv[17] = sv[6] + sv[16] if sv[5] > 0.0 else np.nan
+    for j in range(sens.shape[0]):
+        sens[j, 1] = sens[j, 0] + sens[j, 2] if sens[j, 0] == sens[j, 0] else np.nan
+
+
+# ------------------------------------------------------------------------- backtest
+@njit(cache=True)
+def _first_resident_finding(t0, sv, sens):
+    """Earliest time >= t0 at which a resident finding holds, given no further events."""
+    best = np.inf
+    pending = sv[5] > 0.0
+    if not pending and int(sv[10]) == 0:
+        due = sv[15] if sv[15] == sv[15] else sv[12]
+        if due == due:
+            best = min(best, max(t0, due))
+    if pending:
+        due = sv[18] if sv[18] == sv[18] else sv[17]
+        if due == due:
+            best = min(best, max(t0, due))
+    for j in range(sens.shape[0]):
+        if sens[j, 0] == sens[j, 0]:
+            due = sens[j, 3] if sens[j, 3] == sens[j, 3] else sens[j, 1]
+            best = min(best, max(t0, due))
+    return best
+
+
+@njit(cache=True)
+def cut_detections(mono, local, kind, sensor, value, pv, edges, sv, sens, cur, hist, thr, abs_hist, held_hist,
+                   acto, cuts, fixed_limits):
+    """Simulated collapses: for each cut time t0 (sorted), the log is cut at t0 and
+    every held presence sensor is released at t0. Returns, per cut, the first time a
+    resident finding of the learned detector holds (column 0) and the first time each
+    fixed timer fires (columns 1..), ``inf`` if never.
+
+    The learned state arrays are advanced through the whole log (as ``scan`` would).
+    """
+    n = mono.shape[0]
+    n_cuts = cuts.shape[0]
+    n_fixed = fixed_limits.shape[0]
+    det = np.full((n_cuts, 1 + n_fixed), np.inf)
+    out = np.empty((sens.shape[0] + 8, 7))
+    j = 0
+    for i in range(n + 1):
+        t_next = mono[i] if i < n else np.inf
+        while j < n_cuts and cuts[j] < t_next:
+            t0 = cuts[j]
+            if sv[0] > 0.0:
+                last = sv[1]
+                held = int(sv[10]) > 0
+                for f in range(n_fixed):
+                    det[j, 1 + f] = t0 + fixed_limits[f] if held else max(t0, last + fixed_limits[f])
+                if held:
+                    sv2, sens2, cur2, hist2 = sv.copy(), sens.copy(), cur.copy(), hist.copy()
+                    thr2, abs2, held2, acto2 = thr.copy(), abs_hist.copy(), held_hist.copy(), acto.copy()
+                    loc0 = sv[2] + (t0 - sv[1])
+                    for s in range(sens.shape[0]):
+                        if sens2[s, 0] == sens2[s, 0]:
+                            step_event(t0, loc0, 1, s, 0.0, pv, edges, sv2, sens2, cur2, hist2, thr2, abs2, held2,
+                                       acto2, out, 0)
+                    det[j, 0] = _first_resident_finding(t0, sv2, sens2)
+                else:
+                    det[j, 0] = _first_resident_finding(t0, sv, sens)
+            j += 1
+        if i < n:
+            step_event(mono[i], local[i], kind[i], sensor[i], value[i], pv, edges, sv, sens, cur, hist, thr, abs_hist,
+                       held_hist, acto, out, 0)
+    return det
+
+
+@njit(cache=True)
+def classify_events(kind, sensor, value, mono, n_sensors, margin, tau):
+    """Per event: is it activity, and how many presence sensors are held after it."""
+    n = kind.shape[0]
+    active = np.zeros(n, dtype=np.bool_)
+    held_after = np.zeros(n, dtype=np.int64)
+    sens = np.full((n_sensors, 10), np.nan)
+    sens[:, 6] = 0.0
+    held = np.zeros(n_sensors, dtype=np.bool_)
+    n_held = 0
+    for i in range(n):
+        kd, s, v = kind[i], sensor[i], value[i]
+        if kd == 0 or kd == 5:
+            active[i] = v > 0.0
+        elif kd == 4:
+            active[i] = appliance_active(sens, s, mono[i], v, margin, tau)
+        else:
+            active[i] = True
+        if kd == 1:
+            if v > 0.0 and not held[s]:
+                held[s] = True
+                n_held += 1
+            elif v <= 0.0 and held[s]:
+                held[s] = False
+                n_held -= 1
+        held_after[i] = n_held
+    return active, held_after
+
+
+@njit(cache=True)
+def fixed_timer_episodes(mono, active, held_after, limit):
+    """The fixed no-activity timer on a log: rows (start, end); end NaN = still firing
+    at the last event. Any activity resets it; a held presence sensor holds it off."""
+    n = mono.shape[0]
+    out = np.empty((n + 1, 2))
+    m = 0
+    last = np.nan
+    held = 0
+    for i in range(n):
+        if active[i]:
+            if held == 0 and last == last and last + limit < mono[i]:
+                out[m, 0] = last + limit
+                out[m, 1] = mono[i]
+                m += 1
+            last = mono[i]
+            held = held_after[i]
+    if n > 0 and held == 0 and last == last and last + limit <= mono[n - 1]:
+        out[m, 0] = last + limit
+        out[m, 1] = np.nan
+        m += 1
+    return out[:m].copy()
+
+
+# -------------------------------------------------------------------------- rhythm
+@njit(cache=True)
+def bin_counts(times, t0, bin_s, n_bins):
+    """How many of ``times`` fall in each bin [t0 + i*bin_s, t0 + (i+1)*bin_s)."""
+    counts = np.zeros(n_bins)
+    for i in range(times.shape[0]):
+        x = times[i] - t0
+        if x >= 0.0:
+            b = int(x // bin_s)
+            if b < n_bins:
+                counts[b] += 1.0
+    return counts
+
+
+@njit(cache=True)
+def cyclic_extreme_window(profile, width, lowest):
+    """(start index, mean) of the ``width``-bin window of a daily profile with the lowest
+    (or highest) mean, windows wrapping midnight; ties go to the earliest start."""
+    p = profile.shape[0]
+    best, best_start = 0.0, -1
+    for start in range(p):
+        s = 0.0
+        for i in range(width):
+            s += profile[(start + i) % p]
+        if best_start < 0 or (lowest and s < best) or (not lowest and s > best):
+            best, best_start = s, start
+    return best_start, best / width

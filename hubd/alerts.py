@@ -177,14 +177,21 @@ class AlertPolicy:
         return ended is not None and mono - ended < self.config.system_repeat_hours * 3600.0
 
     def _send_step(self, alert: Alert, mono: float, local: float) -> list:
-        """Send to the next recipient in escalation order; stop after the repeat limit."""
-        total_steps = len(self.recipients) * self.config.repeat_limit
-        if not self.recipients or alert.step >= total_steps:
+        """Send to the next recipient in escalation order; stop after the repeat limit.
+
+        A resident alarm walks the escalation list every ACK timeout; a system fault goes to
+        the first recipient and is only repeated as a slow reminder while it lasts.
+        """
+        system = alert.category == SYSTEM
+        ladder = self.recipients[:1] if system else self.recipients
+        total_steps = len(ladder) * self.config.repeat_limit
+        if not ladder or alert.step >= total_steps:
             alert.next_mono = None
             return [AlertChanged(alert.record())]
-        to = self.recipients[alert.step % len(self.recipients)]
+        to = ladder[alert.step % len(ladder)]
         alert.step += 1
-        alert.next_mono = mono + self.config.ack_timeout_minutes * 60.0 if alert.step < total_steps else None
+        wait = self.config.system_reminder_hours * 3600.0 if system else self.config.ack_timeout_minutes * 60.0
+        alert.next_mono = mono + wait if alert.step < total_steps else None
         if to not in alert.notified:
             alert.notified.append(to)
         text = render(alert.type, self.language, flat=self.flat_id, id=alert.id, key=alert.key,

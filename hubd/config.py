@@ -59,6 +59,7 @@ class AlertsConfig:
     button_away_hours: float = rule(12.0, help="a long press of the OK button sets away for this long", min=0.5, max=72)
     away_return_minutes: float = rule(10.0, help="inside activity this long after away was set means the resident is back", min=1, max=240)
     system_grace_minutes: float = rule(2.0, help="a system fault must last this long before the office is told", min=0, max=120)
+    system_reminder_hours: float = rule(24.0, help="an open system fault is texted again this often (to the first recipient)", min=1, max=24 * 28)
     system_repeat_hours: float = rule(4.0, help="the same system fault again within this is not texted again", min=0, max=168)
 
 

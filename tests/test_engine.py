@@ -279,3 +279,11 @@ def test_without_prealarm_the_alert_is_raised_as_alarm(make_config):
     raised = [a.record for a in flat.actions if isinstance(a, AlertChanged) and a.raised]
     assert [r["stage"] for r in raised] == ["alarm"]
     assert len(flat.sms("alarm")) == 1
+
+
+def test_system_fault_goes_to_the_first_recipient_with_daily_reminders_only(flat):
+    _fault(flat)
+    flat.run_for(23 * H)
+    assert [s.to for s in flat.sms("system")] == ["+8100000001"]  # no 30-minute escalation for a fault
+    flat.run_for(2 * H)
+    assert [s.to for s in flat.sms("system")] == ["+8100000001"] * 2  # the reminder a day later

@@ -63,6 +63,66 @@ def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Con
     return parse_config(data, "(hubd sim)")
 
 
+class SimFlat:
+    """The production daemon assembled on simulated hardware: the one place `hubd sim` and the
+    scenario tests build it, so what the tests prove is what a newcomer sees."""
+
+    def __init__(self, config: Config, clock, events: list[Event], resident: Resident, emulator: ModemEmulator,
+                 engine: Engine, timing: SmsTiming | None = None, control: bool = False):
+        from gpiozero import Device
+        from gpiozero.pins.mock import MockFactory
+
+        self.clock = clock
+        self.factory = MockFactory()
+        Device.pin_factory = self.factory
+        pins = {s.id: s.pin for s in config.sensors if s.pin is not None}
+        self.script = GpioScript(self.factory, pins, events)
+        self.feed = ApplianceLoadFeed(events, baseline=resident.baseline_watts())
+        self.bus = SimBus()
+        for sensor in config.sensors:
+            if sensor.chip == "ina226":
+                self.bus.attach(sensor.address, INA226Sim(clock.local, shunt_ohms=sensor.shunt_ohms, bus_volts=DC_VOLTS,
+                                                          current=self._current(sensor.id)))
+        self.store = Store(config.hub.state_dir)
+        self.hardware = HubHardware(config, clock, pin_factory=self.factory, bus_factory=self.bus.handle)
+        timing = timing or SmsTiming(health_interval=6 * HOUR, reconnect_interval=60.0, unregistered_poll=60.0)
+        self.uplink = SmsService(emulator.port, 115200, self.store, clock, timing=timing)
+        self.daemon = Daemon(config, clock, self.hardware, self.uplink, self.store, boot_id="sim",
+                             engine_factory=lambda cfg: engine, control=control)
+        self.emulator = emulator
+
+    def _current(self, sensor_id: str):
+        return lambda t: self.feed.watts_at(sensor_id, t) / DC_VOLTS
+
+    def press_button(self, hold: bool = False) -> None:
+        """The resident's OK button (GPIO 24 in the sim flat): a short press, or a long one."""
+        pin = self.factory.pin(24)
+        pin.drive_low()
+        if hold:
+            self.clock_advance(4.0)
+        else:
+            self.clock_advance(0.2)
+        pin.drive_high()
+
+    def clock_advance(self, seconds: float) -> None:
+        advance = getattr(self.clock, "advance", None)
+        if advance is not None:
+            advance(seconds)
+
+    def close(self) -> None:
+        from gpiozero import Device
+
+        self.store.close()
+        Device.pin_factory = None
+
+
+def learned_engine(config: Config, history: list[Event]) -> Engine:
+    """An engine that has lived through ``history`` (the hub has been installed for a while)."""
+    engine = Engine(config)
+    replay(history, config, engine=engine)
+    return engine
+
+
 def _stamp(local: float) -> str:
     return format_local(local).replace("T", " ")[:16]
 
@@ -164,31 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         stats = replay(history, config, engine=engine)
         print(f"learned from {args.history_days} days of history: {stats.events} events, "
               f"{len(stats.alerts)} alerts raised in that time", flush=True)
-
         clock = ScaledClock(args.speed, start_local=live_start, start_mono=live_start)
-        factory = MockFactory()
-        Device.pin_factory = factory
-        script = GpioScript(factory, suggested_pins(), live_events)
-        feed = ApplianceLoadFeed(events, baseline=resident.baseline_watts())
-        bus = SimBus()
-        for sensor_id, address in SIM_APPLIANCES.items():
-            bus.attach(address, INA226Sim(clock.local, shunt_ohms=0.0005, bus_volts=DC_VOLTS,
-                                          current=lambda t, s=sensor_id: feed.watts_at(s, t) / DC_VOLTS))
-        store = Store(state_dir)
-        hardware = HubHardware(config, clock, pin_factory=factory, bus_factory=bus.handle)
-        timing = SmsTiming(health_interval=6 * HOUR, reconnect_interval=60.0, unregistered_poll=60.0)
-        uplink = SmsService(emulator.port, 115200, store, clock, timing=timing)
-        daemon = Daemon(config, clock, hardware, uplink, store, boot_id="sim", engine_factory=lambda cfg: engine)
+        flat = SimFlat(config, clock, live_events, resident, emulator, engine, control=True)
+        script, daemon = flat.script, flat.daemon
         console = Console(clock, args.quiet)
         daemon.listeners.append(console.event)
         console.say(f"live morning begins; the resident will collapse at {args.collapse}")
         ok = asyncio.run(live(daemon, script, emulator, clock, console, collapse_at, args.wall_limit))
     finally:
         emulator.stop()
-        try:
-            Device.pin_factory = None
-        except Exception:
-            pass
+        Device.pin_factory = None
     if ok:
         print(f"done: the alarm reached the office by SMS. State kept in {state_dir}", flush=True)
         return 0

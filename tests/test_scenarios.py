@@ -1,0 +1,237 @@
+"""Whole days through the simulated flat: the production daemon on MockFactory pins, INA226
+models and the pty modem emulator, on a fake clock. What the office receives is read from
+the emulator's "delivered to phone" log — the same place a newcomer sees it in `hubd sim`."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from hubd.clock import FakeClock
+from hubd.detector.base import is_activity
+from hubsim.modem import ModemEmulator
+from hubsim.resident import Resident, collapse, holiday, pir_dies
+from hubsim.runner import SimFlat, learned_engine, sim_config
+
+DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
+DAY0 = 20458 * DAY  # 2026-01-05, a Monday, local midnight
+HISTORY_DAYS = 8
+LIVE = DAY0 + HISTORY_DAYS * DAY + 6 * HOUR  # the live part begins at 06:00
+
+
+class Scenario:
+    def __init__(self, tmp_path, scenarios=(), days=3, detector="fixed", seed=11, **emulator_options):
+        self.resident = Resident(seed)
+        events = self.resident.days(DAY0, HISTORY_DAYS + days, scenarios=list(scenarios))
+        history = [e for e in events if e.local < LIVE]
+        self.live_events = [e for e in events if e.local >= LIVE]
+        self.emulator = ModemEmulator("ec25", seed=seed, **emulator_options).start()
+        args = SimpleNamespace(language="en", detector=detector)
+        self.config = sim_config(str(tmp_path / "state"), self.emulator.port, args)
+        engine = learned_engine(self.config, history)
+        self.clock = FakeClock(mono=LIVE, local=LIVE)
+        self.flat = SimFlat(self.config, self.clock, self.live_events, self.resident, self.emulator, engine)
+        self.daemon = self.flat.daemon
+        self.task = None
+
+    async def start(self):
+        self.task = asyncio.ensure_future(self.daemon.run())
+        await self.settle()
+
+    async def settle(self, rounds: int = 8):
+        for _ in range(rounds):
+            await asyncio.sleep(0)
+
+    async def live_until(self, local_end: float, step: float = 5 * MIN):
+        """Advance simulated time, driving each of the resident's edges at its own moment and
+        letting the daemon handle it before time moves on (as on a real Pi)."""
+        while self.clock.local() < local_end:
+            due = self.flat.script.next_due()
+            target = min(local_end, self.clock.local() + step)
+            if due is not None and due <= target:
+                target = max(due, self.clock.local())
+            self._to(target)
+            self.flat.script.advance_to(target)
+            await self.settle()
+            if target == self.clock.local() and due is not None and due <= target:
+                self._to(min(local_end, target + 0.1))  # let debounce deadlines pass
+                await self.settle()
+
+    def _to(self, local: float) -> None:
+        if local > self.clock.local():
+            self.clock.advance(local - self.clock.local())
+
+    async def deliveries(self, alarms: int = 0, matching: str = "", real_timeout: float = 10.0):
+        """The office phone's log once it holds ``alarms`` alarm texts (or one containing
+        ``matching``); a bounded real wait, since the pty I/O runs in real time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + real_timeout
+
+        def enough():
+            log = list(self.emulator.delivered)
+            if matching:
+                return any(matching in text for _, text in log)
+            return len(self.alarms(log)) >= alarms
+
+        while not enough() and loop.time() < deadline:
+            self.clock.advance(0.5)  # the uplink paces itself on the hub's clock: let it run
+            await asyncio.sleep(0.005)
+        return list(self.emulator.delivered)
+
+    async def quiet_deliveries(self, settle_real: float = 0.3) -> list[tuple[str, str]]:
+        """The log after the uplink has had real time to send anything it still has."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + settle_real
+        while loop.time() < end:
+            self.clock.advance(0.5)
+            await asyncio.sleep(0.005)
+        return list(self.emulator.delivered)
+
+    async def stop(self):
+        self.daemon.request_stop()
+        await self.task
+
+    def close(self):
+        self.emulator.stop()
+        self.flat.close()
+
+    def last_activity_before(self, when: float) -> float:
+        """When the timer really starts: the resident's last movement before ``when``."""
+        autonomous = {s.id for s in self.config.sensors if s.role == "autonomous"}
+        return max(e.local for e in self.live_events
+                   if e.local <= when and e.sensor not in autonomous and is_activity(e))
+
+    def alarms(self, log):
+        return [text for _, text in log if "no activity" in text or "not back" in text or "occupied" in text]
+
+
+def run(scenario: Scenario, body):
+    async def main():
+        await scenario.start()
+        try:
+            await body(scenario)
+        finally:
+            await scenario.stop()
+    try:
+        asyncio.run(main())
+    finally:
+        scenario.close()
+
+
+def audit_actions(scenario: Scenario) -> list[str]:
+    return [row["action"] for row in reversed(scenario.daemon.store.audit_log(1000))]
+
+
+def test_collapse_brings_one_alarm_sms_then_escalation(tmp_path):
+    when = LIVE + 4.5 * HOUR  # 10:30
+    sc = Scenario(tmp_path, [collapse(when, on_floor=True)], days=2)
+
+    async def body(sc):
+        crossing = sc.last_activity_before(when) + 12 * HOUR
+        await sc.live_until(crossing - 10 * MIN)
+        assert sc.flat.hardware.pattern == "off"
+        await sc.live_until(crossing + 4 * MIN)
+        assert sc.alarms(await sc.quiet_deliveries()) == []  # still in the 5-minute pre-alarm window
+        assert sc.flat.hardware.pattern == "prealarm"
+        await sc.live_until(crossing + 6 * MIN, step=MIN)
+        log = await sc.deliveries(alarms=1)
+        assert len(sc.alarms(log)) == 1 and log[-1][0] == "+81300000001"
+        assert sc.flat.hardware.pattern == "alarm"
+        await sc.live_until(crossing + 20 * MIN)
+        assert len(sc.alarms(await sc.quiet_deliveries())) == 1  # one alarm per step, no storm
+        await sc.live_until(crossing + 40 * MIN)  # no ACK within 30 min: the next step goes out
+        log = await sc.deliveries(alarms=2)
+        assert len(sc.alarms(log)) == 2
+
+    run(sc, body)
+
+
+def test_ok_button_cancels_the_prealarm_and_nothing_reaches_the_office(tmp_path):
+    when = LIVE + 4.5 * HOUR
+    sc = Scenario(tmp_path, [collapse(when, on_floor=True)], days=2)
+
+    async def body(sc):
+        crossing = sc.last_activity_before(when) + 12 * HOUR
+        await sc.live_until(crossing + 2 * MIN, step=MIN)
+        assert sc.flat.hardware.pattern == "prealarm"
+        sc.flat.press_button()
+        await sc.settle()
+        await sc.live_until(crossing + 30 * MIN)
+        assert sc.alarms(await sc.quiet_deliveries()) == []
+        assert sc.flat.hardware.pattern in ("off", "prealarm")  # a new silence may begin, but no SMS
+        assert "alert_cancelled" in audit_actions(sc)
+
+    run(sc, body)
+
+
+def test_holiday_with_away_by_long_press_is_quiet_and_ends_on_return(tmp_path):
+    leave = LIVE + 3 * HOUR  # 09:00
+    sc = Scenario(tmp_path, [holiday(leave, 2)], days=4)
+
+    async def body(sc):
+        await sc.live_until(leave - 2 * MIN)
+        sc.flat.press_button(hold=True)  # "going out" — sets away for button_away_hours (12 h)
+        await sc.settle()
+        assert sc.daemon.engine.mode.name == "away"
+        # the resident tells the technician it will be two days: a longer away, with an expiry
+        sc.daemon.apply(sc.daemon.engine.set_mode("away", 60, "technician", sc.clock.monotonic(), sc.clock.local()),
+                        sc.clock.local())
+        await sc.live_until(leave + 2 * DAY + 6 * HOUR)
+        assert sc.alarms(await sc.quiet_deliveries()) == []
+        assert sc.daemon.engine.mode.name == "home"  # back inside: away ended by activity
+        assert "away_ended" in audit_actions(sc)
+
+    run(sc, body)
+
+
+def test_away_left_on_expires_and_the_silence_is_reported(tmp_path):
+    leave = LIVE + 3 * HOUR
+    # the resident goes "out" and never comes back (a holiday that does not end: hospital, or worse)
+    sc = Scenario(tmp_path, [holiday(leave, 10)], days=3)
+
+    async def body(sc):
+        await sc.live_until(leave + 30 * MIN)
+        sc.daemon.apply(sc.daemon.engine.set_mode("away", 24, "technician", sc.clock.monotonic(), sc.clock.local()),
+                        sc.clock.local())
+        await sc.live_until(leave + 24 * HOUR + 40 * MIN)
+        assert "away_expired" in audit_actions(sc)
+        log = await sc.deliveries(alarms=1)
+        assert len(sc.alarms(log)) == 1  # watching again: the long silence reaches the office
+
+    run(sc, body)
+
+
+def test_dead_pir_is_named_to_the_office(tmp_path):
+    dies = LIVE + 2 * HOUR
+    sc = Scenario(tmp_path, [pir_dies("hall_pir", dies)], days=3)
+
+    async def body(sc):
+        await sc.live_until(dies + 30 * HOUR, step=15 * MIN)  # the first text, before its 24 h reminder
+        log = await sc.deliveries(matching="silent")
+        texts = [t for _, t in log if "silent" in t]
+        assert len(texts) == 1 and "hall_pir" in texts[0]  # one text, no escalation storm for a fault
+        assert sc.alarms(log) == []  # the resident is fine: no resident alarm
+
+    run(sc, body)
+
+
+def test_modem_without_network_during_alarm_delivers_exactly_once_when_back(tmp_path):
+    when = LIVE + 4.5 * HOUR
+    sc = Scenario(tmp_path, [collapse(when, on_floor=True)], days=2)
+
+    async def body(sc):
+        crossing = sc.last_activity_before(when) + 12 * HOUR
+        await sc.live_until(crossing - HOUR)
+        sc.emulator.set_registration(2)  # searching: no network
+        await sc.live_until(crossing + 25 * MIN)
+        assert sc.alarms(await sc.quiet_deliveries()) == []
+        sc.emulator.set_registration(1)
+        await sc.live_until(crossing + 28 * MIN, step=MIN)
+        log = await sc.deliveries(alarms=1)
+        await sc.live_until(crossing + 29 * MIN, step=MIN)
+        assert len(sc.alarms(await sc.quiet_deliveries())) == len(sc.alarms(log))
+        assert sc.alarms(log)[0].count("no activity") == 1
+
+    run(sc, body)

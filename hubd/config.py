@@ -7,6 +7,7 @@ value and the rule (exit status 2).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import sys
@@ -18,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
+from .detector.params import DetectorParams
 from .schema import ConfigError, build, rule
 
 DEFAULT_PATH = "/etc/hubd/config.toml"
@@ -41,10 +43,28 @@ class HubConfig:
     log_level: str = rule("info", help="stderr log level", choices=("debug", "info", "warning", "error"))
 
 
-@dataclass(frozen=True)
-class DetectorConfig:
-    mode: str = rule("learned", help="learned rhythm, or the fixed timer only", choices=("learned", "fixed"))
-    max_inactivity_hours: float = rule(12.0, help="safety net: no learning may allow longer silence at home", min=0.5, max=72)
+def _detector_config_class() -> type:
+    """``[detector]`` = the mode plus every field of the detector's own DetectorParams, with its
+    default, range and help: the detector owns its tunables, the config only exposes them."""
+    scalar = {"int": int, "float": float, "bool": bool, "str": str}
+    spec: list[tuple[str, Any, Any]] = [
+        ("mode", str, rule("learned", help="learned rhythm, or the fixed timer only", choices=("learned", "fixed")))]
+    for f in dataclasses.fields(DetectorParams):
+        tp = scalar.get(f.type, f.type) if isinstance(f.type, str) else f.type
+        spec.append((f.name, tp, dataclasses.field(default=f.default, metadata=f.metadata)))
+    cls = dataclasses.make_dataclass("DetectorConfig", spec, frozen=True)
+    cls.__module__ = __name__
+    cls.__doc__ = "The detector's mode and tunables (see hubd.detector.params)."
+    return cls
+
+
+DetectorConfig = _detector_config_class()
+
+
+def detector_params(detector: Any) -> DetectorParams:
+    """The learned detector's parameters from a ``[detector]`` section."""
+    names = {f.name for f in dataclasses.fields(DetectorParams)}
+    return DetectorParams(**{name: getattr(detector, name) for name in names})
 
 
 @dataclass(frozen=True)
@@ -154,6 +174,10 @@ def _parse(data: dict[str, Any], source: str) -> Config:
         sensors.append(build(SensorConfig, table, f"sensors[{i}]"))
     config = Config(sensors=tuple(sensors), source=source, **sections)
     _check_cross_rules(config)
+    try:
+        detector_params(config.detector)
+    except ValueError as exc:  # a combination of detector keys that cannot work together
+        raise ConfigError("detector", "(combination)", str(exc)) from None
     return config
 
 

@@ -37,15 +37,13 @@ class CommandError(ValueError):
 
 
 def make_detector(config: Config) -> Detector:
-    """The detector the config asks for; the fixed timer is also the learned one's safety net."""
-    limit = config.detector.max_inactivity_hours * HOUR
+    """The detector the config asks for; the learned one carries the fixed safety net inside."""
     if config.detector.mode == "fixed":
-        return FixedTimerDetector(limit)
-    try:
-        from .detector.model import LearnedDetector
-    except ImportError:  # the learned model is not built yet in this tree
-        return FixedTimerDetector(limit)
-    return LearnedDetector.from_config(config)
+        return FixedTimerDetector(config.detector.max_inactivity_hours * HOUR)
+    from .config import detector_params
+    from .detector.model import LearnedDetector
+
+    return LearnedDetector(detector_params(config.detector))
 
 
 def make_watchers(config: Config) -> list[Detector]:

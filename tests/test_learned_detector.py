@@ -364,3 +364,29 @@ def test_every_param_documents_unit_and_range():
     for f in fields(DetectorParams):
         assert {"min", "max", "help"} <= set(f.metadata), f.name
         assert f.metadata["min"] <= f.default <= f.metadata["max"], f.name
+
+
+# ------------------------------------------------------------------ hubctl profile
+def test_profile_text_fits_80_columns_and_draws_the_rhythm():
+    det = run(LearnedDetector(), routine(10))
+    text = det.profile_text(T0 + 10 * DAY + 12 * H, T0 + 10 * DAY + 12 * H)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "learned days: 9" in lines[0]  # the tenth day is not over yet
+    rows = [line for line in lines if line[:5] in {f"01-{d:02d}" for d in range(1, 12)}]
+    assert len(rows) == 10  # one actogram row per day, today included
+    day_row = rows[3][10:]
+    assert day_row[: 2 * 7].strip() == "" and "#" not in day_row[:14]  # asleep until 07:00
+    assert set(day_row[2 * 8: 2 * 22]) <= {".", ":"}  # a motion every 10 min: 3 per half hour
+    assert "now 12:00: alarm after 1.2 h" in text
+
+
+def test_profile_marks_cold_start_and_the_safety_net():
+    cold = run(LearnedDetector(), routine(2)).profile_text(T0, T0)
+    assert "cold start" in cold and "c" in cold.splitlines()[3]
+    capped = run(LearnedDetector(DetectorParams(max_inactivity_hours=5.0)), routine(10))
+    chart = capped.profile_text(T0, math.nan)
+    assert "S" in "".join(chart.splitlines()[2:9])
+    data = capped.profile(T0, T0)
+    assert len(data["threshold_hours"]) == 48 and max(data["threshold_hours"]) == 5.0
+    assert "safety_net" in data["rules"] and len(data["actogram"]) == 10

@@ -16,7 +16,7 @@ that start while away are not counted (the resident would have pressed "away").
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Sequence
 
 import numpy as np
@@ -178,6 +178,19 @@ def backtest(
                                     DelayStats.of(delays[:, 1 + f]), DelayStats.of(delays[waking, 1 + f])))
     return BacktestResult((t_last - t_first) / DAY, warmup_days, home_days, tuple(waking_hours), methods, title,
                           cut_times=t0, delays={m.name: delays[:, i] for i, m in enumerate(methods)})
+
+
+def run_backtest(events: Sequence[Event] | EventBatch, config, *, cuts: int = 1000, seed: int = 0,
+                 progress=None, **options) -> BacktestResult:
+    """:func:`backtest` with the detector parameters of a hub config (``config.detector``
+    carries every DetectorParams field). ``progress``: a stream for one line of context."""
+    detector = getattr(config, "detector", None)
+    values = {f.name: getattr(detector, f.name) for f in fields(DetectorParams) if hasattr(detector, f.name)}
+    params = DetectorParams(**values)
+    if progress is not None:
+        n = len(events)
+        print(f"backtest: {n} events, {cuts} simulated collapses", file=progress)
+    return backtest(events, params, cuts=cuts, seed=seed, **options)
 
 
 def _cut_detections(batch: EventBatch, params: DetectorParams, t0: np.ndarray, fixed: np.ndarray) -> np.ndarray:

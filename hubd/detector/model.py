@@ -288,6 +288,29 @@ class LearnedDetector(Detector):
         rows = [self._acto[d % ACTO_DAYS] for d in range(first, today + 1)]
         return first, np.array(rows)
 
+    def profile(self, mono: float, local: float) -> dict[str, Any]:
+        """The learned rhythm as data (``hubctl profile --json``)."""
+        thr, rules = self.thresholds()
+        first, counts = self.actogram()
+        return {
+            "slot_minutes": self.params.slot_minutes,
+            "threshold_hours": [round(float(x) / 3600.0, 3) for x in thr],
+            "rules": rules,
+            "learned_days": self.learned_days,
+            "cold_start": self.learned_days < self.params.min_learn_days,
+            "actogram_first_day_local": first * 86400.0,
+            "actogram": counts.astype(int).tolist(),
+        }
+
+    def profile_text(self, mono: float, local: float) -> str:
+        """The learned rhythm drawn for an 80-column terminal (``hubctl profile``)."""
+        from .profile import render
+
+        thr, rules = self.thresholds()
+        first, counts = self.actogram()
+        return render(thr, rules, first, counts, self.learned_days, self.learned_days < self.params.min_learn_days,
+                      now_local=local if math.isfinite(local) else None)
+
     def status(self, mono: float, local: float) -> dict[str, Any]:
         sv = self._sv
         started = self.started

@@ -19,14 +19,18 @@ set -euo pipefail
 umask 022   # the venv and the unit must be readable by the service user whatever root's umask is
 
 SERVICE_USER=hubd
-SERVICE_GROUPS=(gpio i2c dialout)
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Groups as systemd/hubd.sysusers declares them, so the fallback and the checks never drift
+# from it: its own groups (g lines, hubd-tech) and the user's memberships (m lines).
+mapfile -t OWN_GROUPS < <(awk '$1 == "g" { print $2 }' "$SRC/systemd/hubd.sysusers" 2>/dev/null)
+mapfile -t SERVICE_GROUPS < <(awk -v u="$SERVICE_USER" '$1 == "m" && $2 == u { print $3 }' \
+    "$SRC/systemd/hubd.sysusers" 2>/dev/null)
 PYTHON=/usr/bin/python3
 ROOT=${HUBD_ROOT:-/}
 MODE=install
 PURGE=0
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -169,7 +173,9 @@ ensure_service_user() {
     fi
     local missing=() g
     grep -q "^$SERVICE_USER:" "$R/etc/passwd" 2>/dev/null || missing+=("user $SERVICE_USER")
-    grep -q "^hubd-tech:" "$R/etc/group" 2>/dev/null || missing+=("group hubd-tech")
+    for g in "${OWN_GROUPS[@]}"; do
+        grep -q "^$g:" "$R/etc/group" 2>/dev/null || missing+=("group $g")
+    done
     for g in "${SERVICE_GROUPS[@]}"; do
         in_group "$g" "$SERVICE_USER" || missing+=("$SERVICE_USER in $g")
     done
@@ -188,7 +194,7 @@ ensure_service_user() {
 
 add_user_with_shadow_tools() {
     local g
-    for g in hubd-tech "${SERVICE_GROUPS[@]}"; do
+    for g in $(printf '%s\n' "${OWN_GROUPS[@]}" "${SERVICE_GROUPS[@]}" | sort -u); do
         if ! grep -q "^$g:" "$R/etc/group" 2>/dev/null; then
             run_system groupadd --system "${PREFIX_OPT[@]}" "$g"
         fi
@@ -560,10 +566,13 @@ uninstall_main() {
             run_system userdel "${PREFIX_OPT[@]}" "$SERVICE_USER"
             changed "deleted user $SERVICE_USER"
         fi
-        if grep -q "^hubd-tech:" "$R/etc/group" 2>/dev/null; then
-            run_system groupdel "${PREFIX_OPT[@]}" hubd-tech
-            changed "deleted group hubd-tech"
-        fi
+        local g
+        for g in "${OWN_GROUPS[@]}"; do
+            if grep -q "^$g:" "$R/etc/group" 2>/dev/null; then
+                run_system groupdel "${PREFIX_OPT[@]}" "$g"
+                changed "deleted group $g"
+            fi
+        done
     else
         if [ -d "$STATE" ]; then echo "  kept state $STATE (--purge removes it)"; fi
         if [ -d "$ETC" ]; then echo "  kept configuration $ETC (--purge removes it)"; fi

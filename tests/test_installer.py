@@ -3,9 +3,10 @@
 No real systemctl, useradd or chown: ``HUBD_INSTALL_DRYRUN_CMDS`` records them. Between runs
 the test plays the system's part for what the first run asked (the user appears in
 /etc/passwd, the unit's wants-link appears, chown happens), so the second run can show that it
-sees all of it done and asks for nothing again. The pip install into the venv is real: from a
-copy of this checkout, ``--no-deps --no-index`` (the dependencies are not needed to install
-the package or check a config; no network).
+sees all of it done and asks for nothing again. The pip install into the venv is real and
+offline: hubd from a copy of this checkout, its dependencies from a local wheel dir made of
+the distributions this test run itself has installed. So the config check and the numba
+warm-up run for real too.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import os
 import shutil
 import stat
 import subprocess
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
-PIP_OFFLINE = "--no-deps --no-index --no-build-isolation"
 SERVICE_UID = SERVICE_GID = 995  # what the played system gives the hubd user
 
 # The tail of Raspberry Pi OS Bookworm's /boot/firmware/config.txt: I2C commented out, and a
@@ -51,6 +54,34 @@ pytestmark = [
 ]
 
 
+def dependency_names(project: str = "hubd") -> set[str]:
+    """hubd's run-time dependencies, transitively, as installed here (no extras)."""
+    found, todo = set(), [project]
+    while todo:
+        for text in metadata.requires(todo.pop()) or []:
+            req = Requirement(text)
+            if (req.marker is None or req.marker.evaluate({"extra": ""})) and req.name not in found:
+                found.add(req.name)
+                todo.append(req.name)
+    return found
+
+
+def wheel_of_installed(name: str, dest: Path) -> Path:
+    """A wheel rebuilt from an installed distribution's RECORD (pip recreates the scripts)."""
+    dist = metadata.distribution(name)
+    site = Path(dist.locate_file(""))
+    tags = [line.split(": ", 1)[1].split("-") for line in dist.read_text("WHEEL").splitlines()
+            if line.startswith("Tag: ")]
+    tag = "-".join(".".join(sorted({t[i] for t in tags})) for i in range(3))
+    path = dest / f"{dist.metadata['Name'].replace('-', '_')}-{dist.version}-{tag}.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as whl:
+        for rel in dist.files:
+            if "__pycache__" in rel.parts or ".." in rel.parts or not (site / rel).is_file():
+                continue
+            whl.write(site / rel, str(rel))
+    return path
+
+
 def copy_checkout(dest: Path) -> Path:
     """The parts of the checkout the installer reads; a copy so that an upgrade can be faked."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
@@ -78,16 +109,29 @@ def snapshot(root: Path) -> dict[str, tuple]:
     return found
 
 
+def sysusers_effect(root: Path) -> None:
+    """/etc/passwd and /etc/group as systemd-sysusers would leave them after hubd.sysusers."""
+    members: dict[str, list[str]] = {}
+    for line in (REPO / "systemd/hubd.sysusers").read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["u"]:
+            members.setdefault(words[1], [])
+        elif words[:1] == ["g"]:
+            members.setdefault(words[1], [])
+        elif words[:1] == ["m"]:
+            members.setdefault(words[2], []).append(words[1])
+    gids = {name: SERVICE_GID if name == "hubd" else 900 + i for i, name in enumerate(members)}
+    (root / "etc/passwd").write_text(f"hubd:x:{SERVICE_UID}:{SERVICE_GID}:hubd sensor hub:/var/lib/hubd:"
+                                     "/usr/sbin/nologin\n")
+    (root / "etc/group").write_text("".join(f"{g}:x:{gids[g]}:{','.join(m)}\n" for g, m in members.items()))
+
+
 def play_system(root: Path, commands: list[str]) -> None:
     """What the recorded commands would have done on a real system."""
     for line in commands:
         words = line.split()
         if words[0] in ("systemd-sysusers", "useradd", "groupadd", "usermod"):
-            etc = root / "etc"
-            (etc / "passwd").write_text(f"hubd:x:{SERVICE_UID}:{SERVICE_GID}:hubd sensor hub:/var/lib/hubd:"
-                                        "/usr/sbin/nologin\n")
-            (etc / "group").write_text(f"hubd-tech:x:999:\ngpio:x:998:hubd\ni2c:x:997:hubd\n"
-                                       f"dialout:x:996:hubd\nhubd:x:{SERVICE_GID}:\n")
+            sysusers_effect(root)
         elif words[:1] == ["systemctl"] and "enable" in words:
             wants = root / "etc/systemd/system/multi-user.target.wants"
             wants.mkdir(parents=True, exist_ok=True)
@@ -107,10 +151,16 @@ class Installer:
         (self.root / "boot/firmware").mkdir(parents=True)
         (self.root / "boot/firmware/config.txt").write_text(CONFIG_TXT)
 
+        self.wheels = base / "wheels"
+        self.wheels.mkdir()
+        for name in dependency_names():
+            wheel_of_installed(name, self.wheels)
+
     def run(self, *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
         """One run of install.sh; returns its output and the commands it recorded."""
         start = len(self.log.read_text().splitlines()) if self.log.exists() else 0
-        env = {**os.environ, "HUBD_INSTALL_DRYRUN_CMDS": str(self.log), "HUBD_INSTALL_PIP_ARGS": PIP_OFFLINE}
+        pip_offline = f"--no-index --find-links {self.wheels} --no-build-isolation"
+        env = {**os.environ, "HUBD_INSTALL_DRYRUN_CMDS": str(self.log), "HUBD_INSTALL_PIP_ARGS": pip_offline}
         env.pop("HUBD_ROOT", None)
         proc = subprocess.run(["bash", str(self.checkout / "systemd/install.sh"), "--root", str(self.root),
                                "--python", PYTHON, *args],
@@ -192,6 +242,19 @@ def test_pip_really_installed_the_project_into_the_venv(life):
     assert version == "0.1.0" and where.startswith(str(life.root / "opt/hubd/venv/lib"))
     # the config check ran through the venv's hubd, as the service user would
     assert "config.toml: ok" in life.first.stdout
+
+
+def test_numba_cache_is_warmed_once_and_rebuilt_after_an_upgrade(life):
+    if not (REPO / "hubd/detector/kernels.py").exists():
+        pytest.skip("no numba kernels in this tree")
+    cache = [k for k in life.before_second if k.startswith("var/cache/hubd/numba/") and k.endswith(".nbi")]
+    assert cache, life.first.stdout  # one index per compiled kernel
+    assert "numba kernels compiled into the cache as hubd" in life.first.stdout
+    assert "numba cache already warm" in life.second.stdout
+    assert "cleared the numba cache of the previous version" in life.upgrade.stdout
+    assert "numba kernels compiled into the cache as hubd" in life.upgrade.stdout
+    warm = [c for c in life.first_cmds if c.startswith("as hubd: ") and " replay - --json" in c]
+    assert warm and "NUMBA_CACHE_DIR=" + str(life.root) + "/var/cache/hubd/numba" in warm[0]
 
 
 def test_first_run_asks_the_system_for_user_and_enable(life):

@@ -268,35 +268,164 @@ def _potter(log: _Log, rng, r: Resident, a: float, b: float) -> None:
 
 
 # ---------------------------------------------------------------------------- results
-def results_table(days: int = 56, cuts: int = 1000, seed: int = 1) -> list:
-    """The backtest on the real log and on each synthetic resident, same settings."""
-    from hubd.detector.backtest import backtest
+#: each synthetic resident's own waking hours (local clock) for the "waking" delay rows
+WAKING = {"regular": (8.0, 22.0), "late_sleeper": (12.0, 2.0), "reversed": (18.0, 8.0), "drifting": (8.0, 22.0)}
+
+
+def kasteren_events():
     from hubd.events import read_events
 
-    out = []
     real = ROOT.parent / "shared" / "data" / "kasteren_house_a.csv"
     if not real.exists():
         real = Path("/work/shared/data/kasteren_house_a.csv")
     with open(real) as fh:
-        out.append(backtest(read_events(fh), cuts=cuts, seed=seed, title="van Kasteren house A (real)"))
+        return read_events(fh)
+
+
+def results_table(days: int = 56, cuts: int = 1000, seed: int = 1) -> list:
+    """The backtest on the real log and on each synthetic resident, same settings, same run."""
+    from hubd.detector.backtest import backtest
+
+    out = [backtest(kasteren_events(), cuts=cuts, seed=seed, title="van Kasteren house A (real)")]
     for i, (name, r) in enumerate(RESIDENTS.items()):
-        out.append(backtest(simulate(r, days, seed=seed + i), cuts=cuts, seed=seed, title=f"synthetic {name}"))
+        w = WAKING[name]
+        out.append(backtest(simulate(r, days, seed=seed + i), cuts=cuts, seed=seed, waking_hours=w,
+                            title=f"synthetic {name} ({days} d)"))
     return out
+
+
+# ----------------------------------------------------------------------------- timing
+def _best(fn, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _load_reference():
+    """tests/test_kernels.py's slow, obvious RefDetector (the reference the kernels must match)."""
+    import importlib.util
+
+    path = ROOT / "tests" / "test_kernels.py"
+    spec = importlib.util.spec_from_file_location("test_kernels_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _child(code: str, env: dict) -> tuple[float, str]:
+    """Run Python code in a fresh process; (wall seconds incl. interpreter start-up, its stdout)."""
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=str(ROOT))
+    wall = time.perf_counter() - t
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    return wall, done.stdout.strip()
+
+
+_CHILD_REPLAY = """
+import time, sys
+t0 = time.perf_counter()
+import numpy as np
+from hubd.detector.model import EventBatch, LearnedDetector
+t1 = time.perf_counter()
+z = np.load(sys.argv[-1] if len(sys.argv) > 1 else {path!r})
+batch = EventBatch(z["mono"], z["local"], z["kind"], z["sensor"], z["value"], tuple(z["sensors"]))
+t2 = time.perf_counter()
+result = LearnedDetector().replay(batch)
+t3 = time.perf_counter()
+print(f"{{len(batch)}} {{t1 - t0:.3f}} {{t2 - t1:.3f}} {{t3 - t2:.3f}} {{len(result.episodes)}}")
+"""
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--results", action="store_true", help="only the backtest results table")
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--days", type=int, default=56)
+    ap.add_argument("--results", action="store_true", help="only the backtest results table (docs/detector.md)")
+    ap.add_argument("--json", action="store_true", help="results as JSON")
+    ap.add_argument("--days", type=int, default=56, help="days per synthetic resident")
+    ap.add_argument("--reference-events", type=int, default=100_000, help="events for the numba/reference ratio")
     args = ap.parse_args()
-    res = results_table(days=args.days)
-    if args.json:
-        print(json.dumps([r.as_dict() for r in res], indent=1))
-    else:
-        for r in res:
-            print(r.format_table())
-            print()
+    if args.results or args.json:
+        res = results_table(days=args.days)
+        if args.json:
+            print(json.dumps([r.as_dict() for r in res], indent=1))
+        else:
+            for r in res:
+                print(r.format_table())
+                print()
+        return
+
+    from hubd.detector import kernels
+    from hubd.detector.backtest import backtest
+    from hubd.detector.model import LearnedDetector
+
+    print(f"python {sys.version.split()[0]}, numba {__import__('numba').__version__}, one core")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba-cache"), PYTHONPATH=str(ROOT))
+        env.pop("NUMBA_DISABLE_JIT", None)
+
+        # first-call JIT (empty cache) and cached start, each in a fresh process
+        small = simulate(RESIDENTS["regular"], 3, seed=0)
+        small_path = os.path.join(tmp, "small.npz")
+        np.savez(small_path, mono=small.mono, local=small.local, kind=small.kind, sensor=small.sensor,
+                 value=small.value, sensors=np.array(small.sensors))
+        code = _CHILD_REPLAY.format(path=small_path)
+        cold_wall, cold = _child(code, env)
+        warm_wall, warm = _child(code, env)
+        cold_replay, warm_replay = float(cold.split()[3]), float(warm.split()[3])
+        print(f"first call, empty numba cache:  {cold_replay:6.2f} s in replay, {cold_wall:6.2f} s process")
+        print(f"cached start, warm numba cache: {warm_replay:6.3f} s in replay, {warm_wall:6.2f} s process")
+
+        # a synthetic year of a busy home, replayed in a fresh process (start-up included)
+        t = time.perf_counter()
+        year = simulate(BUSY, 365, seed=0)
+        gen = time.perf_counter() - t
+        year_path = os.path.join(tmp, "year.npz")
+        np.savez(year_path, mono=year.mono, local=year.local, kind=year.kind, sensor=year.sensor,
+                 value=year.value, sensors=np.array(year.sensors))
+        wall, out = _child(_CHILD_REPLAY.format(path=year_path), env)
+        n, t_import, t_load, t_replay, n_eps = out.split()
+        print(f"year of a busy home: {int(n):,} events (generated in {gen:.1f} s), fresh process "
+              f"{wall:.2f} s total = import {float(t_import):.2f} + load {float(t_load):.2f} "
+              f"+ replay {float(t_replay):.2f} s (+ interpreter start); {n_eps} episodes")
+
+    # bulk replay throughput in this process (kernels loaded)
+    LearnedDetector().replay(year.head(1000))
+    best = _best(lambda: LearnedDetector().replay(year))
+    print(f"bulk replay throughput: {len(year) / best / 1e6:.2f} M events/s ({len(year):,} events in {best:.2f} s)")
+
+    # numba vs the slow obvious reference of tests/test_kernels.py, same events, same run
+    ref_mod = _load_reference()
+    part = year.head(args.reference_events)
+    numba_time = _best(lambda: LearnedDetector().replay(part))
+
+    def reference():
+        ref = ref_mod.RefDetector(ref_mod.DetectorParams(), list(part.sensors))
+        for t_, lc, k, s_, v in zip(part.mono.tolist(), part.local.tolist(), part.kind.tolist(), part.sensor.tolist(),
+                                    part.value.tolist()):
+            ref.feed(t_, lc, k, s_, v)
+
+    ref_time = _best(reference, repeat=1)
+    print(f"numba vs pure-Python reference on the same {len(part):,} events: {numba_time * 1e3:.1f} ms vs "
+          f"{ref_time:.2f} s = {ref_time / numba_time:,.0f}x")
+    interp_path = os.path.join(tempfile.gettempdir(), "hubd-bench-part.npz")
+    np.savez(interp_path, mono=part.mono, local=part.local, kind=part.kind, sensor=part.sensor, value=part.value,
+             sensors=np.array(part.sensors))
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=str(ROOT))
+    _, out = _child(_CHILD_REPLAY.format(path=interp_path), env)
+    os.unlink(interp_path)
+    interp = float(out.split()[3])
+    print(f"the same kernels interpreted (NUMBA_DISABLE_JIT=1): {interp:.2f} s = {interp / numba_time:,.0f}x slower")
+
+    # backtest: 1000 simulated collapses over a month
+    month = simulate(RESIDENTS["regular"], 30, seed=1)
+    backtest(month, cuts=1000, seed=0)
+    bt = _best(lambda: backtest(month, cuts=1000, seed=0))
+    print(f"backtest, 1000 cuts over a month ({len(month):,} events): {bt * 1e3:.0f} ms")
+    del kernels
 
 
 if __name__ == "__main__":

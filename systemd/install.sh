@@ -161,8 +161,19 @@ check_sources() {
         systemd/hubd.sysusers systemd/99-hubd-modem.rules systemd/README.md; do
         [ -e "$SRC/$f" ] || die "$SRC/$f is missing: run install.sh from a hubd checkout (or unpacked source tree)"
     done
-    "$PYTHON" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null \
-        || die "$PYTHON is not Python >= 3.9 with venv (apt-get install python3-venv)"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null \
+        || die "$PYTHON is not Python >= 3.9"
+}
+
+# Debian splits venv's ensurepip into python3-venv; Raspberry Pi OS Lite may not have it.
+ensure_venv_module() {
+    "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null && return 0
+    if [ -z "$R" ] && [ -z "$DRYRUN" ] && command -v apt-get >/dev/null; then
+        run_system apt-get install -y --no-install-recommends python3-venv
+        changed "installed python3-venv (apt)"
+        return 0
+    fi
+    die "$PYTHON cannot make a venv: apt-get install python3-venv"
 }
 
 # systemd-sysusers with systemd/hubd.sysusers when present, else useradd/usermod.
@@ -218,6 +229,7 @@ ensure_venv() {
         unchanged "venv exists ($("$VENV/bin/python" -V))"
         return
     fi
+    ensure_venv_module
     mkdir -p "$PREFIX"
     "$PYTHON" -m venv --clear --system-site-packages "$VENV"
     changed "created venv from $PYTHON ($("$VENV/bin/python" -V), --system-site-packages for python3-lgpio)"
@@ -247,9 +259,18 @@ install_project() {
     changed "installed hubd $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("hubd"))') and its dependencies from $SRC"
 }
 
+# Importing lgpio creates its notification FIFO in LG_WD (else the CWD): probe in a scratch dir.
+lgpio_location() {
+    local scratch status=0
+    scratch=$(mktemp -d)
+    (cd "$scratch" && LG_WD=$scratch "$VENV/bin/python" -c 'import lgpio; print(lgpio.__file__)') 2>/dev/null || status=$?
+    rm -rf "$scratch"
+    return "$status"
+}
+
 ensure_lgpio() {
     local where
-    if where=$("$VENV/bin/python" -c 'import lgpio; print(lgpio.__file__)' 2>/dev/null); then
+    if where=$(lgpio_location); then
         unchanged "lgpio importable in the venv ($where)"
         return
     fi

@@ -244,6 +244,9 @@ class Engine:
         self.next_heartbeat_local = snap.get("next_heartbeat_local")
         self.policy.load(snap.get("policy") or {}, rebase)
         self.detector.load(snap.get("detector") or {}, rebase)
+        skip = getattr(self.detector, "skip_unobserved", None)
+        if skip is not None:  # the downtime was not watched: never learn it as the resident's inactivity
+            skip(mono)
         for watcher, state in zip(self.watchers, snap.get("watchers") or []):
             watcher.load(state, rebase)
         down_for = max(0.0, local - float(snap.get("saved_local", local)))

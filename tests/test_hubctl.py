@@ -462,3 +462,22 @@ def test_sms_uses_the_modem_teams_helpers_when_present(monkeypatch):
 @pytest.mark.parametrize("argv", [(), ("frobnicate",), ("away", "--hours", "soon"), ("sms",)])
 def test_usage_errors_exit_2(argv):
     assert run(None, *argv)[0] == 2
+
+
+def test_profile_from_the_real_learned_detector(hub):
+    """The technician sees the learned thresholds and an actogram, within a phone-sized screen."""
+    from hubd.detector.model import LearnedDetector
+    from hubd.events import Event, Kind
+    detector = LearnedDetector()
+    for day in range(3):
+        for hour in (7, 8, 12, 19, 22):
+            t = 1_700_000_000.0 - 1_700_000_000.0 % 86400 + day * 86400 + hour * 3600
+            detector.observe(Event(t, t, "hall", Kind.MOTION, 1))
+    hub.daemon.engine.detector = detector
+    code, out, _ = run(hub, "profile")
+    assert code == 0 and out.strip()
+    assert max(len(line) for line in out.splitlines()) <= 80
+    data = run_json(hub, "profile")["data"]
+    assert len(data["threshold_hours"]) == 24 * 60 // data["slot_minutes"]
+    assert data["cold_start"] is True and data["learned_days"] < 7  # three days are not enough to trust
+    assert len(data["actogram"]) >= 3

@@ -410,3 +410,13 @@ def test_unconfigured_sensors_are_watched_only_if_they_are_motion_sensors():
     health.observe(Event(1.0, 1.0, "pir", Kind.MOTION, 1))
     roles = {row["id"]: row["role"] for row in health.status(2.0)["sensors"]}
     assert roles == {"cupboard": "rare", "pir": "normal"}
+
+
+def test_a_power_meter_reporting_every_few_seconds_is_not_chatter():
+    from hubd.events import Event, Kind
+    from hubd.sensors.health import SensorHealth
+    health = SensorHealth({"fridge": "autonomous"})
+    for i in range(2000):  # a raw-watts log: one row every 5 s
+        t = i * 5.0
+        health.observe(Event(t, t, "fridge", Kind.APPLIANCE, 100.0 if (i // 120) % 2 else 1.0))
+    assert [f for f in health.check(10000.0) if f.type == "sensor_fault"] == []

@@ -148,6 +148,8 @@ class SensorHealth(Detector):
         sensor.blind_s = 0.0
         sensor.events += 1
         sensor.silent_since = None
+        if event.kind is Kind.APPLIANCE:
+            return  # a power meter reports on its own schedule: chatter is a property of switches
         count = self._window_count(sensor, mono, add=True)
         day.max_rate = max(day.max_rate, count)
         if count > self._rate_limit(sensor):

@@ -109,7 +109,36 @@ def _samples_code(samples: int, what: str) -> int:
         raise ValueError(f"INA219 {what} {samples!r} must be one of {sorted(SAMPLES_TO_ADC)}") from None
 
 
-class INA219:
+class ShuntMonitor:
+    """What the INA219 and INA226 share: config in register 0, calibration in register 5, a RST
+    bit, and calibration that a brown-out silently clears (so it is checked after every read)."""
+
+    bus: I2CBus
+    address: int
+    calibration: int
+    config: "INA219Config"
+
+    def init(self) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Software reset (RST bit): all registers to power-on values."""
+        write_u16(self.bus, self.address, REG_CONFIG, CONFIG_RESET)
+
+    def _check_configuration(self) -> None:
+        cal = read_u16(self.bus, self.address, REG_CALIBRATION)
+        config = read_u16(self.bus, self.address, REG_CONFIG)
+        if cal != self.calibration or config != self.config.encode():
+            self.init()
+            raise DeviceResetError(f"{self.describe()}: calibration read 0x{cal:04x} (expected 0x{self.calibration:04x}), "
+                                   f"config 0x{config:04x} (expected 0x{self.config.encode():04x}): the chip was reset, "
+                                   "probably a brown-out; re-initialised")
+
+
+class INA219(ShuntMonitor):
     """An INA219 at ``address`` on ``bus``, scaled for ``shunt_ohms`` and ``max_current`` amps."""
 
     chip = "INA219"
@@ -170,19 +199,6 @@ class INA219:
             raise DeviceError(f"{self.describe()}: read back config 0x{config:04x} / calibration 0x{cal:04x}, "
                               f"wrote 0x{self.config.encode():04x} / 0x{self.calibration:04x}: not an INA219, "
                               "or the bus corrupts data")
-
-    def reset(self) -> None:
-        """Software reset (RST bit): all registers to power-on values."""
-        write_u16(self.bus, self.address, REG_CONFIG, CONFIG_RESET)
-
-    def _check_configuration(self) -> None:
-        cal = read_u16(self.bus, self.address, REG_CALIBRATION)
-        config = read_u16(self.bus, self.address, REG_CONFIG)
-        if cal != self.calibration or config != self.config.encode():
-            self.init()
-            raise DeviceResetError(f"{self.describe()}: calibration read 0x{cal:04x} (expected 0x{self.calibration:04x}), "
-                                   f"config 0x{config:04x} (expected 0x{self.config.encode():04x}): the chip was reset, "
-                                   "probably a brown-out; re-initialised")
 
     def read(self) -> PowerReading:
         """Bus, shunt, current and power in SI units; raises DeviceResetError if the chip lost its calibration."""

@@ -19,7 +19,7 @@ from typing import Optional
 
 from .i2c import (DeviceError, DeviceResetError, I2CBus, WrongDeviceError, check_address, read_s16, read_u16,
                   write_u16)
-from .ina219 import PowerReading, calibration_value, nice_current_lsb
+from .ina219 import PowerReading, ShuntMonitor, calibration_value, nice_current_lsb
 
 REG_CONFIG, REG_SHUNT, REG_BUS, REG_POWER, REG_CURRENT, REG_CALIBRATION, REG_MASK_ENABLE, REG_ALERT_LIMIT = range(8)
 REG_MANUFACTURER_ID, REG_DIE_ID = 0xFE, 0xFF
@@ -74,7 +74,7 @@ def _code(value: int, table: tuple[int, ...], what: str) -> int:
         raise ValueError(f"INA226 {what} {value!r} must be one of {list(table)}") from None
 
 
-class INA226:
+class INA226(ShuntMonitor):
     """An INA226 at ``address`` on ``bus``, scaled for ``shunt_ohms`` and ``max_current`` amps."""
 
     chip = "INA226"
@@ -133,18 +133,6 @@ class INA226:
         if config != self.config.encode() or cal != self.calibration:
             raise DeviceError(f"{self.describe()}: read back config 0x{config:04x} / calibration 0x{cal:04x}, "
                               f"wrote 0x{self.config.encode():04x} / 0x{self.calibration:04x}: the bus corrupts data")
-
-    def reset(self) -> None:
-        write_u16(self.bus, self.address, REG_CONFIG, CONFIG_RESET)
-
-    def _check_configuration(self) -> None:
-        cal = read_u16(self.bus, self.address, REG_CALIBRATION)
-        config = read_u16(self.bus, self.address, REG_CONFIG)
-        if cal != self.calibration or config != self.config.encode():
-            self.init()
-            raise DeviceResetError(f"{self.describe()}: calibration read 0x{cal:04x} (expected 0x{self.calibration:04x}), "
-                                   f"config 0x{config:04x} (expected 0x{self.config.encode():04x}): the chip was reset, "
-                                   "probably a brown-out; re-initialised")
 
     def read(self) -> PowerReading:
         """Bus, shunt, current and power in SI units; raises DeviceResetError if the chip lost its calibration."""

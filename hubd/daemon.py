@@ -27,6 +27,7 @@ from .seams import Hardware, Uplink
 from .store import Store, StoreError
 
 log = logging.getLogger("hubd")
+_CONSEQUENCES = (AlertChanged, SendSms, Report)  # actions whose record must agree with the snapshot
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -220,11 +221,28 @@ class Daemon:
     # -- actions -----------------------------------------------------------------
     def apply(self, actions: list, local: float) -> None:
         """Execute actions from a command (hubctl, SMS) now, persist at once, and re-plan the wait."""
-        self._execute(actions, local)
-        self._urgent_flush = True  # a mode set by a technician must survive a power cut
+        self._execute(actions, local, durable=True)  # a mode set by a technician must survive a power cut
         self._poke()
 
-    def _execute(self, actions: list, local: float) -> None:
+    def _execute(self, actions: list, local: float, durable: bool = False) -> None:
+        """Carry out the engine's actions. What tells the world something (an alert record, an SMS
+        queued, a report) commits in one transaction with the engine snapshot that decided it: after
+        a power cut the restored engine is never behind what it already told the office (it would
+        reuse the alert's id and text the same alarm again)."""
+        if durable or any(isinstance(a, _CONSEQUENCES) for a in actions):
+            done = 0
+            try:
+                with self.store.transaction():
+                    for action in actions:
+                        self._execute_one(action, local)
+                        done += 1
+                    self.store.flush(self.engine.snapshot(self.clock.monotonic(), self.clock.local(), self.boot_id))
+                return
+            except StoreError as exc:
+                log.error("%s: keeping what can be kept, one action at a time", exc)
+                self._urgent_flush = True  # and the snapshot at the next chance
+                # nothing written was kept; outputs already set and lines already logged stay done
+                actions = [a for i, a in enumerate(actions) if i >= done or not isinstance(a, (SetOutputs, Log))]
         for action in actions:
             try:
                 self._execute_one(action, local)

@@ -3,17 +3,23 @@
 Events are batched (the SD card wears with every commit); alerts and audit entries
 are committed at once, because they are what must never be lost. Losing the newest
 unflushed events on a power cut only makes the silence look longer: the safe side.
+
+``transaction()`` groups writes into one commit (nested, a savepoint of the outer one):
+the daemon commits an alert, the SMS it queues and the engine snapshot that produced
+them together, so a power cut never leaves the restored engine behind what it already
+told the office.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
 import sqlite3
 import threading
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -80,22 +86,56 @@ class Store:
         self.lock = threading.RLock()  # one writer; hubctl readers use their own connection
         self._pending: list[tuple] = []
         self._last_snapshot: str | None = None
+        self._on_commit: list[Callable[[], None]] = []
 
     # -- writes ------------------------------------------------------------------
-    def _write(self, statements: Iterable[tuple[str, Any]]) -> None:
+    @contextlib.contextmanager
+    def transaction(self, what: str = "state") -> Iterator[None]:
+        """Everything written inside commits at once or not at all; nested, it is a savepoint."""
         with self.lock:
+            db = self.db
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                for sql, args in statements:
-                    if args and isinstance(args, list):
-                        self.db.executemany(sql, args)
-                    else:
-                        self.db.execute(sql, args or ())
-                self.db.execute("COMMIT")
+                if db.in_transaction:
+                    db.execute("SAVEPOINT nested")
+                    pending_calls = len(self._on_commit)
+                    try:
+                        yield
+                    except BaseException:
+                        del self._on_commit[pending_calls:]
+                        db.execute("ROLLBACK TO nested")
+                        db.execute("RELEASE nested")
+                        raise
+                    db.execute("RELEASE nested")
+                    return
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    db.execute("COMMIT")
+                except BaseException:
+                    self._on_commit.clear()
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as exc:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise StoreError(f"state write failed in {self.path}: {exc}") from exc
+                raise StoreError(f"{what} write failed in {self.path}: {exc}") from exc
+            done, self._on_commit = self._on_commit, []
+            for call in done:
+                call()
+
+    def _after_commit(self, call: Callable[[], None]) -> None:
+        """Run ``call`` once what was just written is committed (at once outside a transaction)."""
+        if self.db.in_transaction:
+            self._on_commit.append(call)
+        else:
+            call()
+
+    def _write(self, statements: Iterable[tuple[str, Any]]) -> None:
+        with self.transaction():
+            for sql, args in statements:
+                if args and isinstance(args, list):
+                    self.db.executemany(sql, args)
+                else:
+                    self.db.execute(sql, args or ())
 
     def add_event(self, ev: Event) -> None:
         self._pending.append((ev.mono, ev.local, ev.sensor, int(ev.kind), ev.value))
@@ -117,10 +157,15 @@ class Store:
                 statements.append(("INSERT OR REPLACE INTO kv(key, value) VALUES ('snapshot', ?)", (text,)))
         if not statements:
             return
-        self._write(statements)
-        self._pending.clear()
-        if text is not None:
-            self._last_snapshot = text
+        written = len(self._pending)
+        with self.lock:
+            self._write(statements)
+
+            def committed() -> None:
+                del self._pending[:written]
+                if text is not None:
+                    self._last_snapshot = text
+            self._after_commit(committed)
 
     def record_alert(self, rec: dict[str, Any]) -> None:
         self._write([("INSERT OR REPLACE INTO alerts(id, type, category, key, stage, raised_local, ended_local, record)"

@@ -128,22 +128,16 @@ class _Table:
                 raise StoreError(f"cannot create the SMS tables in {store.path}: {exc}") from exc
 
     def _transaction(self, statements: Iterable[tuple[str, tuple]]) -> int | None:
-        """Run statements in one committed transaction; returns the last insert's row id."""
+        """Run statements in one committed transaction (or the caller's, see Store.transaction);
+        returns the last insert's row id."""
         db = self.store.db
-        with self.store.lock:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                last = None
-                for sql, args in statements:
-                    cursor = db.execute(sql, args)
-                    if sql.lstrip().upper().startswith("INSERT"):
-                        last = cursor.lastrowid
-                db.execute("COMMIT")
-                return last
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise StoreError(f"SMS state write failed in {self.store.path}: {exc}") from exc
+        last = None
+        with self.store.transaction("SMS state"):
+            for sql, args in statements:
+                cursor = db.execute(sql, args)
+                if sql.lstrip().upper().startswith("INSERT"):
+                    last = cursor.lastrowid
+        return last
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self.store.lock:

@@ -1,0 +1,69 @@
+"""Store.transaction: several writes (events, snapshot, alerts, outbox) commit together or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from hubd.clock import FakeClock
+from hubd.events import Event, Kind
+from hubd.modem.outbox import Outbox
+from hubd.store import Store, StoreError
+
+
+def ev(t: float) -> Event:
+    return Event(t, t, "hall", Kind.MOTION, 1.0)
+
+
+def test_writes_inside_a_transaction_commit_together(tmp_path):
+    store = Store(str(tmp_path))
+    outbox = Outbox(store, FakeClock())
+    store.add_event(ev(1.0))
+    with store.transaction():
+        store.record_alert({"id": 1, "type": "inactivity", "category": "resident", "key": "", "stage": "alarm",
+                            "raised_local": 5.0})
+        outbox.add("+8100000001", "alarm", "alarm", 1, 1)
+        store.flush({"saved_mono": 1.0})
+        other = sqlite3.connect(store.path)
+        assert other.execute("SELECT count(*) FROM alerts").fetchone() == (0,)  # nothing visible yet
+        assert store.pending_events == 1  # not committed: still pending
+    assert store.pending_events == 0
+    assert other.execute("SELECT count(*) FROM alerts").fetchone() == (1,)
+    assert other.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+    assert other.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+
+def test_a_failed_transaction_keeps_nothing_and_the_events_stay_pending(tmp_path):
+    store = Store(str(tmp_path))
+    outbox = Outbox(store, FakeClock())
+    store.add_event(ev(1.0))
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            outbox.add("+8100000001", "alarm", "alarm", 1, 1)
+            store.flush({"saved_mono": 1.0})
+            raise RuntimeError("power cut stand-in")
+    assert outbox.counts()["queued"] == 0
+    assert store.load_snapshot() is None
+    assert store.pending_events == 1
+    store.flush({"saved_mono": 1.0})  # the same snapshot is written now: not skipped as unchanged
+    assert store.load_snapshot() == {"saved_mono": 1.0} and len(store.events()) == 1
+
+
+def test_a_failing_inner_write_rolls_back_only_itself_when_caught(tmp_path):
+    store = Store(str(tmp_path))
+    with store.transaction():
+        store.audit(1.0, "hub", "kept", {})
+        with pytest.raises(StoreError):
+            store._write([("INSERT INTO nowhere VALUES (1)", ())])
+        store.audit(2.0, "hub", "kept too", {})
+    assert [a["action"] for a in store.audit_log()] == ["kept too", "kept"]
+
+
+def test_a_read_only_database_is_a_store_error(tmp_path):
+    store = Store(str(tmp_path))
+    store.db.execute("PRAGMA query_only=ON")
+    with pytest.raises(StoreError, match="state write failed"):
+        with store.transaction():
+            store.audit(1.0, "hub", "x", {})
+    assert not store.db.in_transaction

@@ -12,7 +12,7 @@ import pytest
 from hubd.clock import FakeClock
 from hubd.detector.base import is_activity
 from hubsim.modem import ModemEmulator
-from hubsim.resident import Resident, collapse, holiday, pir_dies
+from hubsim.resident import Resident, collapse, holiday, pir_dies, stays_in_bed
 from hubsim.runner import SimFlat, learned_engine, sim_config
 
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
@@ -22,7 +22,7 @@ LIVE = DAY0 + HISTORY_DAYS * DAY + 6 * HOUR  # the live part begins at 06:00
 
 
 class Scenario:
-    def __init__(self, tmp_path, scenarios=(), days=3, detector="fixed", seed=11, **emulator_options):
+    def __init__(self, tmp_path, scenarios=(), days=3, detector="fixed", seed=11, timing=None, **emulator_options):
         self.resident = Resident(seed)
         events = self.resident.days(DAY0, HISTORY_DAYS + days, scenarios=list(scenarios))
         history = [e for e in events if e.local < LIVE]
@@ -32,13 +32,21 @@ class Scenario:
         self.config = sim_config(str(tmp_path / "state"), self.emulator.port, args)
         engine = learned_engine(self.config, history)
         self.clock = FakeClock(mono=LIVE, local=LIVE)
-        self.flat = SimFlat(self.config, self.clock, self.live_events, self.resident, self.emulator, engine)
+        self.flat = SimFlat(self.config, self.clock, self.live_events, self.resident, self.emulator, engine,
+                            timing=timing)
         self.daemon = self.flat.daemon
         self.task = None
 
     async def start(self):
         self.task = asyncio.ensure_future(self.daemon.run())
         await self.settle()
+        # the modem handshake is real pty I/O: give it real time (bounded) before simulated hours fly by
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10.0
+        while not self.flat.uplink.status().get("initialised") and loop.time() < deadline:
+            self.clock.advance(0.1)
+            await asyncio.sleep(0.005)
+        assert self.flat.uplink.status().get("initialised"), "the simulated modem never came up"
 
     async def settle(self, rounds: int = 8):
         for _ in range(rounds):
@@ -233,5 +241,103 @@ def test_modem_without_network_during_alarm_delivers_exactly_once_when_back(tmp_
         await sc.live_until(crossing + 29 * MIN, step=MIN)
         assert len(sc.alarms(await sc.quiet_deliveries())) == len(sc.alarms(log))
         assert sc.alarms(log)[0].count("no activity") == 1
+
+    run(sc, body)
+
+
+def test_out_and_not_back_is_reported_as_not_returned(tmp_path):
+    leave = LIVE + 3 * HOUR
+    sc = Scenario(tmp_path, [holiday(leave, 10)], days=3, detector="learned")  # gone, without a word
+
+    async def body(sc):
+        await sc.live_until(leave + 25 * HOUR, step=15 * MIN)
+        log = await sc.deliveries(matching="not back")
+        texts = [t for _, t in log if "not back" in t]
+        assert texts and "SIM-1" in texts[0]
+        assert len(texts) == sc.config.alerts.repeat_limit  # one episode: its escalation steps, never more
+        assert not any("no activity" in t for _, t in log)  # out is not inactivity at home
+
+    run(sc, body)
+
+
+def test_still_in_bed_long_past_the_usual_is_stayed_in_place(tmp_path):
+    start = LIVE + 0.5 * HOUR  # 06:30: lies down and stays, bed mat held
+    sc = Scenario(tmp_path, [stays_in_bed(start, 30)], days=3, detector="learned")
+
+    async def body(sc):
+        await sc.live_until(start + 20 * HOUR, step=15 * MIN)
+        log = await sc.deliveries(matching="occupied")
+        texts = [t for _, t in log if "occupied" in t]
+        assert len(texts) >= 1 and "bed" in texts[0]
+
+    run(sc, body)
+
+
+def test_failing_power_chip_is_reported_as_sensor_fault_and_clears(tmp_path):
+    sc = Scenario(tmp_path, days=2)
+
+    async def body(sc):
+        await sc.live_until(LIVE + HOUR)
+        sc.flat.bus.nack(address=0x40)  # the kettle's INA226 stops acknowledging
+        await sc.live_until(LIVE + 2 * HOUR, step=MIN)
+        log = await sc.deliveries(matching="faulty")
+        texts = [t for _, t in log if "faulty" in t]
+        assert len(texts) == 1 and "kettle" in texts[0]
+        sc.flat.bus.clear_faults(0x40)
+        await sc.live_until(LIVE + 3 * HOUR, step=MIN)
+        log = await sc.deliveries(matching="resolved")
+        assert any("resolved" in t for _, t in log)
+
+    run(sc, body)
+
+
+def test_modem_refusing_messages_shows_uplink_down_locally(tmp_path):
+    from hubd.modem.service import SmsTiming
+    sc = Scenario(tmp_path, days=2, timing=SmsTiming(health_interval=5 * MIN, unregistered_poll=MIN))
+
+    async def body(sc):
+        await sc.live_until(LIVE + HOUR)
+        sc.emulator.fail_next(42, count=1000)  # network congestion on every send: nothing gets out
+        sc.emulator.set_registration(3)  # and then registration denied
+        await sc.live_until(LIVE + 2 * HOUR, step=MIN)
+        assert sc.flat.hardware.pattern == "fault"  # the flat shows that the office cannot be told
+        assert any(a["type"] == "uplink_down" for a in sc.daemon.store.alerts(open_only=True))
+
+    run(sc, body)
+
+
+def test_pause_beyond_its_maximum_is_reported(tmp_path):
+    sc = Scenario(tmp_path, days=2)
+
+    async def body(sc):
+        await sc.live_until(LIVE + HOUR)
+        sc.daemon.apply(sc.daemon.engine.set_mode("paused", 24, "technician", sc.clock.monotonic(), sc.clock.local()),
+                        sc.clock.local())
+        await sc.live_until(LIVE + 1 * HOUR + 8 * HOUR + 10 * MIN, step=MIN * 10)  # max_pause_hours = 8
+        log = await sc.deliveries(matching="paused")
+        texts = [t for _, t in log if "paused" in t]
+        assert len(texts) == 1
+
+    run(sc, body)
+
+
+def test_restart_is_reported_to_the_office(tmp_path):
+    sc = Scenario(tmp_path, days=2)
+
+    async def body(sc):
+        await sc.live_until(LIVE + HOUR)
+        sc.daemon.request_stop()
+        await sc.task
+        # the same state directory, a new daemon, twenty minutes later (a power cut)
+        sc.clock.advance(20 * MIN)
+        from hubd.daemon import Daemon
+        from hubd.engine import Engine
+        sc.daemon = Daemon(sc.config, sc.clock, sc.flat.hardware, sc.flat.uplink, sc.flat.store, boot_id="sim-2",
+                           engine_factory=Engine, control=False)
+        sc.task = asyncio.ensure_future(sc.daemon.run())
+        await sc.settle()
+        log = await sc.deliveries(matching="restarted")
+        texts = [t for _, t in log if "restarted" in t]
+        assert len(texts) == 1 and "20min" in texts[0]
 
     run(sc, body)

@@ -588,6 +588,7 @@ class _Run:
 
 
 # Motion in a room: (mean seconds of a movement, mean seconds still between movements).
+LEAVE_LEAD_S = 45.0  # going out: they get up this long before the door shuts (the hall walk is 15-40 s)
 _MOTION = {"active": (20.0, 15.0), "light": (5.0, 45.0), "still": (3.0, 240.0), "asleep": (2.0, 2400.0)}
 
 
@@ -662,6 +663,9 @@ class _Renderer:
             if walk and stay.end - stay.start > 2 * walk:
                 arrivals[stay.start] = walk
                 stay = replace(stay, start=stay.start + walk)  # what they do starts on arrival
+            leaving = i + 1 < len(stays) and stays[i + 1].room == "outside" and stay.room != "outside"
+            if leaving and stay.end - stay.start > 2 * LEAVE_LEAD_S:
+                stay = replace(stay, end=stay.end - LEAVE_LEAD_S)  # up from the sofa before the hall and the door
             getattr(self, f"_{stay.what}")(stay, rng)
         for use in uses:
             rng = random.Random(f"{self.seed}/use/{int(use.start)}")

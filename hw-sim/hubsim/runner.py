@@ -90,6 +90,14 @@ class SimFlat:
         self.daemon = Daemon(config, clock, self.hardware, self.uplink, self.store, boot_id="sim",
                              engine_factory=lambda cfg: engine, control=control)
         self.emulator = emulator
+        self.patterns: list[tuple[float, str]] = []  # every buzzer/LED change, as it happens
+        show = self.hardware.set_outputs
+
+        def recording(pattern: str) -> None:
+            self.patterns.append((clock.local(), pattern))
+            show(pattern)
+
+        self.hardware.set_outputs = recording
 
     def _current(self, sensor_id: str):
         return lambda t: self.feed.watts_at(sensor_id, t) / DC_VOLTS
@@ -135,8 +143,8 @@ class Console:
         self.quiet = quiet
         self.events = 0
 
-    def say(self, text: str) -> None:
-        print(f"[{_stamp(self.clock.local())}] {text}", flush=True)
+    def say(self, text: str, when: float | None = None) -> None:
+        print(f"[{_stamp(self.clock.local() if when is None else when)}] {text}", flush=True)
 
     def event(self, ev: Event) -> None:
         self.events += 1
@@ -150,14 +158,13 @@ class Console:
         print(f"[{_stamp(ev.local)}]   sensor {ev.sensor:<12} {what}", flush=True)
 
 
-async def live(daemon: Daemon, script: GpioScript, emulator: ModemEmulator, clock: ScaledClock,
-               console: Console, collapse_at: float, wall_limit: float) -> bool:
+async def live(flat: SimFlat, clock: ScaledClock, console: Console, collapse_at: float, wall_limit: float) -> bool:
     """Play the resident's script onto the pins until the office phone gets the alarm."""
+    daemon, script, emulator = flat.daemon, flat.script, flat.emulator
     run = asyncio.ensure_future(daemon.run())
     started = time.monotonic()
-    seen_sms = 0
+    seen_sms = seen_patterns = 0
     said_collapse = False
-    pattern = "off"
     ok = False
     try:
         while time.monotonic() - started < wall_limit:
@@ -166,9 +173,9 @@ async def live(daemon: Daemon, script: GpioScript, emulator: ModemEmulator, cloc
             if not said_collapse and local >= collapse_at:
                 said_collapse = True
                 console.say(">>> scenario: the resident collapses (no more activity from now on)")
-            if daemon.hardware.pattern != pattern:
-                pattern = daemon.hardware.pattern
-                console.say(f"hub outputs: buzzer/LED pattern '{pattern}'")
+            for when, pattern in flat.patterns[seen_patterns:]:
+                console.say(f"hub outputs: buzzer/LED pattern '{pattern}'", when)
+            seen_patterns = len(flat.patterns)
             with emulator._cond:
                 delivered = list(emulator.delivered)
             for to, text in delivered[seen_sms:]:
@@ -230,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(clock, args.quiet)
         daemon.listeners.append(console.event)
         console.say(f"live morning begins; the resident will collapse at {args.collapse}")
-        ok = asyncio.run(live(daemon, script, emulator, clock, console, collapse_at, args.wall_limit))
+        ok = asyncio.run(live(flat, clock, console, collapse_at, args.wall_limit))
     finally:
         emulator.stop()
         Device.pin_factory = None

@@ -13,10 +13,10 @@
 # It prints each step's wall time and the disk used, and exits non-zero on any failure.
 #
 # Host requirements: x86-64 Debian bookworm (or derivative), root (apt-get, debootstrap),
-#   network to a Debian mirror and to PyPI, python3 with pip, ~1.5 GB free disk
-#   (qemu-user-static package ~370 MB, root ~320 MB, venv ~250 MB, wheels ~70 MB).
-# Cost: first run ~10 min on 2 cores (root + wheels are cached), later runs ~5 min; mostly
-#   emulation (4-10x slower than native). Figures of a real run: docs/arm64.md.
+#   network to a Debian mirror and to PyPI, python3 with pip, ~1.1 GB free disk
+#   (qemu-user-static 370 MB installed, root 266 MB, venv 303 MB, wheels 79 MB).
+# Cost on 2 cores: first run 6-9 min (root, wheels and venv are then cached), later runs
+#   ~4 min, mostly emulation (4-10x slower than native). Measured figures: docs/arm64.md.
 #
 # Usage: benchmarks/arm64_smoke.sh [--cache DIR] [--ref GIT_REV] [--cpu cortex-a72|cortex-a76]
 #   --cache  where the root, the wheels and the venv are kept (default ~/.cache/hubd-arm64)
@@ -211,7 +211,7 @@ kernel_tests() {
     NUMBA_CACHE_DIR="$WORK/numba" arm64_python "$VENV/bin/pytest" -p no:cacheprovider -rfE tests/test_kernels.py \
         >"$out" 2>&1 || status=$?
     cat "$out"
-    echo "tests/test_kernels.py on arm64:$(grep -E '[0-9]+ (passed|failed|error)' "$out" | tail -n 1 | tr -d '=')"
+    echo "tests/test_kernels.py on arm64: $(grep -E '[0-9]+ (passed|failed|error)' "$out" | tail -n 1 | tr -d '=' | xargs)"
     return "$status"
 }
 

@@ -253,7 +253,7 @@ def test_numba_cache_is_warmed_once_and_rebuilt_after_an_upgrade(life):
     assert "numba cache already warm" in life.second.stdout
     assert "cleared the numba cache of the previous version" in life.upgrade.stdout
     assert "numba kernels compiled into the cache as hubd" in life.upgrade.stdout
-    warm = [c for c in life.first_cmds if c.startswith("as hubd: ") and " replay - --json" in c]
+    warm = [c for c in life.first_cmds if c.startswith("as hubd: ") and "Engine(config).restore" in c]
     assert warm and "NUMBA_CACHE_DIR=" + str(life.root) + "/var/cache/hubd/numba" in warm[0]
 
 

@@ -142,7 +142,7 @@ service_gid() { awk -F: -v g="$SERVICE_USER" '$1 == g { print $3 }' "$R/etc/grou
 # chown through the seam, only when the owner differs. Names resolve against the target root.
 ensure_owner() {
     local path=$1 want_user=$2 uid gid want
-    uid=$([ "$want_user" = root ] && echo 0 || service_uid)
+    if [ "$want_user" = root ]; then uid=0; else uid=$(service_uid); fi
     gid=$(service_gid)
     if [ -n "$uid" ] && [ -n "$gid" ]; then
         want="$uid:$gid"
@@ -287,9 +287,11 @@ ensure_lgpio() {
         return
     fi
     # Not Raspberry Pi OS (no python3-lgpio in its archive): PyPI's wheel, cp311 aarch64 only.
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PIP_EXTRA[@]}" lgpio \
-        && changed "installed lgpio from PyPI into the venv" \
-        || warn "no lgpio: neither python3-lgpio (apt) nor the PyPI wheel installed; GPIO will not work"
+    if "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PIP_EXTRA[@]}" lgpio; then
+        changed "installed lgpio from PyPI into the venv"
+    else
+        warn "no lgpio: neither python3-lgpio (apt) nor the PyPI wheel installed; GPIO will not work"
+    fi
 }
 
 install_config() {
@@ -410,7 +412,8 @@ prepare_directories() {
     for dir in "$STATE:0750" "$CACHE:0755" "$NUMBA_CACHE:0755"; do
         mode=${dir##*:}; dir=${dir%:*}
         if [ ! -d "$dir" ]; then
-            mkdir -p -m "$mode" "$dir"
+            mkdir -p "$(dirname "$dir")"
+            mkdir -m "$mode" "$dir"
             changed "created $dir"
         fi
         if ensure_owner "$dir" "$SERVICE_USER"; then changed "$dir owned by $SERVICE_USER"; fi

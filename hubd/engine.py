@@ -39,7 +39,8 @@ class CommandError(ValueError):
 def make_detector(config: Config) -> Detector:
     """The detector the config asks for; the learned one carries the fixed safety net inside."""
     if config.detector.mode == "fixed":
-        return FixedTimerDetector(config.detector.max_inactivity_hours * HOUR)
+        return FixedTimerDetector(config.detector.max_inactivity_hours * HOUR,
+                                  held_limit_seconds=config.detector.held_max_hours * HOUR)
     from .config import detector_params
     from .detector.model import LearnedDetector
 

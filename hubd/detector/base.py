@@ -73,24 +73,33 @@ class FixedTimerDetector(Detector):
     """The industry baseline and the always-on safety net: any activity resets a stopwatch.
 
     A presence sensor held ON is someone there, so it holds off the timer; the
-    stopwatch restarts when it is released.
+    stopwatch restarts when it is released. With ``held_limit_seconds`` a presence held
+    that long is itself a finding (``stayed_in_place``): a bed or seat mat held ON, by a
+    person who cannot get up or by a stuck mat, must not hold the timer off forever.
     """
 
-    def __init__(self, limit_seconds: float, appliance_on_watts: float = 0.0):
+    def __init__(self, limit_seconds: float, appliance_on_watts: float = 0.0,
+                 held_limit_seconds: float | None = None):
         if limit_seconds <= 0:
             raise ValueError("limit must be positive")
+        if held_limit_seconds is not None and held_limit_seconds <= 0:
+            raise ValueError("held limit must be positive")
         self.limit = float(limit_seconds)
         self.appliance_on_watts = appliance_on_watts
+        self.held_limit = None if held_limit_seconds is None else float(held_limit_seconds)
         self.last_activity_mono: float | None = None
         self.last_activity_local: float | None = None
         self.held: set[str] = set()
+        self.held_since: dict[str, float] = {}  # mono each held sensor went ON
 
     def observe(self, event: Event) -> None:
         if event.kind is Kind.PRESENCE:
             if event.value > 0:
                 self.held.add(event.sensor)
+                self.held_since.setdefault(event.sensor, event.mono)
             else:
                 self.held.discard(event.sensor)
+                self.held_since.pop(event.sensor, None)
         if is_activity(event, self.appliance_on_watts):
             self.last_activity_mono = event.mono
             self.last_activity_local = event.local
@@ -101,14 +110,23 @@ class FixedTimerDetector(Detector):
         return self.last_activity_mono
 
     def check(self, mono: float, local: float) -> list[Finding]:
+        found = []
         since = self._since(mono)
-        if since is None or mono - since < self.limit:
-            return []
-        return [Finding("inactivity", RESIDENT, since, self.limit, detail={"rule": "fixed_timer"})]
+        if since is not None and mono - since >= self.limit:
+            found.append(Finding("inactivity", RESIDENT, since, self.limit, detail={"rule": "fixed_timer"}))
+        if self.held_limit is not None:
+            for sensor, held_from in sorted(self.held_since.items()):
+                if mono - held_from >= self.held_limit:
+                    found.append(Finding("stayed_in_place", RESIDENT, held_from, self.held_limit, key=sensor,
+                                         detail={"rule": "fixed_timer"}))
+        return found
 
     def next_check(self, mono: float) -> float | None:
         since = self._since(mono)
-        return None if since is None else since + self.limit
+        due = [] if since is None else [since + self.limit]
+        if self.held_limit is not None:
+            due += [held_from + self.held_limit for held_from in self.held_since.values()]
+        return min(due) if due else None
 
     def status(self, mono: float, local: float) -> dict[str, Any]:
         since = self._since(mono)
@@ -125,6 +143,7 @@ class FixedTimerDetector(Detector):
             "last_activity_mono": self.last_activity_mono,
             "last_activity_local": self.last_activity_local,
             "held": sorted(self.held),
+            "held_since": dict(self.held_since),
         }
 
     def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
@@ -132,3 +151,7 @@ class FixedTimerDetector(Detector):
         self.last_activity_mono = None if mono is None else rebase(mono)
         self.last_activity_local = state.get("last_activity_local")
         self.held = set(state.get("held", ()))
+        since = state.get("held_since")
+        if since is None:  # saved before hold times were kept: the hold began by the last activity at the latest
+            since = {} if mono is None else {sensor: mono for sensor in self.held}
+        self.held_since = {sensor: rebase(float(t)) for sensor, t in since.items() if sensor in self.held}

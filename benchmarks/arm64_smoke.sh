@@ -211,7 +211,7 @@ kernel_tests() {
     NUMBA_CACHE_DIR="$WORK/numba" arm64_python "$VENV/bin/pytest" -p no:cacheprovider -rfE tests/test_kernels.py \
         >"$out" 2>&1 || status=$?
     cat "$out"
-    echo "tests/test_kernels.py on arm64: $(grep -E '[0-9]+ (passed|failed|error)' "$out" | tail -n 1 | tr -d '=' | xargs)"
+    echo "tests/test_kernels.py on arm64: $(grep -E '[0-9]+ (passed|failed|error)' "$out" | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//')"
     return "$status"
 }
 

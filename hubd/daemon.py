@@ -128,6 +128,8 @@ class Daemon:
         watchdog_task = asyncio.ensure_future(self._watchdog()) if self.notifier.watchdog_interval else None
         self._next_flush = mono + self.config.hub.flush_seconds
         self._flush(force=True)
+        if self.store.volatile:  # the state directory could not be opened: watch, and say so
+            self._storage_failed(StoreError(self.store.volatile))
         self.notifier.ready(f"watching {len(self.config.sensors)} sensors")
         log.info("hubd ready: flat %s, %d sensors, detector %s", self.config.hub.flat_id,
                  len(self.config.sensors), type(self.engine.detector).__name__)
@@ -305,7 +307,7 @@ class Daemon:
             return
         try:
             self.store.flush(self.engine.snapshot(now, self.clock.local(), self.boot_id))
-            if not self.storage_ok:
+            if not self.storage_ok and not self.store.volatile:
                 self.storage_ok = True
                 self._execute(self.engine.report_condition(None, ("sensor_fault", "storage"), now, self.clock.local()),
                               self.clock.local())
@@ -413,7 +415,11 @@ def run_daemon(config: Config, clock: Clock | None = None) -> int:
     from .board import build_hardware, build_uplink
 
     clock = clock or SystemClock()
-    store = Store(config.hub.state_dir)
+    try:
+        store = Store(config.hub.state_dir)
+    except StoreError as exc:  # read-only or full SD card, wrong permissions: still watch, and say so
+        log.error("%s; watching with the state in memory only: nothing will survive a restart", exc)
+        store = Store.in_memory(str(exc))
     daemon = Daemon(config, clock, build_hardware(config, clock), build_uplink(config, clock, store), store,
                     hardware_factory=lambda cfg: build_hardware(cfg, clock))
     return asyncio.run(daemon.run())

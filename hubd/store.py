@@ -73,16 +73,31 @@ def loads(text: str) -> Any:
 
 
 class Store:
+    volatile = ""  # why the state is only in memory ("" = it is on disk)
+
     def __init__(self, state_dir: str, filename: str = "hubd.sqlite3"):
         try:
             os.makedirs(state_dir, exist_ok=True)
             self.path = os.path.join(state_dir, filename)
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(SCHEMA)
+            self._open()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open state in {state_dir}: {exc}") from exc
+
+    @classmethod
+    def in_memory(cls, why: str) -> "Store":
+        """State in RAM only, for a hub whose state directory cannot be written: it still
+        watches and texts, and says why nothing will survive a restart."""
+        store = cls.__new__(cls)
+        store.path = ":memory:"
+        store.volatile = why
+        store._open()
+        return store
+
+    def _open(self) -> None:
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
         self.lock = threading.RLock()  # one writer; hubctl readers use their own connection
         self._pending: list[tuple] = []
         self._last_snapshot: str | None = None

@@ -1,0 +1,220 @@
+"""Fault matrix, storage rows: the state directory fills up or turns read-only.
+
+Faithful where the machine allows it (root with mount rights, as in the project's CI
+container): a 1 MiB tmpfs really runs out of space, a loop-mounted ext4 with
+``errors=remount-ro`` really turns read-only after an ext4 error (what a failing SD card
+does on a Pi), and a read-only mount is what ``hubd run`` finds at start-up. Without mount
+rights the read-only rows fall back to stand-ins (``PRAGMA query_only``; a state path under
+a regular file) and the disk-full row is skipped: no stand-in fills a database faithfully.
+
+What the hub must do: say clearly what failed and where (the log names the database and
+SQLite's reason), raise the local alarm (buzzer/LED ``fault`` through the ``storage``
+sensor_fault alert), keep watching, keep unflushed events in memory, and recover by itself
+when space comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from hubsim.modem import ModemEmulator
+
+from faultrig import HOUR, MIN, OFFICE, Rig, run
+
+
+def _mount(*args: str) -> bool:
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def _umount(path: str) -> None:
+    subprocess.run(["umount", "-l", path], capture_output=True)
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 1 MiB tmpfs, or None where mounting is not allowed."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)):
+        yield None
+        return
+    try:
+        yield str(mnt)
+    finally:
+        _umount(str(mnt))
+
+
+def fill(directory: str) -> None:
+    """Write a ballast file until the filesystem says it is full."""
+    fd = os.open(os.path.join(directory, "ballast"), os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == 28  # ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp_path, tiny_fs, caplog):
+    if tiny_fs is None:  # SQLite's max_page_count is no stand-in: rows still fit in half-full pages
+        pytest.skip("needs root to mount a 1 MiB tmpfs (the project's CI container has it)")
+    state = os.path.join(tiny_fs, "state")
+    rig = Rig(tmp_path, state_dir=state)
+    store = rig.store
+
+    async def body(rig):
+        await rig.motion("kitchen_pir")
+        await rig.run_for(2 * MIN)
+        fill(tiny_fs)
+        for sensor in ("hall_pir", "kitchen_pir", "hall_pir"):
+            await rig.motion(sensor)
+            await rig.run_for(2 * MIN)
+        assert not rig.daemon.storage_ok
+        [alert] = rig.open_alerts("sensor_fault")
+        assert alert.key == "storage" and rig.hardware.pattern == "fault"
+        assert "database or disk is full" in alert.detail["error"] and store.path in alert.detail["error"]
+        assert store.pending_events >= 6  # kept in memory, not dropped
+        await rig.run_for(2 * HOUR)  # the resident collapses meanwhile: the buzzer still sounds
+        assert rig.hardware.pattern == "alarm" and rig.open_alerts("inactivity")
+        os.unlink(os.path.join(tiny_fs, "ballast"))
+        await rig.motion("hall_pir")
+        await rig.run_for(2 * MIN)
+        assert rig.daemon.storage_ok and rig.open_alerts("sensor_fault") == []
+        assert store.pending_events == 0 and store.integrity_ok()
+        sensors = [e.sensor for e in store.events()]
+        assert sensors.count("hall_pir") == 6 and sensors.count("kitchen_pir") == 4  # every edge kept
+
+    with caplog.at_level(logging.ERROR, logger="hubd"):
+        run(rig, body)
+    assert any("database or disk is full" in r.getMessage() and state in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture
+def failing_sd(tmp_path):
+    """A loop-mounted ext4 with errors=remount-ro and a way to make it fail, or None."""
+    image, mnt = tmp_path / "sd.img", tmp_path / "sd"
+    mnt.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mkfs.ext4"):
+        yield None
+        return
+    with open(image, "wb") as fh:
+        fh.truncate(16 << 20)
+    if subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True).returncode != 0 \
+            or not _mount("-o", "loop,errors=remount-ro", str(image), str(mnt)):
+        yield None
+        return
+    device = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mnt)], capture_output=True,
+                            text=True).stdout.strip()
+    knob = f"/sys/fs/ext4/{os.path.basename(device)}/trigger_fs_error"
+
+    def break_it():
+        with open(knob, "w") as fh:
+            fh.write("hubd test: SD card failing\n")
+    try:
+        yield (str(mnt), break_it) if os.path.exists(knob) else None
+    finally:
+        _umount(str(mnt))
+
+
+def test_state_directory_turning_read_only_under_the_daemon_raises_the_local_alarm(tmp_path, failing_sd, caplog):
+    state = os.path.join(failing_sd[0], "state") if failing_sd else str(tmp_path / "state")
+    rig = Rig(tmp_path, state_dir=state)
+
+    async def body(rig):
+        await rig.motion("kitchen_pir")
+        await rig.run_for(2 * MIN)
+        if failing_sd:
+            failing_sd[1]()  # an ext4 error: the kernel turns the filesystem read-only
+        else:  # stand-in
+            rig.store.db.execute("PRAGMA query_only=ON")
+        await rig.motion("hall_pir")
+        await rig.run_for(2 * MIN)
+        [alert] = rig.open_alerts("sensor_fault")
+        assert alert.key == "storage" and rig.hardware.pattern == "fault"
+        assert rig.store.path in alert.detail["error"]
+        await rig.run_for(2 * HOUR)
+        assert rig.hardware.pattern == "alarm"  # still watching: the collapse is still signalled locally
+
+    with caplog.at_level(logging.ERROR, logger="hubd"):
+        run(rig, body)
+    assert any(state in r.getMessage() and "write failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A read-only mount holding an empty state directory, or a path no directory can be made at."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)):
+        (mnt / "state").mkdir()
+        if _mount("-o", "remount,ro", str(mnt)):
+            yield str(mnt / "state")
+            _umount(str(mnt))
+            return
+        _umount(str(mnt))
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    yield str(blocker / "state")  # ENOTDIR: the stand-in where mounting is not allowed
+
+
+def test_hubd_run_on_a_read_only_state_directory_watches_and_texts_why(tmp_path, read_only_dir):
+    """Regression: ``hubd run`` used to die with a traceback (and systemd to restart it for
+    ever, watching nobody) when its state directory could not be opened."""
+    sock = str(tmp_path / "ctl.sock")
+    config = tmp_path / "hubd.toml"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(30)
+    with ModemEmulator("ec25", seed=2) as emulator:
+        config.write_text(f"""
+[hub]
+state_dir = "{read_only_dir}"
+socket = "{sock}"
+language = "en"
+flat_id = "RO-1"
+[detector]
+mode = "fixed"
+[alerts]
+system_grace_minutes = 0
+[modem]
+port = "{emulator.port}"
+recipients = ["{OFFICE}"]
+[outputs]
+led_pin = 23
+[[sensors]]
+id = "hall_pir"
+kind = "motion"
+pin = 17
+""")
+        env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", NOTIFY_SOCKET=str(tmp_path / "notify"))
+        proc = subprocess.Popen([sys.executable, "-m", "hubd", "run", "--config", str(config)], env=env,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            assert notify.recv(4096).startswith(b"READY=1")
+            assert emulator.wait_until(lambda e: any("storage" in text for _, text in e.delivered), 30.0)
+            status = subprocess.run([sys.executable, "-m", "hubd.hubctl", "--socket", sock, "--json", "status"],
+                                    capture_output=True, text=True, timeout=30)
+            assert status.returncode == 0, status.stderr
+            shown = json.loads(status.stdout)
+            assert any(a["key"] == "storage" for a in shown["alerts"]["open"])
+            assert shown["alerts"]["outputs"] == "fault" and shown["storage_ok"] is False
+            assert shown["monitoring"] == "degraded"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+            notify.close()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert f"cannot open state in {read_only_dir}" in err and "memory only" in err

@@ -147,8 +147,8 @@ class Rig:
         waiting = [deadline for deadline, _, fut in self.clock._sleepers if not fut.done()]
         return min(waiting) if waiting else None
 
-    async def until(self, predicate: Callable[[], bool], sim_limit: float, step: float = 1.0,
-                    real_step: float = 0.05) -> bool:
+    async def until(self, predicate: Callable[[], bool], sim_limit: float, step: float = 2.0,
+                    real_step: float = 0.01) -> bool:
         """Advance simulated time until ``predicate()``, giving the modem's real pty I/O a
         bounded real wait on the uplink's next step each time."""
         end = self.clock.monotonic() + sim_limit

@@ -1,0 +1,216 @@
+"""The soak: weeks of a resident's life through the production daemon at full speed.
+
+The daemon is assembled exactly as ``hubd sim`` assembles it (``hubsim.runner.SimFlat``:
+MockFactory pins driven by the resident's script, INA226 models on a SimBus, the real
+Store, optionally the real SmsService on the pty modem emulator) and runs on a fake clock
+that jumps straight to the next thing that happens: the resident's next edge or the
+daemon's own next wake-up. Life is stitched from segments that each end in a collapse
+(``hubsim.resident.collapse``, on the floor at 10:30); the resident is "back from
+hospital" at the next midnight, so every collapse is followed by 13.5 hours of silence
+the hub must report, and nothing else is.
+
+Once per simulated day the run samples the process (RSS, open fds, threads) and the
+state directory (bytes on disk, rows in the events table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import threading
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Callable
+
+from hubd.clock import FakeClock
+from hubd.config import parse_config
+from hubd.detector.base import is_activity
+from hubd.engine import Engine
+from hubd.events import Event
+from hubd.modem.service import SmsTiming
+from hubsim.resident import DEFAULT_FLAT, Resident, collapse, suggested_pins
+from hubsim.runner import SIM_APPLIANCES, SimFlat
+
+from fakes import RecordingUplink
+
+DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
+DAY0 = 20458 * DAY  # 2026-01-05, a Monday, local midnight
+OFFICE = "+81300000001"
+RESIDENT_ALERTS = ("inactivity", "not_returned", "stayed_in_place")
+
+
+def soak_config(state_dir: str, port: str, *, limit_hours: float, retention_days: int, detector: str):
+    pins = suggested_pins()
+    sensors = []
+    for s in DEFAULT_FLAT:
+        if s.id in pins:
+            sensors.append({"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0})
+        elif s.id in SIM_APPLIANCES:
+            sensors.append({"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
+                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role, "poll_seconds": 60.0})
+    return parse_config({
+        "hub": {"flat_id": "SOAK-1", "language": "en", "state_dir": state_dir,
+                "socket": os.path.join(state_dir, "ctl.sock"), "flush_seconds": 60.0, "tick_seconds": 60.0,
+                "event_retention_days": retention_days},
+        "detector": {"mode": detector, "max_inactivity_hours": limit_hours},
+        "alerts": {"prealarm_minutes": 3.0, "heartbeat_hours": 24.0},
+        "modem": {"port": port, "recipients": [OFFICE], "authorised": [OFFICE]},
+        "outputs": {"buzzer_pin": 18, "led_pin": 23, "button_pin": 24},
+        "sensors": sensors,
+    }, "(soak)")
+
+
+@dataclass
+class Life:
+    events: list[Event]
+    collapses: list[float]  # local times
+    last_moves: list[float]  # the last movement before each collapse
+    returns: list[float]  # when the resident is back
+    longest_away: float  # the longest outing of normal life, seconds
+
+
+def stitched_life(seed: int, days: int, segment_days: int = 5, profile: str = "early_riser") -> Life:
+    """Segments of ``segment_days`` days; each ends with a collapse at 10:30 of its last
+    day and the next begins at the following midnight. Deterministic for a seed."""
+    events: list[Event] = []
+    collapses, last_moves, returns = [], [], []
+    longest_away = 0.0
+    start, end, k = DAY0, DAY0 + days * DAY, 0
+    autonomous = {s.id for s in DEFAULT_FLAT if s.role == "autonomous"}
+    while start < end:
+        n = max(1, min(segment_days, int((end - start) // DAY)))
+        at = start + (n - 1) * DAY + 10.5 * HOUR
+        resident = Resident(seed * 1000 + k, profile=profile)
+        part = resident.days(start, n, scenarios=[collapse(at, on_floor=True)] if at < end else [])
+        events += part
+        longest_away = max([longest_away] + [m.end - m.start for m in resident.marked("away") if m.end])
+        if at < end:
+            collapses.append(at)
+            last_moves.append(max(e.local for e in part
+                                  if e.local <= at and e.sensor not in autonomous and is_activity(e)))
+            returns.append(start + (n + 1) * DAY)
+        start, k = start + (n + 1) * DAY, k + 1
+    events = [e for e in events if e.local < end]
+    return Life(events, collapses, last_moves, returns[:len(collapses)], longest_away)
+
+
+@dataclass
+class Sample:
+    day: float
+    rss_kb: int
+    fds: int
+    threads: int
+    disk_bytes: int
+    event_rows: int
+
+
+@dataclass
+class SoakResult:
+    life: Life
+    samples: list[Sample] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
+    sms: list[tuple[str, str]] = field(default_factory=list)
+    wakes: int = 0
+    events: int = 0
+    wall_seconds: float = 0.0
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def disk_bytes(state_dir: str) -> int:
+    return sum(os.path.getsize(os.path.join(state_dir, n)) for n in os.listdir(state_dir)
+               if n.startswith("hubd.sqlite3"))
+
+
+def run_soak(state_dir: str, days: int, *, seed: int = 3, limit_hours: float = 8.0, retention_days: int = 3,
+             detector: str = "fixed", emulator=None, profile: str = "early_riser",
+             say: Callable[[str], None] = lambda s: None) -> SoakResult:
+    import time
+
+    life = stitched_life(seed, days, profile=profile)
+    config = soak_config(state_dir, emulator.port if emulator else "", limit_hours=limit_hours,
+                         retention_days=retention_days, detector=detector)
+    clock = FakeClock(mono=DAY0, local=DAY0)
+    resident = Resident(seed, profile=profile)
+    port = emulator if emulator is not None else SimpleNamespace(port="")
+    timing = SmsTiming(health_interval=6 * HOUR, reconnect_interval=60.0, unregistered_poll=60.0, settle=0.01)
+    flat = SimFlat(config, clock, life.events, resident, port, Engine(config), timing=timing)
+    if emulator is None:
+        flat.daemon.uplink = RecordingUplink()
+    result = SoakResult(life, events=len(life.events))
+    started = time.monotonic()
+
+    def next_wake() -> float | None:
+        waiting = [deadline for deadline, _, fut in clock._sleepers if not fut.done()]
+        return min(waiting) if waiting else None
+
+    async def settle() -> None:
+        for _ in range(6):
+            await asyncio.sleep(0)
+
+    async def live() -> None:
+        task = asyncio.ensure_future(flat.daemon.run())
+        await settle()
+        end = DAY0 + days * DAY
+        next_sample = DAY0 + DAY
+        while clock.local() < end:
+            now = clock.local()
+            due = flat.script.next_due()
+            wake = next_wake()
+            target = min(t for t in (due, wake, end, now + HOUR) if t is not None)
+            if target > now:
+                clock.advance(target - now)
+            else:
+                clock.advance(1e-3)
+            flat.script.advance_to(clock.local())
+            await settle()
+            result.wakes += 1
+            if clock.local() >= next_sample:
+                gc.collect()
+                result.samples.append(Sample((clock.local() - DAY0) / DAY, rss_kb(), len(os.listdir("/proc/self/fd")),
+                                             threading.active_count(), disk_bytes(state_dir),
+                                             flat.store.db.execute("SELECT count(*) FROM events").fetchone()[0]))
+                say(f"day {result.samples[-1].day:.0f}: {result.samples[-1]}")
+                next_sample += DAY
+        flat.daemon.request_stop()
+        await task
+
+    try:
+        asyncio.run(live())
+        result.alerts = list(reversed(flat.store.alerts(limit=10_000)))
+        if emulator is not None:
+            result.sms = list(emulator.delivered)
+        else:
+            result.sms = [(to, text) for to, text, _, _ in flat.daemon.uplink.sent]
+    finally:
+        flat.close()
+    result.wall_seconds = time.monotonic() - started
+    return result
+
+
+def misplaced_alerts(result: SoakResult, limit_hours: float, slack: float = 2 * MIN) -> list[str]:
+    """Resident alerts not explained by a collapse, and collapses without exactly one alert."""
+    life = result.life
+    problems = []
+    resident = [a for a in result.alerts if a["category"] == "resident" and a["stage"] != "cancelled"]
+    for i, (at, moved, back) in enumerate(zip(life.collapses, life.last_moves, life.returns)):
+        due = moved + limit_hours * HOUR
+        mine = [a for a in resident if at <= a["raised_local"] < back]
+        if len(mine) != 1:
+            problems.append(f"collapse {i} at {at}: {len(mine)} alerts ({[a['type'] for a in mine]})")
+        elif not (due - slack <= mine[0]["since_local"] + mine[0]["limit"] <= due + slack) \
+                and mine[0]["type"] == "inactivity":
+            problems.append(f"collapse {i}: alert due at {due}, raised for {mine[0]['since_local']}+{mine[0]['limit']}")
+    explained = [a for a in resident if any(at <= a["raised_local"] < back
+                                            for at, back in zip(life.collapses, life.returns))]
+    for a in resident:
+        if a not in explained:
+            problems.append(f"alert {a['id']} {a['type']} at {a['raised_local']} with no collapse")
+    return problems

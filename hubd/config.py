@@ -38,7 +38,7 @@ class HubConfig:
     socket: str = rule("/run/hubd/control.sock", help="control socket for hubctl")
     technician_group: str = rule("hubd-tech", help="group allowed to use hubctl besides root and the service user")
     tick_seconds: float = rule(30.0, help="longest wait between engine ticks", min=0.5, max=600)
-    flush_seconds: float = rule(60.0, help="how often batched events are written to disk", min=1, max=3600)
+    flush_seconds: float = rule(900.0, help="how often batched events are written to disk", min=1, max=3600)
     event_retention_days: int = rule(90, help="events older than this are deleted", min=1, max=3650)
     log_level: str = rule("info", help="stderr log level", choices=("debug", "info", "warning", "error"))
 

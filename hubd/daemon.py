@@ -238,7 +238,8 @@ class Daemon:
                     for action in actions:
                         self._execute_one(action, local)
                         done += 1
-                    self.store.flush(self.engine.snapshot(self.clock.monotonic(), self.clock.local(), self.boot_id))
+                    self.store.flush(self.engine.snapshot(self.clock.monotonic(), self.clock.local(), self.boot_id),
+                                     dated=True)
                 return
             except StoreError as exc:
                 log.error("%s: keeping what can be kept, one action at a time", exc)
@@ -306,7 +307,8 @@ class Daemon:
         if not (force or self._urgent_flush or now >= self._next_flush):
             return
         try:
-            self.store.flush(self.engine.snapshot(now, self.clock.local(), self.boot_id))
+            self.store.flush(self.engine.snapshot(now, self.clock.local(), self.boot_id),
+                             dated=force or self._urgent_flush)
             if not self.storage_ok and not self.store.volatile:
                 self.storage_ok = True
                 self._execute(self.engine.report_condition(None, ("sensor_fault", "storage"), now, self.clock.local()),
@@ -393,7 +395,8 @@ class Daemon:
         finally:
             self._drain()
             try:
-                self.store.flush(self.engine.snapshot(self.clock.monotonic(), self.clock.local(), self.boot_id))
+                self.store.flush(self.engine.snapshot(self.clock.monotonic(), self.clock.local(), self.boot_id),
+                                 dated=True)  # the restart notice says how long the hub was down
             except StoreError as exc:
                 log.error("final state flush failed: %s", exc)
             self.uplink.close()

@@ -4,6 +4,12 @@ Events are batched (the SD card wears with every commit); alerts and audit entri
 are committed at once, because they are what must never be lost. Losing the newest
 unflushed events on a power cut only makes the silence look longer: the safe side.
 
+The engine snapshot is stored zlib-compressed (a learned detector's ~100 kB of arrays is a
+few kB: one page instead of thirty per flush). A snapshot is written with the events it
+follows; without new events (only time-driven bookkeeping changed, or only its timestamp)
+at most every ``SNAPSHOT_REFRESH_S``. Alerts, SMS and commands do not wait for any of
+this: the daemon commits them with their snapshot at once (``dated=True``).
+
 ``transaction()`` groups writes into one commit (nested, a savepoint of the outer one):
 the daemon commits an alert, the SMS it queues and the engine snapshot that produced
 them together, so a power cut never leaves the restored engine behind what it already
@@ -19,6 +25,7 @@ import json
 import os
 import sqlite3
 import threading
+import zlib
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
@@ -38,6 +45,27 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, local REAL NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, detail TEXT NOT NULL);
 """
+
+
+PACKED = "z:"  # a kv value that is base64 of zlib-compressed JSON (JSON never starts with "z")
+SNAPSHOT_REFRESH_S = 3600.0  # an unchanged snapshot is rewritten this often, only to date it
+_SNAPSHOT_TIMES = ("saved_mono", "saved_local")
+
+
+def pack(text: str) -> str:
+    return PACKED + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def unpack(value: str) -> str:
+    """A kv value as JSON text, packed or not (snapshots written before packing are plain)."""
+    if value.startswith(PACKED):
+        return zlib.decompress(base64.b64decode(value[len(PACKED):])).decode("utf-8")
+    return value
+
+
+def _snapshot_identity(snapshot: dict[str, Any]) -> str:
+    """The snapshot without its own timestamp: what must be saved when it changes."""
+    return dumps({k: v for k, v in snapshot.items() if k not in _SNAPSHOT_TIMES})
 
 
 class StoreError(RuntimeError):
@@ -101,6 +129,7 @@ class Store:
         self.lock = threading.RLock()  # one writer; hubctl readers use their own connection
         self._pending: list[tuple] = []
         self._last_snapshot: str | None = None
+        self._last_snapshot_mono = float("-inf")
         self._on_commit: list[Callable[[], None]] = []
 
     # -- writes ------------------------------------------------------------------
@@ -159,17 +188,25 @@ class Store:
     def pending_events(self) -> int:
         return len(self._pending)
 
-    def flush(self, snapshot: dict[str, Any] | None = None) -> None:
-        """Write batched events and the snapshot in one transaction (skipped when nothing changed)."""
+    def flush(self, snapshot: dict[str, Any] | None = None, dated: bool = False) -> None:
+        """Write batched events and the snapshot in one transaction (skipped when nothing changed;
+        ``dated``: write the snapshot even if only its timestamp changed, e.g. at shutdown)."""
         statements: list[tuple[str, Any]] = []
         if self._pending:
             statements.append(("INSERT INTO events(mono, local, sensor, kind, value) VALUES (?,?,?,?,?)",
                                list(self._pending)))
-        text = None
+        identity = None
+        saved = float((snapshot or {}).get("saved_mono") or 0.0)
         if snapshot is not None:
-            text = dumps(snapshot)
-            if text != self._last_snapshot:
-                statements.append(("INSERT OR REPLACE INTO kv(key, value) VALUES ('snapshot', ?)", (text,)))
+            identity = _snapshot_identity(snapshot)
+            due = saved - self._last_snapshot_mono >= SNAPSHOT_REFRESH_S
+            # with no events to write, a changed snapshot is only time-driven bookkeeping (day
+            # statistics, due times): it waits for the next events or the hourly refresh
+            if dated or due or (identity != self._last_snapshot and self._pending):
+                statements.append(("INSERT OR REPLACE INTO kv(key, value) VALUES ('snapshot', ?)",
+                                   (pack(dumps(snapshot)),)))
+            else:
+                identity = None
         if not statements:
             return
         written = len(self._pending)
@@ -178,8 +215,8 @@ class Store:
 
             def committed() -> None:
                 del self._pending[:written]
-                if text is not None:
-                    self._last_snapshot = text
+                if identity is not None:
+                    self._last_snapshot, self._last_snapshot_mono = identity, saved
             self._after_commit(committed)
 
     def record_alert(self, rec: dict[str, Any]) -> None:
@@ -204,12 +241,13 @@ class Store:
     def get_value(self, key: str) -> Any:
         with self.lock:
             row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return None if row is None else loads(row[0])
+        return None if row is None else loads(unpack(row[0]))
 
     def load_snapshot(self) -> dict[str, Any] | None:
         snap = self.get_value("snapshot")
         if snap is not None:
-            self._last_snapshot = dumps(snap)
+            self._last_snapshot = _snapshot_identity(snap)
+            self._last_snapshot_mono = float(snap.get("saved_mono") or 0.0)
         return snap
 
     def events(self, since_local: float | None = None, limit: int | None = None) -> list[Event]:

@@ -53,7 +53,7 @@ from hubd.daemon import setup_logging  # noqa: E402
 from hubd.engine import Engine  # noqa: E402
 from hubd.modem.service import SmsTiming  # noqa: E402
 from hubd.sdnotify import Notifier  # noqa: E402
-from hubd.store import Store  # noqa: E402
+from hubd.store import Store, unpack  # noqa: E402
 from hubsim.resident import DEFAULT_FLAT, Resident, suggested_pins  # noqa: E402
 from hubsim.runner import SIM_APPLIANCES, SimFlat  # noqa: E402
 
@@ -114,7 +114,7 @@ class AckLog:
                 args = note[1]
                 self.line("A", args[0], args[1], args[4], repr(args[5]))
             elif note[0] == "snapshot":
-                found = self.SNAPSHOT_MONO.search(note[1][0])
+                found = self.SNAPSHOT_MONO.search(unpack(note[1][0]))
                 if found:
                     self.line("K", found.group(1))
         if "outbox" in kinds:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
+import json
 import os
 import random
 import select
@@ -35,6 +36,7 @@ import sys
 import time
 from typing import Callable
 
+from hubd.store import unpack
 from hubsim.modem import ModemEmulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -141,9 +143,7 @@ def check_state(db_path: str, acked: Acked) -> list[str]:
                 problems.append(f"SMS {message_id} acknowledged failed, now {now_state}")
         if acked.snapshot_mono:
             snap = db.execute("SELECT value FROM kv WHERE key = 'snapshot'").fetchone()
-            import json
-
-            saved = json.loads(snap[0])["saved_mono"] if snap else None
+            saved = json.loads(unpack(snap[0]))["saved_mono"] if snap else None
             if saved is None or saved < acked.snapshot_mono - 1e-6:
                 problems.append(f"snapshot of {acked.snapshot_mono} acknowledged, disk has {saved}")
     finally:

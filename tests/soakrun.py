@@ -40,7 +40,8 @@ OFFICE = "+81300000001"
 RESIDENT_ALERTS = ("inactivity", "not_returned", "stayed_in_place")
 
 
-def soak_config(state_dir: str, port: str, *, limit_hours: float, retention_days: int, detector: str):
+def soak_config(state_dir: str, port: str, *, limit_hours: float, retention_days: int, detector: str,
+                hub: dict | None = None, poll_seconds: float = 60.0):
     pins = suggested_pins()
     sensors = []
     for s in DEFAULT_FLAT:
@@ -48,11 +49,12 @@ def soak_config(state_dir: str, port: str, *, limit_hours: float, retention_days
             sensors.append({"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0})
         elif s.id in SIM_APPLIANCES:
             sensors.append({"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
-                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role, "poll_seconds": 60.0})
+                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role,
+                            "poll_seconds": poll_seconds})
     return parse_config({
         "hub": {"flat_id": "SOAK-1", "language": "en", "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "ctl.sock"), "flush_seconds": 60.0, "tick_seconds": 60.0,
-                "event_retention_days": retention_days},
+                "event_retention_days": retention_days, **(hub or {})},
         "detector": {"mode": detector, "max_inactivity_hours": limit_hours},
         "alerts": {"prealarm_minutes": 3.0, "heartbeat_hours": 24.0},
         "modem": {"port": port, "recipients": [OFFICE], "authorised": [OFFICE]},
@@ -70,29 +72,31 @@ class Life:
     longest_away: float  # the longest outing of normal life, seconds
 
 
-def stitched_life(seed: int, days: int, segment_days: int = 5, profile: str = "early_riser") -> Life:
+def stitched_life(seed: int, days: int, segment_days: int = 5, profile: str = "early_riser",
+                  collapses: bool = True) -> Life:
     """Segments of ``segment_days`` days; each ends with a collapse at 10:30 of its last
     day and the next begins at the following midnight. Deterministic for a seed."""
     events: list[Event] = []
-    collapses, last_moves, returns = [], [], []
+    fallen, last_moves, returns = [], [], []
     longest_away = 0.0
     start, end, k = DAY0, DAY0 + days * DAY, 0
     autonomous = {s.id for s in DEFAULT_FLAT if s.role == "autonomous"}
     while start < end:
-        n = max(1, min(segment_days, int((end - start) // DAY)))
+        n = max(1, min(segment_days, int((end - start) // DAY))) if collapses else days
         at = start + (n - 1) * DAY + 10.5 * HOUR
         resident = Resident(seed * 1000 + k, profile=profile)
-        part = resident.days(start, n, scenarios=[collapse(at, on_floor=True)] if at < end else [])
+        falls = collapses and at < end
+        part = resident.days(start, n, scenarios=[collapse(at, on_floor=True)] if falls else [])
         events += part
         longest_away = max([longest_away] + [m.end - m.start for m in resident.marked("away") if m.end])
-        if at < end:
-            collapses.append(at)
+        if falls:
+            fallen.append(at)
             last_moves.append(max(e.local for e in part
                                   if e.local <= at and e.sensor not in autonomous and is_activity(e)))
             returns.append(start + (n + 1) * DAY)
         start, k = start + (n + 1) * DAY, k + 1
     events = [e for e in events if e.local < end]
-    return Life(events, collapses, last_moves, returns[:len(collapses)], longest_away)
+    return Life(events, fallen, last_moves, returns[:len(fallen)], longest_away)
 
 
 @dataclass
@@ -103,6 +107,7 @@ class Sample:
     threads: int
     disk_bytes: int
     event_rows: int
+    written_bytes: int  # /proc/self/io write_bytes: what this process sent to the storage layer so far
 
 
 @dataclass
@@ -124,19 +129,28 @@ def rss_kb() -> int:
     return 0
 
 
+def written_bytes() -> int:
+    with open("/proc/self/io") as fh:
+        for line in fh:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
 def disk_bytes(state_dir: str) -> int:
     return sum(os.path.getsize(os.path.join(state_dir, n)) for n in os.listdir(state_dir)
                if n.startswith("hubd.sqlite3"))
 
 
 def run_soak(state_dir: str, days: int, *, seed: int = 3, limit_hours: float = 8.0, retention_days: int = 3,
-             detector: str = "fixed", emulator=None, profile: str = "early_riser",
+             detector: str = "fixed", emulator=None, profile: str = "early_riser", hub: dict | None = None,
+             poll_seconds: float = 60.0, collapses: bool = True,
              say: Callable[[str], None] = lambda s: None) -> SoakResult:
     import time
 
-    life = stitched_life(seed, days, profile=profile)
+    life = stitched_life(seed, days, profile=profile, collapses=collapses)
     config = soak_config(state_dir, emulator.port if emulator else "", limit_hours=limit_hours,
-                         retention_days=retention_days, detector=detector)
+                         retention_days=retention_days, detector=detector, hub=hub, poll_seconds=poll_seconds)
     clock = FakeClock(mono=DAY0, local=DAY0)
     resident = Resident(seed, profile=profile)
     port = emulator if emulator is not None else SimpleNamespace(port="")
@@ -176,7 +190,8 @@ def run_soak(state_dir: str, days: int, *, seed: int = 3, limit_hours: float = 8
                 gc.collect()
                 result.samples.append(Sample((clock.local() - DAY0) / DAY, rss_kb(), len(os.listdir("/proc/self/fd")),
                                              threading.active_count(), disk_bytes(state_dir),
-                                             flat.store.db.execute("SELECT count(*) FROM events").fetchone()[0]))
+                                             flat.store.db.execute("SELECT count(*) FROM events").fetchone()[0],
+                                             written_bytes()))
                 say(f"day {result.samples[-1].day:.0f}: {result.samples[-1]}")
                 next_sample += DAY
         flat.daemon.request_stop()

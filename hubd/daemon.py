@@ -27,7 +27,9 @@ from .seams import Hardware, Uplink
 from .store import Store, StoreError
 
 log = logging.getLogger("hubd")
-_CONSEQUENCES = (AlertChanged, SendSms, Report)  # actions whose record must agree with the snapshot
+# actions whose record must agree with the snapshot (an audit entry marks a change of mode too:
+# "away ended, the resident is back" must not wait for the next batched flush)
+_CONSEQUENCES = (AlertChanged, SendSms, Report, Audit)
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -228,7 +230,7 @@ class Daemon:
 
     def _execute(self, actions: list, local: float, durable: bool = False) -> None:
         """Carry out the engine's actions. What tells the world something (an alert record, an SMS
-        queued, a report) commits in one transaction with the engine snapshot that decided it: after
+        queued, a report, an audit entry) commits in one transaction with the engine snapshot that decided it: after
         a power cut the restored engine is never behind what it already told the office (it would
         reuse the alert's id and text the same alarm again)."""
         if durable or any(isinstance(a, _CONSEQUENCES) for a in actions):

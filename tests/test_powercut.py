@@ -63,3 +63,27 @@ def test_kill_between_an_alert_and_its_snapshot_does_not_reuse_the_alert_id(tmp_
     assert acked.overwritten == []
     assert len(acked.alerts) == 2  # two restart notices, two ids
     assert check_state(copy_state(str(tmp_path / "state"), str(tmp_path / "check")), acked) == []
+
+
+def test_away_ended_by_the_resident_coming_home_is_on_disk_at_once(tmp_path):
+    """With events batched for 15 minutes, a power cut right after the resident came home must
+    not bring the hub back believing they are away (it would not watch the silence)."""
+    import asyncio
+
+    from hubd.store import Store
+
+    from faultrig import MIN, Rig, run
+
+    rig = Rig(tmp_path)
+
+    async def body(rig):
+        await rig.motion("kitchen_pir")
+        now = (rig.clock.monotonic(), rig.clock.local())
+        rig.daemon.apply(rig.daemon.engine.set_mode("away", 12, "technician", *now), now[1])
+        await rig.run_for(30 * MIN)
+        await rig.motion("kitchen_pir")  # back home: activity inside ends the away
+        assert rig.daemon.engine.mode.name == "home"
+        on_disk = await asyncio.to_thread(lambda: Store(rig.state_dir).load_snapshot())
+        assert on_disk["mode"]["name"] == "home"
+
+    run(rig, body)

@@ -87,3 +87,34 @@ def test_away_ended_by_the_resident_coming_home_is_on_disk_at_once(tmp_path):
         assert on_disk["mode"]["name"] == "home"
 
     run(rig, body)
+
+
+def test_a_message_cut_off_mid_send_twice_is_given_up_loudly(tmp_path):
+    """Killed while sending, resent once (the ambiguous case), killed while sending again: the
+    message is not resent a third time — and the hub says so (uplink_down at once), instead of
+    leaving a failed row nobody hears about."""
+    import asyncio
+
+    from hubd.clock import SystemClock
+    from hubd.modem.service import UPLINK_DOWN, SmsService, SmsTiming
+    from hubd.store import Store
+
+    store = Store(str(tmp_path / "state"))
+    service = SmsService("/nonexistent", 115200, store, SystemClock())
+    first = service.outbox.add("+81300000001", "alarm", "alarm", 1, 1)
+    service.outbox.begin_attempt(first)
+    service.outbox.recover_interrupted()  # the first restart: ambiguous, resent once
+    service.outbox.begin_attempt(first)  # ... and killed mid-send again
+    conditions = []
+
+    async def restart():
+        again = SmsService("/nonexistent", 115200, store, SystemClock(), timing=SmsTiming(reconnect_interval=60.0))
+        task = asyncio.ensure_future(again.run(lambda ident, f: conditions.append((ident, f)), lambda s, t: None))
+        ok = await again.wait_until(lambda: any(i == UPLINK_DOWN and f is not None for i, f in conditions), 5.0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return ok, again.outbox.get(first)
+
+    told, message = asyncio.run(restart())
+    assert message.state == "failed" and message.ambiguous == 2
+    assert told and "SMS" in str(conditions[-1][1].detail["reasons"])

@@ -162,7 +162,10 @@ class SmsService(Uplink):
         self._inbound = inbound
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self.outbox.recover_interrupted()
+        for message_id in self.outbox.recover_interrupted():
+            message = self.outbox.get(message_id)
+            if message is not None and message.state == "failed":  # cut off mid-send twice: never silently
+                self._note_failed(message, message.last_error or "interrupted while sending, twice")
         self._reload_inbox()
         try:
             while True:

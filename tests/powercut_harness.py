@@ -254,9 +254,9 @@ def run_loop(workdir: str, kills: int, seed: int = 1, speed: float = 2400.0, det
             kind = rng.choices(KINDS, WEIGHTS)[0]
             extra = []
             if kind == "sqlite":
-                extra = ["--die-in", "sqlite", "--die-at", str(rng.randint(1, 60))]
+                extra = ["--die-in", "sqlite", "--die-at", str(rng.randint(1, 25))]
             elif kind == "snapshot":
-                extra = ["--die-in", "snapshot", "--die-at", str(rng.randint(1, 25))]
+                extra = ["--die-in", "snapshot", "--die-at", str(rng.randint(1, 8))]
             elif kind == "alert":
                 extra = ["--die-in", "alert", "--die-at", str(rng.choice((1, 1, 2)))]  # 1: the restart notice
             child = Child(workdir, emulator.port, epoch, speed, seed, detector, extra, n)

@@ -299,7 +299,7 @@ def test_modem_refusing_messages_shows_uplink_down_locally(tmp_path):
         await sc.live_until(LIVE + HOUR)
         sc.emulator.fail_next(42, count=1000)  # network congestion on every send: nothing gets out
         sc.emulator.set_registration(3)  # and then registration denied
-        await sc.live_until(LIVE + 2 * HOUR, step=MIN)
+        await sc.live_until(LIVE + 4 * HOUR, step=MIN)
         assert sc.flat.hardware.pattern == "fault"  # the flat shows that the office cannot be told
         assert any(a["type"] == "uplink_down" for a in sc.daemon.store.alerts(open_only=True))
 

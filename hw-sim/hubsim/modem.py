@@ -9,9 +9,10 @@ interleaved inside answers, garbage bytes, network loss, reboots with banners,
 the port vanishing and coming back.
 
 What the hub sends is decoded with hubd's own PDU decoder and reassembled into
-:attr:`ModemEmulator.delivered`, the "phone" that tests read. Inbound SMS are
-built here by a small independent SMS-DELIVER encoder, so a decoder bug in hubd
-cannot hide behind the same bug in its encoder.
+:attr:`ModemEmulator.delivered`, the "phone" that tests read. Inbound SMS and
+status reports are built with hubd's own encoder (``hubd.modem.pdu``); that
+codec is checked against published vectors in ``tests/test_pdu_vectors.py``,
+so a decoder bug cannot hide behind the same bug in the encoder.
 
 The port path is a symlink to the current pty, so "the USB port disappears and
 comes back" keeps the path, as udev's by-id links do.
@@ -35,10 +36,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from hubd.modem import gsm7
-from hubd.modem.pdu import PduError, Submit, decode_submit
+from hubd.modem.pdu import PduError, Submit, decode_submit, encode_deliver, encode_status_report
 
-__all__ = ["Profile", "PROFILES", "ModemEmulator", "build_deliver_pdus", "build_status_report_pdu"]
+__all__ = ["Profile", "PROFILES", "ModemEmulator"]
 
 log = logging.getLogger("hubsim.modem")
 
@@ -89,89 +89,6 @@ PROFILES = {
         default_clock="80/01/06,00:00:00+00",
     ),
 }
-
-
-# ---------------------------------------------------------------------------
-# A small, separate SMS-DELIVER / STATUS-REPORT encoder (TS 23.040 §9.2.2.1, §9.2.2.3)
-
-
-def _swap(value: int) -> int:
-    return (value % 10) << 4 | value // 10
-
-
-def _scts(moment: datetime) -> bytes:
-    offset = moment.utcoffset() or timedelta(0)
-    quarters = int(abs(offset).total_seconds()) // 900
-    zone = _swap(quarters) | (0x08 if offset < timedelta(0) else 0)
-    return bytes(_swap(v) for v in (moment.year % 100, moment.month, moment.day, moment.hour, moment.minute,
-                                    moment.second)) + bytes([zone])
-
-
-def _address(number: str) -> bytes:
-    digits = number.lstrip("+")
-    toa = 0x91 if number.startswith("+") else 0x81
-    padded = digits + ("F" if len(digits) % 2 else "")
-    body = bytes(int(padded[i + 1] + padded[i], 16) for i in range(0, len(padded), 2))
-    return bytes([len(digits), toa]) + body
-
-
-def _pack_septets(septets: list[int], fill_bits: int) -> bytes:
-    value, position = 0, fill_bits
-    for septet in septets:
-        value |= septet << position
-        position += 7
-    return value.to_bytes((position + 7) // 8, "little") if position else b""
-
-
-def _chunks(units: list[list[int]], single: int, per_part: int) -> list[list[int]]:
-    """Cut a list of character codes (each a list of units) without splitting a character."""
-    if sum(len(u) for u in units) <= single:
-        return [[x for u in units for x in u]]
-    parts: list[list[int]] = [[]]
-    for unit in units:
-        if len(parts[-1]) + len(unit) > per_part:
-            parts.append([])
-        parts[-1].extend(unit)
-    return parts
-
-
-def build_deliver_pdus(sender: str, text: str, timestamp: datetime, ref: int = 0x42) -> list[str]:
-    """SMS-DELIVER PDUs (SCA 00) for ``text`` from ``sender``; GSM7 if it fits, else UCS2, concatenated if long."""
-    if gsm7.is_gsm7(text):
-        dcs = 0x00
-        parts = _chunks([gsm7.encode(ch) for ch in text], 160, 153)
-    else:
-        dcs = 0x08
-        utf16 = text.encode("utf-16-be", "surrogatepass")
-        units: list[list[int]] = []
-        for ch in text:
-            raw = ch.encode("utf-16-be", "surrogatepass")
-            units.append([int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2)])
-        assert sum(len(u) for u in units) * 2 == len(utf16)
-        parts = _chunks(units, 70, 67)
-    total = len(parts)
-    pdus = []
-    for seq, part in enumerate(parts, start=1):
-        header = bytes([0x05, 0x00, 0x03, ref & 0xFF, total, seq]) if total > 1 else b""
-        if dcs == 0x00:
-            header_septets = (len(header) * 8 + 6) // 7
-            fill = header_septets * 7 - len(header) * 8
-            udl = header_septets + len(part)
-            ud = header + _pack_septets(part, fill)  # the body starts on a septet boundary after the header
-        else:
-            body = b"".join(unit.to_bytes(2, "big") for unit in part)
-            ud = header + body
-            udl = len(ud)
-        first = 0x04 | (0x40 if header else 0)
-        tpdu = bytes([first]) + _address(sender) + bytes([0x00, dcs]) + _scts(timestamp) + bytes([udl]) + ud
-        pdus.append("00" + tpdu.hex().upper())
-    return pdus
-
-
-def build_status_report_pdu(recipient: str, message_ref: int, status: int, when: datetime) -> str:
-    """SMS-STATUS-REPORT (SCA 00) for ``message_ref``; status 0 = delivered."""
-    tpdu = bytes([0x06, message_ref & 0xFF]) + _address(recipient) + _scts(when) + _scts(when) + bytes([status])
-    return "00" + tpdu.hex().upper()
 
 
 # ---------------------------------------------------------------------------
@@ -363,8 +280,8 @@ class ModemEmulator:
                    direct: bool = False) -> None:
         """An SMS arrives: stored with ``+CMTI`` (or ``+CMT`` + PDU when ``direct``), one per part."""
         when = timestamp or datetime(2024, 3, 15, 9, 30, tzinfo=timezone(timedelta(hours=9)))
-        pdus = build_deliver_pdus(sender, text, when, self.rng.randrange(256) if ref is None else ref)
-        for pdu in pdus:
+        ref = self.rng.randrange(256) if ref is None else ref
+        for pdu in encode_deliver(sender, text, timestamp=when, concat_ref=ref):
             self.inject_pdu(pdu, direct=direct)
 
     def inject_pdu(self, pdu: str, *, direct: bool = False) -> None:
@@ -406,6 +323,11 @@ class ModemEmulator:
     def stored_count(self) -> int:
         with self._cond:
             return len(self._storage)
+
+    def stored_pdus(self) -> list[str]:
+        """The PDUs in the emulated SIM storage, by index (what ``AT+CMGL=4`` would list)."""
+        with self._cond:
+            return [stored.pdu for _, stored in sorted(self._storage.items())]
 
     def snapshot(self) -> dict:
         with self._cond:
@@ -896,7 +818,8 @@ class ModemEmulator:
     def _status_report(self, recipient: str, mr: int) -> None:
         if not self._powered:
             return
-        pdu = build_status_report_pdu(recipient, mr, self.report_status, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        pdu = encode_status_report(recipient, mr, self.report_status, timestamp=now, discharge_time=now)
         if self._settings.cnmi[3] == 1:
             self._send_raw(f"\r\n+CDS: {len(pdu) // 2 - 1}\r\n{pdu}\r\n".encode("ascii"))
         elif self._settings.cnmi[3] == 2:

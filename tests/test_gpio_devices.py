@@ -593,3 +593,54 @@ def test_debouncer_settings_are_checked():
         Debouncer(debounce_s=1.0, chatter_quiet_s=0.5)
     with pytest.raises(ValueError):
         Debouncer(chatter_bursts=1)
+
+
+# --------------------------------------------------------------------------- wiring
+
+WIRING = [  # (kind, overrides, expected (pull_up, active_high))
+    (Kind.MOTION, {}, (False, True)),
+    (Kind.MOTION, {"pull_up": True}, (True, True)),  # a PIR is high on motion whatever the pull
+    (Kind.MOTION, {"active_high": False}, (False, False)),
+    (Kind.DOOR, {}, (True, True)),
+    (Kind.DOOR, {"pull_up": False}, (False, False)),
+    (Kind.ENTRANCE, {}, (True, True)),
+    (Kind.PRESENCE, {}, (True, False)),
+    (Kind.PRESENCE, {"pull_up": False}, (False, True)),
+    (Kind.PRESENCE, {"active_high": True}, (True, True)),
+    (Kind.BUTTON, {}, (True, False)),
+    (Kind.BUTTON, {"pull_up": False}, (False, True)),
+]
+
+
+def build_direct(kind, pin, clock, rec, **kw):
+    seams = dict(clock=clock, sink=rec.sink, **kw)
+    if kind is Kind.MOTION:
+        return PirSensor("s", pin, warmup_s=0, **seams)
+    if kind is Kind.BUTTON:
+        return OkButton("s", pin, **seams)
+    return ContactSensor("s", pin, kind, **seams)
+
+
+@pytest.mark.parametrize("via", ["constructor", "board"])
+@pytest.mark.parametrize("kind, overrides, expected", WIRING, ids=lambda v: getattr(v, "label", None))
+def test_every_way_of_building_an_input_wires_it_the_same(factory, clock, rec, via, kind, overrides, expected):
+    pull_up, active_high = expected
+    factory.pin(6, pin_class=DrivenPin, level=active_high)  # the sensor holds its active level
+    if via == "board":
+        board = GpioBoard([SensorSpec("s", kind, 6, warmup_s=0, **overrides)], clock=clock, sink=rec.sink)
+        device = board.devices["s"]
+    else:
+        device = build_direct(kind, 6, clock, rec, **overrides)
+    try:
+        assert (device.pull_up, device.active_high) == expected
+        assert factory.pin(6).pull == ("up" if pull_up else "down")
+        assert device.live_readings()["level"] == 1
+    finally:
+        device.close()
+
+
+def test_device_constructors_still_refuse_unknown_keywords(factory, clock, rec):
+    for kind in (Kind.MOTION, Kind.DOOR, Kind.BUTTON):
+        with pytest.raises(TypeError):
+            build_direct(kind, 6, clock, rec, pul_up=True)
+    assert factory.pin(6).pull == "floating"  # nothing was left open

@@ -313,8 +313,46 @@ class ButtonFilter:
 # --------------------------------------------------------------------------- devices
 
 
+def contact_active_high(kind: Kind, pull_up: bool) -> bool:
+    """Which pin level means 1 for a switch wired against its pull resistor.
+
+    A door contact is closed while the door is shut, so "open" is the pulled level (a
+    cut wire then reads open, not shut). Mats and buttons close when used, so "on" is
+    the level opposite the pull.
+    """
+    if kind in (Kind.DOOR, Kind.ENTRANCE):
+        return pull_up
+    return not pull_up
+
+
+def input_wiring(kind: Kind, pull_up: Optional[bool] = None, active_high: Optional[bool] = None) -> tuple[bool, bool]:
+    """``(pull_up, active_high)`` for an input of ``kind``; ``None`` takes the kind's default.
+
+    The one place the defaults live. A PIR drives its output (no pull resistor) and
+    is high on motion, whatever the pull. Switches (doors, mats, buttons) go to GND
+    with the Pi's pull-up, and the level that means 1 follows :func:`contact_active_high`.
+    """
+    if kind is Kind.MOTION:
+        return bool(pull_up), True if active_high is None else bool(active_high)
+    pull_up = True if pull_up is None else bool(pull_up)
+    return pull_up, contact_active_high(kind, pull_up) if active_high is None else bool(active_high)
+
+
+def _open_input(pin: Pin, pull_up: bool, pin_factory: Any) -> DigitalInputDevice:
+    """The gpiozero device under every input: edges only, no gpiozero debounce
+    (``bounce_time`` differs per backend and is nothing on the mock; hubd debounces
+    on the injected clock)."""
+    return DigitalInputDevice(pin, pull_up=pull_up, bounce_time=None, pin_factory=pin_factory)
+
+
 class _GpioInput:
-    """A gpiozero ``DigitalInputDevice`` wrapped with a pure filter and the injected seams."""
+    """A gpiozero ``DigitalInputDevice`` wrapped with a pure filter and the injected seams.
+
+    The subclasses only choose the kind and the filter; every keyword they do not
+    name themselves (``clock``, ``sink``, ``pull_up``, ``active_high``, ``on_fault``,
+    ``on_hold``, ``schedule``, ``pin_factory``) is handled here, with the wiring
+    defaults of :func:`input_wiring`.
+    """
 
     kind: Kind
 
@@ -327,8 +365,8 @@ class _GpioInput:
         *,
         clock: Clock,
         sink: Sink,
-        pull_up: bool,
-        active_high: bool,
+        pull_up: Optional[bool] = None,
+        active_high: Optional[bool] = None,
         on_fault: Optional[FaultSink] = None,
         on_hold: Optional[HoldSink] = None,
         schedule: Optional[Schedule] = None,
@@ -337,8 +375,7 @@ class _GpioInput:
         self.sensor_id = sensor_id
         self.pin = pin
         self.kind = kind
-        self.pull_up = bool(pull_up)
-        self.active_high = bool(active_high)
+        self.pull_up, self.active_high = input_wiring(kind, pull_up, active_high)
         self._filter = filter_
         self._clock = clock
         self._sink = sink
@@ -353,7 +390,7 @@ class _GpioInput:
         self._invert = self.active_high != (not self.pull_up)
         self._lock = threading.RLock()
         with self._lock:
-            self._device = DigitalInputDevice(pin, pull_up=self.pull_up, bounce_time=None, pin_factory=pin_factory)
+            self._device = _open_input(pin, self.pull_up, pin_factory)
             try:
                 self._device.when_activated = self._on_activated
                 self._device.when_deactivated = self._on_deactivated
@@ -447,42 +484,13 @@ class PirSensor(_GpioInput):
     may pass less (e.g. ``max(0, 60 - uptime)``).
     """
 
-    def __init__(
-        self,
-        sensor_id: str,
-        pin: Pin,
-        *,
-        clock: Clock,
-        sink: Sink,
-        warmup_s: float = 60.0,
-        retrigger_s: float = 5.0,
-        pull_up: bool = False,
-        active_high: bool = True,
-        schedule: Optional[Schedule] = None,
-        pin_factory: Any = None,
-    ):
-        super().__init__(
-            sensor_id, pin, Kind.MOTION, PirFilter(warmup_s, retrigger_s),
-            clock=clock, sink=sink, pull_up=pull_up, active_high=active_high,
-            schedule=schedule, pin_factory=pin_factory,
-        )  # fmt: skip
+    def __init__(self, sensor_id: str, pin: Pin, *, warmup_s: float = 60.0, retrigger_s: float = 5.0, **seams: Any):
+        super().__init__(sensor_id, pin, Kind.MOTION, PirFilter(warmup_s, retrigger_s), **seams)
 
     @property
     def warming_up(self) -> bool:
         with self._lock:
             return self._filter.warming_up
-
-
-def contact_active_high(kind: Kind, pull_up: bool) -> bool:
-    """Which pin level means 1 for a switch wired against its pull resistor.
-
-    A door contact is closed while the door is shut, so "open" is the pulled level (a
-    cut wire then reads open, not shut). Mats and buttons close when used, so "on" is
-    the level opposite the pull.
-    """
-    if kind in (Kind.DOOR, Kind.ENTRANCE):
-        return pull_up
-    return not pull_up
 
 
 class ContactSensor(_GpioInput):
@@ -498,25 +506,13 @@ class ContactSensor(_GpioInput):
         pin: Pin,
         kind: Kind = Kind.DOOR,
         *,
-        clock: Clock,
-        sink: Sink,
-        pull_up: bool = True,
-        active_high: Optional[bool] = None,
         debounce_s: float = 0.05,
         debouncer: Optional[Debouncer] = None,
-        on_fault: Optional[FaultSink] = None,
-        schedule: Optional[Schedule] = None,
-        pin_factory: Any = None,
+        **seams: Any,
     ):
         if kind not in (Kind.DOOR, Kind.ENTRANCE, Kind.PRESENCE):
             raise ValueError(f"a contact sensor is a door, entrance or presence, not {kind.label}")
-        if active_high is None:
-            active_high = contact_active_high(kind, pull_up)
-        super().__init__(
-            sensor_id, pin, kind, debouncer or Debouncer(debounce_s),
-            clock=clock, sink=sink, pull_up=pull_up, active_high=active_high,
-            on_fault=on_fault, schedule=schedule, pin_factory=pin_factory,
-        )  # fmt: skip
+        super().__init__(sensor_id, pin, kind, debouncer or Debouncer(debounce_s), **seams)
 
     def _initial_reports(self, now: float) -> list[Report]:
         if self.kind is Kind.PRESENCE and self._filter.level:
@@ -538,25 +534,12 @@ class OkButton(_GpioInput):
         sensor_id: str,
         pin: Pin,
         *,
-        clock: Clock,
-        sink: Sink,
-        on_hold: Optional[HoldSink] = None,
         hold_s: float = 2.0,
-        pull_up: bool = True,
-        active_high: Optional[bool] = None,
         debounce_s: float = 0.05,
         debouncer: Optional[Debouncer] = None,
-        on_fault: Optional[FaultSink] = None,
-        schedule: Optional[Schedule] = None,
-        pin_factory: Any = None,
+        **seams: Any,
     ):
-        if active_high is None:
-            active_high = not pull_up
-        super().__init__(
-            sensor_id, pin, Kind.BUTTON, ButtonFilter(debouncer or Debouncer(debounce_s), hold_s),
-            clock=clock, sink=sink, pull_up=pull_up, active_high=active_high,
-            on_fault=on_fault, on_hold=on_hold, schedule=schedule, pin_factory=pin_factory,
-        )  # fmt: skip
+        super().__init__(sensor_id, pin, Kind.BUTTON, ButtonFilter(debouncer or Debouncer(debounce_s), hold_s), **seams)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -683,8 +666,7 @@ class LocalOutputs:
 
 @dataclass(frozen=True)
 class SensorSpec:
-    """One wired input. ``None`` means the kind's default (PIR: no pull-up, high =
-    motion; switches: pull-up to a switch to GND, see :func:`contact_active_high`)."""
+    """One wired input. ``None`` means the kind's default (see :func:`input_wiring`)."""
 
     id: str
     kind: Kind
@@ -754,24 +736,16 @@ class GpioBoard:
             raise
 
     def _build(self, spec: SensorSpec) -> _GpioInput:
-        common = dict(clock=self.clock, sink=self.sink, schedule=self.schedule, pin_factory=self.pin_factory)
+        seams = dict(clock=self.clock, sink=self.sink, schedule=self.schedule, pin_factory=self.pin_factory,
+                     pull_up=spec.pull_up, active_high=spec.active_high)
         if spec.kind is Kind.MOTION:
-            return PirSensor(
-                spec.id, spec.pin, warmup_s=spec.warmup_s, retrigger_s=spec.retrigger_s,
-                pull_up=False if spec.pull_up is None else spec.pull_up,
-                active_high=True if spec.active_high is None else spec.active_high, **common,
-            )  # fmt: skip
-        pull_up = True if spec.pull_up is None else spec.pull_up
+            return PirSensor(spec.id, spec.pin, warmup_s=spec.warmup_s, retrigger_s=spec.retrigger_s, **seams)
         if spec.kind is Kind.BUTTON:
-            return OkButton(
-                spec.id, spec.pin, on_hold=self.on_hold, hold_s=spec.hold_s, pull_up=pull_up,
-                active_high=spec.active_high, debounce_s=spec.debounce_s, on_fault=self.on_fault, **common,
-            )  # fmt: skip
+            return OkButton(spec.id, spec.pin, on_hold=self.on_hold, hold_s=spec.hold_s, debounce_s=spec.debounce_s,
+                            on_fault=self.on_fault, **seams)
         if spec.kind in (Kind.DOOR, Kind.ENTRANCE, Kind.PRESENCE):
-            return ContactSensor(
-                spec.id, spec.pin, spec.kind, pull_up=pull_up, active_high=spec.active_high,
-                debounce_s=spec.debounce_s, on_fault=self.on_fault, **common,
-            )  # fmt: skip
+            return ContactSensor(spec.id, spec.pin, spec.kind, debounce_s=spec.debounce_s, on_fault=self.on_fault,
+                                 **seams)
         raise GpioSetupError(f"sensor {spec.id!r}: kind {spec.kind.label} is not a GPIO sensor")
 
     def settle(self, now: float) -> None:

@@ -125,6 +125,19 @@ def ref_first_crossing(origin_mono, origin_local, thr, slot):
     return math.inf, -1
 
 
+def ref_remaining_deadline(origin_mono, origin_local, limits, slot):
+    """Every slot from the origin's, one day on: the earliest deadline; ties to the first."""
+    n = len(limits)
+    first = math.floor(origin_local / slot)
+    best, best_k = math.inf, -1
+    for i in range(n + 1):
+        start = max(origin_local, (first + i) * slot)
+        elapsed = start - origin_local + limits[(first + i) % n]
+        if elapsed < best:
+            best, best_k = elapsed, (first + i) % n
+    return origin_mono + best, best_k
+
+
 class RefAppliance:
     def __init__(self):
         self.base = NAN
@@ -183,6 +196,14 @@ class RefDetector:
         self.abs_limit, self.abs_learned, self.abs_latched = p.absence_max_hours * 3600, 0.0, NAN
         self.today_max = [0.0] * self.n
         self.today_home = [0.0] * self.n
+        self.rhist = [[0.0] * nb for _ in range(self.n)]
+        self.rest_yesterday = [NAN] * self.n  # longest silence remaining from each slot
+        self.rest_today = [NAN] * self.n
+        self.rthr, self.rrule = ref_slot_thresholds(self.rhist, self.edges, p.quantile, p.robust_days,
+                                                    p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
+                                                    p.margin_factor, p.residual_margin_minutes * 60,
+                                                    p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
+                                                    p.max_inactivity_hours * 3600, False)
         self.acto = [[0.0] * self.n for _ in range(28)]
         self.records: list[tuple] = []
 
@@ -195,11 +216,29 @@ class RefDetector:
         if not self.home_free():
             return NAN, NAN, NAN
         due, k = ref_first_crossing(self.last, self.last_loc, self.thr, self.slot)
+        due_r, k_r = ref_remaining_deadline(self.last, self.last_loc, self.rthr, self.slot)
+        if due_r < due:
+            return due_r, due_r - self.last, float(self.rrule[k_r])
         return due, self.thr[k], float(self.rule[k])
+
+    def record_remaining(self, a, b, zero):
+        """Brute force: every slot of yesterday and today against the silence [a, b)."""
+        for row, day in ((self.rest_yesterday, self.day - 1), (self.rest_today, self.day)):
+            for k in range(self.n):
+                ss = day * DAY + k * self.slot
+                if ss + self.slot > a and ss < b:
+                    r = 0.0 if zero else b - max(a, ss)
+                    if math.isnan(row[k]) or r > row[k]:
+                        row[k] = r
 
     def close_day(self):
         lam = 0.5 ** (1 / self.p.half_life_days)
         self.hist = [[w * lam for w in row] for row in self.hist]
+        self.rhist = [[w * lam for w in row] for row in self.rhist]
+        for k in range(self.n):
+            if not math.isnan(self.rest_yesterday[k]):
+                self.rhist[k][ref_bin_index(self.rest_yesterday[k], self.edges)] += 1.0
+        self.rest_yesterday, self.rest_today = self.rest_today, [NAN] * self.n
         self.abs_hist = [w * lam for w in self.abs_hist]
         self.held_hist = {s: [w * lam for w in row] for s, row in self.held_hist.items()}
         home = 0.0
@@ -215,6 +254,10 @@ class RefDetector:
         self.thr, self.rule = ref_slot_thresholds(
             self.hist, self.edges, p.quantile, p.robust_days, p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
             p.margin_factor, p.margin_minutes * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
+            p.max_inactivity_hours * 3600, self.learned_days >= p.min_learn_days)
+        self.rthr, self.rrule = ref_slot_thresholds(
+            self.rhist, self.edges, p.quantile, p.robust_days, p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
+            p.margin_factor, p.residual_margin_minutes * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
             p.max_inactivity_hours * 3600, self.learned_days >= p.min_learn_days)
         self.abs_limit, self.abs_learned = ref_duration_limit(
             self.abs_hist, self.edges, p.absence_quantile, p.robust_days, p.absence_margin_factor, 0.0,
@@ -284,6 +327,8 @@ class RefDetector:
                 a = day_start + DAY
             while math.floor(loc / DAY) > self.day:
                 self.next_day()
+            if not self.pending:
+                self.record_remaining(self.last_loc, t + off, bool(self.held))
 
         self.acto[int(self.day) % 28][min(self.n - 1, int((loc % DAY) // self.slot))] += 1
         confirm = p.away_confirm_minutes * 60
@@ -383,10 +428,16 @@ def assert_same(state, records, ref: RefDetector):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-6, equal_nan=True)
     np.testing.assert_allclose(state["thr"][0], ref.thr, rtol=1e-12)
     np.testing.assert_array_equal(state["thr"][1], ref.rule)
-    np.testing.assert_allclose(state["hist"], ref.hist, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(state["hist"][:len(ref.hist)], ref.hist, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(state["abs_hist"], ref.abs_hist, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(state["cur"][0], ref.today_max, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(state["cur"][1], ref.today_home, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(state["cur"][2], ref.rest_yesterday, rtol=1e-12, atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(state["cur"][3], ref.rest_today, rtol=1e-12, atol=1e-9, equal_nan=True)
+    n = len(ref.rhist)
+    np.testing.assert_allclose(state["hist"][n:], ref.rhist, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(state["thr"][2], ref.rthr, rtol=1e-12)
+    np.testing.assert_array_equal(state["thr"][3], ref.rrule)
     np.testing.assert_allclose(state["acto"], ref.acto)
     assert bool(sv["started"]) == ref.started
     if ref.started:
@@ -531,6 +582,55 @@ def test_accumulate_home(a_rel, length, back, zero, slot):
     ref_accumulate(ref_max, ref_home, day_start, a, b, origin, zero, slot)
     np.testing.assert_allclose(cur[0], ref_max, rtol=1e-12)
     np.testing.assert_allclose(cur[1], ref_home, rtol=1e-12, atol=1e-9)
+
+
+@SETTINGS
+@given(st.lists(st.floats(60.0, 30 * 3600.0), min_size=24, max_size=24), st.floats(1.6e9, 1.7e9),
+       st.floats(-7200, 7200))
+def test_remaining_deadline(limits, origin_local, offset):
+    slot = 3600.0
+    limits = np.array(limits)
+    origin_mono = origin_local + offset
+    due, k = kernels.remaining_deadline(origin_mono, origin_local, limits, slot)
+    want_due, want_k = ref_remaining_deadline(origin_mono, origin_local, list(limits), slot)
+    assert k == want_k
+    np.testing.assert_allclose(due, want_due, rtol=1e-15)
+    # never later than the origin slot's own limit, never before the smallest limit
+    assert due - origin_mono <= limits[int((origin_local // slot) % 24)] + 1e-6
+    assert due - origin_mono >= limits.min() - 1e-6
+
+
+@SETTINGS
+@given(st.floats(0, 3 * DAY), st.floats(0, 30 * 3600.0), st.booleans(), st.sampled_from([1800.0, 3600.0]))
+def test_record_remaining(a_rel, length, zero, slot):
+    day = 19_700.0
+    n = int(DAY // slot)
+    a = (day - 1.5) * DAY + a_rel  # from half a day before yesterday to past today
+    b = a + length
+    cur = np.full((4, n), np.nan)
+    cur[2, ::3] = 1000.0  # some silences seen already
+    ref = RefDetector(DetectorParams(slot_minutes=int(slot // 60)), [])
+    ref.day = day
+    ref.rest_yesterday, ref.rest_today = list(cur[2]), list(cur[3])
+    kernels.record_remaining(cur, day, a, b, zero, slot)
+    ref.record_remaining(a, b, zero)
+    np.testing.assert_allclose(cur[2], ref.rest_yesterday, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(cur[3], ref.rest_today, rtol=1e-12, equal_nan=True)
+    assert np.all(np.isnan(cur[:2]))  # rows of the elapsed rule untouched
+
+
+def test_remaining_rule_decides_some_alarms_on_real_and_random_logs():
+    """Not vacuous: the remaining-silence rule is the earlier one for some silences."""
+    def remaining_wins(p, batch):
+        ref, wins = RefDetector(p, list(batch.sensors)), 0
+        for t, lc, k, s, v in zip(batch.mono, batch.local, batch.kind, batch.sensor, batch.value):
+            ref.feed(float(t), float(lc), int(k), int(s), float(v))
+            if ref.home_free():
+                due, _ = ref_first_crossing(ref.last, ref.last_loc, ref.thr, ref.slot)
+                wins += ref.inactivity()[0] < due
+        return wins
+    assert remaining_wins(DetectorParams(), kasteren()) > 100
+    assert sum(remaining_wins(FAST, _stream(np.random.default_rng(seed))) for seed in range(5)) > 0
 
 
 @SETTINGS

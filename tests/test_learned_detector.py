@@ -108,6 +108,33 @@ def test_one_long_nap_does_not_blind_the_afternoons():
         assert napped.thresholds()[0][k] == pytest.approx(normal.thresholds()[0][k], rel=0.1)
 
 
+def varied_bedtimes(days, start_day=0):
+    """Up and about every 15 min from 07:00 until bed at 21:30, 23:00 or 00:30 in turn."""
+    out = []
+    for d in range(start_day, start_day + days):
+        bed = (21.5, 23.0, 24.5)[d % 3]
+        out += [ev(T0 + d * DAY + 7 * H + i * 15 * M, "pir_kitchen") for i in range(int((bed - 7) * 4) + 1)]
+    return out
+
+
+def test_a_silence_begun_in_the_evening_is_not_taken_for_the_night():
+    # early nights make the elapsed-silence limits of the night long; a silence that
+    # begins at 19:30, when the resident is always up, must not wait for the morning
+    def due_after_1930(params):
+        det = run(LearnedDetector(params), varied_bedtimes(15))
+        last = T0 + 15 * DAY + 19.5 * H
+        run(det, [e for e in varied_bedtimes(1, 15) if e.mono <= last])
+        return hours(det.next_check(last) - last), det.check(det.next_check(last), 0)
+
+    delay, (finding,) = due_after_1930(DetectorParams())
+    assert 3.0 <= delay <= 3.5  # 15 min normally, x1.3, + the 3 h margin
+    assert finding.detail["rule"] == "learned" and hours(finding.limit) == pytest.approx(delay)
+    elapsed_only, _ = due_after_1930(DetectorParams(residual_margin_minutes=720))  # rule effectively off
+    assert elapsed_only >= 8.0
+    # and the normal evenings and nights themselves raise nothing
+    assert LearnedDetector().replay(EventBatch.from_events(varied_bedtimes(30))).episodes == []
+
+
 def test_sparse_slots_borrow_from_their_neighbours_not_the_cold_start():
     # at home only in the evenings and on weekends: daytime weekday slots are thin
     events = []
@@ -248,6 +275,23 @@ def test_learned_state_survives_a_restart_with_rebase():
     np.testing.assert_allclose(restarted.thresholds()[0], det.thresholds()[0])
     last = more[-1].mono
     assert restarted.next_check(last + shift) == pytest.approx(det.next_check(last) + shift)
+
+
+def test_state_of_version_1_is_upgraded_keeping_what_it_learned():
+    det = run(LearnedDetector(), routine(10))
+    state = det.state()
+    n = det.params.slots_per_day
+    v1 = {**state, "version": 1, "cur": state["cur"][:2], "hist": state["hist"][:n], "thr": state["thr"][:2]}
+    upgraded = LearnedDetector()
+    upgraded.load(v1, lambda m: m)
+    np.testing.assert_array_equal(upgraded.thresholds()[0], det.thresholds()[0])
+    assert upgraded.learned_days == det.learned_days > 0
+    last = routine(10)[-1].mono
+    # the remaining-silence rule starts cold (12 h), so the elapsed rule decides
+    cold = LearnedDetector(DetectorParams(residual_margin_minutes=720))
+    run(cold, routine(10))
+    assert upgraded.next_check(last) == pytest.approx(cold.next_check(last))
+    assert upgraded.state()["version"] == 2
 
 
 def test_load_rejects_state_of_another_shape():

@@ -30,14 +30,27 @@ Conventions
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
   learned flag when stayed_in_place latched.
-* ``cur`` (float64[2, slots]): today's maximum at-home inactivity per slot, and
-  today's at-home seconds per slot. ``hist`` (slots x bins) and ``abs_hist`` /
-  ``held_hist`` are decayed duration histograms over ``edges``. ``thr`` (2 x slots):
-  threshold seconds and rule per slot (0 learned, 1 cold_start, 2 safety_net).
+* ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
+  today's at-home seconds per slot (1), and the longest silence *remaining* from each
+  slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
+  ``hist`` (2 slots x bins): decayed histograms of the daily per-slot maxima of the
+  elapsed silence (rows 0..slots-1) and of the remaining silence (rows slots..);
+  ``abs_hist`` / ``held_hist`` are decayed duration histograms over ``edges``.
+  ``thr`` (4 x slots): elapsed-silence threshold seconds and rule per slot (rows 0, 1;
+  rule 0 learned, 1 cold_start, 2 safety_net), remaining-silence limits and rules
+  (rows 2, 3).
   ``acto`` (days x slots): activity counts of the last days (ring by day index).
 * Episode records ``out`` (rows of 7): type (0 inactivity, 1 not_returned,
   2 stayed_in_place, 3 away interval in hindsight), sensor id or -1, since, limit,
   start, end, rule.
+
+Two learned rules judge a silence; the earlier one fires. *Elapsed*: the silence so far
+against the longest silence normally still running at this time of day. *Remaining*:
+a silence running at a slot (or begun in it) must normally end within that slot's
+learned remaining silence after it; this one knows that a silence begun at 20:00 is
+not yet sleep, which the elapsed rule cannot tell until the morning. The remaining
+silence of a slot is known only once the silence ends, so each day is learned one day
+late.
 
 A finding *latches*: once its due time has passed it holds until the event that ends
 it (activity, return, release), with the limit it fell due under, even if a later day's
@@ -58,7 +71,7 @@ def unpack_params(pv):
     return (
         pv[0], pv[1], pv[2], pv[3], pv[4], pv[5], pv[6], pv[7], pv[8], pv[9], pv[10], pv[11], pv[12],
         pv[13], pv[14], pv[15], pv[16], pv[17], pv[18], pv[19], pv[20], pv[21], pv[22], pv[23], pv[24],
-        pv[25], pv[26], pv[27],
+        pv[25], pv[26], pv[27], pv[28],
     )
 
 
@@ -220,7 +233,8 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
     """
     (slot_s, q, day_decay, min_learn_days, learn_min_home, slot_min_w, drift, mfac, msec, floor_s, cold_s,
      safety_s, confirm_s, a_q, a_fac, a_minc, a_min_s, a_max_s, h_q, h_fac, h_msec, h_minc, h_min_s,
-     h_max_s, app_margin, app_tau, pool, robust) = unpack_params(pv)
+     h_max_s, app_margin, app_tau, pool, robust, resid_msec) = unpack_params(pv)
+    n = cur.shape[1]
     for k in range(hist.shape[0]):
         for b in range(hist.shape[1]):
             hist[k, b] *= day_decay
@@ -230,16 +244,23 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
         for b in range(held_hist.shape[1]):
             held_hist[j, b] *= day_decay
     home = 0.0
-    for k in range(cur.shape[1]):
+    for k in range(n):
         if cur[1, k] > 0.0:
             add_observation(hist[k], cur[0, k], min(1.0, cur[1, k] / slot_s), edges)
             home += cur[1, k]
         cur[0, k] = 0.0
         cur[1, k] = 0.0
+        if cur[2, k] == cur[2, k]:  # yesterday's remaining silences are complete now
+            add_observation(hist[n + k], cur[2, k], 1.0, edges)
+        cur[2, k] = cur[3, k]
+        cur[3, k] = np.nan
     if home >= learn_min_home:
         learned_days += 1.0
-    slot_thresholds(hist, edges, q, robust, slot_min_w, pool, drift, mfac, msec, floor_s, cold_s, safety_s,
-                    learned_days >= min_learn_days, thr)
+    learned = learned_days >= min_learn_days
+    slot_thresholds(hist[:n], edges, q, robust, slot_min_w, pool, drift, mfac, msec, floor_s, cold_s, safety_s,
+                    learned, thr[0:2])
+    slot_thresholds(hist[n:], edges, q, robust, slot_min_w, pool, drift, mfac, resid_msec, floor_s, cold_s,
+                    safety_s, learned, thr[2:4])
     abs_limit, abs_learned = duration_limit(abs_hist, edges, a_q, robust, a_fac, 0.0, a_minc, a_min_s, a_max_s)
     for j in range(sens.shape[0]):
         if sens[j, 9] > 0.0:
@@ -270,6 +291,60 @@ def first_crossing(origin_mono, origin_local, thr_seconds, slot_s):
             return origin_mono + elapsed, k
         k_abs += 1
     return np.inf, -1
+
+
+@njit(cache=True)
+def remaining_deadline(origin_mono, origin_local, limits, slot_s):
+    """Earliest deadline of the remaining-silence rule for a silence begun at origin.
+
+    The silence is running at every slot from the origin's on; from each slot's start
+    (from the origin itself in the first) it may last that slot's limit. Returns
+    (mono time, slot index) of the earliest such deadline.
+    """
+    n = limits.shape[0]
+    k_abs = math.floor(origin_local / slot_s)
+    best, best_k = np.inf, -1
+    for i in range(n + 1):
+        s_start = (k_abs + i) * slot_s
+        if s_start - origin_local >= best:
+            break  # later slots start after the best deadline so far
+        k = int((k_abs + i) % n)
+        elapsed = max(origin_local, s_start) - origin_local + limits[k]
+        if elapsed < best:
+            best, best_k = elapsed, k
+    return origin_mono + best, best_k
+
+
+@njit(cache=True)
+def inactivity_due(origin_mono, origin_local, thr, slot_s):
+    """(due mono, limit, rule) of a silence begun at origin: the earlier of the two rules."""
+    due, k = first_crossing(origin_mono, origin_local, thr[0], slot_s)
+    due_r, k_r = remaining_deadline(origin_mono, origin_local, thr[2], slot_s)
+    if due_r < due:
+        return due_r, due_r - origin_mono, thr[3, k_r]
+    if k < 0:
+        return due, np.nan, np.nan
+    return due, thr[0, k], thr[1, k]
+
+
+@njit(cache=True)
+def record_remaining(cur, day, a, b, zero, slot_s):
+    """A silence at home [a, b) (local seconds) ended: per slot of yesterday and today,
+    raise the longest silence remaining from the slot's start (from ``a`` in its first
+    slot); zero while a presence sensor was held (someone was there)."""
+    n = cur.shape[1]
+    first = (day - 1.0) * n  # absolute index of yesterday's first slot
+    k_abs = max(math.floor(a / slot_s), first)
+    while k_abs < first + 2 * n:
+        s_start = k_abs * slot_s
+        if s_start >= b:
+            break
+        r = 0.0 if zero else b - max(a, s_start)
+        row = 2 if k_abs < first + n else 3
+        k = int(k_abs - first) % n
+        if not cur[row, k] >= r:  # NaN (nothing yet) or shorter
+            cur[row, k] = r
+        k_abs += 1
 
 
 # ------------------------------------------------------------------- appliance power
@@ -391,6 +466,8 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 for j in range(sens.shape[0]):
                     if sens[j, 0] == sens[j, 0]:
                         sens[j, 1] = sens[j, 0] + sens[j, 2]
+            if not pending:
+                record_remaining(cur, day, last_loc, t + off, n_held > 0, slot_s)
 
         # 4. apply the activity
         slot = int((loc % 86400.0) // slot_s)
@@ -436,9 +513,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
             inact_open = np.nan
         last, last_loc, mark = t, loc, t
         if not pending and n_held == 0:
-            inact_due, k = first_crossing(t, loc, thr[0], slot_s)
-            inact_limit = thr[0, k] if k >= 0 else np.nan
-            inact_rule = thr[1, k] if k >= 0 else np.nan
+            inact_due, inact_limit, inact_rule = inactivity_due(t, loc, thr, slot_s)
         else:
             inact_due, inact_limit, inact_rule = np.nan, np.nan, np.nan
 
@@ -489,10 +564,7 @@ def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist
 def refresh_dues(pv, sv, sens, thr):
     """Recompute due times from origins and limits (after a restart's rebase)."""
     if sv[0] > 0.0 and sv[5] <= 0.0 and int(sv[10]) == 0:
-        due, k = first_crossing(sv[1], sv[2], thr[0], pv[0])
-        sv[12] = due
-        sv[13] = thr[0, k] if k >= 0 else np.nan
-        sv[14] = thr[1, k] if k >= 0 else np.nan
+        sv[12], sv[13], sv[14] = inactivity_due(sv[1], sv[2], thr, pv[0])
     else:
         sv[12], sv[13], sv[14] = np.nan, np.nan, np.nan
     sv[17] = sv[6] + sv[16] if sv[5] > 0.0 else np.nan

@@ -28,7 +28,7 @@ from .params import DetectorParams
 TYPES = ("inactivity", "not_returned", "stayed_in_place")
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: remaining-silence rows added to cur, hist and thr (1 is upgraded on load)
 
 # Field names of the kernel's scalar state and per-sensor table (see kernels docstring).
 SV_FIELDS = (
@@ -116,14 +116,10 @@ class LearnedDetector(Detector):
         for name in ("started", "pending", "run_confirmed", "n_held", "learned_days", "absence_learned", "days"):
             self._sv[_SV[name]] = 0.0
         self._sv[_SV["absence_limit"]] = p.absence_max_hours * 3600.0
-        self._cur = np.zeros((2, n))
-        self._hist = np.zeros((n, nb))
-        self._thr = np.zeros((2, n))
-        kernels.slot_thresholds(self._hist, self._edges, p.quantile, p.robust_days, p.slot_min_weight,
-                                p.sparse_pool_slots,
-                                p.drift_slots,
-                                p.margin_factor, p.margin_minutes * 60, p.min_threshold_minutes * 60,
-                                p.cold_start_hours * 3600, p.max_inactivity_hours * 3600, False, self._thr)
+        self._cur = np.zeros((4, n))
+        self._cur[2:] = np.nan
+        self._hist = np.zeros((2 * n, nb))
+        self._thr = self._cold_thresholds()
         self._abs_hist = np.zeros(nb)
         self._held_hist = np.zeros((0, nb))
         self._sens = np.zeros((0, len(SENS_FIELDS)))
@@ -131,6 +127,18 @@ class LearnedDetector(Detector):
         self.sensors: list[str] = []
         self._ids: dict[str, int] = {}
         self._out = np.empty((8, 7))
+
+    def _cold_thresholds(self) -> np.ndarray:
+        """Both rules' per-slot limits before anything is learned (the cold start)."""
+        p = self.params
+        thr = np.zeros((4, p.slots_per_day))
+        empty = np.zeros((p.slots_per_day, p.hist_bins))
+        for rows, margin in ((slice(0, 2), p.margin_minutes), (slice(2, 4), p.residual_margin_minutes)):
+            kernels.slot_thresholds(empty, self._edges, p.quantile, p.robust_days, p.slot_min_weight,
+                                    p.sparse_pool_slots, p.drift_slots, p.margin_factor, margin * 60,
+                                    p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
+                                    p.max_inactivity_hours * 3600, False, thr[rows])
+        return thr
 
     # ------------------------------------------------------------------ sensors
     def _new_sensor_row(self) -> np.ndarray:
@@ -353,13 +361,15 @@ class LearnedDetector(Detector):
 
     def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
         """Restore learned state; monotonic times go through ``rebase``; due times are recomputed."""
+        if state.get("version") == 1:
+            state = self._upgrade_v1(state)
         if state.get("version") != STATE_VERSION:
             raise IncompatibleState(f"detector state version {state.get('version')!r}, expected {STATE_VERSION}")
         hist = np.asarray(state["hist"], dtype=np.float64)
         if hist.shape != self._hist.shape:
             raise IncompatibleState(
-                f"stored detector state has {hist.shape[0]} slots x {hist.shape[1]} bins, the config "
-                f"{self._hist.shape[0]} x {self._hist.shape[1]} (slot_minutes or hist_bins changed)"
+                f"stored detector state has {hist.shape[0] // 2} slots x {hist.shape[1]} bins, the config "
+                f"{self._hist.shape[0] // 2} x {self._hist.shape[1]} (slot_minutes or hist_bins changed)"
             )
         sensors = list(state["sensors"])
         sv = np.array(state["sv"], dtype=np.float64)
@@ -380,6 +390,19 @@ class LearnedDetector(Detector):
         self._acto = np.array(state["acto"], dtype=np.float64)
         self._out = np.empty((len(sensors) + 8, 7))
         kernels.refresh_dues(self._pv, self._sv, self._sens, self._thr)
+
+    def _upgrade_v1(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Version 1 had only the elapsed-silence rule: keep all it learned; the
+        remaining-silence rule starts from the cold start and learns from now on."""
+        hist = np.asarray(state["hist"], dtype=np.float64)
+        if hist.shape != (self._hist.shape[0] // 2, self._hist.shape[1]):
+            return state  # the shape check below explains the mismatch
+        cur = np.full((4, hist.shape[0]), np.nan)
+        cur[:2] = np.asarray(state["cur"], dtype=np.float64)
+        thr = self._cold_thresholds()
+        thr[:2] = np.asarray(state["thr"], dtype=np.float64)
+        return {**state, "version": STATE_VERSION, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]),
+                "thr": thr}
 
     def skip_unobserved(self, mono: float) -> None:
         """Do not learn the time up to ``mono`` as inactivity (the hub was down: unknown, not

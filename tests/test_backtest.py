@@ -66,6 +66,21 @@ def test_table_fits_a_phone_and_json_round_trips(real):
     assert data["methods"][0]["delay_all"]["cuts"] == 300
 
 
+def test_no_method_without_false_alarms_beats_the_bound(real):
+    """Until the next real activity the cut log is the real log: a method that raised no
+    false alarm there cannot have fired earlier."""
+    result = backtest(real, cuts=300, seed=2)
+    bound = result.delays["bound"]
+    assert result.method("learned").false_alarms == 0 == result.method("fixed 12 h").false_alarms
+    for name in ("learned", "fixed 12 h"):
+        assert np.all(result.delays[name] >= bound - 1e-6), name
+    assert result.bound_all.median_hours < result.method("learned").delay_all.median_hours
+    assert 0 < result.bound_waking.median_hours < result.bound_all.median_hours  # nights are long
+    assert "bound (next real activity)" in result.format_table()
+    # the 6 h timer does false-alarm here, and beats the bound on some cuts by doing so
+    assert np.any(result.delays["fixed 6 h"] < bound - 1e-6)
+
+
 def test_fixed_timer_delay_is_its_limit_minus_the_silence_so_far():
     events = routine(12, every=600.0, wake=0.0, bed=24.0)  # motion every 10 min, day and night
     result = backtest(events, cuts=200, seed=3)

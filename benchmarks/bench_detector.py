@@ -282,11 +282,45 @@ def kasteren_events():
         return read_events(fh)
 
 
+def real_logs() -> list[tuple[str, list]]:
+    """The real single-resident logs: the shared month and those in benchmarks/data/."""
+    from hubd.events import read_events
+
+    logs = [("van Kasteren house A (real)", kasteren_events())]
+    for path in sorted((ROOT / "benchmarks" / "data").glob("*.csv")):
+        with open(path) as fh:
+            logs.append((f"{path.stem} (real)", read_events(fh)))
+    return logs
+
+
+def pooled(results: list) -> dict:
+    """False alarms and delays pooled over several backtests (each cut and each home day counts once)."""
+    out = {}
+    names = [m.name for m in results[0].methods] + ["bound"]
+    days = sum(r.home_days for r in results)
+    for name in names:
+        delays = np.concatenate([r.delays[name] for r in results]) / HOUR
+        fa = sum(r.method(name).false_alarms for r in results) if name != "bound" else 0
+        out[name] = {"false_alarms": fa, "per_day": fa / days, "median_h": float(np.median(delays)),
+                     "p90_h": float(np.quantile(delays, 0.9)), "max_h": float(delays.max()),
+                     "missed_24h": int(np.count_nonzero(~(delays <= 24.0)))}
+    return {"logs": len(results), "home_days": days, "cuts": sum(len(r.cut_times) for r in results), "methods": out}
+
+
+def format_pooled(title: str, pool: dict) -> str:
+    lines = [f"{title}: {pool['logs']} logs, {pool['home_days']:.1f} d at home, {pool['cuts']} cuts",
+             f"{'':12}{'FA':>4}{'FA/d':>7}{'median':>8}{'p90':>6}{'max':>6}{'miss':>5}"]
+    for name, m in pool["methods"].items():
+        lines.append(f"{name:12}{m['false_alarms']:>4}{m['per_day']:>7.3f}{m['median_h']:>8.1f}{m['p90_h']:>6.1f}"
+                     f"{m['max_h']:>6.1f}{m['missed_24h']:>5}")
+    return "\n".join(lines)
+
+
 def results_table(days: int = 56, cuts: int = 1000, seed: int = 1) -> list:
-    """The backtest on the real log and on each synthetic resident, same settings, same run."""
+    """The backtest on the real logs and on each synthetic resident, same settings, same run."""
     from hubd.detector.backtest import backtest
 
-    out = [backtest(kasteren_events(), cuts=cuts, seed=seed, title="van Kasteren house A (real)")]
+    out = [backtest(events, cuts=cuts, seed=seed, title=title) for title, events in real_logs()]
     for i, (name, r) in enumerate(RESIDENTS.items()):
         w = WAKING[name]
         out.append(backtest(simulate(r, days, seed=seed + i), cuts=cuts, seed=seed, waking_hours=w,
@@ -351,11 +385,16 @@ def main() -> None:
     if args.results or args.json:
         res = results_table(days=args.days)
         if args.json:
-            print(json.dumps([r.as_dict() for r in res], indent=1))
+            real = [r for r in res if r.title.endswith("(real)")]
+            print(json.dumps({"logs": [r.as_dict() for r in res], "pooled_real": pooled(real),
+                              "pooled_all": pooled(res)}, indent=1))
         else:
             for r in res:
                 print(r.format_table())
                 print()
+            real = [r for r in res if r.title.endswith("(real)")]
+            print(format_pooled("pooled, real logs", pooled(real)))
+            print(format_pooled("pooled, all logs", pooled(res)))
         return
 
     from hubd.detector import kernels

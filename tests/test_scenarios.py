@@ -48,9 +48,35 @@ class Scenario:
             await asyncio.sleep(0.005)
         assert self.flat.uplink.status().get("initialised"), "the simulated modem never came up"
 
-    async def settle(self, rounds: int = 8):
-        for _ in range(rounds):
-            await asyncio.sleep(0)
+    async def settle(self, rounds: int = 8, real_timeout: float = 10.0):
+        """Let the daemon and the uplink run; simulated time stands still while the uplink waits for
+        the modem. The modem answers in real time (the emulator's thread, the channel's reader
+        thread), and on a Pi an AT exchange takes milliseconds of the hub's time: were simulated
+        time to run on meanwhile, when the hub learns what the modem says would depend on thread
+        scheduling, not on the scenario."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + real_timeout
+        while True:
+            for _ in range(rounds):
+                await asyncio.sleep(0)
+            exchange = self._modem_exchange()
+            if exchange is None or loop.time() >= deadline:
+                return
+            if not exchange.done.done():  # answered but not yet taken: settle again, the next may follow
+                await asyncio.wait({exchange.done}, timeout=deadline - loop.time())
+
+    def _modem_exchange(self):
+        """The AT command the uplink is in the middle of, or None when it is not talking to the
+        modem (the channel has no public "busy" flag: this peeks at its one exchange in flight)."""
+        channel = self.flat.uplink.modem.channel
+        return getattr(channel, "_exchange", None) if channel is not None else None
+
+    async def modem_change(self, change, seen, real_timeout: float = 10.0):
+        """Change the emulated modem (``change()``) and hold simulated time until the hub's uplink has
+        seen it (``seen()``): a URC travels over the pty in real time, and at once on a Pi."""
+        change()
+        assert await self.flat.uplink.wait_until(seen, real_timeout), "the hub never saw the modem's change"
+        await self.settle()
 
     async def live_until(self, local_end: float, step: float = 5 * MIN):
         """Advance simulated time, driving each of the resident's edges at its own moment and
@@ -232,10 +258,12 @@ def test_modem_without_network_during_alarm_delivers_exactly_once_when_back(tmp_
     async def body(sc):
         crossing = sc.last_activity_before(when) + 12 * HOUR
         await sc.live_until(crossing - HOUR)
-        sc.emulator.set_registration(2)  # searching: no network
+        await sc.modem_change(lambda: sc.emulator.set_registration(2),  # searching: no network
+                              lambda: sc.flat.uplink.modem.state.registered is False)
         await sc.live_until(crossing + 25 * MIN)
         assert sc.alarms(await sc.quiet_deliveries()) == []
-        sc.emulator.set_registration(1)
+        await sc.modem_change(lambda: sc.emulator.set_registration(1),
+                              lambda: sc.flat.uplink.modem.state.registered is True)
         await sc.live_until(crossing + 28 * MIN, step=MIN)
         log = await sc.deliveries(alarms=1)
         await sc.live_until(crossing + 29 * MIN, step=MIN)
@@ -298,10 +326,13 @@ def test_modem_refusing_messages_shows_uplink_down_locally(tmp_path):
     async def body(sc):
         await sc.live_until(LIVE + HOUR)
         sc.emulator.fail_next(42, count=1000)  # network congestion on every send: nothing gets out
-        sc.emulator.set_registration(3)  # and then registration denied
-        await sc.live_until(LIVE + 4 * HOUR, step=MIN)
+        await sc.modem_change(lambda: sc.emulator.set_registration(3),  # and then registration denied
+                              lambda: sc.flat.uplink.modem.state.registered is False)
+        await sc.live_until(LIVE + 2 * HOUR, step=MIN)
         assert sc.flat.hardware.pattern == "fault"  # the flat shows that the office cannot be told
         assert any(a["type"] == "uplink_down" for a in sc.daemon.store.alerts(open_only=True))
+        # ... from the moment the link has been down for down_after, not whenever threads got round to it
+        assert [local - LIVE - HOUR for local, p in sc.flat.patterns if p == "fault"][:1] == [SmsTiming().down_after]
 
     run(sc, body)
 
@@ -314,8 +345,8 @@ def test_pause_beyond_its_maximum_is_reported(tmp_path):
         sc.daemon.apply(sc.daemon.engine.set_mode("paused", 24, "technician", sc.clock.monotonic(), sc.clock.local()),
                         sc.clock.local())
         await sc.live_until(LIVE + 1 * HOUR + 8 * HOUR + 10 * MIN, step=MIN * 10)  # max_pause_hours = 8
-        log = await sc.deliveries(matching="paused")
-        texts = [t for _, t in log if "paused" in t]
+        log = await sc.deliveries(matching="monitoring paused")  # not the heartbeat's "paused" mode
+        texts = [t for _, t in log if "monitoring paused" in t]
         assert len(texts) == 1
 
     run(sc, body)

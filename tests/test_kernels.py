@@ -183,6 +183,7 @@ class RefDetector:
         self.last = self.last_loc = self.mark = NAN
         self.day = NAN
         self.pending, self.run_first, self.run_last, self.run_conf, self.run_cluster = False, NAN, NAN, False, NAN
+        self.returning = False
         self.held: dict[int, float] = {}
         self.held_latched: dict[int, float] = {}
         self.held_latched_as: dict[int, tuple] = {}
@@ -209,7 +210,8 @@ class RefDetector:
 
     # the rules -------------------------------------------------------------
     def home_free(self):
-        return self.started and not self.pending and not self.held
+        """Watching the silence: at home, or back through the door after a while out."""
+        return self.started and (not self.pending or self.returning) and not self.held
 
     def inactivity(self):
         """(due, limit, rule) of the current gap, or NaNs when not watching inactivity."""
@@ -335,9 +337,9 @@ class RefDetector:
         if kind == Kind.ENTRANCE:
             if not self.pending:
                 self.pending, self.run_first, self.run_conf, self.run_cluster = True, t, False, t
-                self.abs_latched = NAN
+                self.abs_latched, self.returning = NAN, False
             elif t - self.run_last >= confirm:
-                self.run_conf, self.run_cluster = True, t
+                self.run_conf, self.run_cluster, self.returning = True, t, True
             self.run_last = t
         else:
             if self.pending:
@@ -351,7 +353,7 @@ class RefDetector:
                 if self.run_conf:
                     self.abs_hist[ref_bin_index(t - self.run_first, self.edges)] += 1.0
                     self.records.append((3, -1, self.run_first, 0.0, self.run_first, away_end, 0.0))
-                self.pending, self.abs_latched = False, NAN
+                self.pending, self.abs_latched, self.returning = False, NAN, False
             if kind == Kind.PRESENCE:
                 if v > 0 and s not in self.held:
                     self.held[s] = t
@@ -443,6 +445,7 @@ def assert_same(state, records, ref: RefDetector):
     if ref.started:
         assert sv["last_mono"] == ref.last and sv["day"] == ref.day
         assert bool(sv["pending"]) == ref.pending
+        assert bool(sv["returning"]) == ref.returning
         assert sv["learned_days"] == ref.learned_days and sv["days"] == ref.days
         assert sv["n_held"] == len(ref.held)
         np.testing.assert_allclose(sv["absence_limit"], ref.abs_limit, rtol=1e-12)

@@ -194,6 +194,24 @@ def test_entrance_followed_by_inside_activity_is_home():
     assert det.status(T0 + 3 * H, 0)["inferred"] == "home"
 
 
+def test_silence_right_after_coming_home_is_watched_as_inactivity():
+    # out at 09:00 for 8 h; back through the door at 17:00, then nothing: collapsed in the hall
+    det = run(LearnedDetector(), routine(14))
+    leave, back = T0 + 14 * DAY + 9 * H, T0 + 14 * DAY + 17 * H
+    run(det, [ev(T0 + 14 * DAY + 8 * H), ev(leave, "front", Kind.ENTRANCE), ev(back, "front", Kind.ENTRANCE)])
+    assert det.status(back + 5 * M, 0)["inferred"] == "home" and not det.status(back + 5 * M, 0)["leaving"]
+    due = det.next_check(back)
+    assert hours(due - back) <= 2.0  # the afternoon's learned limit, not the absence limit (>= 8 h)
+    (finding,) = det.check(due, 0)
+    assert finding.type == "inactivity" and finding.since_mono == back
+    # moving inside ends it and the absence is learned as usual
+    det.observe(ev(due + 60))
+    assert det.check(due + 60, 0) == [] and det.status(due + 60, 0)["inferred"] == "home"
+    # the departure itself is still not inactivity: the first door event starts no timer
+    det.observe(ev(due + 2 * H, "front", Kind.ENTRANCE))
+    assert det.next_check(due + 2 * H) == pytest.approx(due + 2 * H + det.status(due, 0)["absence_limit_seconds"])
+
+
 def test_absence_limit_is_learned_within_the_configured_bounds():
     events = []
     for d in range(10):  # out 10:00-13:00 every day

@@ -24,7 +24,8 @@ Conventions
    13 its threshold, 14 its rule, 15 inactivity latched since (mono), 16 absence
    limit, 17 not_returned due, 18 not_returned latched since, 19 absence limit
    learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
-   not_returned latched, 23 spare.
+   not_returned latched, 23 returning (an entrance event at least the confirmation window
+   after the previous one while out: probably back home, no inside activity yet).
 * Per-sensor table ``sens`` (float64[n_sensors, 12]): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
@@ -409,6 +410,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
     abs_limit, abs_due, abs_open, abs_learned = sv[16], sv[17], sv[18], sv[19]
     n_days = sv[20]
     abs_open_limit, abs_open_learned = sv[21], sv[22]
+    returning = sv[23] > 0.0
 
     # 1. latch findings that fell due before this event
     if inact_open != inact_open and inact_due < t:
@@ -474,11 +476,11 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
         acto[int(day) % acto.shape[0], min(slot, acto.shape[1] - 1)] += 1.0
         if kd == 3:
             if not pending:
-                pending = True
+                pending, returning = True, False
                 run_first, run_conf, run_cluster = t, False, t
                 abs_due, abs_open = t + abs_limit, np.nan
-            elif t - run_last >= confirm_s:
-                run_conf, run_cluster = True, t
+            elif t - run_last >= confirm_s:  # the door again after a while out: probably back
+                run_conf, run_cluster, returning = True, t, True
             run_last = t
         else:
             if pending:
@@ -491,7 +493,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 if run_conf:
                     add_observation(abs_hist, t - run_first, 1.0, edges)
                     n_out = _emit(out, n_out, 3.0, -1.0, run_first, 0.0, run_first, away_end, 0.0)
-                pending = False
+                pending, returning = False, False
                 abs_due, abs_open = np.nan, np.nan
             if kd == 1:
                 if v > 0.0:
@@ -512,7 +514,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
             n_out = _emit(out, n_out, 0.0, -1.0, last, inact_limit, inact_open, t, inact_rule)
             inact_open = np.nan
         last, last_loc, mark = t, loc, t
-        if not pending and n_held == 0:
+        if (not pending or returning) and n_held == 0:  # a silence after coming back is watched too
             inact_due, inact_limit, inact_rule = inactivity_due(t, loc, thr, slot_s)
         else:
             inact_due, inact_limit, inact_rule = np.nan, np.nan, np.nan
@@ -539,6 +541,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
     sv[16], sv[17], sv[18], sv[19] = abs_limit, abs_due, abs_open, abs_learned
     sv[20] = n_days
     sv[21], sv[22] = abs_open_limit, abs_open_learned
+    sv[23] = 1.0 if returning else 0.0
     return n_out
 
 
@@ -563,7 +566,7 @@ def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist
 @njit(cache=True)
 def refresh_dues(pv, sv, sens, thr):
     """Recompute due times from origins and limits (after a restart's rebase)."""
-    if sv[0] > 0.0 and sv[5] <= 0.0 and int(sv[10]) == 0:
+    if sv[0] > 0.0 and (sv[5] <= 0.0 or sv[23] > 0.0) and int(sv[10]) == 0:
         sv[12], sv[13], sv[14] = inactivity_due(sv[1], sv[2], thr, pv[0])
     else:
         sv[12], sv[13], sv[14] = np.nan, np.nan, np.nan
@@ -578,7 +581,7 @@ def _first_resident_finding(t0, sv, sens):
     """Earliest time >= t0 at which a resident finding holds, given no further events."""
     best = np.inf
     pending = sv[5] > 0.0
-    if not pending and int(sv[10]) == 0:
+    if (not pending or sv[23] > 0.0) and int(sv[10]) == 0:
         due = sv[15] if sv[15] == sv[15] else sv[12]
         if due == due:
             best = min(best, max(t0, due))

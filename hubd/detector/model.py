@@ -35,7 +35,7 @@ SV_FIELDS = (
     "started", "last_mono", "last_local", "day", "accounted_mono", "pending", "run_first_mono", "run_last_mono",
     "run_confirmed", "run_cluster_mono", "n_held", "learned_days", "inactivity_due", "inactivity_limit",
     "inactivity_rule", "inactivity_latched", "absence_limit", "absence_due", "absence_latched", "absence_learned",
-    "days", "absence_latched_limit", "absence_latched_learned", "spare23",
+    "days", "absence_latched_limit", "absence_latched_learned", "returning",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
@@ -113,7 +113,8 @@ class LearnedDetector(Detector):
         self._edges = p.bin_edges()
         n, nb = p.slots_per_day, p.hist_bins
         self._sv = np.full(len(SV_FIELDS), np.nan)
-        for name in ("started", "pending", "run_confirmed", "n_held", "learned_days", "absence_learned", "days"):
+        for name in ("started", "pending", "run_confirmed", "n_held", "learned_days", "absence_learned", "days",
+                     "returning"):
             self._sv[_SV[name]] = 0.0
         self._sv[_SV["absence_limit"]] = p.absence_max_hours * 3600.0
         self._cur = np.zeros((4, n))
@@ -173,7 +174,7 @@ class LearnedDetector(Detector):
         if sv[_SV["started"]] <= 0:
             return found
         pending = sv[_SV["pending"]] > 0
-        if not pending and sv[_SV["n_held"]] == 0:
+        if (not pending or sv[_SV["returning"]] > 0) and sv[_SV["n_held"]] == 0:
             if _holds(sv[_SV["inactivity_latched"]], sv[_SV["inactivity_due"]], mono):
                 limit = float(sv[_SV["inactivity_limit"]])
                 found.append(Finding("inactivity", RESIDENT, float(sv[_SV["last_mono"]]), limit,
@@ -199,7 +200,8 @@ class LearnedDetector(Detector):
         if sv[_SV["started"]] <= 0:
             return None
         pending = sv[_SV["pending"]] > 0
-        if not pending and sv[_SV["n_held"]] == 0 and math.isnan(sv[_SV["inactivity_latched"]]):
+        watched = not pending or sv[_SV["returning"]] > 0
+        if watched and sv[_SV["n_held"]] == 0 and math.isnan(sv[_SV["inactivity_latched"]]):
             dues.append(sv[_SV["inactivity_due"]])
         if pending and math.isnan(sv[_SV["absence_latched"]]):
             dues.append(sv[_SV["absence_due"]])
@@ -322,7 +324,8 @@ class LearnedDetector(Detector):
     def status(self, mono: float, local: float) -> dict[str, Any]:
         sv = self._sv
         started = self.started
-        pending = sv[_SV["pending"]] > 0
+        returning = sv[_SV["returning"]] > 0  # the door after a while out: taken as back home
+        pending = sv[_SV["pending"]] > 0 and not returning
         held = [self.sensors[i] for i, row in enumerate(self._sens) if not math.isnan(row[_SE["held_since"]])]
         away = pending and mono - sv[_SV["run_last_mono"]] >= self.params.away_confirm_minutes * 60.0
         home_free = started and not pending and not held

@@ -210,8 +210,8 @@ class AlertPolicy:
             if alert.category == SYSTEM and alert.notified:
                 self.last_texted[f"{alert.type}/{alert.key}"] = mono
             alert.stage = RESOLVED
-            text = render("resolved", self.language, flat=self.flat_id, id=alert.id,
-                          silence_s=mono - alert.since_mono)
+            text = render("resolved", self.language, alert_type=alert.type, flat=self.flat_id, id=alert.id,
+                          key=alert.key, silence_s=mono - alert.since_mono)
             actions += [SendSms(to, text, "resolved", alert.id) for to in alert.notified]
         actions.insert(0, Audit("hub", f"alert_{alert.stage}", {"alert": alert.id, "reason": reason}))
         actions.append(AlertChanged(alert.record()))

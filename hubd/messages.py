@@ -1,6 +1,12 @@
 """SMS texts. One part (70 UCS2 / 160 GSM characters) for flat ids up to 16 and sensor ids
 up to 16 characters (tested); longer sensor ids may take two parts. They carry the flat
-and the alert id, and nothing about the resident beyond the alert."""
+and the alert id, and nothing about the resident beyond the alert.
+
+An alert's end is told in its own words (``resolved:<alert type>``): activity again ends a
+silence, but a sensor that works again or a link that is back says nothing about the
+resident. ``render("resolved", ..., alert_type=...)`` picks it; a type without its own
+wording gets the plain ``resolved``, which claims nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,14 @@ TEMPLATES = {
         "uplink_down": "hubd {flat}: office link failing. Alert {id}",
         "monitoring_paused_too_long": "hubd {flat}: monitoring paused for {silence}. Alert {id}",
         "hub_restarted": "hubd {flat}: hub restarted, was down {silence}. Alert {id}",
-        "resolved": "hubd {flat}: alert {id} resolved, activity again after {silence}",
+        "resolved": "hubd {flat}: alert {id} resolved after {silence}",
+        "resolved:inactivity": "hubd {flat}: alert {id} resolved, activity again after {silence}",
+        "resolved:not_returned": "hubd {flat}: alert {id} resolved, resident back after {silence}",
+        "resolved:stayed_in_place": "hubd {flat}: alert {id} resolved, {key} free again after {silence}",
+        "resolved:sensor_silent": "hubd {flat}: alert {id} resolved, sensor {key} reporting again after {silence}",
+        "resolved:sensor_fault": "hubd {flat}: alert {id} resolved, sensor {key} working again after {silence}",
+        "resolved:uplink_down": "hubd {flat}: alert {id} resolved, office link working again after {silence}",
+        "resolved:monitoring_paused_too_long": "hubd {flat}: alert {id} resolved, monitoring resumed after {silence}",
         "heartbeat": "hubd {flat}: alive. Last activity {last}. {status}",
         "test": "hubd {flat}: test message {id}",
     },
@@ -27,7 +40,14 @@ TEMPLATES = {
         "uplink_down": "hubd {flat}: 通信障害。警報{id}",
         "monitoring_paused_too_long": "hubd {flat}: 見守り停止が{silence}継続。警報{id}",
         "hub_restarted": "hubd {flat}: 再起動。停止時間{silence}。警報{id}",
-        "resolved": "hubd {flat}: 警報{id}解除。{silence}後に活動あり",
+        "resolved": "hubd {flat}: 警報{id}解除。継続{silence}",
+        "resolved:inactivity": "hubd {flat}: 警報{id}解除。{silence}後に活動あり",
+        "resolved:not_returned": "hubd {flat}: 警報{id}解除。{silence}後に帰宅",
+        "resolved:stayed_in_place": "hubd {flat}: 警報{id}解除。{silence}後に{key}の在席終了",
+        "resolved:sensor_silent": "hubd {flat}: 警報{id}解除。{key}が{silence}後に反応再開",
+        "resolved:sensor_fault": "hubd {flat}: 警報{id}解除。{key}が{silence}後に復旧",
+        "resolved:uplink_down": "hubd {flat}: 警報{id}解除。通信が{silence}後に復旧",
+        "resolved:monitoring_paused_too_long": "hubd {flat}: 警報{id}解除。{silence}後に見守り再開",
         "heartbeat": "hubd {flat}: 稼働中 最終活動{last} {status}",
         "test": "hubd {flat}: 試験送信{id}",
     },
@@ -44,8 +64,11 @@ def duration(seconds: float | None, language: str = "en") -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}min"
 
 
-def render(kind: str, language: str, **values) -> str:
+def render(kind: str, language: str, alert_type: str = "", **values) -> str:
+    """The text of ``kind``; for ``resolved``, ``alert_type`` (the alert that ended) picks the wording."""
     table = TEMPLATES.get(language, TEMPLATES["en"])
+    if kind == "resolved" and f"resolved:{alert_type}" in TEMPLATES["en"]:
+        kind = f"resolved:{alert_type}"
     template = table.get(kind) or TEMPLATES["en"].get(kind) or "hubd {flat}: " + kind + " {id}"
     if "silence_s" in values:
         values["silence"] = duration(values.pop("silence_s"), language)

@@ -53,6 +53,27 @@ def test_hourly_sums_are_anchored_at_the_first_timestamp():
     assert rhythm_metrics(minutes_active(3, [(8, 20)]), DAY0, DAY0 + 2 * 86400).IV == pytest.approx(1 / 3)
 
 
+def test_a_partial_last_hour_enters_only_when_asked_as_pyactigraphy_does():
+    # two days active 08:00-20:00 plus 30 active minutes of a third day's 08:00 hour
+    times = minutes_active(3, [(8, 20)])
+    end = DAY0 + 2 * 86400 + 8.5 * H
+    whole = rhythm_metrics(times, DAY0, end)
+    partial = rhythm_metrics(times, DAY0, end, partial_last_hour=True)
+    assert whole.IS == pytest.approx(rhythm_metrics(times, DAY0, DAY0 + 2 * 86400 + 8 * H).IS)  # ignored
+    # by hand: 57 hourly sums, hours 8..19 of days 1-2 = 60, the 57th (08:00, day 3) = 30
+    hourly = np.zeros(57)
+    for d in range(2):
+        hourly[d * 24 + 8: d * 24 + 20] = 60.0
+    hourly[56] = 30.0
+    mean = hourly.mean()
+    var = ((hourly - mean) ** 2).sum() / 56
+    profile = np.array([hourly[h::24].mean() for h in range(24)])
+    assert partial.IS == pytest.approx(profile.var(ddof=1) / var)
+    assert partial.IV == pytest.approx((np.diff(hourly) ** 2).mean() / var)
+    assert partial.IS != pytest.approx(whole.IS)
+    assert (partial.RA, partial.L5, partial.M10) == (whole.RA, whole.L5, whole.M10)  # minutes, not hours
+
+
 def test_binarisation_counts_a_minute_once_above_the_threshold():
     times = DAY0 + np.array([10.0, 20.0, 30.0, 70.0])  # 3 events in minute 0, 1 in minute 1
     assert list(minute_series(times, DAY0, DAY0 + 180)) == [1, 1, 0]

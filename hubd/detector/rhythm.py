@@ -15,8 +15,10 @@ computes them (re-implemented, not vendored: pyActigraphy is GPL-3):
   onsets are the window start times (local clock); ties go to the earliest start;
   RA = (M10 - L5) / (M10 + L5).
 
-Deliberate differences: only whole hours enter IS/IV (pandas would keep a last partial
-hour); an input is a list of activity times rather than a sampled recording, so minutes
+Deliberate differences: only whole hours enter IS/IV by default (pyActigraphy keeps a
+last partial hour as a short sum; ``partial_last_hour=True`` does the same, and then all
+five metrics equal pyActigraphy 1.2.2's on its example recordings to 4 decimals, see
+``benchmarks/rhythm_vs_pyactigraphy.py``); an input is a list of activity times rather than a sampled recording, so minutes
 with no events are zeros, not missing data (time away from home counts as inactive; the
 caller picks windows). Absolute values are not comparable with wrist actigraphy: use
 them per resident, as weekly trends, never as alarm triggers.
@@ -113,11 +115,17 @@ def daily_profile(minutes: np.ndarray, start: float) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
 
-def rhythm_metrics(times_local: np.ndarray, start: float, end: float, threshold: float = 0.0) -> RhythmMetrics:
-    """IS, IV, RA, L5, M10 and onsets over [start, end) (local seconds; start should be a whole minute)."""
+def rhythm_metrics(times_local: np.ndarray, start: float, end: float, threshold: float = 0.0, *,
+                   partial_last_hour: bool = False) -> RhythmMetrics:
+    """IS, IV, RA, L5, M10 and onsets over [start, end) (local seconds; start should be a whole minute).
+
+    ``partial_last_hour``: let a last incomplete hour enter IS/IV as a short sum, as
+    pyActigraphy does (off by default: a short hour looks like a quiet one)."""
     minutes = minute_series(times_local, start, end, threshold)
-    hours = minutes.size // 60
-    hourly = minutes[: hours * 60].reshape(hours, 60).sum(axis=1) if hours else np.zeros(0)
+    hours = -(-minutes.size // 60) if partial_last_hour else minutes.size // 60
+    padded = np.zeros(hours * 60)
+    padded[: min(minutes.size, hours * 60)] = minutes[: hours * 60]
+    hourly = padded.reshape(hours, 60).sum(axis=1) if hours else np.zeros(0)
     days = minutes.size / 1440.0
     if minutes.size >= 1440:
         profile = daily_profile(minutes, start)

@@ -135,6 +135,21 @@ def test_a_silence_begun_in_the_evening_is_not_taken_for_the_night():
     assert LearnedDetector().replay(EventBatch.from_events(varied_bedtimes(30))).episodes == []
 
 
+def test_profile_tells_when_a_silence_begun_at_each_time_would_alarm():
+    det = run(LearnedDetector(), varied_bedtimes(15))
+    delays = det.profile(0, 0)["alarm_after_hours_by_start"]
+    assert len(delays) == 48
+    assert 3.0 <= delays[39] <= 3.5  # 19:30: as the per-event test above finds
+    assert delays[2 * 23] > delays[39]  # 23:00, often asleep by then: longer
+    # each entry is what next_check says after the last activity at that time
+    for k in (28, 39):  # 14:00, 19:30 on the next day
+        probe = run(LearnedDetector(), varied_bedtimes(15))
+        t = T0 + 15 * DAY + k * 30 * M
+        run(probe, [e for e in varied_bedtimes(1, 15) if e.mono <= t])
+        assert hours(probe.next_check(t) - t) == pytest.approx(probe.profile(t, t)["alarm_after_hours_by_start"][k],
+                                                               abs=1e-3)
+
+
 def test_sparse_slots_borrow_from_their_neighbours_not_the_cold_start():
     # at home only in the evenings and on weekends: daytime weekday slots are thin
     events = []

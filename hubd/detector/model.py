@@ -288,6 +288,13 @@ class LearnedDetector(Detector):
         slot = int((local % 86400.0) // (self.params.slot_minutes * 60.0))
         return float(self._thr[0, slot]), RULES[int(self._thr[1, slot])]
 
+    def alarm_delays(self) -> list[float]:
+        """Per slot: seconds until the alarm for a silence that begins at the slot's start,
+        by both rules (what a technician asks: "if she fell at 20:00, when would we know?")."""
+        slot_s = self.params.slot_minutes * 60.0
+        return [float(kernels.inactivity_due(0.0, k * slot_s, self._thr, slot_s)[0])
+                for k in range(self.params.slots_per_day)]
+
     def actogram(self) -> tuple[int, np.ndarray]:
         """(index of the first local day, activity counts [days, slots]) for the kept days, oldest first."""
         if not self.started:
@@ -305,6 +312,7 @@ class LearnedDetector(Detector):
         return {
             "slot_minutes": self.params.slot_minutes,
             "threshold_hours": [round(float(x) / 3600.0, 3) for x in thr],
+            "alarm_after_hours_by_start": [round(x / 3600.0, 3) for x in self.alarm_delays()],
             "rules": rules,
             "learned_days": self.learned_days,
             "cold_start": self.learned_days < self.params.min_learn_days,

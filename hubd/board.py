@@ -3,11 +3,20 @@
 The same drivers run on a Pi and on the simulator: only the seams change (the gpiozero
 pin factory, the I2C bus factory, the modem port). The simulator passes its own seams
 here; ``hubd`` never imports it.
+
+Power chips are read in one dedicated I/O thread (an ADS1115 CT window blocks for half a
+second): the loop decides what to read (``PowerSensor.begin``), the thread only talks to the
+chip (``PowerSensor.read``), and the result comes back to the loop, where supervision,
+health changes and appliance events happen (``PowerSensor.finish``). One thread for every
+chip, so no bus is ever used by two reads at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from .clock import Clock, SystemClock
@@ -32,6 +41,7 @@ class PowerChannel:
         self.poll_seconds = poll_seconds
         self.next_poll = 0.0
         self.last_watts: float | None = None
+        self.reading: asyncio.Future | None = None  # the read in the I/O thread, until its result is taken
 
 
 class HubHardware(Hardware):
@@ -44,6 +54,7 @@ class HubHardware(Hardware):
         self.board: Any = None
         self.bus_pool: Any = None
         self.power: list[PowerChannel] = []
+        self.io: ThreadPoolExecutor | None = None  # the one thread that talks to the power chips
         self.pattern = "off"
         self._sink: EventSink | None = None
         self._conditions: ConditionSink | None = None
@@ -86,6 +97,7 @@ class HubHardware(Hardware):
                                      monotonic=self.clock.monotonic)
             classifier = ApplianceClassifier(ApplianceConfig(role="autonomous" if s.role == "autonomous" else "normal"))
             self.power.append(PowerChannel(s.id, PowerSensor(s.id, meter), classifier, s.poll_seconds))
+        self.io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubd-i2c")
 
     # -- callbacks from the GPIO layer (any thread) ------------------------------
     def _gpio_fault(self, sensor_id: str, reason: str | None, mono: float) -> None:
@@ -111,15 +123,58 @@ class HubHardware(Hardware):
             self.board.settle(mono)
             wants.append(self.board.next_settle())
         for ch in self.power:
+            if ch.reading is not None:
+                continue  # its result wakes the loop
             if mono >= ch.next_poll:
                 self._poll(ch, mono)
                 ch.next_poll = mono + ch.poll_seconds
-            wants.append(ch.next_poll)
+            if ch.reading is None:
+                wants.append(ch.next_poll)
         due = [w for w in wants if w is not None]
         return min(due) if due else None
 
     def _poll(self, ch: PowerChannel, mono: float) -> None:
-        sample = ch.sensor.poll(mono)
+        """Start a read in the I/O thread if one is due; the loop goes on meanwhile."""
+        plan = ch.sensor.begin(mono)
+        if plan is None:  # backing off: only the supervision runs, here
+            self._polled(ch, mono, None)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven by hand, outside a loop: read here
+            self._polled(ch, mono, ch.sensor.finish(mono, ch.sensor.read(plan)))
+            return
+        ch.reading = loop.run_in_executor(self.io, ch.sensor.read, plan)
+        ch.reading.add_done_callback(functools.partial(self._read_done, ch, mono))
+
+    def _read_done(self, ch: PowerChannel, mono: float, reading: asyncio.Future) -> None:
+        """Back on the loop with what the thread read at ``mono``: supervise, report, re-plan."""
+        ch.reading = None
+        if reading.cancelled() or self.io is None:  # closing
+            return
+        from .sensors.power import PollOutcome
+
+        error = reading.exception()
+        outcome = reading.result() if error is None else PollOutcome(error=error, needs_init=True)
+        self._polled(ch, mono, ch.sensor.finish(mono, outcome))
+        self.wake()
+
+    async def reads_done(self) -> bool:
+        """Wait until no power read is in the I/O thread and its result has been taken; True if any was.
+
+        For harnesses on a fake clock: a read takes milliseconds of a real hub's time, so
+        simulated time should not run on while one is in flight.
+        """
+        waited = False
+        while True:
+            pending = {ch.reading for ch in self.power if ch.reading is not None}
+            if not pending:
+                return waited
+            waited = True
+            await asyncio.wait(pending)
+            await asyncio.sleep(0)  # the done callbacks run first: _read_done has taken the result
+
+    def _polled(self, ch: PowerChannel, mono: float, sample: Any) -> None:
         for change in ch.sensor.take_health_changes():
             if self._conditions is None:
                 continue
@@ -152,6 +207,9 @@ class HubHardware(Hardware):
             if self.board is not None:
                 self.board.close()
         finally:
+            io, self.io = self.io, None
+            if io is not None:  # a read in progress ends before its bus is closed; queued ones are dropped
+                io.shutdown(wait=True, cancel_futures=True)
             if self.bus_pool is not None:
                 self.bus_pool.close_all()
 

@@ -78,7 +78,7 @@ class Rig:
 
     def __init__(self, tmp_path, emulator=None, start_local: float = DAY0 + 8 * HOUR, clock: FakeClock | None = None,
                  timing: SmsTiming = MODEM_TIMING, store: Store | None = None, state_dir: str | None = None,
-                 **sections: Any):
+                 bus: SimBus | None = None, **sections: Any):
         self.state_dir = state_dir or str(tmp_path / "state")
         self.clock = clock or FakeClock(mono=1000.0, local=start_local)
         self.config = rig_config(self.state_dir, emulator.port if emulator else "", **sections)
@@ -90,7 +90,7 @@ class Rig:
             self.set(sid, False)
         self.button.drive_high()  # released (pull-up)
         self.watts = {"kettle": 0.0, "fridge": 1.0}
-        self.bus = SimBus()
+        self.bus = bus or SimBus()
         self.chips = {}
         for sid, address in CHIPS.items():
             self.chips[sid] = self.bus.attach(address, INA226Sim(
@@ -127,8 +127,13 @@ class Rig:
         await self.settle()
 
     async def settle(self, rounds: int = 30) -> None:
-        for _ in range(rounds):
-            await asyncio.sleep(0)
+        """Let the daemon run; simulated time stands still while a power chip is being read in the
+        hub's I/O thread (a read takes milliseconds of a real hub's time)."""
+        while True:
+            for _ in range(rounds):
+                await asyncio.sleep(0)
+            if not await self.hardware.reads_done():
+                return
 
     async def run_for(self, seconds: float, step: float = 60.0, each: Callable[[], None] | None = None) -> None:
         """Advance simulated time by ``seconds``, waking the daemon exactly when it asked to be

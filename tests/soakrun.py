@@ -165,9 +165,12 @@ def run_soak(state_dir: str, days: int, *, seed: int = 3, limit_hours: float = 8
         waiting = [deadline for deadline, _, fut in clock._sleepers if not fut.done()]
         return min(waiting) if waiting else None
 
-    async def settle() -> None:
-        for _ in range(6):
-            await asyncio.sleep(0)
+    async def settle() -> None:  # simulated time stands still while a power chip is read in the I/O thread
+        while True:
+            for _ in range(6):
+                await asyncio.sleep(0)
+            if not await flat.hardware.reads_done():
+                return
 
     async def live() -> None:
         task = asyncio.ensure_future(flat.daemon.run())

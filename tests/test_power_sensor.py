@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 
 import pytest
 
@@ -334,3 +335,65 @@ def test_ct_clamp_sensor_end_to_end_with_a_fault():
         sample = sensor.poll(clock.monotonic())
     assert sample is not None and sample.watts == pytest.approx(2000.0, rel=0.03)
     assert [c.new for c in sensor.take_health_changes()] == [Health.DEGRADED, Health.FAILED, Health.OK]
+
+
+# --------------------------------------------------------------------------- split for the I/O thread
+
+
+def _script(rig, split):
+    """A run of faults of every kind, polled whole or split as the daemon splits it."""
+    def poll():
+        now = rig.clock.monotonic()
+        if split:
+            plan = rig.sensor.begin(now)
+            if plan is None:
+                sample = None
+            else:
+                before = (dict(rig.sensor.stats.__dict__), rig.sensor.health, rig.sensor._needs_init)
+                result = []
+                worker = threading.Thread(target=lambda: result.append(rig.sensor.read(plan)), name="io")
+                worker.start()
+                worker.join()
+                # the read only talked to the chip: counters, health and flags move in finish, on the loop
+                assert (dict(rig.sensor.stats.__dict__), rig.sensor.health, rig.sensor._needs_init) == before
+                sample = rig.sensor.finish(now, result[0])
+        else:
+            sample = rig.sensor.poll(now)
+        rig.clock.advance(POLL)
+        return None if sample is None else round(sample.watts, 3)
+
+    out = [poll() for _ in range(2)]
+    rig.bus.nack(0x40, count=1)  # retried at once
+    out += [poll() for _ in range(2)]
+    rig.bus.timeout(0x40)  # degraded, back-off, failed
+    out += [poll() for _ in range(20)]
+    rig.bus.clear_faults(0x40)
+    out += [poll() for _ in range(10)]
+    rig.bus.unplug()  # ENODEV: reopen
+    out += [poll() for _ in range(5)]
+    rig.bus.replug()
+    rig.bus.brown_out(0x40)  # the chip forgot its calibration: re-initialised
+    out += [poll() for _ in range(10)]
+    changes = [(c.old, c.new, c.mono) for c in rig.sensor.take_health_changes()]
+    return out, changes, dict(rig.sensor.stats.__dict__)
+
+
+def test_begin_read_finish_supervise_exactly_as_poll_does():
+    whole = _script(Rig(fail_after_s=60.0), split=False)
+    split = _script(Rig(fail_after_s=60.0), split=True)
+    assert split == whole
+    samples, changes, stats = whole
+    assert [c[:2] for c in changes] == [(Health.OK, Health.DEGRADED), (Health.DEGRADED, Health.FAILED),
+                                        (Health.FAILED, Health.OK), (Health.OK, Health.DEGRADED),
+                                        (Health.DEGRADED, Health.OK)]
+    assert stats["retries"] > 0 and stats["reopens"] > 0 and stats["inits"] > 2
+
+
+def test_a_driver_bug_in_the_thread_is_a_fault_of_the_chip_not_an_exception():
+    rig = Rig()
+    rig.meter.measure = lambda: 1 / 0
+    plan = rig.sensor.begin(0.0)
+    outcome = rig.sensor.read(plan)
+    assert isinstance(outcome.error, ZeroDivisionError) and outcome.needs_init
+    assert rig.sensor.finish(0.0, outcome) is None
+    assert rig.sensor.health is Health.DEGRADED and "ZeroDivisionError" in rig.sensor.stats.last_error

@@ -50,15 +50,17 @@ class Scenario:
 
     async def settle(self, rounds: int = 8, real_timeout: float = 10.0):
         """Let the daemon and the uplink run; simulated time stands still while the uplink waits for
-        the modem. The modem answers in real time (the emulator's thread, the channel's reader
-        thread), and on a Pi an AT exchange takes milliseconds of the hub's time: were simulated
-        time to run on meanwhile, when the hub learns what the modem says would depend on thread
-        scheduling, not on the scenario."""
+        the modem, or the hub reads a power chip in its I/O thread. The modem answers in real time
+        (the emulator's thread, the channel's reader thread), and on a Pi an AT exchange takes
+        milliseconds of the hub's time: were simulated time to run on meanwhile, when the hub
+        learns what the modem says would depend on thread scheduling, not on the scenario."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + real_timeout
         while True:
             for _ in range(rounds):
                 await asyncio.sleep(0)
+            if await self.flat.hardware.reads_done():  # the same for a power chip read in the I/O thread
+                continue
             exchange = self._modem_exchange()
             if exchange is None or loop.time() >= deadline:
                 return

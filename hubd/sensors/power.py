@@ -1,9 +1,13 @@
 """PowerSensor: supervises one power chip so that its faults become health, never exceptions.
 
-The daemon calls :meth:`PowerSensor.poll` every ``poll_seconds`` with the monotonic time
-(no clock is read and nothing sleeps here; the I2C transfers themselves are synchronous,
-so the daemon runs ``poll`` in an executor thread). ``poll`` returns a
-:class:`PowerSample` or ``None``; it never raises.
+:meth:`PowerSensor.poll` reads the chip if due and returns a :class:`PowerSample` or ``None``;
+it never raises. It takes the monotonic time (no clock is read and nothing sleeps here), but
+the I2C transfers themselves block (an ADS1115 CT window takes half a second), so the daemon
+splits a poll in three: :meth:`~PowerSensor.begin` on its loop says whether a read is due and
+what it must do first, :meth:`~PowerSensor.read` runs in the I/O thread and only talks to the
+chip, returning a :class:`PollOutcome`, and :meth:`~PowerSensor.finish` back on the loop does
+the supervision below. ``poll`` is the three in a row. Only ``read`` touches the meter and its
+bus, and only ``begin``/``finish`` touch the supervision state.
 
 Recovery follows hardware.md §6: an immediate retry for transient errors (NACK, timeout,
 EIO), then exponential back-off between attempts; after any failure the chip is
@@ -99,6 +103,29 @@ class PowerMeter(Protocol):
     def measure(self) -> Reading: ...
 
 
+@dataclass(frozen=True)
+class PollPlan:
+    """What a due read must do, decided on the loop: reopen the bus file, re-initialise the chip."""
+
+    reopen: bool
+    init: bool
+    attempts: int  # 1 + immediate retries for transient errors
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What the I/O thread hands back: a reading, a skipped one, or the last error; and what it did."""
+
+    reading: Optional[Reading] = None
+    skipped: Optional[ReadingSkipped] = None
+    error: Optional[BaseException] = None
+    attempts: int = 1
+    reopens: int = 0
+    inits: int = 0
+    reopen_pending: bool = False  # a reopen was due and did not succeed
+    needs_init: bool = False  # the chip must be (re-)initialised before the next read
+
+
 @dataclass
 class PowerSensorStats:
     polls: int = 0
@@ -186,9 +213,77 @@ class PowerSensor:
     # -- the daemon's interface -------------------------------------------------------------------
     def poll(self, now: float) -> Optional[PowerSample]:
         """Read the chip if due; a sample, or None while it is failing or backing off. Never raises."""
+        plan = self.begin(now)
+        if plan is None:
+            return None
+        return self.finish(now, self.read(plan))
+
+    def begin(self, now: float) -> Optional[PollPlan]:
+        """On the loop: the read to make now, or None (backing off; the failure clock still runs)."""
         self.stats.polls += 1
         try:
-            return self._poll(now)
+            if now < self._next_attempt:
+                self._check_failed(now)
+                return None
+        except Exception as exc:  # a bug here must not take the alarm path down with it
+            self._fault(now, exc)
+            return None
+        return PollPlan(self._reopen_pending, self._needs_init, 1 + self.retries)
+
+    def read(self, plan: PollPlan) -> PollOutcome:
+        """In the I/O thread: talk to the chip as ``plan`` says; touches the meter and its bus only. Never raises.
+
+        Transient errors (NACK, timeout, EIO) are retried at once, up to ``plan.attempts``; a
+        failed reopen or init is tried again on the next attempt.
+        """
+        reopen, init = plan.reopen, plan.init
+        reopens = inits = 0
+        error: Optional[BaseException] = None
+        attempt = 0
+        for attempt in range(1, plan.attempts + 1):
+            try:
+                if reopen:
+                    reopens += 1
+                    reopen_bus: Optional[Callable[[], None]] = getattr(self.meter.bus, "reopen", None)
+                    if reopen_bus is not None:
+                        reopen_bus()
+                    reopen = False
+                if init:
+                    inits += 1
+                    self.meter.init()
+                    init = False
+                reading = self.meter.measure()
+                if not math.isfinite(reading.watts):
+                    raise ValueError(f"{self.meter.describe()} returned a non-finite power {reading.watts!r}")
+            except ReadingSkipped as exc:
+                return PollOutcome(skipped=exc, attempts=attempt, reopens=reopens, inits=inits,
+                                   reopen_pending=reopen, needs_init=init)
+            except Exception as exc:  # a driver bug is a fault of this chip, not of the thread
+                init = True
+                error = exc
+                if not (isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS):
+                    break
+                continue
+            return PollOutcome(reading=reading, attempts=attempt, reopens=reopens, inits=inits,
+                               reopen_pending=reopen, needs_init=init)
+        return PollOutcome(error=error, attempts=attempt, reopens=reopens, inits=inits, reopen_pending=reopen,
+                           needs_init=True)
+
+    def finish(self, now: float, outcome: PollOutcome) -> Optional[PowerSample]:
+        """On the loop: account for what ``read`` did at ``now`` (when it began) and supervise. Never raises."""
+        try:
+            self.stats.retries += max(0, outcome.attempts - 1)
+            self.stats.reopens += outcome.reopens
+            self.stats.inits += outcome.inits
+            self._reopen_pending = outcome.reopen_pending
+            self._needs_init = outcome.needs_init
+            if outcome.skipped is not None:
+                self._skipped(now, outcome.skipped)
+                return None
+            if outcome.reading is None:
+                self._fault(now, outcome.error or RuntimeError("the read returned nothing"))
+                return None
+            return self._success(now, outcome.reading)
         except Exception as exc:  # a driver bug must not take the alarm path down with it
             self._fault(now, exc)
             return None
@@ -212,46 +307,6 @@ class PowerSensor:
         }
 
     # -- internals --------------------------------------------------------------------------------
-    def _poll(self, now: float) -> Optional[PowerSample]:
-        if now < self._next_attempt:
-            self._check_failed(now)
-            return None
-        error: Optional[BaseException] = None
-        for attempt in range(1 + self.retries):
-            if attempt:
-                self.stats.retries += 1
-            try:
-                reading = self._attempt()
-            except ReadingSkipped as exc:
-                self._skipped(now, exc)
-                return None
-            except Exception as exc:
-                self._needs_init = True
-                error = exc
-                if not (isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS):
-                    break
-                continue
-            return self._success(now, reading)
-        assert error is not None
-        self._fault(now, error)
-        return None
-
-    def _attempt(self) -> Reading:
-        if self._reopen_pending:
-            reopen: Optional[Callable[[], None]] = getattr(self.meter.bus, "reopen", None)
-            self.stats.reopens += 1
-            if reopen is not None:
-                reopen()
-            self._reopen_pending = False
-        if self._needs_init:
-            self.stats.inits += 1
-            self.meter.init()
-            self._needs_init = False
-        reading = self.meter.measure()
-        if not math.isfinite(reading.watts):
-            raise ValueError(f"{self.meter.describe()} returned a non-finite power {reading.watts!r}")
-        return reading
-
     def _success(self, now: float, reading: Reading) -> PowerSample:
         recovered_from = self._bad_since
         self._failures = 0

@@ -1,0 +1,135 @@
+"""Power chips are read in the hub's one I/O thread, not on the daemon's loop.
+
+A slow chip (an ADS1115 CT window takes half a second) must not hold up the loop: the
+daemon keeps handling GPIO events and other coroutines keep running while a read is in
+progress. The read's result, and any I2C error raised in the thread, come back to the loop,
+where PowerSensor's supervision (retry, back-off, DEGRADED, FAILED) and the alerts happen.
+
+The bus here holds a transfer at a gate the test opens; nothing sleeps, simulated time
+moves only when the test advances the fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from faultrig import CHIPS, Rig, run
+from hubsim.i2c.bus import SimBus
+
+POLL = 10.0  # poll_seconds of both chips in the rig
+FAIL_AFTER = 120.0  # PowerSensor default
+
+
+class GatedBus(SimBus):
+    """A SimBus whose transfers wait at a gate while it is closed, and which notes every thread
+    that used it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = threading.Event()  # a transfer is waiting at the closed gate
+        self.threads: set[str] = set()
+
+    def _device(self, method, addr):
+        self.threads.add(threading.current_thread().name)
+        if not self.gate.is_set():
+            self.held.set()
+            self.gate.wait(30.0)  # bounded: a broken test fails instead of hanging
+            self.held.clear()
+        return super()._device(method, addr)
+
+
+async def in_thread(wait, *args):
+    return await asyncio.get_running_loop().run_in_executor(None, wait, *args)
+
+
+def health(rig, sensor):
+    return next(p for p in rig.hardware.readings()["power"] if p["id"] == sensor)["health"]
+
+
+def test_the_loop_keeps_serving_while_a_chip_read_is_in_progress(tmp_path):
+    bus = GatedBus()
+    rig = Rig(tmp_path, bus=bus)
+    seen = []
+    rig.daemon.listeners.append(seen.append)
+
+    async def body(rig):
+        await rig.run_for(60)
+        assert health(rig, "kettle")["stats"]["samples"] > 0
+        rig.watts["kettle"] = 2200.0
+        bus.gate.clear()
+        rig.clock.advance(POLL)  # the next poll is due: its read starts and is held at the gate
+        assert await in_thread(bus.held.wait, 10.0), "no read reached the bus"
+        polls_before = health(rig, "kettle")["stats"]["polls"] + health(rig, "fridge")["stats"]["polls"]
+
+        ticks = 0
+
+        async def other():  # any other coroutine on the loop (the uplink, the control socket)
+            nonlocal ticks
+            for _ in range(200):
+                ticks += 1
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(other(), 10.0)
+        assert ticks == 200 and bus.held.is_set()  # it ran to the end while the read was still held
+
+        rig.set("hall_pir", True)  # and the daemon still takes a sensor event and handles it
+        for _ in range(30):
+            await asyncio.sleep(0)
+        assert [e.sensor for e in seen][-1:] == ["hall_pir"] and bus.held.is_set()
+
+        rig.clock.advance(3 * POLL)  # time goes on: no second read of a chip while one is in flight
+        for _ in range(30):
+            await asyncio.sleep(0)
+        assert bus.held.is_set()
+        assert health(rig, "kettle")["stats"]["polls"] + health(rig, "fridge")["stats"]["polls"] == polls_before
+
+        bus.gate.set()
+        assert await rig.hardware.reads_done()
+        await rig.settle()
+        watts = {p["id"]: p["watts"] for p in rig.hardware.readings()["power"]}
+        assert watts["kettle"] == pytest.approx(2200, rel=0.02)
+        assert bus.threads == {"hubd-i2c_0"}  # every transfer in the one I/O thread, none on the loop
+        rig.set("hall_pir", False)
+
+    run(rig, body)
+
+
+@pytest.mark.parametrize("fault", ["nack", "timeout"])
+def test_i2c_errors_raised_in_the_io_thread_reach_the_supervision(tmp_path, fault):
+    bus = GatedBus()
+    rig = Rig(tmp_path, bus=bus)
+
+    async def body(rig):
+        await rig.run_for(60)
+        getattr(rig.bus, fault)(CHIPS["kettle"], count=1)  # one transient error: retried at once
+        await rig.run_for(POLL)
+        kettle = health(rig, "kettle")
+        assert kettle["health"] == "ok" and kettle["stats"]["retries"] == 1 and kettle["stats"]["faults"] == 0
+
+        getattr(rig.bus, fault)(CHIPS["kettle"])  # every transfer fails from now on
+        await rig.run_for(POLL)
+        kettle = health(rig, "kettle")
+        assert kettle["health"] == "degraded" and kettle["stats"]["faults"] == 1
+        assert str({"nack": 121, "timeout": 110}[fault]) in kettle["last_error"]
+        polls, faults = kettle["stats"]["polls"], kettle["stats"]["faults"]
+        await rig.run_for(60)
+        kettle = health(rig, "kettle")
+        assert 0 < kettle["stats"]["faults"] - faults < kettle["stats"]["polls"] - polls  # backing off
+        assert [a.key for a in rig.open_alerts("sensor_fault")] == []
+
+        await rig.run_for(FAIL_AFTER)
+        assert health(rig, "kettle")["health"] == "failed"
+        assert [a.key for a in rig.open_alerts("sensor_fault")] == ["kettle"]  # the alert names the chip
+        assert health(rig, "fridge")["health"] == "ok"
+
+        rig.bus.clear_faults(CHIPS["kettle"])
+        await rig.run_for(90)
+        assert health(rig, "kettle")["health"] == "ok" and rig.open_alerts("sensor_fault") == []
+        assert bus.threads == {"hubd-i2c_0"}
+
+    run(rig, body)

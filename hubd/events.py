@@ -168,3 +168,164 @@ def events_to_csv(events: Iterable[Event], offset: float | None = None) -> str:
     buf = io.StringIO()
     write_events(events, buf, offset)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------- fast loader
+@dataclass
+class EventLog:
+    """An event CSV loaded as columns (the fast path of ``hubd replay``).
+
+    ``mono``/``local``/``value`` float64, ``kind``/``sensor`` int64 (``sensor`` indexes
+    ``sensors``, ids in order of first appearance), ``offset`` float64 per row (NaN: a
+    naive local time), ``line`` the row's line number. ``error`` is the first error the
+    strict reader (:class:`EventReader`) would raise, and the rows are those it yields
+    before raising it.
+    """
+
+    mono: "np.ndarray"
+    local: "np.ndarray"
+    kind: "np.ndarray"
+    sensor: "np.ndarray"
+    value: "np.ndarray"
+    offset: "np.ndarray"
+    line: "np.ndarray"
+    sensors: tuple[str, ...]
+    error: EventCsvError | None = None
+
+    def __len__(self) -> int:
+        return int(self.mono.shape[0])
+
+    def offset_of(self, index: int) -> float | None:
+        """``EventReader.offset`` once row ``index`` has been read."""
+        x = float(self.offset[index])
+        return None if x != x else x
+
+    def events(self) -> list[Event]:
+        return [Event(float(m), float(lc), self.sensors[int(s)], Kind(int(k)), float(v))
+                for m, lc, k, s, v in zip(self.mono, self.local, self.kind, self.sensor, self.value)]
+
+    def batch(self, stop: int | None = None):
+        """The rows [0, stop) as the detector's :class:`~hubd.detector.model.EventBatch`."""
+        from .detector.model import EventBatch
+
+        stop = len(self) if stop is None else stop
+        return EventBatch(self.mono[:stop], self.local[:stop], self.kind[:stop], self.sensor[:stop],
+                          self.value[:stop], self.sensors)
+
+
+def _log_from_events(rows: list, sensors: dict, error: EventCsvError | None) -> EventLog:
+    import numpy as np
+
+    arr = np.array([(m, lc, k, s, v, o, ln) for m, lc, k, s, v, o, ln in rows], dtype=np.float64).reshape(-1, 7)
+    return EventLog(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].astype(np.int64), arr[:, 3].astype(np.int64),
+                    arr[:, 4].copy(), arr[:, 5].copy(), arr[:, 6].astype(np.int64), tuple(sensors), error)
+
+
+def _strict_log(text: str) -> EventLog:
+    """The strict reader's result as columns (for text the fast scanner leaves to the csv module)."""
+    rows: list = []
+    names: dict[str, int] = {}
+    reader = EventReader(io.StringIO(text, newline=""))
+    csv_reader = iter(reader)
+    error = None
+    while True:
+        try:
+            ev = next(csv_reader)
+        except StopIteration:
+            break
+        except EventCsvError as exc:
+            error = exc
+            break
+        off = reader.offset
+        rows.append((ev.mono, ev.local, int(ev.kind), names.setdefault(ev.sensor, len(names)), ev.value,
+                     math.nan if off is None else off, 0))
+    return _log_from_events(rows, names, error)
+
+
+_KIND_TABLE = None
+
+
+def load_event_log(data: bytes | str) -> EventLog:
+    """Load an event CSV into columns, exactly as :class:`EventReader` reads it.
+
+    A numba scanner parses the canonical form (``YYYY-MM-DDTHH:MM:SS[.ffffff][Z|±HH:MM]``,
+    lowercase kinds, plain decimal values) in one pass; every other row goes through
+    :func:`parse_row`, so a malformed row gets the same line-numbered error; text that
+    needs the csv module itself (quotes, lone carriage returns, NULs) is read with
+    :class:`EventReader` as a whole. The rows returned are those the strict reader yields
+    before its first error, which is in ``error`` (not raised: ``hubd replay`` prints the
+    alerts of the rows before it first, as the streaming reader did).
+    """
+    import numpy as np
+
+    from . import bulk_kernels as bk
+
+    global _KIND_TABLE
+    if isinstance(data, str):
+        text = data
+        data = data.encode("utf-8", "surrogatepass")
+    else:
+        text = None
+    if _KIND_TABLE is None:
+        names = np.zeros((len(Kind), 12), dtype=np.uint8)
+        lens = np.zeros(len(Kind), dtype=np.int64)
+        for k in Kind:
+            raw = k.label.encode()
+            names[int(k), :len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+            lens[int(k)] = len(raw)
+        _KIND_TABLE = (names, lens, np.frombuffer(",".join(HEADER).encode(), dtype=np.uint8).copy())
+    names, lens, header = _KIND_TABLE
+    buf = np.frombuffer(data, dtype=np.uint8)
+    status, floats, ints, sens = bk.parse_csv(buf, names, lens, header)
+    if status != bk.CSV_OK:
+        return _strict_log(text if text is not None else data.decode("utf-8"))
+    try:
+        sensor_names = [data[int(a):int(a) + int(n)].decode("utf-8") for a, n in sens]
+    except UnicodeDecodeError:
+        return _strict_log(data.decode("utf-8"))  # raises where the text reader would
+    index = {name: i for i, name in enumerate(sensor_names)}
+    mono, local, offset, value = floats[:, 1].copy(), floats[:, 0].copy(), floats[:, 2].copy(), floats[:, 3].copy()
+    kind, sensor, line, flag = ints[:, 0].copy(), ints[:, 1].copy(), ints[:, 2].copy(), ints[:, 3]
+    keep = np.ones(len(mono), dtype=bool)
+    error: EventCsvError | None = None
+    stop = len(mono)
+    for r in np.flatnonzero(flag):
+        r = int(r)
+        ln = int(line[r])
+        row = data[int(ints[r, 4]):int(ints[r, 5])].decode("utf-8").split(",")
+        if ln == 1 and [c.strip() for c in row] == list(HEADER):
+            keep[r] = False
+            continue
+        if not row or (len(row) == 1 and not row[0].strip()):
+            keep[r] = False
+            continue
+        try:
+            stamp, name, k, v = parse_row(row, ln)
+        except EventCsvError as exc:
+            error, stop = exc, r
+            break
+        mono[r], local[r], value[r], kind[r] = stamp.mono, stamp.local, v, int(k)
+        offset[r] = math.nan if stamp.offset is None else stamp.offset
+        sensor[r] = index.setdefault(name, len(index))
+    keep[stop:] = False
+    rows = np.flatnonzero(keep)
+    mono, local, offset, value = mono[rows], local[rows], offset[rows], value[rows]
+    kind, sensor, line = kind[rows], sensor[rows], line[rows]
+    if len(mono) > 1:  # the first row out of time order, if it comes before the first bad row
+        bad = np.flatnonzero(mono[1:] < mono[:-1])
+        if len(bad):
+            cut = int(bad[0]) + 1
+            error = EventCsvError(int(line[cut]), "row is out of time order")
+            mono, local, offset, value = mono[:cut], local[:cut], offset[:cut], value[:cut]
+            kind, sensor, line = kind[:cut], sensor[:cut], line[:cut]
+    names_all = list(index)
+    if len(sensor):
+        present, first = np.unique(sensor, return_index=True)
+        order = present[np.argsort(first, kind="stable")]
+        remap = np.full(len(names_all), -1, dtype=np.int64)
+        remap[order] = np.arange(len(order), dtype=np.int64)
+        sensor = remap[sensor]
+        sensors = tuple(names_all[int(i)] for i in order)
+    else:
+        sensors = ()
+    return EventLog(mono, local, kind, sensor, value, offset, line, sensors, error)

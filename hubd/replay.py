@@ -44,13 +44,22 @@ def alert_line(record: dict[str, Any], offset: float | None) -> dict[str, Any]:
 
 
 class Replayer:
-    def __init__(self, engine: Engine, on_alert: Callable[[dict[str, Any]], None] | None = None):
+    """The per-event reference: every event, and a tick at every deadline the engine names.
+
+    ``on_actions`` (optional) sees every non-empty list of actions the engine returns.
+    """
+
+    def __init__(self, engine: Engine, on_alert: Callable[[dict[str, Any]], None] | None = None,
+                 on_actions: Callable[[list], None] | None = None):
         self.engine = engine
         self.on_alert = on_alert
+        self.on_actions = on_actions
         self.stats = ReplayStats()
         self._last: Event | None = None
 
     def _collect(self, actions: list) -> None:
+        if actions and self.on_actions is not None:
+            self.on_actions(actions)
         for action in actions:
             if isinstance(action, AlertChanged) and action.raised:
                 self.stats.alerts.append(action.record)

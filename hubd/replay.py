@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from .actions import AlertChanged
 from .config import Config
 from .engine import Engine
@@ -101,3 +103,41 @@ def replay(events: Iterable[Event], config: Config, until_mono: float | None = N
     if until_mono is not None:
         runner.advance_to(until_mono)
     return runner.stats
+
+
+def replay_log(log, config: Config, until_mono: float | None = None,
+               on_alert: Callable[[dict[str, Any], float | None], None] | None = None,
+               engine: Engine | None = None) -> ReplayStats:
+    """``hubd replay`` on a loaded :class:`~hubd.events.EventLog`, in bulk (``Engine.handle_batch``).
+
+    Behaves as :func:`replay` over the streaming :class:`~hubd.events.EventReader`: events
+    after ``until_mono`` are not fed (nor is anything after them read: a bad row there is
+    never seen); a bad row before is raised (``log.error``) after the rows before it
+    were replayed, without ticking on to ``until_mono``. ``on_alert(record, offset)``
+    gets each alert raised, with the UTC offset of the input row the streaming reader
+    had read when the alert was raised (the convention the output is printed in).
+    """
+    engine = engine or Engine(config)
+    stats = ReplayStats()
+    n = len(log)
+    fed = n
+    if until_mono is not None and n:
+        fed = int(np.searchsorted(log.mono, until_mono, side="right"))
+    cut = fed < n  # the reader stopped at row ``fed`` (after until): it never reached the bad row
+    last_read = fed if cut else n - 1
+
+    def collect(actions: list, index: int) -> None:
+        for action in actions:
+            if isinstance(action, AlertChanged) and action.raised:
+                stats.alerts.append(action.record)
+                if on_alert:
+                    on_alert(action.record, log.offset_of(min(index, last_read)) if n else None)
+
+    error = None if cut else log.error
+    engine.handle_batch(log.batch(fed), until_mono=None if error is not None else until_mono, on_actions=collect)
+    stats.events = fed
+    if fed:
+        stats.first_local, stats.last_local = float(log.local[0]), float(log.local[fed - 1])
+    if error is not None:
+        raise error
+    return stats

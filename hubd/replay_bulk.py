@@ -314,21 +314,26 @@ class _LearnedDriver(_Driver):
 
         a, b = int(self.ins_before[self.pos]), int(self.ins_before[target])
         self.pos = target
-        if b <= a:
-            return -1
-        if phantoms:
-            arrays, lo, hi = self.aug_arrays, int(self.aug_start[a]), int(self.aug_start[b])
-        else:
-            arrays, lo, hi = self.inside_arrays, a, b
-        mono, local, kind, sensor, value = arrays
-        batch = EventBatch(mono[lo:hi], local[lo:hi], kind[lo:hi], sensor[lo:hi], value[lo:hi], self.sensors)
-        result = self.det.replay(batch)
         first = INF
-        for ep in result.episodes:
-            if ep.start_mono >= t_last and ep.start_mono < first:
-                first = ep.start_mono
-            if ep.end_mono is not None and ep.end_mono < first:
-                first = ep.end_mono
+        if b > a:
+            if phantoms:
+                arrays, lo, hi = self.aug_arrays, int(self.aug_start[a]), int(self.aug_start[b])
+            else:
+                arrays, lo, hi = self.inside_arrays, a, b
+            mono, local, kind, sensor, value = arrays
+            batch = EventBatch(mono[lo:hi], local[lo:hi], kind[lo:hi], sensor[lo:hi], value[lo:hi], self.sensors)
+            for ep in self.det.replay(batch).episodes:
+                if ep.start_mono >= t_last and ep.start_mono < first:
+                    first = ep.start_mono
+                if ep.end_mono is not None and ep.end_mono < first:
+                    first = ep.end_mono
+        if target > 0 and phantoms:
+            # after the segment's last inside event only outside events (autonomous sensors) may
+            # come: a finding falling due among them is a change too (a due not after the last
+            # inside event is latched, so this is the first due after it)
+            due = self.det.next_check(t_last)
+            if due is not None and due <= float(self.run.mono[target - 1]) and due < first:
+                first = due
         if first == INF:
             return -1
         return int(np.searchsorted(self.run.mono, first, side="left"))
@@ -362,25 +367,42 @@ class _FixedDriver(_Driver):
         det = self.det
         a, b = int(self.ins_before[self.pos]), int(self.ins_before[target])
         self.pos = target
-        if b <= a:
+        if b > a:
+            n = len(self.names)
+            held_since = np.full(n, np.nan)
+            held_seq = np.zeros(n)
+            for i, (nm, t) in enumerate(det.held_since.items()):
+                held_since[self.names.index(nm)] = t
+                held_seq[self.names.index(nm)] = i
+            st = np.array([_nan(det.last_activity_mono), _nan(det.last_activity_local), len(det.held_since),
+                           len(det.held_since)], dtype=np.float64)
+            mono, local, kind, sensor, value = self.arrays
+            first = bk.fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, self.limit,
+                                     self.held_limit, self.appliance_on, t_last)
+            det.last_activity_mono, det.last_activity_local = _opt(st[0]), _opt(st[1])
+            held = [j for j in range(n) if held_since[j] == held_since[j]]
+            held.sort(key=lambda j: held_seq[j])
+            det.held = {self.names[j] for j in held}
+            det.held_since = {self.names[j]: float(held_since[j]) for j in held}
+            if first >= 0:
+                return int(self.idx[first])
+        if target == 0 or not phantoms:
             return -1
-        n = len(self.names)
-        held_since = np.full(n, np.nan)
-        held_seq = np.zeros(n)
-        for i, (nm, t) in enumerate(det.held_since.items()):
-            held_since[self.names.index(nm)] = t
-            held_seq[self.names.index(nm)] = i
-        st = np.array([_nan(det.last_activity_mono), _nan(det.last_activity_local), len(det.held_since),
-                       len(det.held_since)], dtype=np.float64)
-        mono, local, kind, sensor, value = self.arrays
-        first = bk.fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, self.limit,
-                                 self.held_limit, self.appliance_on, t_last)
-        det.last_activity_mono, det.last_activity_local = _opt(st[0]), _opt(st[1])
-        held = [j for j in range(n) if held_since[j] == held_since[j]]
-        held.sort(key=lambda j: held_seq[j])
-        det.held = {self.names[j] for j in held}
-        det.held_since = {self.names[j]: float(held_since[j]) for j in held}
-        return -1 if first < 0 else int(self.idx[first])
+        # a finding shown for the first time after the last inside event, among outside
+        # (autonomous) events only, up to the segment's last event
+        tail = float(self.run.mono[target - 1])
+        dues = [] if det.held or det.last_activity_mono is None else [(det.last_activity_mono, self.limit)]
+        if det.held_limit is not None:
+            dues += [(t, det.held_limit) for t in det.held_since.values()]
+        first_t = INF
+        for since, limit in dues:
+            due = since + limit
+            vis = bk.first_visible(since, limit, due)
+            if min(due, vis) <= tail and max(due, vis) >= t_last:
+                first_t = min(first_t, due, vis)
+        if first_t < INF:
+            return int(np.searchsorted(self.run.mono, first_t, side="left"))
+        return -1
 
 
 class _DetectorProxy:

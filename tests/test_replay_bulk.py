@@ -1,0 +1,412 @@
+"""The bulk replay (``Engine.handle_batch``, ``hubd replay``) against the per-event reference.
+
+The reference is ``replay.Replayer``: every event through ``Engine.handle``, a tick at every
+deadline the engine names. The bulk path must return the same actions in the same order
+and leave the engine, its detector and its watcher in the same state — on the real month,
+on simulated residents, and on random streams with dropouts, held mats, outings, buttons,
+away modes, heartbeats and ``--until`` cuts. ``hubd replay`` must print the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hubd import cli
+from hubd.config import parse_config
+from hubd.detector.model import EventBatch
+from hubd.engine import Engine
+from hubd.events import Event, Kind, events_to_csv, load_event_log, read_events
+from hubd.replay import Replayer, replay_log
+
+DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
+OFFICE = {"modem": {"recipients": ["+8100000001", "+8100000002"]}}
+
+
+# ----------------------------------------------------------------------------- helpers
+def per_event(engine: Engine, events, until=None, last=None) -> list:
+    out: list = []
+    runner = Replayer(engine, on_actions=out.extend)
+    runner._last = last
+    for ev in events:
+        if until is not None and ev.mono > until:
+            break
+        runner.feed(ev)
+    if until is not None:
+        runner.advance_to(until)
+    return out
+
+
+def _same(a, b, where: str) -> None:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        assert math.isnan(b), where
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def health_dump(h) -> dict:
+    """Everything ``SensorHealth`` keeps (more than ``state()``: windows, faults, order)."""
+    sensors = {}
+    for sid, s in h.sensors.items():
+        d = {k: v for k, v in vars(s).items() if not k.startswith("_c")}
+        d["days"] = [asdict(x) for x in s.days]
+        d["window"] = list(s.window)
+        sensors[sid] = d
+    return {"origin": h._origin, "last_mono": h._last_mono, "last_event": h._last_event,
+            "resume_from": h._resume_from, "sensors": sensors}
+
+
+def assert_same_engine(a: Engine, b: Engine) -> None:
+    _same(asdict(a.mode), asdict(b.mode), "mode")
+    for attr in ("pause_alerted", "next_heartbeat_local", "now", "now_local", "last_event"):
+        _same(getattr(a, attr), getattr(b, attr), attr)
+    _same(a.policy.state(), b.policy.state(), "policy")
+    _same({k: asdict(v) for k, v in a.policy.alerts.items()}, {k: asdict(v) for k, v in b.policy.alerts.items()},
+          "alerts")
+    _same(a.detector.state(), b.detector.state(), "detector")
+    _same([health_dump(w) for w in a.watchers], [health_dump(w) for w in b.watchers], "watchers")
+
+
+def check_equal(config, events, until=None, split=None):
+    """Bulk == per-event: actions, and the state left behind (also when the batch comes in two)."""
+    ref = Engine(config)
+    expected = per_event(ref, events, until)
+    eng = Engine(config)
+    batch = EventBatch.from_events(events)
+    if split is None:
+        got = eng.handle_batch(batch, until_mono=until)
+    else:
+        first = EventBatch.from_events(events[:split])
+        got = eng.handle_batch(first)
+        rest = EventBatch.from_events(events[split:]) if events[split:] else EventBatch.from_events([])
+        got += eng.handle_batch(rest, until_mono=until, last=events[split - 1] if split else None)
+    assert len(got) == len(expected)
+    for i, (x, y) in enumerate(zip(got, expected)):
+        assert x == y, f"action {i} differs:\n bulk {x}\n ref  {y}"
+    assert_same_engine(eng, ref)
+    return expected
+
+
+def config(**sections):
+    data = {"hub": {"flat_id": "T-1", "language": "en"}}
+    data.update(OFFICE)
+    data.update(sections)
+    return parse_config(data, "test.toml")
+
+
+# ----------------------------------------------------------------------------- real month
+@pytest.mark.parametrize("mode", ["learned", "fixed"])
+def test_real_month_bulk_equals_per_event(real_log, mode):
+    events = read_events(open(real_log))
+    actions = check_equal(config(detector={"mode": mode}), events)
+    assert sum(1 for a in actions if type(a).__name__ == "AlertChanged" and a.raised) >= 4
+
+
+def test_real_month_with_the_default_config_and_until(real_log):
+    events = read_events(open(real_log))
+    cfg = parse_config({}, "(defaults)")
+    check_equal(cfg, events, until=events[-1].mono + 3 * DAY)
+    check_equal(cfg, events, until=events[len(events) // 2].mono + 1.0)
+
+
+def test_real_month_in_pieces_equals_one_go(real_log):
+    """A daemon catching up in bulk (several batches in a row) ends where per-event feeding ends."""
+    events = read_events(open(real_log))
+    cfg = config(detector={"mode": "learned"})
+    ref = Engine(cfg)
+    expected = per_event(ref, events)
+    eng = Engine(cfg)
+    got, last, cuts = [], None, [0, 1, 700, 701, 1500, 2637, len(events)]
+    for a, b in zip(cuts, cuts[1:]):
+        got += eng.handle_batch(EventBatch.from_events(events[a:b]), last=last)
+        last = events[b - 1]
+    assert got == expected
+    assert_same_engine(eng, ref)
+
+
+def test_bulk_then_per_event_continues_like_per_event_throughout(real_log):
+    events = read_events(open(real_log))
+    cfg = config(detector={"mode": "fixed", "max_inactivity_hours": 6})
+    ref = Engine(cfg)
+    expected = per_event(ref, events)
+    eng = Engine(cfg)
+    half = len(events) // 2
+    got = eng.handle_batch(EventBatch.from_events(events[:half]))
+    got += per_event(eng, events[half:], last=events[half - 1])
+    assert got == expected
+    assert_same_engine(eng, ref)
+
+
+# ----------------------------------------------------------------------------- simulated residents
+def _resident_events(seed, days, scenarios):
+    from hubsim.resident import Resident
+
+    return Resident(seed).days(20458 * DAY, days, scenarios=scenarios)
+
+
+def _sim_config(mode):
+    from types import SimpleNamespace
+
+    from hubsim.runner import sim_config
+
+    return sim_config("/nonexistent", "", SimpleNamespace(language="en", detector=mode))
+
+
+@pytest.mark.parametrize("mode", ["learned", "fixed"])
+@pytest.mark.parametrize("seed", [3, 11])
+def test_simulated_resident_scenarios(mode, seed):
+    from hubsim.resident import collapse, holiday, pir_dies, stays_in_bed
+
+    d0 = 20458 * DAY
+    events = _resident_events(seed, 22, [
+        holiday(d0 + 5 * DAY + 9 * HOUR, 2), pir_dies("kitchen_pir", d0 + 9 * DAY),
+        stays_in_bed(d0 + 13 * DAY + 8 * HOUR, 30), collapse(d0 + 19 * DAY + 10.5 * HOUR)])
+    actions = check_equal(_sim_config(mode), events, until=events[-1].mono + 2 * DAY)
+    raised = {a.record["type"] for a in actions if type(a).__name__ == "AlertChanged" and a.raised}
+    assert "inactivity" in raised or "stayed_in_place" in raised
+
+
+def test_simulated_resident_csv_through_the_cli(tmp_path, capsys):
+    from hubsim.resident import collapse, pir_dies
+
+    d0 = 20458 * DAY
+    events = _resident_events(5, 14, [pir_dies("hall_pir", d0 + 4 * DAY), collapse(d0 + 12 * DAY + 9 * HOUR)])
+    path = tmp_path / "sim.csv"
+    path.write_text(events_to_csv(events))
+    cfg = tmp_path / "c.toml"  # the fridge runs by itself: it is no sign of the resident
+    cfg.write_text('[[sensors]]\nid = "fridge"\nkind = "appliance"\nchip = "ina219"\nrole = "autonomous"\n')
+    for extra in ([], ["--json"], ["--json", "--until", "2026-01-21T00:00:00"]):
+        outs = []
+        for mode in ([], ["--per-event"]):
+            assert cli.main(["replay", str(path), "--config", str(cfg), *extra, *mode]) == 0
+            outs.append(capsys.readouterr())
+        assert outs[0].out == outs[1].out and outs[0].err == outs[1].err
+        assert "inactivity" in outs[0].out
+
+
+# ----------------------------------------------------------------------------- random streams
+SENSORS = [  # (id, kind, values)
+    ("hall", Kind.MOTION, (1.0, 0.0)),
+    ("kitchen", Kind.MOTION, (1.0, 0.0)),
+    ("bed", Kind.PRESENCE, (1.0, 0.0)),
+    ("sofa", Kind.PRESENCE, (1.0, 0.0)),
+    ("front", Kind.ENTRANCE, (1.0, 0.0)),
+    ("cupboard", Kind.DOOR, (1.0, 0.0)),
+    ("kettle", Kind.APPLIANCE, (0.5, 2000.0, 0.0)),
+    ("fridge", Kind.APPLIANCE, (3.0, 90.0)),
+    ("ok", Kind.BUTTON, (1.0, 2.0)),
+]
+_gap = st.one_of(
+    st.just(0.0),
+    st.sampled_from([1800.0, 3600.0, 7200.0, 10800.0, 12600.0, 21600.0, 43200.0]),  # due exactly at an event
+    st.integers(1, 120).map(float),
+    st.integers(2, 240).map(lambda m: m * MIN),
+    st.integers(1, 40).map(lambda h: h * HOUR),
+    st.integers(1, 4000).map(lambda x: x * 37.0),
+    st.floats(0.001, 3 * DAY, allow_nan=False).map(lambda x: round(x, 3)),
+)
+_step = st.one_of(
+    st.tuples(st.just("one"), _gap, st.integers(0, len(SENSORS) - 1), st.integers(0, 2)),
+    st.tuples(st.just("burst"), _gap, st.integers(0, 1), st.integers(40, 160)),  # chatter
+    st.tuples(st.just("out"), _gap, st.integers(1, 60), st.integers(0, 1)),  # leave for hours, maybe come back
+)
+
+
+def build_stream(steps, start, offsets=None):
+    events, t = [], start
+    for step in steps:
+        what, gap = step[0], step[1]
+        t += gap
+        if what == "one":
+            sid, kind, values = SENSORS[step[2]]
+            events.append((t, sid, kind, values[step[3] % len(values)]))
+        elif what == "burst":
+            sid = SENSORS[step[2]][0]
+            for i in range(step[3]):
+                events.append((t + 4.0 * i, sid, Kind.MOTION, float(i % 2 == 0)))
+            t += 4.0 * step[3]
+        else:
+            events += [(t, "front", Kind.ENTRANCE, 1.0), (t + 5, "front", Kind.ENTRANCE, 0.0)]
+            t += step[2] * HOUR
+            if step[3]:
+                events += [(t, "front", Kind.ENTRANCE, 1.0), (t + 5, "front", Kind.ENTRANCE, 0.0),
+                           (t + 30, "hall", Kind.MOTION, 1.0)]
+                t += 30
+    out = []
+    for i, (m, sid, kind, v) in enumerate(events):
+        off = 0.0 if offsets is None else offsets(i, len(events))
+        out.append(Event(float(m), float(m) + off, sid, kind, float(v)))
+    return out
+
+
+CONFIGS = {
+    "fixed": dict(detector={"mode": "fixed", "max_inactivity_hours": 2.0, "held_max_hours": 3.0},
+                  alerts={"prealarm_minutes": 3.0, "heartbeat_hours": 6.0, "heartbeat_time": "07:30"}),
+    "fixed-no-prealarm": dict(detector={"mode": "fixed", "max_inactivity_hours": 1.0, "held_max_hours": 0.5,
+                                        "held_min_hours": 0.25},
+                              alerts={"prealarm_minutes": 0.0, "system_grace_minutes": 0.0, "heartbeat_hours": 0.0}),
+    "learned": dict(detector={"mode": "learned", "min_learn_days": 1, "cold_start_hours": 2.0,
+                              "max_inactivity_hours": 3.0, "held_max_hours": 2.0, "absence_max_hours": 6.0,
+                              "absence_min_hours": 1.0, "away_confirm_minutes": 5.0},
+                    alerts={"heartbeat_hours": 1.0, "heartbeat_time": "00:00", "button_away_hours": 3.0,
+                            "away_return_minutes": 10.0}),
+    "learned-default": dict(),
+}
+ROLES = [{"id": "hall", "kind": "motion", "pin": 17, "role": "daily_route"},
+         {"id": "fridge", "kind": "appliance", "chip": "ina219", "role": "autonomous"},
+         {"id": "cupboard", "kind": "door", "pin": 22, "role": "rare"}]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(steps=st.lists(_step, min_size=1, max_size=70), cfg=st.sampled_from(sorted(CONFIGS)),
+       roles=st.booleans(), start=st.sampled_from([1_700_000_000.0, 1_700_000_000.5, 1_199_145_600.0]),
+       until=st.one_of(st.none(), st.floats(-1.0, 1.0)), split=st.floats(0.0, 1.0),
+       offset=st.sampled_from(["naive", "fixed", "dst"]))
+def test_random_streams_bulk_equals_per_event(steps, cfg, roles, start, until, split, offset):
+    offsets = {"naive": None, "fixed": lambda i, n: 32400.0,
+               "dst": lambda i, n: 3600.0 if i < n // 2 else 7200.0}[offset]
+    events = build_stream(steps, start, offsets)
+    sections = dict(CONFIGS[cfg])
+    if roles:
+        sections["sensors"] = ROLES
+    c = config(**sections)
+    until_mono = None
+    if until is not None:  # inside the stream (a cut) or up to two days after it
+        span = events[-1].mono - events[0].mono
+        until_mono = events[0].mono + span * until if until < 0.5 else events[-1].mono + 2 * DAY * until
+    cut = int(split * len(events)) if split > 0.5 else None
+    if cut is not None and until_mono is not None:
+        cut = None
+    check_equal(c, events, until=until_mono, split=cut)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(_step, min_size=1, max_size=40), cfg=st.sampled_from(sorted(CONFIGS)))
+def test_random_streams_through_replay_log(steps, cfg):
+    """The whole ``hubd replay`` path (CSV text, loader, replay_log) against the streaming one."""
+    events = build_stream(steps, 1_700_000_000.0)
+    text = events_to_csv(events)
+    c = config(**CONFIGS[cfg])
+    seen_ref, seen_bulk = [], []
+    from hubd.events import EventReader
+    from hubd.replay import replay
+
+    reader = EventReader(io.StringIO(text))
+    ref = replay(reader, c, on_alert=lambda r: seen_ref.append((r, reader.offset)))
+    got = replay_log(load_event_log(text.encode()), c, on_alert=lambda r, off: seen_bulk.append((r, off)))
+    assert seen_bulk == seen_ref
+    assert (got.events, got.first_local, got.last_local) == (ref.events, ref.first_local, ref.last_local)
+
+
+@pytest.mark.parametrize("cfg", ["fixed", "learned"])
+def test_a_finding_due_at_the_instant_of_the_event_that_ends_it(cfg):
+    """The engine ticks at a deadline equal to the next event's time before handling the event:
+    the alert is raised, then cancelled by the event. The bulk path must show it too."""
+    t0 = 1_700_000_000.0
+    events = [Event(t0, t0, "hall", Kind.MOTION, 1.0), Event(t0 + 2 * HOUR, t0 + 2 * HOUR, "hall", Kind.MOTION, 1.0),
+              Event(t0 + 2 * HOUR + 100, t0 + 2 * HOUR + 100, "kitchen", Kind.MOTION, 1.0)]
+    actions = check_equal(config(**CONFIGS[cfg]), events)
+    audits = [a.action for a in actions if type(a).__name__ == "Audit"]
+    assert audits == ["alert_raised", "alert_cancelled"]
+
+
+def test_an_engine_the_bulk_path_cannot_run_goes_per_event(real_log):
+    from hubd.detector.base import FixedTimerDetector
+
+    class Odd(FixedTimerDetector):
+        pass
+
+    events = read_events(open(real_log))[:500]
+    cfg = config()
+    ref = Engine(cfg, detector=Odd(2 * HOUR))
+    expected = per_event(ref, events)
+    eng = Engine(cfg, detector=Odd(2 * HOUR))
+    assert eng.handle_batch(EventBatch.from_events(events)) == expected
+    assert eng.detector.state() == ref.detector.state()
+
+
+def test_an_engine_without_watchers(real_log):
+    events = read_events(open(real_log))
+    cfg = config(detector={"mode": "fixed", "max_inactivity_hours": 3.0})
+    ref = Engine(cfg, watchers=[])
+    expected = per_event(ref, events)
+    eng = Engine(cfg, watchers=[])
+    assert eng.handle_batch(EventBatch.from_events(events)) == expected
+    assert_same_engine(eng, ref)
+
+
+# ----------------------------------------------------------------------------- the CLI
+def _both(capsys, *argv):
+    outs = []
+    for mode in ([], ["--per-event"]):
+        code = cli.main(["replay", *argv, *mode])
+        outs.append((code, *capsys.readouterr()))
+    return outs
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--json", "--until", "2008-04-01T00:00:00"],
+                                   ["--until", "2008-03-05T12:00:00"]])
+def test_cli_output_is_byte_identical(real_log, capsys, extra, tmp_path):
+    fast, ref = _both(capsys, real_log, *extra)
+    assert fast == ref and fast[0] == 0 and fast[1]
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[detector]\nmode = "fixed"\nmax_inactivity_hours = 4\n')
+    fast, ref = _both(capsys, real_log, "--config", str(cfg), *extra)
+    assert fast == ref and fast[1]
+
+
+def test_cli_bad_row_prints_the_alerts_before_it_then_the_error(real_log, capsys, tmp_path):
+    lines = open(real_log).read().splitlines()
+    bad = tmp_path / "bad.csv"
+    lines.insert(2000, "2008-03-30T10:00:00,hall,window,1")
+    bad.write_text("\n".join(lines) + "\n")
+    fast, ref = _both(capsys, str(bad), "--json")
+    assert fast == ref
+    code, out, err = fast
+    assert code == 2 and "line 2001" in err and "unknown kind 'window'" in err and out.count("\n") >= 2
+    # a bad row after --until is never reached
+    fast, ref = _both(capsys, str(bad), "--json", "--until", "2008-03-10T00:00:00")
+    assert fast == ref and fast[0] == 0
+
+
+def test_cli_offsets_and_dst_jumps_keep_the_input_convention(tmp_path, capsys):
+    rows = ["time,sensor,kind,value"]
+    for d in range(6):
+        off = "+01:00" if d < 3 else "+02:00"
+        rows += [f"2024-03-{20 + d:02d}T08:00:00{off},hall,motion,1", f"2024-03-{20 + d:02d}T21:00:00{off},hall,motion,1"]
+    rows.append("2024-03-28T09:00:00Z,front,entrance,1")
+    path = tmp_path / "o.csv"
+    path.write_text("\n".join(rows) + "\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[detector]\nmode = "fixed"\nmax_inactivity_hours = 6\n[alerts]\nheartbeat_hours = 5\n')
+    for extra in (["--json"], ["--json", "--until", "2024-03-30T00:00:00+09:00"], []):
+        fast, ref = _both(capsys, str(path), "--config", str(cfg), *extra)
+        assert fast == ref and fast[1]
+    lines = [json.loads(x) for x in fast[1].splitlines()] if fast[1].startswith("{") else []
+    del lines
+
+
+def test_cli_reads_stdin(real_log, capsys, monkeypatch):
+    text = open(real_log).read()
+    outs = []
+    for mode in ([], ["--per-event"]):
+        monkeypatch.setattr("sys.stdin", io.StringIO(text))
+        assert cli.main(["replay", "-", "--json", *mode]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0]

@@ -455,7 +455,7 @@ def test_profile_text_fits_80_columns_and_draws_the_rhythm():
     day_row = rows[3][10:]
     assert day_row[: 2 * 7].strip() == "" and "#" not in day_row[:14]  # asleep until 07:00
     assert set(day_row[2 * 8: 2 * 22]) <= {".", ":"}  # a motion every 10 min: 3 per half hour
-    assert "now 12:00: alarm after 1.2 h" in text
+    assert "now 12:00: alarm after 1.5 h" in text  # the 90-min floor
 
 
 def test_profile_marks_cold_start_and_the_safety_net():

@@ -38,7 +38,7 @@ class DetectorParams:
     margin_factor: float = _p(1.3, 1.0, 3.0, "multiplicative margin on the learned quantile; 1..3")
     margin_minutes: float = _p(60.0, 0.0, 360.0, "additive margin on the learned quantile, minutes; 0..360")
     residual_margin_minutes: float = _p(180.0, 0.0, 720.0, "additive margin on the learned silence remaining after each time of day (the rule that judges a silence by when it began), minutes; 0..720")
-    min_threshold_minutes: float = _p(60.0, 15.0, 720.0, "floor of any learned threshold, minutes; 15..720")
+    min_threshold_minutes: float = _p(90.0, 15.0, 720.0, "floor of any learned threshold, minutes; 15..720")
     cold_start_hours: float = _p(12.0, 1.0, 72.0, "fixed threshold until min_learn_days are learned, hours; 1..72")
     max_inactivity_hours: float = _p(12.0, 1.0, 72.0, "safety net: no threshold ever exceeds this, hours; 1..72")
     # --- away inference ----------------------------------------------------------------

@@ -282,12 +282,13 @@ def kasteren_events():
         return read_events(fh)
 
 
-def real_logs() -> list[tuple[str, list]]:
-    """The real single-resident logs: the shared month and those in benchmarks/data/."""
+def real_logs(extra: tuple[str, ...] = ()) -> list[tuple[str, list]]:
+    """The real single-resident logs: the shared month, those in benchmarks/data/, and any
+    ``extra`` event CSVs (logs that may be measured but not redistributed, e.g. Ordonez)."""
     from hubd.events import read_events
 
     logs = [("van Kasteren house A (real)", kasteren_events())]
-    for path in sorted((ROOT / "benchmarks" / "data").glob("*.csv")):
+    for path in sorted((ROOT / "benchmarks" / "data").glob("*.csv")) + [Path(p) for p in extra]:
         with open(path) as fh:
             logs.append((f"{path.stem} (real)", read_events(fh)))
     return logs
@@ -316,11 +317,11 @@ def format_pooled(title: str, pool: dict) -> str:
     return "\n".join(lines)
 
 
-def results_table(days: int = 56, cuts: int = 1000, seed: int = 1) -> list:
+def results_table(days: int = 56, cuts: int = 1000, seed: int = 1, extra: tuple[str, ...] = ()) -> list:
     """The backtest on the real logs and on each synthetic resident, same settings, same run."""
     from hubd.detector.backtest import backtest
 
-    out = [backtest(events, cuts=cuts, seed=seed, title=title) for title, events in real_logs()]
+    out = [backtest(events, cuts=cuts, seed=seed, title=title) for title, events in real_logs(extra)]
     for i, (name, r) in enumerate(RESIDENTS.items()):
         w = WAKING[name]
         out.append(backtest(simulate(r, days, seed=seed + i), cuts=cuts, seed=seed, waking_hours=w,
@@ -380,10 +381,12 @@ def main() -> None:
     ap.add_argument("--results", action="store_true", help="only the backtest results table (docs/detector.md)")
     ap.add_argument("--json", action="store_true", help="results as JSON")
     ap.add_argument("--days", type=int, default=56, help="days per synthetic resident")
+    ap.add_argument("--extra-log", action="append", default=[], metavar="CSV",
+                    help="another real log to include (repeatable; e.g. one that may not be redistributed)")
     ap.add_argument("--reference-events", type=int, default=100_000, help="events for the numba/reference ratio")
     args = ap.parse_args()
     if args.results or args.json:
-        res = results_table(days=args.days)
+        res = results_table(days=args.days, extra=tuple(args.extra_log))
         if args.json:
             real = [r for r in res if r.title.endswith("(real)")]
             print(json.dumps({"logs": [r.as_dict() for r in res], "pooled_real": pooled(real),

@@ -81,6 +81,21 @@ def test_no_method_without_false_alarms_beats_the_bound(real):
     assert np.any(result.delays["fixed 6 h"] < bound - 1e-6)
 
 
+def test_the_bound_is_zero_when_the_cut_releases_a_held_mat():
+    # in bed 23:00-07:00 on a mat every night: a cut at night changes the log at once
+    events = []
+    for d in range(10):
+        day = T0 + d * DAY
+        events += [ev(day + 7 * H + i * 600) for i in range(97)]
+        events += [ev(day + 23 * H + 60, "bed", Kind.PRESENCE, 1.0), ev(day + 31 * H, "bed", Kind.PRESENCE, 0.0)]
+    events.sort(key=lambda e: e.mono)
+    result = backtest(events, cuts=300, seed=4)
+    tod = (result.cut_times - T0) % DAY / H
+    night = (tod > 23.1) | (tod < 6.9)
+    assert night.any() and np.all(result.delays["bound"][night] == 0.0)
+    assert np.all(result.delays["bound"][~night] <= 600 + 1e-6)  # motion every 10 min by day
+
+
 def test_fixed_timer_delay_is_its_limit_minus_the_silence_so_far():
     events = routine(12, every=600.0, wake=0.0, bed=24.0)  # motion every 10 min, day and night
     result = backtest(events, cuts=200, seed=3)

@@ -14,7 +14,8 @@ that start while away are not counted (the resident would have pressed "away").
 
 Beside them the backtest reports a *bound*: per cut, the time from t0 to the next
 activity in the real log. Until then the cut log and the real one are the same, so no
-method that raises no false alarm on this log can be faster. The bound shows how much
+method that raises no false alarm on this log can be faster. (A cut while a mat is held
+releases it, so the logs differ at t0 at once: the bound is 0 there.) The bound shows how much
 of a delay the home itself imposes (a resident asleep without a bed sensor), not the
 method.
 """
@@ -186,6 +187,8 @@ def backtest(
     act = batch.mono[active]
     nxt = np.searchsorted(act, t0, side="right")
     bound = np.where(nxt < act.size, act[np.minimum(nxt, act.size - 1)], np.inf) - t0
+    last = np.searchsorted(batch.mono, t0, side="right") - 1
+    bound[(last >= 0) & (held_after[np.maximum(last, 0)] > 0)] = 0.0  # a cut that releases a mat changes the log at once
 
     def per_day(count: int) -> float:
         return count / home_days if home_days > 0 else math.nan

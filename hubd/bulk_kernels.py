@@ -212,21 +212,6 @@ def health_touch(t, hf, hi, dgap, drate, dchat, hg, hp):
 
 
 @njit(cache=True)
-def _window_count(s, t, add, hf, hi, wbuf, rate_window):
-    off, cap = hi[s, I_WOFF], hi[s, I_WCAP]
-    if add:
-        if hi[s, I_WLEN] == cap:  # deque(maxlen) drops the oldest
-            hi[s, I_WHEAD] = (hi[s, I_WHEAD] + 1) % cap
-            hi[s, I_WLEN] -= 1
-        wbuf[off + (hi[s, I_WHEAD] + hi[s, I_WLEN]) % cap] = t
-        hi[s, I_WLEN] += 1
-    while hi[s, I_WLEN] > 0 and wbuf[off + hi[s, I_WHEAD]] <= t - rate_window:
-        hi[s, I_WHEAD] = (hi[s, I_WHEAD] + 1) % cap
-        hi[s, I_WLEN] -= 1
-    return hi[s, I_WLEN]
-
-
-@njit(cache=True)
 def health_init(hf, hi, dgap, drate, dchat, hg, hp):
     """Fill the caches and due times after loading the state into the arrays."""
     for s in range(hf.shape[0]):
@@ -248,6 +233,12 @@ def _others_alive(s, t, hf, hi, hp):
         if last >= since and hf[r, F_RATE] != hf[r, F_RATE] and hf[r, F_DEV] != hf[r, F_DEV]:
             return True
     return False
+
+
+@njit(cache=True)
+def _before(t, due):
+    """``t`` is so far before ``due`` that no rounding lets a silence measured at ``t`` pass its limit."""
+    return due == np.inf or t < due - (_MARGIN_ABS + 1e-12 * abs(due))
 
 
 # ------------------------------------------------------------------ the engine's calls
@@ -492,7 +483,7 @@ def run_calls(mono, local, kind, slot, value, inside, role_new, sc, rp,
             elif t > hg[G_LASTMONO]:
                 hg[G_LASTMONO] = t
             mind = hg[G_MINDUE]
-            if hg[G_NRATE] == 0 and hg[G_NDEV] == 0 and t < mind - (_MARGIN_ABS + 1e-12 * abs(mind)):
+            if hg[G_NRATE] == 0 and hg[G_NDEV] == 0 and _before(t, mind):
                 # nothing can latch, clear or fall due: only the observed sensor's flags can differ
                 if observed >= 0:
                     sil = 1 if hf[observed, F_SSINCE] == hf[observed, F_SSINCE] else 0
@@ -529,7 +520,7 @@ def run_calls(mono, local, kind, slot, value, inside, role_new, sc, rp,
                         limit = hf[r, F_CLIMIT]
                         due = hf[r, F_DUE]
                         if (limit == limit and hf[r, F_RATE] != hf[r, F_RATE] and hf[r, F_DEV] != hf[r, F_DEV]
-                                and t >= due - (_MARGIN_ABS + 1e-12 * abs(due))):
+                                and not _before(t, due)):
                             last = hf[r, F_LAST]
                             ref = hf[r, F_WATCHED] if last != last else last
                             silent_for = t - ref - hf[r, F_BLIND]
@@ -663,7 +654,7 @@ def _digits(buf, a, n):
     """Value of n ASCII digits at a, or -1."""
     v = 0
     for i in range(a, a + n):
-        c = buf[i]
+        c = int(buf[i])
         if c < 48 or c > 57:
             return -1
         v = v * 10 + (c - 48)
@@ -751,7 +742,7 @@ def _parse_value(buf, a, b, pow10):
     if p >= b:
         return np.nan
     while p < b:
-        c = buf[p]
+        c = int(buf[p])
         if 48 <= c <= 57:
             m = m * 10 + (c - 48)
             nd += 1
@@ -791,9 +782,10 @@ def _kind_code(buf, a, b, names, name_len):
 
 @njit(cache=True)
 def _hash(buf, a, b):
-    h = np.uint64(14695981039346656037)
+    """A polynomial hash below 2**31 (no overflow, interpreted or compiled)."""
+    h = 0
     for i in range(a, b):
-        h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
+        h = (h * 257 + int(buf[i]) + 1) % 2147483629
     return h
 
 
@@ -832,7 +824,7 @@ def parse_csv(buf, names, name_len, header):
     table = np.full(cap, -1, dtype=np.int64)
     s_start = np.empty(16, dtype=np.int64)
     s_len = np.empty(16, dtype=np.int64)
-    s_hash = np.empty(16, dtype=np.uint64)
+    s_hash = np.empty(16, dtype=np.int64)
     n_s = 0
     tbuf = np.empty(3)
     r = 0
@@ -909,7 +901,7 @@ def parse_csv(buf, names, name_len, header):
             continue
         # intern the sensor id
         h = _hash(buf, sa, sb)
-        slot = np.int64(h & np.uint64(cap - 1))
+        slot = h & (cap - 1)
         sid = -1
         while True:
             e = table[slot]
@@ -931,7 +923,7 @@ def parse_csv(buf, names, name_len, header):
             if n_s == s_start.shape[0]:
                 s_start = np.concatenate((s_start, np.empty(n_s, dtype=np.int64)))
                 s_len = np.concatenate((s_len, np.empty(n_s, dtype=np.int64)))
-                s_hash = np.concatenate((s_hash, np.empty(n_s, dtype=np.uint64)))
+                s_hash = np.concatenate((s_hash, np.empty(n_s, dtype=np.int64)))
             s_start[sid], s_len[sid], s_hash[sid] = sa, sb - sa, h
             n_s += 1
             table[slot] = sid
@@ -939,7 +931,7 @@ def parse_csv(buf, names, name_len, header):
                 cap *= 2
                 table = np.full(cap, -1, dtype=np.int64)
                 for e in range(n_s):
-                    sl = np.int64(s_hash[e] & np.uint64(cap - 1))
+                    sl = s_hash[e] & (cap - 1)
                     while table[sl] >= 0:
                         sl = (sl + 1) & (cap - 1)
                     table[sl] = e

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from dataclasses import asdict
 
 import numpy as np
@@ -273,7 +274,8 @@ ROLES = [{"id": "hall", "kind": "motion", "pin": 17, "role": "daily_route"},
          {"id": "cupboard", "kind": "door", "pin": 22, "role": "rare"}]
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=int(os.environ.get("HUBD_BULK_EXAMPLES", "120")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(steps=st.lists(_step, min_size=1, max_size=70), cfg=st.sampled_from(sorted(CONFIGS)),
        roles=st.booleans(), start=st.sampled_from([1_700_000_000.0, 1_700_000_000.5, 1_199_145_600.0]),
        until=st.one_of(st.none(), st.floats(-1.0, 1.0)), split=st.floats(0.0, 1.0),

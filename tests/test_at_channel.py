@@ -375,3 +375,27 @@ def test_after_a_long_idle_a_throwaway_at_goes_first(make_pty):
 
     response, lines = run(body())
     assert lines == ["AT", "AT+CSQ"] and response.texts() == ["+CSQ: 21,99"]
+
+
+def test_in_flight_is_the_pending_answer_and_none_when_idle(make_pty):
+    gate = threading.Event()
+    # the modem answers only once the test opens the gate
+    pty = make_pty(simple_modem({"AT+CGMM": lambda line: b"\r\nEC25\r\n\r\nOK\r\n" if gate.wait(5) else b""}))
+
+    async def body():
+        channel = channel_for(pty, command_timeout=5.0)
+        await channel.open()
+        idle_before = channel.in_flight
+        task = asyncio.ensure_future(channel.command("AT+CGMM", raw=True))
+        while channel.in_flight is None:
+            await asyncio.sleep(0)
+        pending = channel.in_flight
+        waiting = not pending.done()
+        gate.set()  # the modem answers
+        result = await task
+        idle_after = channel.in_flight
+        channel.close()
+        return idle_before, waiting, pending.done(), result.texts(), idle_after
+
+    idle_before, waiting, done, texts, idle_after = run(body())
+    assert idle_before is None and waiting and done and texts == ["EC25"] and idle_after is None

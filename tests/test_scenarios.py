@@ -61,17 +61,16 @@ class Scenario:
                 await asyncio.sleep(0)
             if await self.flat.hardware.reads_done():  # the same for a power chip read in the I/O thread
                 continue
-            exchange = self._modem_exchange()
-            if exchange is None or loop.time() >= deadline:
+            answer = self._modem_in_flight()
+            if answer is None or loop.time() >= deadline:
                 return
-            if not exchange.done.done():  # answered but not yet taken: settle again, the next may follow
-                await asyncio.wait({exchange.done}, timeout=deadline - loop.time())
+            if not answer.done():  # answered but not yet taken: settle again, the next may follow
+                await asyncio.wait({answer}, timeout=deadline - loop.time())
 
-    def _modem_exchange(self):
-        """The AT command the uplink is in the middle of, or None when it is not talking to the
-        modem (the channel has no public "busy" flag: this peeks at its one exchange in flight)."""
+    def _modem_in_flight(self):
+        """The answer to the AT command the uplink is in the middle of, or None when idle."""
         channel = self.flat.uplink.modem.channel
-        return getattr(channel, "_exchange", None) if channel is not None else None
+        return channel.in_flight if channel is not None else None
 
     async def modem_change(self, change, seen, real_timeout: float = 10.0):
         """Change the emulated modem (``change()``) and hold simulated time until the hub's uplink has

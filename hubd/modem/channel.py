@@ -152,6 +152,12 @@ class AtChannel:
     def synced(self) -> bool:
         return self._synced
 
+    @property
+    def in_flight(self) -> "asyncio.Future[FinalResult] | None":
+        """The future of the command waiting for its final result, or None when idle: lets a
+        test harness hold simulated time until the modem has answered (no peeking inside)."""
+        return self._exchange.done if self._exchange is not None else None
+
     def add_urc_handler(self, handler: UrcHandler) -> None:
         self._handlers.append(handler)
 

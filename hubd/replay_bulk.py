@@ -605,11 +605,11 @@ class BulkRun:
         self._slots = self.harr.slot[self.sensor] if self.n else np.zeros(0, dtype=np.int64)
         try:
             self._refresh()
+            if self.sc[bk.S_HAVE] > 0:  # continuing: the ticks before the first event (or up to until)
+                self._segment(0, step=False, frozen=[])
             while True:
                 pos = int(self.sc[bk.S_POS])
                 if pos >= self.n:
-                    if self.n == 0 and self.sc[bk.S_HAVE] > 0:
-                        self._segment(0, step=True, frozen=None)  # ticks up to --until only
                     break
                 if self.sc[bk.S_NOW] != self.sc[bk.S_NOW] or self.rp[bk.R_HBINIT] > 0:
                     self._segment(self._group_end(pos), step=True, frozen=None)  # the engine's first call

@@ -260,7 +260,7 @@ CONFIGS = {
     "fixed": dict(detector={"mode": "fixed", "max_inactivity_hours": 2.0, "held_max_hours": 3.0},
                   alerts={"prealarm_minutes": 3.0, "heartbeat_hours": 6.0, "heartbeat_time": "07:30"}),
     "fixed-no-prealarm": dict(detector={"mode": "fixed", "max_inactivity_hours": 1.0, "held_max_hours": 0.5,
-                                        "held_min_hours": 0.25},
+                                        "held_min_hours": 0.25, "min_threshold_minutes": 30.0},
                               alerts={"prealarm_minutes": 0.0, "system_grace_minutes": 0.0, "heartbeat_hours": 0.0}),
     "learned": dict(detector={"mode": "learned", "min_learn_days": 1, "cold_start_hours": 2.0,
                               "max_inactivity_hours": 3.0, "held_max_hours": 2.0, "absence_max_hours": 6.0,

@@ -25,6 +25,13 @@ Roles (config ``sensors.role``):
 Time the hub was down is not silence: after ``load`` the gap between the last time seen
 before the save and the first time seen after it is not counted against any sensor,
 and gaps spanning it are not learned.
+
+``check`` and ``next_check`` run on every event and tick of the daemon. Each sensor's
+learned limits are cached until its history changes, and the earliest moment any sensor
+can fall silent is kept; while no sensor is faulted and that moment is ahead, ``check``
+only restates the latched silences and ``next_check`` names that moment, without
+scanning the sensors. ``SensorHealth(..., cache=False)`` computes everything afresh on
+every call, as the reference the tests hold the cache to.
 """
 
 from __future__ import annotations
@@ -104,6 +111,11 @@ class _Sensor:
         self.rate_fault_since: Optional[float] = None
         self.device_faults: dict[str, float] = {}  # reason -> since; kept fault_hold_s after clearing
         self.device_cleared_at: Optional[float] = None
+        self._c_ok = False  # cache of what the history implies (see SensorHealth._cached)
+        self._c_expected: Optional[float] = None
+        self._c_learned = False
+        self._c_limit: Optional[float] = None
+        self._c_rate = 0.0
 
     @property
     def reference(self) -> float:
@@ -118,8 +130,11 @@ def _quantile(values: list[float], q: float) -> float:
 class SensorHealth(Detector):
     """Findings ``sensor_silent`` and ``sensor_fault`` (category system, key = sensor id)."""
 
-    def __init__(self, roles: Mapping[str, str] | None = None, settings: HealthSettings | None = None):
+    def __init__(self, roles: Mapping[str, str] | None = None, settings: HealthSettings | None = None,
+                 cache: bool = True):
         self.settings = settings or HealthSettings()
+        self.cache = cache
+        self._due_min: Optional[float] = None  # earliest silence due of any sensor (None: recompute)
         self.roles = dict(roles or {})
         for sensor_id, role in self.roles.items():
             if role not in ROLES:
@@ -139,26 +154,39 @@ class SensorHealth(Detector):
         if sensor.last_seen is not None and mono < sensor.last_seen:
             sensor.events += 1  # out of order: alive, but no gap to learn
             return
+        today = sensor.days[-1] if sensor.days else None
         day = self._day(sensor, mono)
-        if sensor.last_seen is not None and sensor.blind_s == 0.0:
-            day.max_gap = max(day.max_gap, mono - sensor.last_seen)
+        changed = day is not today or not sensor._c_learned
+        if sensor.last_seen is not None and sensor.blind_s == 0.0 and mono - sensor.last_seen > day.max_gap:
+            day.max_gap = mono - sensor.last_seen
+            changed = True
         if sensor.first_seen is None:
             sensor.first_seen = mono
         sensor.last_seen = mono
         sensor.blind_s = 0.0
         sensor.events += 1
         sensor.silent_since = None
+        self._due_min = None
         if event.kind is Kind.APPLIANCE:
+            if changed:
+                sensor._c_ok = False
             return  # a power meter reports on its own schedule: chatter is a property of switches
         count = self._window_count(sensor, mono, add=True)
-        day.max_rate = max(day.max_rate, count)
+        if count > day.max_rate:
+            day.max_rate = count
+            changed = True
+        if changed:
+            sensor._c_ok = False
         if count > self._rate_limit(sensor):
             if sensor.rate_fault_since is None:
                 sensor.rate_fault_since = mono
         if sensor.rate_fault_since is not None:  # chatter never becomes the norm, nor its ramp
-            day.chatter = True
-            if sensor.window[0] < day.start and len(sensor.days) > 1:
+            if not day.chatter:
+                day.chatter = True
+                sensor._c_ok = False
+            if sensor.window[0] < day.start and len(sensor.days) > 1 and not sensor.days[-2].chatter:
                 sensor.days[-2].chatter = True
+                sensor._c_ok = False
 
     def report_fault(self, sensor_id: str, reason: Optional[str], mono: float) -> None:
         """A fault seen by the device itself (e.g. GPIO chatter); ``reason`` None clears it."""
@@ -172,8 +200,30 @@ class SensorHealth(Detector):
         sensor.device_cleared_at = None
 
     # ------------------------------------------------------------------ findings
+    def _quiet_until(self) -> float:
+        """Before this time no sensor can fall silent, and nothing else changes while none is faulted."""
+        if self._due_min is None:
+            dues = [self._due(sensor) for sensor in self.sensors.values()]
+            self._due_min = min((d for d in dues if d is not None), default=math.inf)
+        due = self._due_min
+        return due if due == math.inf else due - (1e-3 + 1e-12 * abs(due))
+
+    def _due(self, sensor: _Sensor) -> Optional[float]:
+        limit = self._silence_limit(sensor)
+        if limit is None or sensor.silent_since is not None:
+            return None
+        return sensor.reference + sensor.blind_s + limit
+
+    def _quiet(self) -> bool:
+        return self.cache and not any(s.rate_fault_since is not None or s.device_faults or s.device_cleared_at
+                                      is not None for s in self.sensors.values())
+
     def check(self, mono: float, local: float | None = None) -> list[Finding]:
         self._touch(mono)
+        if self._quiet() and mono < self._quiet_until():
+            return [self._silent_finding(sensor_id, sensor, mono) for sensor_id, sensor in self.sensors.items()
+                    if sensor.silent_since is not None]
+        self._due_min = None
         found = []
         for sensor_id, sensor in self.sensors.items():
             fault = self._fault_finding(sensor_id, sensor, mono)
@@ -186,6 +236,10 @@ class SensorHealth(Detector):
 
     def next_check(self, mono: float) -> float | None:
         self._touch(mono)
+        if self._quiet():
+            self._quiet_until()
+            if self._due_min > mono:
+                return None if self._due_min == math.inf else self._due_min
         candidates = []
         for sensor in self.sensors.values():
             limit = self._silence_limit(sensor)
@@ -251,6 +305,7 @@ class SensorHealth(Detector):
             role = self.roles.get(sensor_id, "normal" if kind is Kind.MOTION else "rare")
             origin = self._origin if self._origin is not None else 0.0
             sensor = self.sensors[sensor_id] = _Sensor(role, origin)
+            self._due_min = None
         return sensor
 
     def _exclude_absence(self, mono: float) -> None:
@@ -261,6 +316,7 @@ class SensorHealth(Detector):
         lifeless = mono - last - self.settings.life_window_s
         for sensor in self.sensors.values():
             sensor.blind_s += lifeless
+        self._due_min = None
 
     def _touch(self, mono: float) -> None:
         """Every input carries the time: the first one starts the watch, or ends a downtime."""
@@ -268,11 +324,13 @@ class SensorHealth(Detector):
             self._origin = mono
             for sensor_id in self.roles:
                 self._sensor(sensor_id).watched_from = mono
+            self._due_min = None
         if self._resume_from is not None:
             down = max(0.0, mono - self._resume_from)
             for sensor in self.sensors.values():
                 sensor.blind_s += down
             self._resume_from = None
+            self._due_min = None
             if self._last_event is not None:
                 self._last_event = max(self._last_event, mono)  # the downtime is already excluded
         if self._last_mono is None or mono > self._last_mono:
@@ -296,14 +354,36 @@ class SensorHealth(Detector):
             sensor.window.popleft()
         return len(sensor.window)
 
+    def _cached(self, sensor: _Sensor) -> _Sensor:
+        """Fill the sensor's cache of what its history implies (kept until observe changes it)."""
+        if not sensor._c_ok:
+            sensor._c_expected = self._expected_gap_now(sensor)
+            sensor._c_learned = self._learned_now(sensor)
+            sensor._c_limit = self._silence_limit_now(sensor)
+            sensor._c_rate = self._rate_limit_now(sensor)
+            sensor._c_ok = self.cache
+        return sensor
+
     def _learned(self, sensor: _Sensor, mono: float | None = None) -> bool:
+        return self._cached(sensor)._c_learned if self.cache else self._learned_now(sensor)
+
+    def _expected_gap(self, sensor: _Sensor) -> Optional[float]:
+        return self._cached(sensor)._c_expected if self.cache else self._expected_gap_now(sensor)
+
+    def _silence_limit(self, sensor: _Sensor) -> Optional[float]:
+        return self._cached(sensor)._c_limit if self.cache else self._silence_limit_now(sensor)
+
+    def _rate_limit(self, sensor: _Sensor) -> float:
+        return self._cached(sensor)._c_rate if self.cache else self._rate_limit_now(sensor)
+
+    def _learned_now(self, sensor: _Sensor, mono: float | None = None) -> bool:
         s = self.settings
         if sensor.first_seen is None or sensor.last_seen is None:
             return False
         span = sensor.last_seen - sensor.first_seen
-        return span >= s.min_days * DAY and sensor.events >= s.min_events and self._expected_gap(sensor) is not None
+        return span >= s.min_days * DAY and sensor.events >= s.min_events and self._expected_gap_now(sensor) is not None
 
-    def _expected_gap(self, sensor: _Sensor) -> Optional[float]:
+    def _expected_gap_now(self, sensor: _Sensor) -> Optional[float]:
         gaps = [day.max_gap for day in sensor.days if day.max_gap > 0]
         return _quantile(gaps, self.settings.quantile) if gaps else None
 
@@ -315,22 +395,22 @@ class SensorHealth(Detector):
             return s.rare_cap_s
         return s.normal_cap_s
 
-    def _silence_limit(self, sensor: _Sensor) -> Optional[float]:
+    def _silence_limit_now(self, sensor: _Sensor) -> Optional[float]:
         """Seconds of silence past which this sensor is suspect; None: not watched (yet)."""
         cap = self._cap(sensor)
         if cap is None:
             return None
-        if not self._learned(sensor):
+        if not self._learned_now(sensor):
             return cap if sensor.role == "daily_route" else None
-        expected = self._expected_gap(sensor) or 0.0
+        expected = self._expected_gap_now(sensor) or 0.0
         s = self.settings
         floor = s.floor_s if sensor.role == "daily_route" else max(s.floor_s, s.normal_floor_s)
         return min(cap, max(floor, expected * s.factor + s.margin_s))
 
-    def _rate_limit(self, sensor: _Sensor) -> float:
+    def _rate_limit_now(self, sensor: _Sensor) -> float:
         s = self.settings
         rates = [day.max_rate for day in sensor.days if day.max_rate > 0 and not day.chatter]
-        if not self._learned(sensor) or not rates:
+        if not self._learned_now(sensor) or not rates:
             return float(s.rate_floor)
         return max(float(s.rate_floor), s.rate_factor * _quantile(rates, s.quantile))
 
@@ -432,3 +512,10 @@ class SensorHealth(Detector):
         for sensor_id in self.roles:
             if sensor_id not in self.sensors:
                 self.sensors[sensor_id] = _Sensor(self.roles[sensor_id], start)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """Forget every cache (after the state was replaced wholesale)."""
+        for sensor in self.sensors.values():
+            sensor._c_ok = False
+        self._due_min = None

@@ -583,6 +583,54 @@ def _fixed_activity(kind, value, appliance_on):
 
 
 @njit(cache=True)
+def first_appearance(ids, n_ids):
+    """Renumber ids (0 <= id < n_ids) in order of first appearance: (new ids, old id of each new id,
+    index of each old id's first appearance or -1)."""
+    first = np.full(n_ids, -1, dtype=np.int64)
+    order = np.empty(n_ids, dtype=np.int64)
+    remap = np.full(n_ids, -1, dtype=np.int64)
+    k = 0
+    for i in range(ids.shape[0]):
+        x = ids[i]
+        if first[x] < 0:
+            first[x] = i
+            order[k] = x
+            remap[x] = k
+            k += 1
+    out = np.empty(ids.shape[0], dtype=np.int64)
+    for i in range(ids.shape[0]):
+        out[i] = remap[ids[i]]
+    return out, order[:k], first
+
+
+@njit(cache=True)
+def with_checks(mono, local, kind, sensor, value):
+    """The detector's events with a non-activity event (motion 0 of the same sensor) just before
+    the first event at each time that could end a finding: a finding due exactly then is
+    latched by it, as the engine's tick at that time shows it. Returns the five arrays and,
+    for each event j, the index of its inserted check (or of itself when it has none)."""
+    n = mono.shape[0]
+    extra = 0
+    for j in range(n):
+        if (j == 0 or mono[j] != mono[j - 1]) and not ((kind[j] == 0 or kind[j] == 5) and not value[j] > 0.0):
+            extra += 1
+    m = n + extra
+    am, al, av = np.empty(m), np.empty(m), np.empty(m)
+    ak, asn = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    start = np.empty(n + 1, dtype=np.int64)
+    k = 0
+    for j in range(n):
+        start[j] = k
+        if (j == 0 or mono[j] != mono[j - 1]) and not ((kind[j] == 0 or kind[j] == 5) and not value[j] > 0.0):
+            am[k], al[k], ak[k], asn[k], av[k] = mono[j], local[j], 0, sensor[j], 0.0
+            k += 1
+        am[k], al[k], ak[k], asn[k], av[k] = mono[j], local[j], kind[j], sensor[j], value[j]
+        k += 1
+    start[n] = k
+    return am, al, ak, asn, av, start
+
+
+@njit(cache=True)
 def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, limit, held_limit,
                   appliance_on, t_last):
     """``FixedTimerDetector.observe`` for events [a, b); returns the first event index k at which,
@@ -633,7 +681,6 @@ def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_s
 
 
 # ------------------------------------------------------------------ event CSV
-_KINDS = ("motion", "presence", "door", "entrance", "appliance", "button")
 MAX_LINE = 100_000  # longer lines go to the csv module (its field size limit)
 CSV_OK, CSV_STRICT = 0, 1
 
@@ -650,173 +697,63 @@ def _days_from_civil(y, m, d):
 
 
 @njit(cache=True)
-def _digits(buf, a, n):
-    """Value of n ASCII digits at a, or -1."""
-    v = 0
-    for i in range(a, a + n):
-        c = int(buf[i])
-        if c < 48 or c > 57:
-            return -1
-        v = v * 10 + (c - 48)
-    return v
+def _strict_or_blank(buf, a, n):
+    """Scan a line the canonical parser did not take: (end, code, line end without CR).
+
+    code: 0 a row for the strict parser, 1 blank (skipped, as the csv module skips it),
+    2 the text needs the csv module (a quote, a NUL, a carriage return not before a line
+    feed, a line too long for its field limit)."""
+    i = a
+    commas = 0
+    all_space = True
+    while i < n and buf[i] != 10:
+        c = buf[i]
+        if c == 34 or c == 0:
+            return i, 2, i
+        if c == 13 and not (i + 1 < n and buf[i + 1] == 10):
+            return i, 2, i
+        if c == 44:
+            commas += 1
+        if c != 32 and c != 13:
+            all_space = False
+        i += 1
+    b = i
+    if b > a and buf[b - 1] == 13:
+        b -= 1
+    if b - a > MAX_LINE:
+        return i, 2, b
+    if b == a or (commas == 0 and all_space):
+        return i, 1, b
+    return i, 0, b
 
 
 @njit(cache=True)
-def _parse_time(buf, a, b, out):
-    """Canonical ISO time ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|+HH:MM]`` in [a, b) -> out (local, mono, offset).
-
-    False if the text is anything else (the strict parser decides then)."""
-    if b - a < 19:
-        return False
-    if buf[a + 4] != 45 or buf[a + 7] != 45 or buf[a + 10] != 84 or buf[a + 13] != 58 or buf[a + 16] != 58:
-        return False
-    y, mo, d = _digits(buf, a, 4), _digits(buf, a + 5, 2), _digits(buf, a + 8, 2)
-    hh, mi, ss = _digits(buf, a + 11, 2), _digits(buf, a + 14, 2), _digits(buf, a + 17, 2)
-    if y < 1900 or y > 2200 or mo < 1 or mo > 12 or d < 1 or hh < 0 or hh > 23 or mi < 0 or mi > 59 or ss < 0 or ss > 59:
-        return False
-    leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
-    dim = 31
-    if mo == 2:
-        dim = 29 if leap else 28
-    elif mo == 4 or mo == 6 or mo == 9 or mo == 11:
-        dim = 30
-    if d > dim:
-        return False
-    p = a + 19
-    us = 0
-    if p < b and buf[p] == 46:
-        q = p + 1
-        while q < b and 48 <= buf[q] <= 57:
-            q += 1
-        nd = q - p - 1
-        if nd < 1 or nd > 6:
-            return False
-        us = _digits(buf, p + 1, nd)
-        for _ in range(6 - nd):
-            us *= 10
-        p = q
-    off = 0
-    aware = False
-    if p == b:
-        pass
-    elif buf[p] == 90 and p + 1 == b:
-        aware = True
-    elif (buf[p] == 43 or buf[p] == 45) and p + 6 == b and buf[p + 3] == 58:
-        oh, om = _digits(buf, p + 1, 2), _digits(buf, p + 4, 2)
-        if oh < 0 or oh > 23 or om < 0 or om > 59:
-            return False
-        off = oh * 3600 + om * 60
-        if buf[p] == 45:
-            off = -off
-        aware = True
-    else:
-        return False
-    days = _days_from_civil(y, mo, d)
-    local_us = ((days * 86400 + hh * 3600 + mi * 60 + ss) * 1_000_000) + us
-    if aware:
-        absolute = float(local_us - off * 1_000_000) / 1e6
-        offset = float(off)
-        out[0] = absolute + offset
-        out[1] = absolute
-        out[2] = offset
-    else:
-        local = float(local_us) / 1e6
-        out[0] = local
-        out[1] = local
-        out[2] = np.nan
-    return True
-
-
-@njit(cache=True)
-def _parse_value(buf, a, b, pow10):
-    """Canonical ``-?digits(.digits)?`` with an exact mantissa -> float (NaN: let Python decide)."""
-    p = a
-    neg = False
-    if p < b and buf[p] == 45:
-        neg = True
-        p += 1
-    m = 0
-    nd = 0
-    nf = 0
-    seen_dot = False
-    if p >= b:
-        return np.nan
-    while p < b:
-        c = int(buf[p])
-        if 48 <= c <= 57:
-            m = m * 10 + (c - 48)
-            nd += 1
-            if seen_dot:
-                nf += 1
-            if nd > 17:
-                return np.nan
-        elif c == 46 and not seen_dot and nd > 0:
-            seen_dot = True
-        else:
-            return np.nan
-        p += 1
-    if seen_dot and nf == 0:
-        return np.nan
-    if m >= 9007199254740992:
-        return np.nan
-    v = float(m)
-    if nf > 0:
-        v = v / pow10[nf]
-    return -v if neg else v
-
-
-@njit(cache=True)
-def _kind_code(buf, a, b, names, name_len):
-    for k in range(names.shape[0]):
-        n = name_len[k]
-        if b - a == n:
-            ok = True
-            for i in range(n):
-                if buf[a + i] != names[k, i]:
-                    ok = False
-                    break
-            if ok:
-                return k
-    return -1
-
-
-@njit(cache=True)
-def _hash(buf, a, b):
-    """A polynomial hash below 2**31 (no overflow, interpreted or compiled)."""
-    h = 0
-    for i in range(a, b):
-        h = (h * 257 + int(buf[i]) + 1) % 2147483629
-    return h
-
-
-@njit(cache=True)
-def parse_csv(buf, names, name_len, header):
+def parse_csv(buf, n_lines, kinds, kind_len, header):
     """One pass over the bytes of an event CSV.
 
-    Returns (status, rows) where status CSV_STRICT means the text needs the csv module
-    (a quote, a lone carriage return, a NUL, a very long line) and rows are, in file
-    order, every line that is not blank: ``mono, local, offset (NaN: naive), kind, sensor
-    id, value, line number, flag`` with flag 0 parsed here, 1 to be parsed by the strict
-    row parser (anything not in the canonical form, and line 1 unless it is the exact
-    header), ``start``/``end`` byte offsets of the line, and the sensor table (first
-    occurrence start and length per id, ids in order of first appearance).
+    Returns (status, mono, local, offset, value, kind, sensor, line, flag, start, end,
+    sensor_start, sensor_len). Status CSV_STRICT: the text needs the csv module (a quote,
+    a lone carriage return, a NUL, a very long line). Otherwise one entry per line that is
+    not blank, in file order: the parsed row (offset NaN: a naive time) and flag 0 when
+    the row is in the canonical form ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|+HH:MM]``, a sensor
+    id without outer blanks, a lowercase kind and a plain decimal value; flag 1 and the
+    line's byte range for every other row, which the strict row parser decides (line 1
+    unless it is exactly the header). Sensor ids are numbered in order of first
+    appearance; ``sensor_start``/``sensor_len`` locate each one's first occurrence.
     """
     n = buf.shape[0]
-    n_lines = 0
-    for i in range(n):
-        c = buf[i]
-        if c == 10:
-            n_lines += 1
-        elif c == 34 or c == 0:
-            return CSV_STRICT, np.empty((0, 3)), np.empty((0, 5), dtype=np.int64), np.empty((0, 2), dtype=np.int64)
-        elif c == 13 and (i + 1 >= n or buf[i + 1] != 10):
-            return CSV_STRICT, np.empty((0, 3)), np.empty((0, 5), dtype=np.int64), np.empty((0, 2), dtype=np.int64)
-    if n > 0 and buf[n - 1] != 10:
-        n_lines += 1
-    fl = np.empty((n_lines, 3))  # local, mono, offset (then value in col 2 of a second array)
-    vals = np.empty(n_lines)
-    ints = np.empty((n_lines, 5), dtype=np.int64)  # kind, sensor, line, flag, start
-    ends = np.empty(n_lines, dtype=np.int64)
+    e0 = np.empty(0)
+    i0 = np.empty(0, dtype=np.int64)
+    mono_a = np.empty(n_lines)
+    local_a = np.empty(n_lines)
+    off_a = np.empty(n_lines)
+    val_a = np.empty(n_lines)
+    kind_a = np.empty(n_lines, dtype=np.int64)
+    sid_a = np.empty(n_lines, dtype=np.int64)
+    line_a = np.empty(n_lines, dtype=np.int64)
+    flag_a = np.empty(n_lines, dtype=np.int64)
+    start_a = np.empty(n_lines, dtype=np.int64)
+    end_a = np.empty(n_lines, dtype=np.int64)
     pow10 = np.ones(23)
     for k in range(1, 23):
         pow10[k] = pow10[k - 1] * 10.0
@@ -826,25 +763,175 @@ def parse_csv(buf, names, name_len, header):
     s_len = np.empty(16, dtype=np.int64)
     s_hash = np.empty(16, dtype=np.int64)
     n_s = 0
-    tbuf = np.empty(3)
     r = 0
     line = 0
     i = 0
     while i < n:
         a = i
-        while i < n and buf[i] != 10:
-            i += 1
-        b = i
-        i += 1
         line += 1
-        if b > a and buf[b - 1] == 13:
-            b -= 1
-        if b - a > MAX_LINE:
-            return CSV_STRICT, np.empty((0, 3)), np.empty((0, 5), dtype=np.int64), np.empty((0, 2), dtype=np.int64)
-        if b == a:
-            continue  # csv gives [] for an empty line: skipped
-        if line == 1:
-            if b - a == header.shape[0]:
+        ok = line > 1
+        # ---- time: YYYY-MM-DDTHH:MM:SS at fixed places
+        if ok and a + 20 <= n:
+            ok = (buf[a + 4] == 45 and buf[a + 7] == 45 and buf[a + 10] == 84 and buf[a + 13] == 58
+                  and buf[a + 16] == 58)
+        else:
+            ok = False
+        if ok:
+            for j in range(19):
+                if j == 4 or j == 7 or j == 10 or j == 13 or j == 16:
+                    continue
+                c = int(buf[a + j])
+                if c < 48 or c > 57:
+                    ok = False
+                    break
+        if ok:
+            y = (int(buf[a]) - 48) * 1000 + (int(buf[a + 1]) - 48) * 100 + (int(buf[a + 2]) - 48) * 10 + int(buf[a + 3]) - 48
+            mo = (int(buf[a + 5]) - 48) * 10 + int(buf[a + 6]) - 48
+            d = (int(buf[a + 8]) - 48) * 10 + int(buf[a + 9]) - 48
+            hh = (int(buf[a + 11]) - 48) * 10 + int(buf[a + 12]) - 48
+            mi = (int(buf[a + 14]) - 48) * 10 + int(buf[a + 15]) - 48
+            ss = (int(buf[a + 17]) - 48) * 10 + int(buf[a + 18]) - 48
+            ok = 1900 <= y <= 2200 and 1 <= mo <= 12 and d >= 1 and hh <= 23 and mi <= 59 and ss <= 59
+            if ok:
+                dim = 31
+                if mo == 2:
+                    dim = 29 if ((y % 4 == 0 and y % 100 != 0) or y % 400 == 0) else 28
+                elif mo == 4 or mo == 6 or mo == 9 or mo == 11:
+                    dim = 30
+                ok = d <= dim
+        p = a + 19
+        us = 0
+        off = 0
+        aware = False
+        if ok and p < n and buf[p] == 46:  # fraction of a second, 1..6 digits
+            q = p + 1
+            while q < n and 48 <= buf[q] <= 57 and q - p <= 7:
+                us = us * 10 + int(buf[q]) - 48
+                q += 1
+            nd = q - p - 1
+            if nd < 1 or nd > 6:
+                ok = False
+            else:
+                for _ in range(6 - nd):
+                    us *= 10
+            p = q
+        if ok and p < n:
+            c = buf[p]
+            if c == 90:  # Z
+                aware = True
+                p += 1
+            elif c == 43 or c == 45:
+                if p + 6 <= n and buf[p + 3] == 58:
+                    digits = True
+                    for j in (1, 2, 4, 5):
+                        if not 48 <= buf[p + j] <= 57:
+                            digits = False
+                    if digits:
+                        oh = (int(buf[p + 1]) - 48) * 10 + int(buf[p + 2]) - 48
+                        om = (int(buf[p + 4]) - 48) * 10 + int(buf[p + 5]) - 48
+                        ok = oh <= 23 and om <= 59
+                        off = oh * 3600 + om * 60
+                        if c == 45:
+                            off = -off
+                        aware = True
+                        p += 6
+                    else:
+                        ok = False
+                else:
+                    ok = False
+        if ok:
+            ok = p < n and buf[p] == 44
+        # ---- sensor: up to the next comma, hashed on the way
+        sa = p + 1
+        h = 0
+        if ok:
+            q = sa
+            while q < n:
+                c = buf[q]
+                if c == 44:
+                    break
+                if c < 32 or c == 34 or c == 127:
+                    ok = False
+                    break
+                h = ((h * 1099511628211) ^ int(c)) & 0x3FFFFFFFFFFFFFFF
+                q += 1
+            sb = q
+            if ok:
+                ok = (q < n and sb > sa and buf[sa] != 32 and buf[sb - 1] != 32 and buf[sa] < 128
+                      and buf[sb - 1] < 128)
+            p = q
+        # ---- kind
+        kind = -1
+        if ok:
+            ka = p + 1
+            q = ka
+            while q < n and buf[q] != 44 and buf[q] != 10 and q - ka <= 12:
+                q += 1
+            if q < n and buf[q] == 44:
+                for k in range(kinds.shape[0]):
+                    L = kind_len[k]
+                    if q - ka == L:
+                        same = True
+                        for j in range(L):
+                            if buf[ka + j] != kinds[k, j]:
+                                same = False
+                                break
+                        if same:
+                            kind = k
+                            break
+            ok = kind >= 0
+            p = q
+        # ---- value: -?digits(.digits)? with an exact mantissa, then the end of the line
+        value = 0.0
+        if ok:
+            q = p + 1
+            neg = False
+            if q < n and buf[q] == 45:
+                neg = True
+                q += 1
+            m = 0
+            nd = 0
+            nf = 0
+            dot = False
+            while q < n:
+                c = int(buf[q])
+                if 48 <= c <= 57:
+                    m = m * 10 + c - 48
+                    nd += 1
+                    if dot:
+                        nf += 1
+                elif c == 46 and not dot and nd > 0:
+                    dot = True
+                else:
+                    break
+                q += 1
+            ok = nd > 0 and nd <= 17 and not (dot and nf == 0) and m < 9007199254740992
+            if ok:
+                if q < n and buf[q] == 13:
+                    ok = q + 1 < n and buf[q + 1] == 10
+                    b = q
+                    q += 1
+                else:
+                    b = q
+                    ok = q == n or buf[q] == 10
+            if ok and b - a > MAX_LINE:
+                ok = False
+            if ok:
+                value = float(m)
+                if nf > 0:
+                    value = value / pow10[nf]
+                if neg:
+                    value = -value
+                i = q + 1  # past the line feed
+        if not ok:
+            # ---- not canonical: find the line's end; a blank line is skipped, the rest is Python's
+            q, code, b = _strict_or_blank(buf, a, n)
+            i = q + 1
+            if code == 2:
+                return (CSV_STRICT, e0, e0, e0, e0, i0, i0, i0, i0, i0, i0, i0, i0)
+            if code == 1:
+                continue
+            if line == 1 and b - a == header.shape[0]:
                 same = True
                 for j in range(b - a):
                     if buf[a + j] != header[j]:
@@ -852,55 +939,23 @@ def parse_csv(buf, names, name_len, header):
                         break
                 if same:
                     continue
-            ints[r, 0], ints[r, 1], ints[r, 2], ints[r, 3], ints[r, 4] = -1, -1, line, 1, a
-            ends[r] = b
+            kind_a[r], sid_a[r], line_a[r], flag_a[r], start_a[r], end_a[r] = -1, -1, line, 1, a, b
             r += 1
             continue
-        c1 = -1
-        c2 = -1
-        c3 = -1
-        commas = 0
-        plain = True  # only printable ASCII outside the sensor field
-        all_space = True
-        for j in range(a, b):
-            c = buf[j]
-            if c == 44:
-                commas += 1
-                if commas == 1:
-                    c1 = j
-                elif commas == 2:
-                    c2 = j
-                elif commas == 3:
-                    c3 = j
-            if c != 32:
-                all_space = False
-            if c < 32 or c == 127:
-                plain = False
-            elif c >= 128 and not (commas == 1):
-                plain = False
-        if commas == 0 and all_space:
-            continue  # a one-field row of blanks: skipped
-        ok = plain and commas == 3
-        if ok:
-            ok = _parse_time(buf, a, c1, tbuf)
-        kind = -1
-        value = np.nan
-        if ok:
-            kind = _kind_code(buf, c2 + 1, c3, names, name_len)
-            ok = kind >= 0
-        if ok:
-            value = _parse_value(buf, c3 + 1, b, pow10)
-            ok = value == value
-        if ok:
-            sa, sb = c1 + 1, c2
-            ok = sb > sa and buf[sa] != 32 and buf[sb - 1] != 32 and buf[sa] < 128 and buf[sb - 1] < 128
-        if not ok:
-            ints[r, 0], ints[r, 1], ints[r, 2], ints[r, 3], ints[r, 4] = -1, -1, line, 1, a
-            ends[r] = b
-            r += 1
-            continue
-        # intern the sensor id
-        h = _hash(buf, sa, sb)
+        # ---- the canonical row
+        days = _days_from_civil(y, mo, d)
+        local_us = ((days * 86400 + hh * 3600 + mi * 60 + ss) * 1_000_000) + us
+        if aware:
+            absolute = float(local_us - off * 1_000_000) / 1e6
+            offset = float(off)
+            local_a[r] = absolute + offset
+            mono_a[r] = absolute
+            off_a[r] = offset
+        else:
+            lt = float(local_us) / 1e6
+            local_a[r] = lt
+            mono_a[r] = lt
+            off_a[r] = np.nan
         slot = h & (cap - 1)
         sid = -1
         while True:
@@ -935,18 +990,7 @@ def parse_csv(buf, names, name_len, header):
                     while table[sl] >= 0:
                         sl = (sl + 1) & (cap - 1)
                     table[sl] = e
-        fl[r, 0], fl[r, 1], fl[r, 2] = tbuf[0], tbuf[1], tbuf[2]
-        vals[r] = value
-        ints[r, 0], ints[r, 1], ints[r, 2], ints[r, 3], ints[r, 4] = kind, sid, line, 0, a
-        ends[r] = b
+        val_a[r], kind_a[r], sid_a[r], line_a[r], flag_a[r], start_a[r], end_a[r] = value, kind, sid, line, 0, a, b
         r += 1
-    floats = np.empty((r, 4))
-    floats[:, :3] = fl[:r]
-    floats[:, 3] = vals[:r]
-    out_ints = np.empty((r, 6), dtype=np.int64)
-    out_ints[:, :5] = ints[:r]
-    out_ints[:, 5] = ends[:r]
-    sens = np.empty((n_s, 2), dtype=np.int64)
-    sens[:, 0] = s_start[:n_s]
-    sens[:, 1] = s_len[:n_s]
-    return CSV_OK, floats, out_ints, sens
+    return (CSV_OK, mono_a[:r], local_a[:r], off_a[:r], val_a[:r], kind_a[:r], sid_a[:r], line_a[:r], flag_a[:r],
+            start_a[:r], end_a[:r], s_start[:n_s], s_len[:n_s])

@@ -276,28 +276,26 @@ def load_event_log(data: bytes | str) -> EventLog:
         _KIND_TABLE = (names, lens, np.frombuffer(",".join(HEADER).encode(), dtype=np.uint8).copy())
     names, lens, header = _KIND_TABLE
     buf = np.frombuffer(data, dtype=np.uint8)
-    status, floats, ints, sens = bk.parse_csv(buf, names, lens, header)
+    n_lines = int(np.count_nonzero(buf == 10)) + 1
+    (status, mono, local, offset, value, kind, sensor, line, flag, start, end, s_start, s_len) = bk.parse_csv(
+        buf, n_lines, names, lens, header)
     if status != bk.CSV_OK:
         return _strict_log(text if text is not None else data.decode("utf-8"))
     try:
-        sensor_names = [data[int(a):int(a) + int(n)].decode("utf-8") for a, n in sens]
+        sensor_names = [data[int(a):int(a) + int(n)].decode("utf-8") for a, n in zip(s_start, s_len)]
     except UnicodeDecodeError:
         return _strict_log(data.decode("utf-8"))  # raises where the text reader would
     index = {name: i for i, name in enumerate(sensor_names)}
-    mono, local, offset, value = floats[:, 1].copy(), floats[:, 0].copy(), floats[:, 2].copy(), floats[:, 3].copy()
-    kind, sensor, line, flag = ints[:, 0].copy(), ints[:, 1].copy(), ints[:, 2].copy(), ints[:, 3]
-    keep = np.ones(len(mono), dtype=bool)
     error: EventCsvError | None = None
     stop = len(mono)
-    for r in np.flatnonzero(flag):
+    fallback = np.flatnonzero(flag)
+    skipped = []
+    for r in fallback:
         r = int(r)
         ln = int(line[r])
-        row = data[int(ints[r, 4]):int(ints[r, 5])].decode("utf-8").split(",")
-        if ln == 1 and [c.strip() for c in row] == list(HEADER):
-            keep[r] = False
-            continue
-        if not row or (len(row) == 1 and not row[0].strip()):
-            keep[r] = False
+        row = data[int(start[r]):int(end[r])].decode("utf-8").split(",")
+        if (ln == 1 and [c.strip() for c in row] == list(HEADER)) or not row or (len(row) == 1 and not row[0].strip()):
+            skipped.append(r)
             continue
         try:
             stamp, name, k, v = parse_row(row, ln)
@@ -307,25 +305,24 @@ def load_event_log(data: bytes | str) -> EventLog:
         mono[r], local[r], value[r], kind[r] = stamp.mono, stamp.local, v, int(k)
         offset[r] = math.nan if stamp.offset is None else stamp.offset
         sensor[r] = index.setdefault(name, len(index))
-    keep[stop:] = False
-    rows = np.flatnonzero(keep)
-    mono, local, offset, value = mono[rows], local[rows], offset[rows], value[rows]
-    kind, sensor, line = kind[rows], sensor[rows], line[rows]
-    if len(mono) > 1:  # the first row out of time order, if it comes before the first bad row
-        bad = np.flatnonzero(mono[1:] < mono[:-1])
+    cols = [mono, local, offset, value, kind, sensor, line]
+    if skipped or stop < len(mono):
+        keep = np.ones(len(mono), dtype=bool)
+        keep[skipped] = False
+        keep[stop:] = False
+        cols = [c[keep] for c in cols]
+    if len(cols[0]) > 1:  # the first row out of time order, if it comes before the first bad row
+        m = cols[0]
+        bad = np.flatnonzero(m[1:] < m[:-1])
         if len(bad):
             cut = int(bad[0]) + 1
-            error = EventCsvError(int(line[cut]), "row is out of time order")
-            mono, local, offset, value = mono[:cut], local[:cut], offset[:cut], value[:cut]
-            kind, sensor, line = kind[:cut], sensor[:cut], line[:cut]
+            error = EventCsvError(int(cols[6][cut]), "row is out of time order")
+            cols = [c[:cut] for c in cols]
+    mono, local, offset, value, kind, sensor, line = cols
     names_all = list(index)
-    if len(sensor):
-        present, first = np.unique(sensor, return_index=True)
-        order = present[np.argsort(first, kind="stable")]
-        remap = np.full(len(names_all), -1, dtype=np.int64)
-        remap[order] = np.arange(len(order), dtype=np.int64)
-        sensor = remap[sensor]
+    if len(fallback) or len(sensor) < len(flag):  # rows the strict parser took may name sensors first
+        sensor, order, _ = bk.first_appearance(sensor, len(names_all))
         sensors = tuple(names_all[int(i)] for i in order)
     else:
-        sensors = ()
+        sensors = tuple(names_all)
     return EventLog(mono, local, kind, sensor, value, offset, line, sensors, error)

@@ -262,46 +262,23 @@ class _Driver:
     # subclasses: _save, _load, advance(target, phantoms, t_last) -> first event index to watch or -1
 
 
-def _first_appearance(ids: np.ndarray, n_names: int) -> tuple[np.ndarray, np.ndarray]:
-    """Renumber ids by first appearance: (new ids, old id of each new id)."""
-    if len(ids) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    present, first = np.unique(ids, return_index=True)
-    order = present[np.argsort(first, kind="stable")]
-    remap = np.full(max(n_names, int(ids.max()) + 1), -1, dtype=np.int64)
-    remap[order] = np.arange(len(order), dtype=np.int64)
-    return remap[ids], order
-
-
 class _LearnedDriver(_Driver):
     def __init__(self, run: "BulkRun"):
         super().__init__(run)
-        det = self.det = run.detector
+        self.det = run.detector
         inside = run.inside
-        idx = np.flatnonzero(inside)
         self.ins_before = np.concatenate(([0], np.cumsum(inside))).astype(np.int64)  # batch index -> inside index
-        mono, local, kind, value = run.mono[idx], run.local[idx], run.kind[idx], run.value[idx]
+        if inside.all():
+            mono, local, kind, ids, value = run.mono, run.local, run.kind, run.sensor, run.value
+        else:
+            idx = np.flatnonzero(inside)
+            mono, local, kind, ids, value = run.mono[idx], run.local[idx], run.kind[idx], run.sensor[idx], run.value[idx]
         # the detector's sensor ids: inside sensors in order of first appearance (as per-event feeding registers them)
-        sensor, order = _first_appearance(run.sensor[idx], len(run.names))
+        sensor, order, _ = bk.first_appearance(ids, max(1, len(run.names)))
         self.sensors = tuple(run.names[int(i)] for i in order)
         self.inside_arrays = (mono, local, kind, sensor, value)
         # a check just before each event that could end a finding due exactly at its time
-        m = len(mono)
-        new_time = np.ones(m, dtype=bool)
-        if m > 1:
-            new_time[1:] = mono[1:] != mono[:-1]
-        maybe_active = ~(((kind == 0) | (kind == 5)) & ~(value > 0.0))
-        ph = (new_time & maybe_active).astype(np.int64)
-        cum = np.cumsum(ph)
-        at = np.arange(m, dtype=np.int64) + cum  # augmented index of inside event j
-        self.aug_start = np.concatenate((at - ph, [m + (int(cum[-1]) if m else 0)])).astype(np.int64)
-        total = int(self.aug_start[-1])
-        amono, alocal, avalue = np.empty(total), np.empty(total), np.zeros(total)
-        akind, asensor = np.zeros(total, dtype=np.int64), np.empty(total, dtype=np.int64)
-        amono[at], alocal[at], akind[at], asensor[at], avalue[at] = mono, local, kind, sensor, value
-        pp = at[ph > 0] - 1
-        amono[pp], alocal[pp], asensor[pp] = mono[ph > 0], local[ph > 0], sensor[ph > 0]
-        self.aug_arrays = (amono, alocal, akind, asensor, avalue)
+        *self.aug_arrays, self.aug_start = bk.with_checks(mono, local, kind, sensor, value)
 
     def _save(self):
         return self.det.state()
@@ -346,7 +323,7 @@ class _FixedDriver(_Driver):
         idx = np.flatnonzero(run.inside)
         self.idx = idx
         self.ins_before = np.concatenate(([0], np.cumsum(run.inside))).astype(np.int64)
-        self.sensor, order = _first_appearance(run.sensor[idx], len(run.names))
+        self.sensor, order, _ = bk.first_appearance(run.sensor[idx], max(1, len(run.names)))
         names = [run.names[int(i)] for i in order]
         for nm in det.held_since:
             if nm not in names:
@@ -479,8 +456,9 @@ class BulkRun:
         first_kind = np.zeros(len(self.names), dtype=np.int64)
         appends = np.zeros(len(self.names), dtype=np.int64)
         if self.n:
-            ids, first = np.unique(self.sensor, return_index=True)
-            first_kind[ids] = self.kind[first]
+            _, _, first = bk.first_appearance(self.sensor, len(self.names))
+            seen = first >= 0
+            first_kind[seen] = self.kind[first[seen]]
             appends = np.bincount(self.sensor[self.kind != int(Kind.APPLIANCE)], minlength=len(self.names))
         self.harr = HealthArrays(self.health, self.names, first_kind, appends)
         self.sc = np.array([_nan(engine.now), _nan(engine.now_local), math.nan, math.nan, 0.0, 0.0, 0.0, 0.0])

@@ -633,36 +633,40 @@ def with_checks(mono, local, kind, sensor, value):
 @njit(cache=True)
 def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, limit, held_limit,
                   appliance_on, t_last):
-    """``FixedTimerDetector.observe`` for events [a, b); returns the first event index k at which,
-    or in the gap before which, what ``check`` shows may change (-1: none).
+    """``FixedTimerDetector.observe`` for events [a, b); returns the earliest time at which what
+    ``check`` shows may change (inf: none in these events): a finding falling due (or the
+    engine's tick at its due time), or the event that ends a finding shown.
 
     ``st``: last activity mono, its local time, the next insertion number, held count.
     ``held_since[j]``: NaN if sensor j is not held; ``held_seq`` orders ``held_since``'s keys.
     A finding due before ``t_last`` (the last call) is already shown; it matters again
     only when the event that ends it comes.
     """
-    first = -1
+    first = np.inf
     for k in range(a, b):
         tk = mono[k]
-        if first < 0:
+        if first == np.inf:
             last = st[0]
             if st[3] == 0 and last == last:
                 due = last + limit
                 vis = first_visible(last, limit, due)
-                if min(due, vis) <= tk and (max(due, vis) >= t_last or _fixed_activity(kind[k], value[k],
-                                                                                      appliance_on)):
-                    first = k
-            if first < 0 and st[3] > 0 and held_limit == held_limit:
+                if min(due, vis) <= tk:
+                    if max(due, vis) >= t_last:
+                        first = min(due, vis)
+                    elif _fixed_activity(kind[k], value[k], appliance_on):
+                        first = tk
+            if st[3] > 0 and held_limit == held_limit:
                 for j in range(held_since.shape[0]):
                     since = held_since[j]
                     if since != since:
                         continue
                     due = since + held_limit
                     vis = first_visible(since, held_limit, due)
-                    if min(due, vis) <= tk and (max(due, vis) >= t_last or (
-                            kind[k] == 1 and sensor[k] == j and not value[k] > 0.0)):
-                        first = k
-                        break
+                    if min(due, vis) <= tk:
+                        if max(due, vis) >= t_last:
+                            first = min(first, due, vis)
+                        elif kind[k] == 1 and sensor[k] == j and not value[k] > 0.0:
+                            first = min(first, tk)
         s = sensor[k]
         if kind[k] == 1:
             if value[k] > 0.0:

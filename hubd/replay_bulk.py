@@ -361,8 +361,8 @@ class _FixedDriver(_Driver):
             held.sort(key=lambda j: held_seq[j])
             det.held = {self.names[j] for j in held}
             det.held_since = {self.names[j]: float(held_since[j]) for j in held}
-            if first >= 0:
-                return int(self.idx[first])
+            if first < INF:
+                return int(np.searchsorted(self.run.mono, first, side="left"))
         if target == 0 or not phantoms:
             return -1
         # a finding shown for the first time after the last inside event, among outside

@@ -167,6 +167,14 @@ def test_sparse_slots_borrow_from_their_neighbours_not_the_cold_start():
     assert rules[2 * 12] == "learned" and hours(thr[2 * 12]) < 4
 
 
+def test_a_safety_net_below_the_floor_caps_it():
+    # the default 90-min floor with a 1 h safety net: accepted, and every limit is 1 h
+    det = run(LearnedDetector(DetectorParams(max_inactivity_hours=1.0)), routine(14))
+    thr, rules = det.thresholds()
+    assert np.all(thr == H) and set(rules) == {"safety_net"}
+    assert np.all(det.state()["thr"][2] == H)  # the remaining-silence rule too
+
+
 def test_safety_net_caps_every_threshold():
     p = DetectorParams(max_inactivity_hours=4.0, min_threshold_minutes=30.0)
     det = run(LearnedDetector(p), routine(14))
@@ -428,6 +436,8 @@ def test_next_check_is_the_exact_crossing():
     ({"slot_minutes": 50}, "divide 1440"),
     ({"min_threshold_minutes": 20.0, "away_confirm_minutes": 30.0}, "away_confirm"),
     ({"absence_min_hours": 30.0, "absence_max_hours": 20.0}, "absence_min_hours"),
+    ({"max_inactivity_hours": 1.0, "away_confirm_minutes": 60.0, "min_threshold_minutes": 90.0},
+     "max_inactivity_hours"),
     ({"drift_slots": 1.5}, "integer"),
     ({"margin_factor": math.nan}, "finite"),
 ])

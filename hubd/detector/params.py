@@ -78,8 +78,12 @@ class DetectorParams:
                 f"detector.min_threshold_minutes = {self.min_threshold_minutes}: must exceed "
                 f"away_confirm_minutes ({self.away_confirm_minutes}), or a person leaving could look inactive"
             )
-        if self.min_threshold_minutes > 60 * self.max_inactivity_hours:
-            raise ValueError("detector.min_threshold_minutes: must not exceed max_inactivity_hours")
+        if 60 * self.max_inactivity_hours <= self.away_confirm_minutes:
+            raise ValueError(
+                f"detector.max_inactivity_hours = {self.max_inactivity_hours}: must exceed away_confirm_minutes "
+                f"({self.away_confirm_minutes}), or a person leaving could look inactive"
+            )
+        # a floor above the safety net is fine: the safety net caps every limit
         if self.absence_min_hours > self.absence_max_hours:
             raise ValueError("detector.absence_min_hours: must not exceed absence_max_hours")
         if self.held_min_hours > self.held_max_hours:

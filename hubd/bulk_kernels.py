@@ -61,7 +61,8 @@ NS = 8
 # run parameters ``rp`` (set by the Python driver before each call of run_calls)
 R_POLICY, R_MODE_UNTIL, R_PAUSE_CAND, R_PAUSE_SINCE, R_PAUSE_LIMIT, R_HB = 0, 1, 2, 3, 4, 5
 R_AWAY_SINCE, R_AWAY_RET, R_DET_CAND, R_DET_STOP, R_UNTIL, R_SEGEND, R_STEP, R_HBINIT = 6, 7, 8, 9, 10, 11, 12, 13
-NR = 14
+R_FIRST = 14  # the next call goes to the engine whatever it is (the batch's first call)
+NR = 15
 # run_calls results
 DONE, STOP_EVENT, STOP_TICK = 0, 1, 2
 
@@ -255,7 +256,7 @@ def _is_activity(kind, value):
 @njit(cache=True)
 def _python_due(t, loc, rp):
     """Conditions under which the engine does something at a call at (t, loc) beyond sensor health."""
-    if t >= rp[R_POLICY] or t >= rp[R_MODE_UNTIL]:
+    if t >= rp[R_POLICY] or t >= rp[R_MODE_UNTIL] or rp[R_FIRST] > 0.0:
         return True
     hb = rp[R_HB]
     if hb == hb and loc >= hb:
@@ -736,7 +737,7 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
     """One pass over the bytes of an event CSV.
 
     Returns (status, mono, local, offset, value, kind, sensor, line, flag, start, end,
-    sensor_start, sensor_len). Status CSV_STRICT: the text needs the csv module (a quote,
+    sensor_start, sensor_len); ``start``/``end``: the byte range of each flagged row, in order. Status CSV_STRICT: the text needs the csv module (a quote,
     a lone carriage return, a NUL, a very long line). Otherwise one entry per line that is
     not blank, in file order: the parsed row (offset NaN: a naive time) and flag 0 when
     the row is in the canonical form ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|+HH:MM]``, a sensor
@@ -748,6 +749,7 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
     n = buf.shape[0]
     e0 = np.empty(0)
     i0 = np.empty(0, dtype=np.int64)
+    b0 = np.empty(0, dtype=np.int8)
     mono_a = np.empty(n_lines)
     local_a = np.empty(n_lines)
     off_a = np.empty(n_lines)
@@ -755,9 +757,10 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
     kind_a = np.empty(n_lines, dtype=np.int64)
     sid_a = np.empty(n_lines, dtype=np.int64)
     line_a = np.empty(n_lines, dtype=np.int64)
-    flag_a = np.empty(n_lines, dtype=np.int64)
-    start_a = np.empty(n_lines, dtype=np.int64)
-    end_a = np.empty(n_lines, dtype=np.int64)
+    flag_a = np.empty(n_lines, dtype=np.int8)
+    start_a = np.empty(16, dtype=np.int64)  # byte range of each row left to the strict parser
+    end_a = np.empty(16, dtype=np.int64)
+    n_strict = 0
     pow10 = np.ones(23)
     for k in range(1, 23):
         pow10[k] = pow10[k - 1] * 10.0
@@ -932,7 +935,7 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
             q, code, b = _strict_or_blank(buf, a, n)
             i = q + 1
             if code == 2:
-                return (CSV_STRICT, e0, e0, e0, e0, i0, i0, i0, i0, i0, i0, i0, i0)
+                return (CSV_STRICT, e0, e0, e0, e0, i0, i0, i0, b0, i0, i0, i0, i0)
             if code == 1:
                 continue
             if line == 1 and b - a == header.shape[0]:
@@ -943,7 +946,12 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
                         break
                 if same:
                     continue
-            kind_a[r], sid_a[r], line_a[r], flag_a[r], start_a[r], end_a[r] = -1, -1, line, 1, a, b
+            if n_strict == start_a.shape[0]:
+                start_a = np.concatenate((start_a, np.empty(n_strict, dtype=np.int64)))
+                end_a = np.concatenate((end_a, np.empty(n_strict, dtype=np.int64)))
+            start_a[n_strict], end_a[n_strict] = a, b
+            n_strict += 1
+            kind_a[r], sid_a[r], line_a[r], flag_a[r] = -1, -1, line, 1
             r += 1
             continue
         # ---- the canonical row
@@ -994,7 +1002,7 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
                     while table[sl] >= 0:
                         sl = (sl + 1) & (cap - 1)
                     table[sl] = e
-        val_a[r], kind_a[r], sid_a[r], line_a[r], flag_a[r], start_a[r], end_a[r] = value, kind, sid, line, 0, a, b
+        val_a[r], kind_a[r], sid_a[r], line_a[r], flag_a[r] = value, kind, sid, line, 0
         r += 1
     return (CSV_OK, mono_a[:r], local_a[:r], off_a[:r], val_a[:r], kind_a[:r], sid_a[:r], line_a[:r], flag_a[:r],
-            start_a[:r], end_a[:r], s_start[:n_s], s_len[:n_s])
+            start_a[:n_strict], end_a[:n_strict], s_start[:n_s], s_len[:n_s])

@@ -290,10 +290,10 @@ def load_event_log(data: bytes | str) -> EventLog:
     stop = len(mono)
     fallback = np.flatnonzero(flag)
     skipped = []
-    for r in fallback:
+    for j, r in enumerate(fallback):
         r = int(r)
         ln = int(line[r])
-        row = data[int(start[r]):int(end[r])].decode("utf-8").split(",")
+        row = data[int(start[j]):int(end[j])].decode("utf-8").split(",")
         if (ln == 1 and [c.strip() for c in row] == list(HEADER)) or not row or (len(row) == 1 and not row[0].strip()):
             skipped.append(r)
             continue

@@ -141,8 +141,6 @@ class HealthArrays:
             self.wbuf[offsets[r]:offsets[r] + len(w)] = w
             self.hi[r, bk.I_WHEAD] = 0
             self.hi[r, bk.I_WLEN] = len(w)
-            self.hi[r, bk.I_FFAULT] = 1 if (s.rate_fault_since is not None or s.device_faults) else 0
-            self.hi[r, bk.I_FSILENT] = 1 if s.silent_since is not None else 0
         self.hg = np.array([_nan(health._origin), _nan(health._last_mono), _nan(health._last_event),
                             _nan(health._resume_from), INF, n_rate, n_dev, 1.0 if off else 0.0], dtype=np.float64)
         self.hp = np.array([st.floor_s, st.normal_floor_s, st.daily_cap_s, st.normal_cap_s, _nan(st.rare_cap_s),
@@ -277,8 +275,6 @@ class _LearnedDriver(_Driver):
         sensor, order, _ = bk.first_appearance(ids, max(1, len(run.names)))
         self.sensors = tuple(run.names[int(i)] for i in order)
         self.inside_arrays = (mono, local, kind, sensor, value)
-        # a check just before each event that could end a finding due exactly at its time
-        *self.aug_arrays, self.aug_start = bk.with_checks(mono, local, kind, sensor, value)
 
     def _save(self):
         return self.det.state()
@@ -293,12 +289,10 @@ class _LearnedDriver(_Driver):
         self.pos = target
         first = INF
         if b > a:
-            if phantoms:
-                arrays, lo, hi = self.aug_arrays, int(self.aug_start[a]), int(self.aug_start[b])
-            else:
-                arrays, lo, hi = self.inside_arrays, a, b
-            mono, local, kind, sensor, value = arrays
-            batch = EventBatch(mono[lo:hi], local[lo:hi], kind[lo:hi], sensor[lo:hi], value[lo:hi], self.sensors)
+            cols = [x[a:b] for x in self.inside_arrays]
+            if phantoms:  # a check just before each event that could end a finding due exactly at its time
+                cols = bk.with_checks(*cols)[:5]
+            batch = EventBatch(*cols, self.sensors)
             for ep in self.det.replay(batch).episodes:
                 if ep.start_mono >= t_last and ep.start_mono < first:
                     first = ep.start_mono
@@ -466,6 +460,10 @@ class BulkRun:
             self.sc[bk.S_LEM], self.sc[bk.S_LEL], self.sc[bk.S_HAVE] = last.mono, last.local, 1.0
         self.last = last
         self.rp = np.full(bk.NR, np.nan)
+        # The batch's first call goes through the engine: what the watcher (a device fault the
+        # shell reported), the detector or the conditions say may not have reached the policy yet.
+        # (The watcher's flags start at zero: its findings at that call count as news.)
+        self.rp[bk.R_FIRST] = 1.0
         self.call_pos = 0
         self.det_proxy = _DetectorProxy(self)
         self.health_proxy = _HealthProxy(self.harr) if self.health is not None else None
@@ -538,6 +536,7 @@ class BulkRun:
                 self.det_proxy.frozen = frozen or []
                 actions = self.engine.tick(float(self.sc[bk.S_T]), float(self.sc[bk.S_L]))
                 ctx = pos
+            self.rp[bk.R_FIRST] = 0.0
             self._emit(actions, ctx)
             self._refresh()
             if code == bk.STOP_EVENT and pos == h:

@@ -328,6 +328,55 @@ def test_a_finding_due_at_the_instant_of_the_event_that_ends_it(cfg):
     assert audits == ["alert_raised", "alert_cancelled"]
 
 
+def _daemon_state(engine: Engine, events, how: str) -> Event:
+    """Feed a prefix per event, then what a running daemon adds besides events."""
+    from hubd.detector.base import SYSTEM, Finding
+    from hubd.engine import PAUSED
+
+    half = len(events) // 2
+    per_event(engine, events[:half])
+    last = events[half - 1]
+    t, loc = last.mono + 1.0, last.local + 1.0
+    health = engine.watchers[0]
+    if how == "device_fault":
+        health.report_fault("hall", "chatter", t)
+        engine.tick(t, loc)
+        health.report_fault("hall", None, t + 30)
+        health.report_fault("kitchen", "nack", t + 40)
+    elif how == "paused":
+        engine.set_mode(PAUSED, 9.0, "technician", t, loc)
+    elif how == "uplink":
+        engine.report_condition(Finding("uplink_down", SYSTEM, t, 120.0), ("uplink_down", ""), t, loc)
+    return last
+
+
+@pytest.mark.parametrize("how", ["device_fault", "paused", "uplink", "restart"])
+@pytest.mark.parametrize("mode", ["learned", "fixed"])
+def test_catching_up_from_a_running_daemon(real_log, how, mode):
+    """A daemon's engine (device faults, a pause, a condition, a restart from a snapshot) catches up
+    in bulk exactly as it would per event."""
+    events = [e for e in read_events(open(real_log)) if e.mono < 1204500000.0]
+    events = [Event(e.mono, e.local, "hall" if e.sensor == "hall_bedroom_door" else e.sensor, e.kind, e.value)
+              for e in events]
+    cfg = config(detector={"mode": mode, "max_inactivity_hours": 5.0}, alerts={"max_pause_hours": 4.0})
+    engines = []
+    for _ in range(2):
+        eng = Engine(cfg)
+        last = _daemon_state(eng, events, how)
+        if how == "restart":
+            snap = eng.snapshot(last.mono + 5, last.local + 5, boot_id="a")
+            eng = Engine(cfg)
+            eng.restore(snap, last.mono + 3600.0, last.local + 3600.0, boot_id="b")
+        engines.append((eng, last))
+    (ref, last), (eng, _) = engines
+    rest = [e for e in events if e.mono > last.mono + 3600.0] if how == "restart" else events[len(events) // 2:]
+    until = rest[-1].mono + DAY
+    expected = per_event(ref, rest, until=until, last=last)
+    got = eng.handle_batch(EventBatch.from_events(rest), until_mono=until, last=last)
+    assert got == expected
+    assert_same_engine(eng, ref)
+
+
 def test_an_engine_the_bulk_path_cannot_run_goes_per_event(real_log):
     from hubd.detector.base import FixedTimerDetector
 

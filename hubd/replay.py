@@ -14,7 +14,7 @@ import numpy as np
 from .actions import AlertChanged
 from .config import Config
 from .engine import Engine
-from .events import Event, format_local
+from .events import Event, Kind, format_local
 
 
 @dataclass
@@ -81,6 +81,23 @@ class Replayer:
             if deadline is None or deadline > mono:
                 break
             self._collect(self.engine.tick(deadline, self._local_at(deadline)))
+
+    def feed_batch(self, batch, until_mono: float | None = None) -> None:
+        """Feed a columnar batch in bulk (``Engine.handle_batch``), exactly as :meth:`feed` for
+        each of its events (then :meth:`advance_to` ``until_mono``) would; mixes with ``feed``."""
+        n = len(batch)
+        if until_mono is not None and n:
+            n = int(np.searchsorted(batch.mono, until_mono, side="right"))
+        self.engine.handle_batch(batch, until_mono=until_mono, last=self._last,
+                                 on_actions=lambda actions, index: self._collect(actions))
+        if n:
+            i = n - 1
+            self._last = Event(float(batch.mono[i]), float(batch.local[i]), batch.sensors[int(batch.sensor[i])],
+                               Kind(int(batch.kind[i])), float(batch.value[i]))
+            self.stats.events += n
+            if self.stats.first_local is None:
+                self.stats.first_local = float(batch.local[0])
+            self.stats.last_local = float(batch.local[i])
 
     def feed(self, event: Event) -> None:
         self.advance_to(event.mono)

@@ -453,6 +453,35 @@ def test_cli_offsets_and_dst_jumps_keep_the_input_convention(tmp_path, capsys):
     del lines
 
 
+def test_replayer_mixes_feed_and_feed_batch(real_log):
+    events = read_events(open(real_log))
+    cfg = config(detector={"mode": "learned"})
+    ref_actions, got_actions = [], []
+    ref = Replayer(Engine(cfg), on_actions=ref_actions.extend)
+    for ev in events:
+        ref.feed(ev)
+    ref.advance_to(events[-1].mono + DAY)
+    mixed = Replayer(Engine(cfg), on_actions=got_actions.extend)
+    mixed.feed_batch(EventBatch.from_events(events[:1000]))
+    for ev in events[1000:1100]:
+        mixed.feed(ev)
+    mixed.feed_batch(EventBatch.from_events(events[1100:]), until_mono=events[-1].mono + DAY)
+    assert got_actions == ref_actions
+    assert (mixed.stats.events, mixed.stats.first_local, mixed.stats.last_local) == (
+        ref.stats.events, ref.stats.first_local, ref.stats.last_local)
+    assert [a["id"] for a in mixed.stats.alerts] == [a["id"] for a in ref.stats.alerts]
+    assert_same_engine(mixed.engine, ref.engine)
+
+
+@pytest.mark.parametrize("text", ["", "time,sensor,kind,value\n", "\n\n", "time,sensor,kind,value\r\n \r\n"])
+def test_cli_on_empty_logs(tmp_path, capsys, text):
+    path = tmp_path / "e.csv"
+    path.write_bytes(text.encode())
+    for extra in ([], ["--json"], ["--until", "2020-01-01T00:00:00"]):
+        fast, ref = _both(capsys, str(path), *extra)
+        assert fast == ref and fast[0] == 0
+
+
 def test_cli_reads_stdin(real_log, capsys, monkeypatch):
     text = open(real_log).read()
     outs = []

@@ -275,11 +275,21 @@ class _LearnedDriver(_Driver):
         sensor, order, _ = bk.first_appearance(ids, max(1, len(run.names)))
         self.sensors = tuple(run.names[int(i)] for i in order)
         self.inside_arrays = (mono, local, kind, sensor, value)
+        if self.sensors:
+            # Register the batch's sensors now, in the order feeding them would (an empty replay):
+            # LearnedDetector.load cannot restore a state without sensors (held_hist reshape).
+            from .detector.model import EventBatch
+
+            empty = np.zeros(0)
+            self.det.replay(EventBatch(empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty,
+                                       self.sensors))
 
     def _save(self):
         return self.det.state()
 
     def _load(self, state) -> None:
+        if not state["sensors"]:  # never fed anything (no inside events at all): nothing to undo
+            return
         self.det.load(state, _identity)
 
     def advance(self, target: int, phantoms: bool, t_last: float) -> int:

@@ -298,6 +298,13 @@ def test_random_streams_bulk_equals_per_event(steps, cfg, roles, start, until, s
     check_equal(c, events, until=until_mono, split=cut)
 
 
+def test_a_detector_that_has_seen_nothing_yet_when_a_segment_is_redone():
+    """The first event is the (autonomous) fridge: the detector's snapshot has no sensors."""
+    events = build_stream([("one", 0.0, 7, 0), ("burst", 1800.0, 0, 40)], 1_700_000_000.0,
+                          lambda i, n: 3600.0 if i < n // 2 else 7200.0)
+    check_equal(config(sensors=ROLES, **CONFIGS["learned"]), events)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(_step, min_size=1, max_size=40), cfg=st.sampled_from(sorted(CONFIGS)))
 def test_random_streams_through_replay_log(steps, cfg):

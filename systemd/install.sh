@@ -485,20 +485,28 @@ warm_numba_cache() {
 }
 
 # What the daemon compiles: the event log on stdin replayed through the engine event by event
-# with its ticks (as `hubd replay -` does), then a snapshot restored into a fresh engine (as at
-# every start with saved state).
+# with its ticks (as `hubd replay --per-event -` does), then a snapshot restored into a fresh
+# engine (as at every start with saved state); then the bulk path `hubd replay` takes.
 WARM_PY='
-import sys
+import io, sys
 from hubd.config import parse_config
 from hubd.engine import Engine
 from hubd.events import EventReader
 from hubd.replay import replay
 config = parse_config({}, "(numba warm-up)")
-events = list(EventReader(sys.stdin))
+text = sys.stdin.read()
+events = list(EventReader(io.StringIO(text)))
 engine = Engine(config)
 replay(events, config, engine=engine)
 snapshot = engine.snapshot(events[-1].mono, events[-1].local, "warm-up")
 Engine(config).restore(snapshot, events[-1].mono, events[-1].local, "warm-up")
+try:  # the technician tool: `hubd replay` runs the bulk path (its own kernels)
+    from hubd.events import load_event_log
+    from hubd.replay import replay_log
+except ImportError:
+    pass
+else:
+    replay_log(load_event_log(text.encode()), config)
 '
 
 # Names of the kernels (numba dispatchers in hubd.detector.kernels) with no index in the cache.

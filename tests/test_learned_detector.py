@@ -335,6 +335,14 @@ def test_state_of_version_1_is_upgraded_keeping_what_it_learned():
     assert upgraded.state()["version"] == 2
 
 
+def test_a_state_saved_before_any_event_loads():
+    fresh = LearnedDetector()
+    fresh.load(LearnedDetector().state(), lambda m: m)  # no sensors yet: an empty held_hist
+    assert fresh.sensors == [] and fresh.check(T0, T0) == [] and fresh.next_check(T0) is None
+    run(fresh, routine(1))
+    assert fresh.next_check(T0 + 23 * H) == pytest.approx(T0 + 35 * H)  # cold start, 12 h
+
+
 def test_load_rejects_state_of_another_shape():
     state = run(LearnedDetector(), routine(2)).state()
     with pytest.raises(IncompatibleState, match="slot"):

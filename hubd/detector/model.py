@@ -397,7 +397,7 @@ class LearnedDetector(Detector):
         self._hist = hist.copy()
         self._thr = np.array(state["thr"], dtype=np.float64)
         self._abs_hist = np.array(state["abs_hist"], dtype=np.float64)
-        self._held_hist = np.array(state["held_hist"], dtype=np.float64).reshape(len(sensors), -1)
+        self._held_hist = np.array(state["held_hist"], dtype=np.float64).reshape(len(sensors), self.params.hist_bins)
         self._acto = np.array(state["acto"], dtype=np.float64)
         self._out = np.empty((len(sensors) + 8, 7))
         kernels.refresh_dues(self._pv, self._sv, self._sens, self._thr)

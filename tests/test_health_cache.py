@@ -8,12 +8,12 @@ included), the same next check, the same status and the same state.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hubd.events import Event, Kind
 from hubd.sensors.health import DAY, HOUR, HealthSettings, SensorHealth
+
+from fakes import health_dump
 
 ROLES = {"hall_pir": "daily_route", "kitchen_door": "normal", "front_door": "normal", "spare_room": "rare",
          "fridge_power": "autonomous"}
@@ -28,17 +28,6 @@ _step = st.one_of(
     st.tuples(st.just("fault"), st.sampled_from(SENSORS), st.sampled_from(["chatter", "nack", None]), st.floats(0, 900)),
     st.tuples(st.just("restart"), st.just(""), st.just(Kind.MOTION), st.floats(0, DAY)),
 )
-
-
-def dump(h: SensorHealth) -> dict:
-    out = {}
-    for sid, s in h.sensors.items():
-        d = {k: v for k, v in vars(s).items() if not k.startswith("_c")}
-        d["days"] = [asdict(x) for x in s.days]
-        d["window"] = list(s.window)
-        out[sid] = d
-    return {"origin": h._origin, "last_mono": h._last_mono, "last_event": h._last_event,
-            "resume_from": h._resume_from, "sensors": out}
 
 
 def findings(h, mono):
@@ -79,5 +68,5 @@ def test_cached_health_equals_the_uncached_reference(steps, fast):
         assert cached.next_check(mono) == ref.next_check(mono)
         assert cached.next_check(mono - 7 * HOUR) == ref.next_check(mono - 7 * HOUR)
         assert cached.status(mono) == ref.status(mono)
-        assert dump(cached) == dump(ref)
+        assert health_dump(cached) == health_dump(ref)
     assert cached.state() == ref.state()

@@ -26,6 +26,8 @@ from hubd.engine import Engine
 from hubd.events import Event, Kind, events_to_csv, load_event_log, read_events
 from hubd.replay import Replayer, replay_log
 
+from fakes import health_dump
+
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
 OFFICE = {"modem": {"recipients": ["+8100000001", "+8100000002"]}}
 
@@ -59,18 +61,6 @@ def _same(a, b, where: str) -> None:
         assert math.isnan(b), where
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
-
-
-def health_dump(h) -> dict:
-    """Everything ``SensorHealth`` keeps (more than ``state()``: windows, faults, order)."""
-    sensors = {}
-    for sid, s in h.sensors.items():
-        d = {k: v for k, v in vars(s).items() if not k.startswith("_c")}
-        d["days"] = [asdict(x) for x in s.days]
-        d["window"] = list(s.window)
-        sensors[sid] = d
-    return {"origin": h._origin, "last_mono": h._last_mono, "last_event": h._last_event,
-            "resume_from": h._resume_from, "sensors": sensors}
 
 
 def assert_same_engine(a: Engine, b: Engine) -> None:

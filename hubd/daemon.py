@@ -83,6 +83,7 @@ class Daemon:
         self._urgent_flush = False
         self._hardware_next: float | None = None
         self.progress = time.monotonic()  # real time of the last loop step, for the watchdog
+        self.waiting = False  # idle in _wait: everything due has been done (harnesses on a fake clock look)
         self.listeners: list[Callable[[Event], None]] = []  # e.g. hubctl sensors --watch
         self.storage_ok = True
         self.control_enabled = control
@@ -102,8 +103,22 @@ class Daemon:
 
     def _poke(self) -> None:
         loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:  # e.g. a power read's result taken on the loop: awake from now on, not one turn later
+            wake.set()
+        else:
             loop.call_soon_threadsafe(wake.set)
+
+    @property
+    def idle(self) -> bool:
+        """Asleep until its next deadline with nothing waiting to be handled: a harness on a fake
+        clock may move time on (the clock's sleepers then name the daemon's next deadline)."""
+        return self.waiting and self._wake is not None and not self._wake.is_set()
 
     def request_stop(self) -> None:
         self._stopping = True
@@ -199,8 +214,11 @@ class Daemon:
         waker = asyncio.ensure_future(self._wake.wait())
         real_cap = self.notifier.watchdog_interval / 4 if self.notifier.watchdog_interval else None
         try:
+            await asyncio.sleep(0)  # both have started: the clock knows this deadline before we say idle
+            self.waiting = True
             await asyncio.wait({sleeper, waker}, timeout=real_cap, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.waiting = False
             for task in (sleeper, waker):
                 task.cancel()
             self._wake.clear()

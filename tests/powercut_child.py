@@ -54,8 +54,8 @@ from hubd.engine import Engine  # noqa: E402
 from hubd.modem.service import SmsTiming  # noqa: E402
 from hubd.sdnotify import Notifier  # noqa: E402
 from hubd.store import Store, unpack  # noqa: E402
-from hubsim.resident import DEFAULT_FLAT, Resident, suggested_pins  # noqa: E402
-from hubsim.runner import SIM_APPLIANCES, SimFlat  # noqa: E402
+from hubsim.resident import Resident  # noqa: E402
+from hubsim.runner import SimFlat, sim_sensors  # noqa: E402
 
 DAY, HOUR = 86400.0, 3600.0
 DAY0 = 20458 * DAY  # 2026-01-05 local midnight
@@ -65,14 +65,7 @@ COMMIT_SECONDS = 0.004  # a typical WAL commit with synchronous=FULL on this cla
 
 
 def config_for(state_dir: str, port: str, detector: str):
-    pins = suggested_pins()
-    sensors = []
-    for s in DEFAULT_FLAT:
-        if s.id in pins:
-            sensors.append({"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0})
-        elif s.id in SIM_APPLIANCES:
-            sensors.append({"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
-                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role, "poll_seconds": 30.0})
+    sensors = sim_sensors(poll_seconds=30.0, labels=False)
     return parse_config({
         "hub": {"flat_id": "PC-1", "language": "en", "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "ctl.sock"), "flush_seconds": 60.0, "tick_seconds": 30.0},

@@ -29,8 +29,8 @@ from hubd.detector.base import is_activity
 from hubd.engine import Engine
 from hubd.events import Event
 from hubd.modem.service import SmsTiming
-from hubsim.resident import DEFAULT_FLAT, Resident, collapse, suggested_pins
-from hubsim.runner import SIM_APPLIANCES, SimFlat
+from hubsim.resident import DEFAULT_FLAT, Resident, collapse
+from hubsim.runner import SimFlat, sim_sensors
 
 from fakes import RecordingUplink
 
@@ -42,15 +42,7 @@ RESIDENT_ALERTS = ("inactivity", "not_returned", "stayed_in_place")
 
 def soak_config(state_dir: str, port: str, *, limit_hours: float, retention_days: int, detector: str,
                 hub: dict | None = None, poll_seconds: float = 60.0):
-    pins = suggested_pins()
-    sensors = []
-    for s in DEFAULT_FLAT:
-        if s.id in pins:
-            sensors.append({"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0})
-        elif s.id in SIM_APPLIANCES:
-            sensors.append({"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
-                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role,
-                            "poll_seconds": poll_seconds})
+    sensors = sim_sensors(poll_seconds=poll_seconds, labels=False)
     return parse_config({
         "hub": {"flat_id": "SOAK-1", "language": "en", "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "ctl.sock"), "flush_seconds": 60.0, "tick_seconds": 60.0,

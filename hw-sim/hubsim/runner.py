@@ -40,17 +40,27 @@ DC_VOLTS = 24.0  # simulated appliances sit on a 24 V DC supply seen by INA226 s
 SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41}
 
 
-def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Config:
+def sim_sensors(poll_seconds: float = 30.0, labels: bool = True) -> list[dict]:
+    """The ``[[sensors]]`` of the simulated flat: PIRs, contacts and mats on the suggested pins,
+    the appliances on INA226 chips of the simulated bus (one list for `hubd sim` and the tests)."""
     pins = suggested_pins()
     sensors = []
     for s in DEFAULT_FLAT:
         if s.id in pins:
-            sensors.append({"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "label": s.label,
-                            "warmup_s": 0.0})
+            entry = {"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0}
         elif s.id in SIM_APPLIANCES:
-            sensors.append({"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
-                            "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role, "label": s.label,
-                            "poll_seconds": 30.0})
+            entry = {"id": s.id, "kind": "appliance", "chip": "ina226", "address": SIM_APPLIANCES[s.id],
+                     "shunt_ohms": 0.0005, "max_current_a": 100.0, "role": s.role, "poll_seconds": poll_seconds}
+        else:
+            continue
+        if labels:
+            entry["label"] = s.label
+        sensors.append(entry)
+    return sensors
+
+
+def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Config:
+    sensors = sim_sensors()
     data = {
         "hub": {"flat_id": "SIM-1", "language": args.language, "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0},

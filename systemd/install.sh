@@ -491,8 +491,8 @@ WARM_PY='
 import io, sys
 from hubd.config import parse_config
 from hubd.engine import Engine
-from hubd.events import EventReader
-from hubd.replay import replay
+from hubd.events import EventReader, load_event_log
+from hubd.replay import replay, replay_log
 config = parse_config({}, "(numba warm-up)")
 text = sys.stdin.read()
 events = list(EventReader(io.StringIO(text)))
@@ -500,13 +500,7 @@ engine = Engine(config)
 replay(events, config, engine=engine)
 snapshot = engine.snapshot(events[-1].mono, events[-1].local, "warm-up")
 Engine(config).restore(snapshot, events[-1].mono, events[-1].local, "warm-up")
-try:  # the technician tool: `hubd replay` runs the bulk path (its own kernels)
-    from hubd.events import load_event_log
-    from hubd.replay import replay_log
-except ImportError:
-    pass
-else:
-    replay_log(load_event_log(text.encode()), config)
+replay_log(load_event_log(text.encode()), config)  # the technician tool: `hubd replay` runs the bulk path
 '
 
 # Names of the kernels (numba dispatchers in hubd.detector.kernels) with no index in the cache.

@@ -122,10 +122,11 @@ def rhythm_metrics(times_local: np.ndarray, start: float, end: float, threshold:
     ``partial_last_hour``: let a last incomplete hour enter IS/IV as a short sum, as
     pyActigraphy does (off by default: a short hour looks like a quiet one)."""
     minutes = minute_series(times_local, start, end, threshold)
-    hours = -(-minutes.size // 60) if partial_last_hour else minutes.size // 60
-    padded = np.zeros(hours * 60)
-    padded[: min(minutes.size, hours * 60)] = minutes[: hours * 60]
-    hourly = padded.reshape(hours, 60).sum(axis=1) if hours else np.zeros(0)
+    hourly_minutes = minutes
+    if partial_last_hour and minutes.size % 60:  # the short last hour is summed as it is
+        hourly_minutes = np.concatenate([minutes, np.zeros(60 - minutes.size % 60)])
+    hours = hourly_minutes.size // 60
+    hourly = hourly_minutes[: hours * 60].reshape(hours, 60).sum(axis=1) if hours else np.zeros(0)
     days = minutes.size / 1440.0
     if minutes.size >= 1440:
         profile = daily_profile(minutes, start)

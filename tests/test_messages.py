@@ -127,3 +127,15 @@ def test_a_cleared_sensor_fault_is_texted_as_the_sensor_working_again():
     assert len(raised) == 1 and "kettle faulty" in raised[0].text
     [resolved] = [a for a in policy.update([], 4000.0, 4900.0) if getattr(a, "purpose", None) == "resolved"]
     assert resolved.text == "hubd FLAT-1: alert 1 resolved, sensor kettle working again after 1h05m"
+
+
+def test_the_office_guide_shows_the_texts_as_the_hub_writes_them():
+    """docs/office.md explains each field on an example; the example must be what the hub sends."""
+    guide = open("docs/office.md", encoding="utf-8").read()
+    local = 1_700_000_000.0  # Nov 14 22:13
+    for language in ("en", "ja"):
+        assert "    " + heartbeat(language, "A-101", local, "home", 1, 3, 0) + "\n" in guide
+        assert "    " + status_reply(language, "A-101", "home", 65 * 60, 2 * 3600.0, 1) + "\n" in guide
+        assert render("test", language, flat="A-101", id="T12345") in guide
+        for word in WORDS[language].values():
+            assert f"`{word}`" in guide

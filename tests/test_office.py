@@ -265,3 +265,19 @@ def test_the_heartbeat_reaches_the_office_phone_with_the_modem_signal(tmp_path):
         run(rig, body)
     finally:
         emulator.stop()
+
+
+def test_a_reload_that_would_leave_nobody_to_text_is_refused(tmp_path, clock):
+    from hubd.config import load_config
+
+    path = tmp_path / "hub.toml"
+    state = tmp_path / "state"
+    head = f'[hub]\nflat_id = "R-1"\nstate_dir = "{state}"\nsocket = "{tmp_path / "s.sock"}"\n[modem]\n'
+    path.write_text(head + f'recipients = ["{OFFICE_NATIONAL}"]\n')
+    daemon = Daemon(load_config(path), clock, NoHardware(), RecordingUplink(), Store(str(state)), boot_id="b1")
+    path.write_text(head + 'recipients = ["+810000000001"]\n')  # the example's placeholder
+    daemon._reload()
+    path.write_text(head + "recipients = []\n")
+    daemon._reload()
+    assert daemon.config.modem.recipients == (OFFICE,) and daemon.engine.policy.recipients == [OFFICE]
+    assert [a["action"] for a in daemon.store.audit_log(10)] == ["reload_failed", "reload_failed"]

@@ -137,7 +137,8 @@ def test_storage_failure_is_reported_locally(make_config, clock):
 def test_sighup_reload_keeps_state_and_refuses_bad_config(tmp_path, clock):
     from hubd.config import load_config
     path = tmp_path / "c.toml"
-    path.write_text(f'[hub]\nstate_dir = "{tmp_path}/s"\n[detector]\nmode = "fixed"\nmax_inactivity_hours = 2\n')
+    path.write_text(f'[hub]\nstate_dir = "{tmp_path}/s"\n[detector]\nmode = "fixed"\nmax_inactivity_hours = 2\n'
+                    '[modem]\nrecipients = ["+8100000001"]\n')  # a reload, like hubd run, needs someone to text
     daemon = make_daemon(load_config(path), clock)
 
     async def scenario():

@@ -66,7 +66,7 @@ class OfficeCommands:
 
     def reconfigured(self, config: Any) -> "OfficeCommands":
         """For a new config (SIGHUP): the same reply history, so a reload does not reset the limit."""
-        return OfficeCommands(config, {k: v for k, v in self.replies.items()})
+        return OfficeCommands(config, dict(self.replies))
 
     def on_sms(self, sender: str, text: str, numeric: bool, engine: Any, mono: float, local: float) -> list:
         number = sender_international(sender, numeric, self.config.modem.country_code)

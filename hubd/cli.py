@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Sequence
 
-from .config import Config, ConfigError, load_config, parse_config
+from .config import Config, ConfigError, check_runnable, load_config, parse_config
 from .events import EventCsvError, EventReader, parse_time
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -39,6 +39,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     gpio = sum(1 for s in config.sensors if s.kind != "appliance")
     print(f"{config.source}: ok ({len(config.sensors)} sensors, {gpio} on GPIO, "
           f"{len(config.modem.recipients)} recipients, detector {config.detector.mode})")
+    try:
+        check_runnable(config)
+    except ConfigError as exc:  # valid, but not yet for a flat: say so now, not when the hub is started
+        print(f"note: hubd run will refuse it until this is fixed: {exc}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -116,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
     config = load_config(args.config)
+    check_runnable(config)
     return run_daemon(config)
 
 

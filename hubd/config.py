@@ -20,11 +20,17 @@ else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
 from .detector.params import DetectorParams
+from .phone import COUNTRY_CODE_PATTERN, international
 from .schema import ConfigError, build, rule
 
 DEFAULT_PATH = "/etc/hubd/config.toml"
 ID_PATTERN = r"[a-z0-9][a-z0-9_\-]{0,39}"
 PHONE_PATTERN = r"\+?[0-9]{3,20}"
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few kB: anything near this is not one
+# config.example.toml's numbers: "+81" then "0" is no Japanese number (0 is the trunk prefix, never
+# part of one), so they can reach nobody; ``hubd run`` refuses them (parse_config does not: tests use
+# numbers of the same shape)
+EXAMPLE_NUMBERS = ("+810000000001", "+810000000002")
 GPIO_KINDS = ("motion", "presence", "door", "entrance")
 SENSOR_KINDS = GPIO_KINDS + ("appliance",)
 RESERVED_PINS = {2: "I2C SDA", 3: "I2C SCL", 14: "UART TX", 15: "UART RX"}
@@ -34,8 +40,8 @@ RESERVED_PINS = {2: "I2C SDA", 3: "I2C SCL", 14: "UART TX", 15: "UART RX"}
 class HubConfig:
     flat_id: str = rule("flat-1", help="identifier of the flat in messages to the office", pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}")
     language: str = rule("ja", help="language of SMS texts", choices=("ja", "en"))
-    state_dir: str = rule("/var/lib/hubd", help="SQLite state lives here")
-    socket: str = rule("/run/hubd/control.sock", help="control socket for hubctl")
+    state_dir: str = rule("/var/lib/hubd", help="SQLite state lives here", nonempty=True)
+    socket: str = rule("/run/hubd/control.sock", help="control socket for hubctl", nonempty=True)
     technician_group: str = rule("hubd-tech", help="group allowed to use hubctl besides root and the service user")
     tick_seconds: float = rule(30.0, help="longest wait between engine ticks", min=0.5, max=600)
     flush_seconds: float = rule(900.0, help="how often batched events are written to disk", min=1, max=3600)
@@ -87,8 +93,11 @@ class AlertsConfig:
 class ModemConfig:
     port: str = rule("", help="serial device or pyserial URL of the modem ('' = no modem)")
     baudrate: int = rule(115200, help="serial speed", choices=(9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600))
-    recipients: list[str] = rule(default_factory=tuple, help="office numbers in escalation order", pattern=PHONE_PATTERN)
-    authorised: list[str] = rule(default_factory=tuple, help="numbers whose SMS commands are obeyed", pattern=PHONE_PATTERN)
+    recipients: list[str] = rule(default_factory=tuple, help="office numbers in escalation order (international or national form)")
+    authorised: list[str] = rule(default_factory=tuple, help="numbers whose SMS commands are obeyed, besides the recipients")
+    country_code: str = rule("81", help="country code that makes national numbers (0…) international", pattern=COUNTRY_CODE_PATTERN)
+    replies_per_hour: int = rule(4, help="STATUS/TEST replies one sender may get per hour; more are audited and dropped",
+                                 min=1, max=60)
     secrets_file: str = rule("", help="TOML with sim_pin / recipients / authorised, readable only by the service user")
     smsc: str = rule("", help="SMS centre number ('' = the SIM's)", pattern=r"(\+?[0-9]{3,20})?")
 
@@ -172,6 +181,7 @@ def _parse(data: dict[str, Any], source: str) -> Config:
         if not isinstance(table, dict):
             raise ConfigError(f"sensors[{i}]", table, "must be a table")
         sensors.append(build(SensorConfig, table, f"sensors[{i}]"))
+    sections["modem"] = _international_numbers(sections["modem"])
     config = Config(sensors=tuple(sensors), source=source, **sections)
     _check_cross_rules(config)
     try:
@@ -219,8 +229,36 @@ def _check_cross_rules(config: Config) -> None:
             if where in i2c and s.chip != "ads1115":
                 raise ConfigError(f"sensors[{i}].address", s.address, f"I2C address already used by {i2c[where]}")
             i2c.setdefault(where, f"sensors[{i}]")
-    if len(config.modem.recipients) != len(set(config.modem.recipients)):
-        raise ConfigError("modem.recipients", list(config.modem.recipients), "a number is listed twice")
+
+
+def _international_numbers(modem: ModemConfig) -> ModemConfig:
+    """Office numbers in the one form they are compared in (hubd.phone): written ``0312345678``
+    or ``+81312345678``, it is one number, listed once."""
+    numbers = {}
+    for name in ("recipients", "authorised"):
+        seen: dict[str, int] = {}
+        for i, number in enumerate(getattr(modem, name)):
+            try:
+                normal = international(number, modem.country_code)
+            except ValueError as exc:
+                raise ConfigError(f"modem.{name}[{i}]", number, str(exc)) from None
+            if normal in seen:
+                raise ConfigError(f"modem.{name}", list(getattr(modem, name)),
+                                  f"a number is listed twice ([{seen[normal]}] and [{i}] are both {normal})")
+            seen[normal] = i
+        numbers[name] = tuple(seen)
+    return dataclasses.replace(modem, **numbers)
+
+
+def check_runnable(config: Config) -> None:
+    """What ``hubd run`` needs beyond a valid config: someone to text, and not the example's numbers."""
+    if not config.modem.recipients:
+        raise ConfigError("modem.recipients", [], "hubd run needs at least one office number to text")
+    for name in ("recipients", "authorised"):
+        for i, number in enumerate(getattr(config.modem, name)):
+            if number in EXAMPLE_NUMBERS:
+                raise ConfigError(f"modem.{name}[{i}]", number,
+                                  "is config.example.toml's placeholder, not a real number: put the office's numbers here")
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
@@ -228,14 +266,36 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     path = os.fspath(path or DEFAULT_PATH)
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError("(file)", path, "config file not found", path) from None
     except PermissionError:
         raise ConfigError("(file)", path, "config file is not readable by this user", path) from None
+    except OSError as exc:
+        raise ConfigError("(file)", path, f"config file cannot be read: {exc.strerror}", path) from None
+    return config_from_bytes(raw, path)
+
+
+def config_from_bytes(raw: bytes, source: str) -> Config:
+    """A config file's bytes to a Config, or one ConfigError, whatever the bytes are."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError("(file)", source, f"larger than {MAX_CONFIG_BYTES} bytes: not a config file", source)
+    data = parse_toml(raw, source)
+    if not data:
+        raise ConfigError("(file)", source, "config file has no settings: start from config.example.toml", source)
+    return parse_config(data, source)
+
+
+def parse_toml(raw: bytes, source: str) -> dict[str, Any]:
+    """TOML bytes to a dict, or one ConfigError: binary garbage and deep nesting included."""
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("(syntax)", source, f"not UTF-8 text (byte {exc.start}): not a TOML file", source) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(syntax)", path, f"not valid TOML: {exc}", path) from None
-    return parse_config(data, path)
+        raise ConfigError("(syntax)", source, f"not valid TOML: {exc}", source) from None
+    except RecursionError:
+        raise ConfigError("(syntax)", source, "arrays or tables nested too deeply", source) from None
 
 
 @dataclass(frozen=True)
@@ -252,13 +312,17 @@ def load_secrets(path: str) -> Secrets:
     try:
         st = os.stat(path)
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError("modem.secrets_file", path, "file not found") from None
     except PermissionError:
         raise ConfigError("modem.secrets_file", path, "not readable by this user") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("modem.secrets_file", path, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError("modem.secrets_file", path, f"cannot be read: {exc.strerror}") from None
+    try:
+        data = parse_toml(raw[:MAX_CONFIG_BYTES], path)
+    except ConfigError as exc:
+        raise ConfigError("modem.secrets_file", path, exc.rule) from None
     if st.st_mode & (stat.S_IRWXO):
         raise ConfigError("modem.secrets_file", path, "must not be readable by others (chmod 600)")
     return build(Secrets, data, "secrets")

@@ -17,11 +17,11 @@ from typing import Any, Callable
 
 from .actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
 from .clock import Clock, SystemClock
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, check_runnable, load_config
 from .detector.base import Finding
-from .engine import CommandError, Engine
-from .events import Event, Kind, format_local
-from .messages import render
+from .engine import Engine
+from .events import Event, Kind
+from .office import OfficeCommands, report_text
 from .sdnotify import Notifier
 from .seams import Hardware, Uplink
 from .store import Store, StoreError
@@ -73,6 +73,7 @@ class Daemon:
         self.engine_factory = engine_factory or (lambda cfg: Engine(cfg))
         self.hardware_factory = hardware_factory
         self.engine = self.engine_factory(config)
+        self.office = OfficeCommands(config)
         self._inbox: collections.deque[Event] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -295,20 +296,7 @@ class Daemon:
         recipients = self.engine.policy.recipients
         if not recipients:
             return
-        uplink = self.uplink.status() or {}
-        facts = report.facts
-        last = facts.get("last_activity_local")
-        last_text = "-" if last is None else format_local(last)[5:16].replace("T", " ")
-        # compact: mode, A = open alerts, S = signal bars, Q = SMS still queued (one part even in Japanese)
-        parts = [str(facts.get("mode")), f"A{facts.get('open_alerts')}"]
-        signal = uplink.get("signal_bars", uplink.get("bars"))
-        if signal is not None:
-            parts.append(f"S{signal}")
-        queued = (uplink.get("outbox") or {}).get("queued")
-        if queued:
-            parts.append(f"Q{queued}")
-        text = render(report.kind, self.config.hub.language, flat=self.config.hub.flat_id, last=last_text,
-                      status=" ".join(parts))
+        text = report_text(report, self.uplink.status() or {}, self.config)
         self.uplink.submit(recipients[0], text, report.kind, None)
         self.store.audit(local, "hub", "report", {"kind": report.kind})
 
@@ -352,34 +340,13 @@ class Daemon:
             return None
 
     # -- inbound SMS commands ----------------------------------------------------
-    def _on_inbound(self, sender: str, text: str) -> None:
+    def _on_inbound(self, sender: str, text: str, numeric: bool = False) -> None:
+        """An SMS from the modem: the office rules decide (hubd.office); this only carries them out."""
         mono, local = self.clock.monotonic(), self.clock.local()
-        authorised = set(self.config.modem.authorised) | set(self.config.modem.recipients)
-        if sender not in authorised:
-            self.apply([Audit(sender, "sms_ignored", {"reason": "unknown sender", "length": len(text)})], local)
-            return
-        words = text.strip().split()
-        command = words[0].upper() if words else ""
-        try:
-            if command == "ACK" and len(words) == 2 and words[1].isdigit():
-                self.apply(self.engine.ack(int(words[1]), f"sms {sender}", mono, local), local)
-            elif command == "TEST":
-                self.apply(self.engine.test_alert(sender, f"sms {sender}", mono, local), local)
-            elif command == "STATUS":
-                self.apply([Audit(f"sms {sender}", "status_request", {})], local)
-                self.uplink.submit(sender, self.status_text(), "reply", None)
-            else:
-                self.apply([Audit(sender, "sms_ignored", {"reason": "unknown command", "text": text[:40]})], local)
-        except CommandError as exc:
-            self.apply([Audit(f"sms {sender}", "command_refused", {"text": text[:40], "why": str(exc)})], local)
+        self.apply(self.office.on_sms(sender, text, numeric, self.engine, mono, local), local)
 
     def status_text(self) -> str:
-        status = self.engine.status(self.clock.monotonic(), self.clock.local())
-        det = status["detector"]
-        inactive = det.get("inactive_seconds")
-        return (f"hubd {self.config.hub.flat_id}: mode {status['mode']['name']}, "
-                f"inactive {0 if inactive is None else int(inactive // 60)} min, "
-                f"{len(status['open_alerts'])} open alerts")
+        return self.office.status_text(self.engine, self.clock.monotonic(), self.clock.local())
 
     # -- lifecycle ---------------------------------------------------------------
     def _install_signals(self) -> None:
@@ -394,6 +361,7 @@ class Daemon:
         mono, local = self.clock.monotonic(), self.clock.local()
         try:
             new = load_config(self.config.source)
+            check_runnable(new)  # a reload must not leave the hub with nobody to text
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
             self._execute([Audit("hub", "reload_failed", {"error": str(exc)})], local)
@@ -402,6 +370,7 @@ class Daemon:
         hardware_changed = (new.sensors, new.outputs) != (self.config.sensors, self.config.outputs)
         self.config = new
         self.engine = self.engine_factory(new)
+        self.office = self.office.reconfigured(new)
         self._execute(self.engine.restore(snap, mono, local, self.boot_id, restarted=False), local)
         if hardware_changed and self.hardware_factory is not None:
             self.hardware.close()

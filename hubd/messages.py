@@ -6,9 +6,15 @@ An alert's end is told in its own words (``resolved:<alert type>``): activity ag
 silence, but a sensor that works again or a link that is back says nothing about the
 resident. ``render("resolved", ..., alert_type=...)`` picks it; a type without its own
 wording gets the plain ``resolved``, which claims nothing.
+
+The heartbeat and the STATUS reply are wholly in the configured language, words and all
+(the mode, "none", "unknown", the date): :func:`heartbeat` and :func:`status_reply` turn the
+core's facts into the words; ``docs/office.md`` explains every field for the office.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 TEMPLATES = {
     "en": {
@@ -28,7 +34,9 @@ TEMPLATES = {
         "resolved:sensor_fault": "hubd {flat}: alert {id} resolved, sensor {key} working again after {silence}",
         "resolved:uplink_down": "hubd {flat}: alert {id} resolved, office link working again after {silence}",
         "resolved:monitoring_paused_too_long": "hubd {flat}: alert {id} resolved, monitoring resumed after {silence}",
-        "heartbeat": "hubd {flat}: alive. Last activity {last}. {status}",
+        "heartbeat": "hubd {flat}: alive. Last activity {last}. Mode {mode}. Open alerts {alerts}. "
+                     "Signal {signal}. Unsent SMS {queued}",
+        "status": "hubd {flat}: {mode}. No activity for {silence} (limit {limit}). Open alerts {alerts}",
         "test": "hubd {flat}: test message {id}",
     },
     "ja": {
@@ -48,10 +56,19 @@ TEMPLATES = {
         "resolved:sensor_fault": "hubd {flat}: 警報{id}解除。{key}が{silence}後に復旧",
         "resolved:uplink_down": "hubd {flat}: 警報{id}解除。通信が{silence}後に復旧",
         "resolved:monitoring_paused_too_long": "hubd {flat}: 警報{id}解除。{silence}後に見守り再開",
-        "heartbeat": "hubd {flat}: 稼働中 最終活動{last} {status}",
+        "heartbeat": "hubd {flat}: 稼働中。最終活動{last}。{mode}。警報{alerts}件。電波{signal}。未送信{queued}件",
+        "status": "hubd {flat}: {mode}。無活動{silence}(上限{limit})。警報{alerts}件",
         "test": "hubd {flat}: 試験送信{id}",
     },
 }
+
+# the words for the facts the heartbeat and the STATUS reply show (engine modes: home, away, paused)
+WORDS = {
+    "en": {"home": "watching", "away": "away", "paused": "paused", "none": "none", "unknown": "unknown"},
+    "ja": {"home": "見守り中", "away": "外出中", "paused": "停止中", "none": "なし", "unknown": "不明"},
+}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MAX_SHOWN_COUNT = 99  # a larger count is shown as "99+": the text stays one SMS part
 
 
 def duration(seconds: float | None, language: str = "en") -> str:
@@ -76,3 +93,36 @@ def render(kind: str, language: str, alert_type: str = "", **values) -> str:
     values.setdefault("key", "")
     values.setdefault("id", "")
     return template.format(**values)
+
+
+def _word(name: str, language: str) -> str:
+    return WORDS.get(language, WORDS["en"]).get(name, name)
+
+
+def count(n: int) -> str:
+    return f"{MAX_SHOWN_COUNT}+" if n > MAX_SHOWN_COUNT else str(max(0, n))
+
+
+def clock_time(local: float | None, language: str = "en") -> str:
+    """A local time of day with its date, as people write it: ``Dec 31 23:59`` / ``12/31 23:59``."""
+    if local is None:
+        return _word("none", language)
+    t = datetime(1970, 1, 1) + timedelta(seconds=int(local))
+    if language == "ja":
+        return f"{t.month}/{t.day} {t.hour:02d}:{t.minute:02d}"
+    return f"{_MONTHS[t.month - 1]} {t.day} {t.hour:02d}:{t.minute:02d}"
+
+
+def heartbeat(language: str, flat: str, last_local: float | None, mode: str, open_alerts: int,
+              signal_bars: int | None, unsent: int) -> str:
+    """The daily "alive" SMS: last activity, mode, open alerts, signal (bars of 4), SMS not yet sent."""
+    signal = _word("unknown", language) if signal_bars is None else f"{signal_bars}/4"
+    return render("heartbeat", language, flat=flat, last=clock_time(last_local, language), mode=_word(mode, language),
+                  alerts=count(open_alerts), signal=signal, queued=count(unsent))
+
+
+def status_reply(language: str, flat: str, mode: str, inactive_s: float | None, limit_s: float | None,
+                 open_alerts: int) -> str:
+    """The reply to an office's STATUS: mode, silence now against its limit now, open alerts."""
+    return render("status", language, flat=flat, mode=_word(mode, language), silence_s=inactive_s,
+                  limit=duration(limit_s, language), alerts=count(open_alerts))

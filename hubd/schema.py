@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import reprlib
 import types
 import typing
 from typing import Any, get_args, get_origin
@@ -22,18 +23,21 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: Any, rule: str, source: str = ""):
         self.key, self.value, self.rule, self.source = key, value, rule, source
         where = f"{source}: " if source else ""
-        shown = "(missing)" if value is _MISSING else repr(value)
+        shown = "(missing)" if value is _MISSING else _SHOWN.repr(value)
         super().__init__(f"{where}{key} = {shown}: {rule}")
 
 
 _MISSING = object()
+# a value in an error is shown short and on one line, however long or deep it is
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlevel = 80, 80, 3
 
 
 def rule(default: Any = dataclasses.MISSING, *, help: str = "", min: float | None = None,
          max: float | None = None, choices: tuple | None = None, pattern: str | None = None,
-         default_factory: Any = dataclasses.MISSING) -> Any:
+         nonempty: bool = False, default_factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field with its validation rule attached."""
-    meta = {"help": help, "min": min, "max": max, "choices": choices, "pattern": pattern}
+    meta = {"help": help, "min": min, "max": max, "choices": choices, "pattern": pattern, "nonempty": nonempty}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -107,6 +111,8 @@ def _check_rule(value: Any, meta: dict, key: str) -> None:
         choices = meta.get("choices")
         if choices is not None and item not in choices:
             raise ConfigError(key, value, f"must be one of {', '.join(map(repr, choices))}")
+        if meta.get("nonempty") and item == "":
+            raise ConfigError(key, value, "must not be empty")
         pattern = meta.get("pattern")
         if pattern is not None and isinstance(item, str) and not re.fullmatch(pattern, item):
             raise ConfigError(key, value, f"must match {pattern}")

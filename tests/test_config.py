@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hubd import cli
-from hubd.config import SECTIONS_FOR_DOCS, SensorConfig, load_config, parse_config
+from hubd.config import EXAMPLE_NUMBERS, SECTIONS_FOR_DOCS, SensorConfig, config_from_bytes, load_config, parse_config
 from hubd.schema import ConfigError
 
 EXAMPLE = "config.example.toml"
@@ -47,7 +47,16 @@ def test_example_documents_every_key():
     ({"sensors": [{"id": "k", "kind": "appliance"}]}, "sensors[0].chip", "needs chip"),
     ({"sensors": [{"id": "Bad Id", "kind": "motion", "pin": 5}]}, "sensors[0].id", "must match"),
     ({"modem": {"recipients": ["+8112345", "+8112345"]}}, "modem.recipients", "listed twice"),
-    ({"modem": {"recipients": ["call me"]}}, "modem.recipients", "must match"),
+    ({"modem": {"recipients": ["call me"]}}, "modem.recipients[0]", "must be an international number"),
+    ({"modem": {"authorised": ["110"]}}, "modem.authorised[0]", "7 to 15 digits"),
+    ({"modem": {"authorised": ["+81312345678", "0312345678"]}}, "modem.authorised", "listed twice"),
+    ({"modem": {"recipients": ["0312345678", "+81312345678"]}}, "modem.recipients", "+81312345678"),
+    ({"modem": {"authorised": ["81312345678"]}}, "modem.authorised[0]", "national one starting with a single 0"),
+    ({"modem": {"authorised": ["+81\uff13" + "12345678"]}}, "modem.authorised[0]", "must be an international number"),
+    ({"modem": {"country_code": "081"}}, "modem.country_code", "must match"),
+    ({"modem": {"replies_per_hour": 0}}, "modem.replies_per_hour", "at least 1"),
+    ({"hub": {"socket": ""}}, "hub.socket", "must not be empty"),
+    ({"hub": {"state_dir": ""}}, "hub.state_dir", "must not be empty"),
     ({"sensors": [{"kind": "motion", "pin": 5}]}, "sensors[0].id", "is required"),
     ({"hub": {"tick_seconds": float("nan")}}, "hub.tick_seconds", "finite"),
     ({"hub": {"event_retention_days": True}}, "hub.event_retention_days", "must be an integer"),
@@ -104,3 +113,97 @@ def test_fuzzed_configs_only_raise_config_error(data):
         parse_config(data)
     except ConfigError as exc:
         assert exc.key and exc.rule
+
+
+# -- office numbers: one form, compared once ---------------------------------------------------
+def test_numbers_are_made_international_with_the_country_code():
+    modem = parse_config({"modem": {"recipients": ["0312345678", "+442071234567"],
+                                    "authorised": ["09012345678"]}}).modem
+    assert modem.recipients == ("+81312345678", "+442071234567")
+    assert modem.authorised == ("+819012345678",)
+    uk = parse_config({"modem": {"country_code": "44", "recipients": ["02071234567"]}}).modem
+    assert uk.recipients == ("+442071234567",)
+
+
+def test_the_example_says_its_numbers_are_placeholders_and_run_refuses_them(capsys):
+    config = load_config(EXAMPLE)
+    assert config.modem.recipients and set(config.modem.recipients) <= set(EXAMPLE_NUMBERS)
+    assert "PLACEHOLDER" in open(EXAMPLE, encoding="utf-8").read()
+    assert cli.main(["config", "check", EXAMPLE]) == 0  # valid: the installer checks it as shipped
+    assert "hubd run will refuse" in capsys.readouterr().err
+    assert cli.main(["run", "--config", EXAMPLE]) == 2
+    err = capsys.readouterr().err
+    assert "modem.recipients[0] = '+810000000001'" in err and "placeholder" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_run_refuses_a_config_with_no_recipient(tmp_path, capsys):
+    path = _write(tmp_path, '[hub]\nflat_id = "A-1"\n[modem]\nauthorised = ["+81312345678"]\n')
+    assert cli.main(["run", "--config", path]) == 2
+    err = capsys.readouterr().err
+    assert "modem.recipients" in err and "at least one office number" in err and "Traceback" not in err
+
+
+def test_numbers_shaped_like_the_tests_stay_valid():
+    """Only the example's exact placeholders are refused, and only by ``hubd run``."""
+    modem = parse_config({"modem": {"recipients": ["+8100000001", "+81300000001"]}}).modem
+    assert modem.recipients == ("+8100000001", "+81300000001")
+
+
+# -- hubd config check: exit 2 and one line, whatever the file holds ----------------------------
+_NESTED = b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n"
+
+
+@pytest.mark.parametrize("content, needle", [
+    (bytes(range(256)) * 4, "not UTF-8"),
+    (b"\x00\x01\xff\xfe binary", "not UTF-8"),
+    (_NESTED, "nested too deeply"),
+    (b"[hub]\nflat_id = " + b"[" * 200 + b"]" * 200 + b"\n", "hub.flat_id"),
+    (b"", "no settings"),
+    (b"# only a comment\n\n", "no settings"),
+    (b'[modem]\nauthorised = ["123"]\n', "modem.authorised[0] = '123'"),
+    (b'[modem]\nauthorised = ["0312345678", "+81312345678"]\n', "listed twice"),
+    (b'[hub]\nsocket = ""\n', "hub.socket = '': must not be empty"),
+    (b'[hub]\nstate_dir = ""\n', "hub.state_dir = '': must not be empty"),
+    (b"x" * (1 << 20) + b"x", "larger than"),
+])
+def test_config_check_refuses_bad_files_in_one_line(tmp_path, capsys, content, needle):
+    path = tmp_path / "c.toml"
+    path.write_bytes(content)
+    assert cli.main(["config", "check", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert needle in captured.err
+    assert len(captured.err.strip().splitlines()) == 1 and len(captured.err) < 400
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_a_directory_is_not_a_config(tmp_path, capsys):
+    assert cli.main(["config", "check", str(tmp_path)]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+
+
+_EXAMPLE_BYTES = open(EXAMPLE, "rb").read()
+_fragments = st.sampled_from([b"[hub]\n", b"[modem]\n", b"[[sensors]]\n", b"a = ", b"[", b"]", b"{", b"}", b'"',
+                              b"'''", b"=", b"\n", b",", b"1e999", b"0x", b"\\u", b"\xff", b"\x00", b"recipients = ",
+                              b"country_code = ", b'"0312345678"', b"1979-05-27T07:32:00Z", b"inf", b"nan"])
+
+
+@st.composite
+def _mutated_example(draw):
+    raw = bytearray(_EXAMPLE_BYTES)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(raw)))
+        cut = draw(st.integers(0, 8))
+        raw[at:at + cut] = draw(st.binary(max_size=6) | _fragments)
+    return bytes(raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.lists(_fragments, max_size=40).map(b"".join), _mutated_example()))
+def test_fuzzed_config_bytes_give_a_config_or_one_config_error(raw):
+    try:
+        config = config_from_bytes(raw, "f.toml")
+    except ConfigError as exc:
+        assert exc.key and exc.rule and "\n" not in str(exc)
+    else:
+        assert config.source == "f.toml"

@@ -98,10 +98,10 @@ def test_inbound_sms_commands_only_from_authorised_numbers(make_config, clock):
         await advance(clock, 2 * H + 60)
         assert len(up.sent) == 1
         alert_id = up.sent[0][3]
-        up.inbound("+8199999999", f"ACK {alert_id}")  # stranger: ignored, no reply
-        up.inbound("+8100000009", "STATUS")
+        up.inbound("+8199999999", f"ACK {alert_id}", True)  # stranger: ignored, no reply
+        up.inbound("+8100000009", "STATUS", True)
         assert up.sent[-1][0] == "+8100000009" and up.sent[-1][2] == "reply"
-        up.inbound("+8100000009", f"ACK {alert_id}")
+        up.inbound("+8100000009", f"ACK {alert_id}", True)
         await advance(clock, 2 * H)
         assert [p for _, _, p, _ in up.sent].count("alarm") == 1  # ACK stopped escalation
         daemon.request_stop()
@@ -137,7 +137,8 @@ def test_storage_failure_is_reported_locally(make_config, clock):
 def test_sighup_reload_keeps_state_and_refuses_bad_config(tmp_path, clock):
     from hubd.config import load_config
     path = tmp_path / "c.toml"
-    path.write_text(f'[hub]\nstate_dir = "{tmp_path}/s"\n[detector]\nmode = "fixed"\nmax_inactivity_hours = 2\n')
+    path.write_text(f'[hub]\nstate_dir = "{tmp_path}/s"\n[detector]\nmode = "fixed"\nmax_inactivity_hours = 2\n'
+                    '[modem]\nrecipients = ["+8100000001"]\n')  # a reload, like hubd run, needs someone to text
     daemon = make_daemon(load_config(path), clock)
 
     async def scenario():
@@ -212,4 +213,4 @@ def test_heartbeat_report_goes_to_the_first_recipient(make_config):
     asyncio.run(scenario())
     beats = [s for s in up.sent if s[2] == "heartbeat"]
     assert len(beats) == 1 and beats[0][0] == "+8100000001"
-    assert "alive" in beats[0][1] and "home A0" in beats[0][1]
+    assert "alive" in beats[0][1] and "Mode watching. Open alerts 0." in beats[0][1]

@@ -2,22 +2,72 @@
 
 import pytest
 
-from hubd.messages import TEMPLATES, duration, render
+import re
+
+from hubd.messages import TEMPLATES, WORDS, clock_time, duration, heartbeat, render, status_reply
+from hubd.engine import AWAY, HOME, PAUSED
 from hubd.modem.pdu import count_parts
 
-WORST = dict(flat="ABCDEFGHIJKLMNOP", id=99999, key="bathroom_pir_2f_", silence_s=99 * 3600 + 59 * 60,
-             last="12-31 23:59", status="paused A12 S5 Q99")
+WORST = dict(flat="ABCDEFGHIJKLMNOP", id=99999, key="bathroom_pir_2f_", silence_s=99 * 3600 + 59 * 60)
+REPORTS = ("heartbeat", "status")  # built from facts by heartbeat() / status_reply(), tested below
+DEC_31_23_59 = 365 * 86400.0 - 60  # 1970-12-31 23:59 local
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-@pytest.mark.parametrize("kind", sorted(TEMPLATES["en"]))
+@pytest.mark.parametrize("kind", sorted(set(TEMPLATES["en"]) - set(REPORTS)))
 def test_every_message_is_one_part_even_in_the_worst_case(language, kind):
     text = render(kind, language, **WORST)
     encoding, parts = count_parts(text)
     assert parts == 1, f"{language}/{kind} needs {parts} parts ({encoding}): {text}"
     assert WORST["flat"] in text
-    if kind not in ("heartbeat",):
-        assert str(WORST["id"]) in text
+    assert str(WORST["id"]) in text
+
+
+MODES = (HOME, AWAY, PAUSED)
+
+
+def _worst_reports(language):
+    for mode in MODES:
+        for signal in (4, None):
+            yield heartbeat(language, WORST["flat"], DEC_31_23_59, mode, 10**6, signal, 10**6)
+        yield heartbeat(language, WORST["flat"], None, mode, 0, 0, 0)
+        yield status_reply(language, WORST["flat"], mode, 9999 * 3600 + 59 * 60, 72 * 3600.0, 10**6)
+        yield status_reply(language, WORST["flat"], mode, None, None, 0)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_heartbeat_and_status_reply_are_one_part_in_the_worst_case(language):
+    for text in _worst_reports(language):
+        encoding, parts = count_parts(text)
+        assert parts == 1, f"{language} needs {parts} parts ({encoding}): {text}"
+        assert WORST["flat"] in text
+        assert str(10**6) not in text  # a huge count is shown as 99+, never cut short
+
+
+def test_japanese_heartbeat_and_status_reply_hold_no_english():
+    texts = list(_worst_reports("ja"))
+    texts = [t.replace("hubd " + WORST["flat"], "") for t in texts]
+    assert texts and all(not re.search(r"[A-Za-z]", t) for t in texts), texts
+
+
+def test_heartbeat_reads_as_documented():
+    assert heartbeat("en", "A-101", DEC_31_23_59, "home", 0, 3, 2) == (
+        "hubd A-101: alive. Last activity Dec 31 23:59. Mode watching. Open alerts 0. Signal 3/4. Unsent SMS 2")
+    assert heartbeat("ja", "A-101", DEC_31_23_59, "paused", 1, None, 0) == (
+        "hubd A-101: 稼働中。最終活動12/31 23:59。停止中。警報1件。電波不明。未送信0件")
+    assert heartbeat("en", "A-101", None, "away", 120, 0, 0).count("99+") == 1
+    assert clock_time(None, "ja") == "なし" and clock_time(None, "en") == "none"
+
+
+def test_status_reply_reads_as_documented():
+    assert status_reply("en", "A-101", "home", 65 * 60, 2 * 3600.0, 1) == (
+        "hubd A-101: watching. No activity for 1h05m (limit 2h00m). Open alerts 1")
+    assert status_reply("ja", "A-101", "away", 65 * 60, 2 * 3600.0, 0) == (
+        "hubd A-101: 外出中。無活動1時間5分(上限2時間0分)。警報0件")
+
+
+def test_every_mode_has_words_in_every_language():
+    assert set(WORDS["en"]) == set(WORDS["ja"]) >= set(MODES)
 
 
 def test_languages_have_the_same_messages():
@@ -25,8 +75,9 @@ def test_languages_have_the_same_messages():
 
 
 def test_english_alerts_stay_in_the_gsm_alphabet():
-    for kind in TEMPLATES["en"]:
+    for kind in set(TEMPLATES["en"]) - set(REPORTS):
         assert count_parts(render(kind, "en", **WORST))[0] == "gsm7"
+    assert all(count_parts(text)[0] == "gsm7" for text in _worst_reports("en"))
 
 
 def test_durations_read_naturally():
@@ -42,7 +93,7 @@ SYSTEM_TYPES = ("sensor_silent", "sensor_fault", "uplink_down", "monitoring_paus
 
 def test_every_alert_that_can_end_has_its_own_resolved_wording():
     notices = ("hub_restarted",)  # a one-shot notice: never open, never resolved
-    alerts = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved", "heartbeat", "test", *notices}
+    alerts = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved", "test", *REPORTS, *notices}
     assert set(RESOLVED) == alerts
 
 
@@ -76,3 +127,15 @@ def test_a_cleared_sensor_fault_is_texted_as_the_sensor_working_again():
     assert len(raised) == 1 and "kettle faulty" in raised[0].text
     [resolved] = [a for a in policy.update([], 4000.0, 4900.0) if getattr(a, "purpose", None) == "resolved"]
     assert resolved.text == "hubd FLAT-1: alert 1 resolved, sensor kettle working again after 1h05m"
+
+
+def test_the_office_guide_shows_the_texts_as_the_hub_writes_them():
+    """docs/office.md explains each field on an example; the example must be what the hub sends."""
+    guide = open("docs/office.md", encoding="utf-8").read()
+    local = 1_700_000_000.0  # Nov 14 22:13
+    for language in ("en", "ja"):
+        assert "    " + heartbeat(language, "A-101", local, "home", 1, 3, 0) + "\n" in guide
+        assert "    " + status_reply(language, "A-101", "home", 65 * 60, 2 * 3600.0, 1) + "\n" in guide
+        assert render("test", language, flat="A-101", id="T12345") in guide
+        for word in WORDS[language].values():
+            assert f"`{word}`" in guide

@@ -328,4 +328,19 @@ def load_secrets(path: str) -> Secrets:
     return build(Secrets, data, "secrets")
 
 
+def with_secrets(config: Config) -> Config:
+    """The config with the secrets file's office numbers in place of the config's own (where it
+    names any), normalised and checked as the config's numbers are: what ``hubd run`` texts."""
+    secrets = load_secrets(config.modem.secrets_file)
+    numbers = {name: getattr(secrets, name) for name in ("recipients", "authorised") if getattr(secrets, name)}
+    if not numbers:
+        return config
+    try:
+        modem = _international_numbers(dataclasses.replace(config.modem, **numbers))
+    except ConfigError as exc:
+        raise ConfigError(exc.key.replace("modem.", "secrets.", 1), exc.value, exc.rule,
+                          config.modem.secrets_file) from None
+    return dataclasses.replace(config, modem=modem)
+
+
 SECTIONS_FOR_DOCS = dict(_SECTIONS, sensors=SensorConfig)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from .actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
 from .clock import Clock, SystemClock
-from .config import Config, ConfigError, check_runnable, load_config
+from .config import Config, ConfigError, check_runnable, load_config, with_secrets
 from .detector.base import Finding
 from .engine import Engine
 from .events import Event, Kind
@@ -360,7 +360,7 @@ class Daemon:
     def _reload(self) -> None:
         mono, local = self.clock.monotonic(), self.clock.local()
         try:
-            new = load_config(self.config.source)
+            new = with_secrets(load_config(self.config.source))
             check_runnable(new)  # a reload must not leave the hub with nobody to text
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hubd import cli
-from hubd.config import EXAMPLE_NUMBERS, SECTIONS_FOR_DOCS, SensorConfig, config_from_bytes, load_config, parse_config
+from hubd.config import (EXAMPLE_NUMBERS, SECTIONS_FOR_DOCS, SensorConfig, check_runnable, config_from_bytes, load_config,
+                         parse_config, with_secrets)
 from hubd.schema import ConfigError
 
 EXAMPLE = "config.example.toml"
@@ -207,3 +208,40 @@ def test_fuzzed_config_bytes_give_a_config_or_one_config_error(raw):
         assert exc.key and exc.rule and "\n" not in str(exc)
     else:
         assert config.source == "f.toml"
+
+
+def _secrets(tmp_path, text: str, mode: int = 0o600) -> str:
+    path = tmp_path / "secrets.toml"
+    path.write_text(text)
+    path.chmod(mode)
+    return str(path)
+
+
+def test_the_secrets_file_names_the_numbers_hubd_run_texts(tmp_path):
+    """The example documents recipients/authorised in the secrets file: they must be the ones used."""
+    secret = _secrets(tmp_path, 'sim_pin = "1234"\nrecipients = ["0312345678"]\nauthorised = ["09012345678"]\n')
+    config = parse_config({"modem": {"recipients": ["+8100000001"], "secrets_file": secret}})
+    merged = with_secrets(config)
+    assert merged.modem.recipients == ("+81312345678",) and merged.modem.authorised == ("+819012345678",)
+    check_runnable(merged)
+    assert with_secrets(parse_config({"modem": {"recipients": ["+8100000001"]}})).modem.recipients == ("+8100000001",)
+
+
+def test_secrets_with_bad_or_exposed_numbers_are_refused(tmp_path):
+    config = parse_config({"modem": {"recipients": ["+8100000001"],
+                                     "secrets_file": _secrets(tmp_path, 'recipients = ["0312345678", "+81312345678"]\n')}})
+    with pytest.raises(ConfigError, match=r"secrets\.recipients.*listed twice"):
+        with_secrets(config)
+    exposed = parse_config({"modem": {"recipients": ["+8100000001"],
+                                      "secrets_file": _secrets(tmp_path, 'recipients = ["0312345678"]\n', 0o644)}})
+    with pytest.raises(ConfigError, match="chmod 600"):
+        with_secrets(exposed)
+
+
+def test_run_takes_its_recipient_from_the_secrets_file(tmp_path, capsys):
+    """No recipient in the config but one in the secrets file: hubd run does not refuse for want of one."""
+    secret = _secrets(tmp_path, 'recipients = ["+810000000001"]\n')
+    path = _write(tmp_path, f'[hub]\nflat_id = "A-1"\n[modem]\nsecrets_file = "{secret}"\n')
+    assert cli.main(["run", "--config", path]) == 2  # the example's placeholder, now from the secrets file
+    err = capsys.readouterr().err
+    assert "placeholder" in err and "at least one office number" not in err

@@ -294,6 +294,8 @@ class Engine:
             self.unknown = None
         self.detector.hold_learning(self.unknown is not None)
         self.next_heartbeat_local = self._restored_heartbeat(snap, bridged, local)
+        if self.unknown is not None and self.unknown.outage is not None and not bridged.same_boot:
+            self.unknown.outage.heartbeat = self.next_heartbeat_local
         if not restarted:  # a reload: the last restart's figures still hold
             self.restart = saved_clock.get("restart")
             return [Audit("hub", "restored", {"restarted": False}), SetOutputs(self.policy.outputs_pattern())] + \
@@ -347,11 +349,16 @@ class Engine:
         actions: list = [Audit("hub", "clock_set", {"jump_seconds": jump,
                                                     "stale_from_local": unknown.since_mono + unknown.stale_offset})]
         pending = unknown.outage
+        heartbeat = self.next_heartbeat_local
+        if heartbeat is not None:
+            heartbeat += jump
         if pending is not None:
             outage = max(0.0, pending.restore_mono + (local - mono) - pending.saved_local)
             missed = max(0.0, outage - pending.lower_bound)  # the bound errs early, never late: keep it if over
             if missed > 0:
                 self._move_back(corrector(pending.restored, missed))
+                if heartbeat is not None and self.next_heartbeat_local == pending.heartbeat:
+                    heartbeat -= missed  # still the one restored: due when it would have been
             self.restart = {"outage_seconds": outage, "at_least_seconds": pending.lower_bound}
             actions += [Audit("hub", "outage_measured", {"down_seconds": outage, "bridged_seconds": pending.lower_bound}),
                         Log("warning", f"wall clock set: the outage before the restart was {outage:.0f} s "
@@ -361,8 +368,8 @@ class Engine:
                                                       detail={"down_seconds": outage}), mono, local)
         self.detector.wall_clock_set(jump, unknown.since_mono, mono)
         self.detector.hold_learning(False)
-        if self.next_heartbeat_local is not None:
-            self.next_heartbeat_local = self._within_interval(self.next_heartbeat_local + jump, local)
+        if heartbeat is not None:
+            self.next_heartbeat_local = self._within_interval(heartbeat, local)
         return actions + self._evaluate(mono, local)
 
     def _move_back(self, correct: Callable[[float], float]) -> None:

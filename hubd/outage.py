@@ -39,6 +39,7 @@ class PendingOutage:
     lower_bound: float
     restored: list[float] = field(default_factory=list)  # the times restored with the bound
     reported: bool = False  # the office was told "outage unknown": a follow-up gives the figure
+    heartbeat: float | None = None  # the next heartbeat as restored (on the unset clock's wall time)
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from hubd.clock import FakeClock
+from hubd.control.commands import Commands
+from hubd.hubctl import show_status
 from hubd.messages import duration
 from hubd.store import Store
 
@@ -99,6 +101,9 @@ def test_stale_clock_after_a_power_cut_alarms_as_soon_as_the_time_is_known(tmp_p
         assert rig.open_alerts("inactivity") == [], "an unknown outage must not be taken as a long one"
         clock = rig.daemon.engine.status(rig.clock.monotonic(), rig.clock.local())["clock"]
         assert clock["wall_known"] is False and clock["restart"]["outage_seconds"] is None
+        status = Commands(rig.daemon).status({}, "tech")  # what hubctl status shows
+        assert status["clock_synced"] is False and status["restart"]["outage_known"] is False
+        assert any(line.startswith("restart") and "UNKNOWN" in line for line in show_status(status))
         assert [t for _, t, p, _ in rig.sent("system") if "outage unknown" in t]
         rig.clock.jump_wall(CUT_H * HOUR - STALE_AHEAD, synced=True)  # NTP or the modem sets the clock
         await rig.run_for(rig.config.hub.tick_seconds)
@@ -106,6 +111,7 @@ def test_stale_clock_after_a_power_cut_alarms_as_soon_as_the_time_is_known(tmp_p
         assert alert.stage == "alarm"
         restart = rig.daemon.engine.status(rig.clock.monotonic(), rig.clock.local())["clock"]["restart"]
         assert restart["outage_seconds"] == pytest.approx(CUT_H * HOUR + cut - saved_local)
+        assert Commands(rig.daemon).status({}, "tech")["restart"]["outage_known"] is True
 
     run(rig, body)
     [alarm] = [text for to, text, purpose, _ in rig.sent("alarm") if to == OFFICE]

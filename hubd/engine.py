@@ -346,8 +346,10 @@ class Engine:
         if unknown is None:
             return []
         jump = unknown.jump(mono, local)
-        actions: list = [Audit("hub", "clock_set", {"jump_seconds": jump,
-                                                    "stale_from_local": unknown.since_mono + unknown.stale_offset})]
+        stale_from = unknown.since_mono + unknown.stale_offset
+        actions: list = [Audit("hub", "clock_set", {"jump_seconds": jump, "stale_from_local": stale_from}),
+                         Log("info", f"wall clock set: it moved {jump:+.0f} s; event times logged since the "
+                                     f"unset clock read {stale_from:.0f} are that much off")]
         pending = unknown.outage
         heartbeat = self.next_heartbeat_local
         if heartbeat is not None:

@@ -362,7 +362,8 @@ class Engine:
                 if heartbeat is not None and self.next_heartbeat_local == pending.heartbeat:
                     heartbeat -= missed  # still the one restored: due when it would have been
             self.restart = {"outage_seconds": outage, "at_least_seconds": pending.lower_bound}
-            actions += [Audit("hub", "outage_measured", {"down_seconds": outage, "bridged_seconds": pending.lower_bound}),
+            measured = {"down_seconds": outage, "bridged_seconds": pending.lower_bound}
+            actions += [Audit("hub", "outage_measured", measured),
                         Log("warning", f"wall clock set: the outage before the restart was {outage:.0f} s "
                                        f"({missed:.0f} s more than bridged); silences recomputed")]
             if pending.reported:  # the office was told "unknown": the figure says how long nobody watched

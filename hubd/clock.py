@@ -46,26 +46,33 @@ class Clock(ABC):
 
 
 class SystemClock(Clock):
-    """The real clock; ``synced`` follows systemd-timesyncd's flag file."""
+    """The real clock. ``synced`` follows systemd-timesyncd's flag file; without network time,
+    a time offered by the modem (``AT+CCLK?`` network time) sets the wall clock for the hub."""
 
-    def __init__(self, sync_flag: str = SYNC_FLAG):
+    def __init__(self, sync_flag: str = SYNC_FLAG, wall=time.time):
         self._sync_flag = sync_flag
-        self._wall_offset = 0.0  # set from modem time when the Pi has no network time
+        self._wall = wall
+        self._modem_offset: float | None = None  # modem UTC - system UTC, once offered
 
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def _ntp(self) -> bool:
+        return os.path.exists(self._sync_flag)
+
     def local(self) -> float:
-        now = time.time() + self._wall_offset
+        now = self._wall()
+        if self._modem_offset is not None and not self._ntp():  # NTP, once there, has set the system clock
+            now += self._modem_offset
         return system_local_seconds(now)
 
     def synced(self) -> bool:
-        return self._wall_offset != 0.0 or os.path.exists(self._sync_flag)
+        return self._modem_offset is not None or self._ntp()
 
     def offer_time(self, utc_epoch: float) -> None:
-        """Accept an external UTC time (modem NITZ) while the system clock is unsynced."""
-        if not os.path.exists(self._sync_flag):
-            self._wall_offset = utc_epoch - time.time()
+        """Accept an external UTC time (the modem's network time) while the system clock is unsynced."""
+        if not self._ntp():
+            self._modem_offset = float(utc_epoch) - self._wall()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -134,12 +134,12 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._install_signals()
-        mono, local = self.clock.monotonic(), self.clock.local()
+        mono, local, synced = self.clock.monotonic(), self.clock.local(), self.clock.synced()
         snap = self._load_snapshot()
         if snap is not None:
-            self._execute(self.engine.restore(snap, mono, local, self.boot_id), local)
+            self._execute(self.engine.restore(snap, mono, local, self.boot_id, synced=synced), local)
         else:
-            self._execute([Audit("hub", "first_start", {})], local)
+            self._execute(self.engine.start_fresh(mono, local, synced), local)
         self._start_hardware()
         await self._start_control()
         uplink_task = asyncio.ensure_future(self.uplink.run(self.conditions, self._on_inbound))
@@ -193,6 +193,8 @@ class Daemon:
         self._drain()
         now = self.clock.monotonic()
         local = self.clock.local()
+        if self.engine.unknown is not None and self.clock.synced():  # time is known now: judge again at once
+            self._execute(self.engine.wall_clock_set(now, local), local)
         self._execute(self.engine.tick(now, local), local)
         self._hardware_next = self.hardware.service(now)
         if now >= self._next_prune:
@@ -371,7 +373,8 @@ class Daemon:
         self.config = new
         self.engine = self.engine_factory(new)
         self.office = self.office.reconfigured(new)
-        self._execute(self.engine.restore(snap, mono, local, self.boot_id, restarted=False), local)
+        self._execute(self.engine.restore(snap, mono, local, self.boot_id, restarted=False,
+                                          synced=self.clock.synced()), local)
         if hardware_changed and self.hardware_factory is not None:
             self.hardware.close()
             self.hardware = self.hardware_factory(new)

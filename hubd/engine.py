@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
-from .actions import Audit, Report, SendSms, SetOutputs
+from .actions import Audit, Log, Report, SendSms, SetOutputs
 from .alerts import AlertPolicy
 from .config import Config
 from .detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding, is_activity
 from .events import Event, Kind
 from .messages import render
+from .outage import Bridge, PendingOutage, UnknownWall, bridge, corrector
 
 HOME, AWAY, PAUSED = "home", "away", "paused"
 HOUR = 3600.0
@@ -70,6 +71,8 @@ class Engine:
         self.now_local: float | None = None
         self.next_heartbeat_local: float | None = None
         self.conditions: dict[tuple[str, str], Finding] = {}  # reported by the shells (uplink, I2C)
+        self.unknown: UnknownWall | None = None  # the wall clock is not synchronised (see wall_clock_set)
+        self.restart: dict[str, Any] | None = None  # the last restart's outage (None while unknown)
 
     # -- inputs ------------------------------------------------------------------
     def handle(self, event: Event) -> list:
@@ -239,6 +242,7 @@ class Engine:
             "open_alerts": [a.record() for a in self.policy.open_alerts()],
             "outputs": self.policy.outputs_pattern(),
             "watchers": [w.status(mono, local) for w in self.watchers],
+            "clock": {"wall_known": self.unknown is None, "restart": self.restart},
         }
 
     # -- persistence -------------------------------------------------------------
@@ -249,12 +253,20 @@ class Engine:
             "next_heartbeat_local": self.next_heartbeat_local,
             "policy": self.policy.state(), "detector": self.detector.state(),
             "watchers": [w.state() for w in self.watchers],
+            "clock": {"known": self.unknown is None, "restart": self.restart,
+                      "unknown": None if self.unknown is None else self.unknown.state()},
         }
 
     def restore(self, snap: dict[str, Any], mono: float, local: float, boot_id: str = "",
-                restarted: bool = True) -> list:
-        """Resume from a snapshot; a restart is reported, never silent (a config reload is not a restart)."""
-        rebase = _rebaser(snap, mono, local, boot_id)
+                restarted: bool = True, synced: bool = True) -> list:
+        """Resume from a snapshot; a restart is reported, never silent (a config reload is not a restart).
+
+        ``synced``: whether the wall clock is trusted now. Across a reboot with an unset clock the
+        outage is unknown: it is bridged with a lower bound, said so, and measured by
+        :meth:`wall_clock_set` once the clock is set (see :mod:`hubd.outage`).
+        """
+        bridged = bridge(snap, mono, local, boot_id, synced)
+        rebase = bridged.rebase
         mode = snap.get("mode") or {}
         self.mode = Mode(**mode)
         for attr in ("since_mono", "until_mono"):
@@ -262,7 +274,6 @@ class Engine:
             if value is not None:
                 setattr(self.mode, attr, rebase(value))
         self.pause_alerted = bool(snap.get("pause_alerted", False))
-        self.next_heartbeat_local = snap.get("next_heartbeat_local")
         self.policy.load(snap.get("policy") or {}, rebase)
         self.detector.load(snap.get("detector") or {}, rebase)
         skip = getattr(self.detector, "skip_unobserved", None)
@@ -270,14 +281,108 @@ class Engine:
             skip(mono)
         for watcher, state in zip(self.watchers, snap.get("watchers") or []):
             watcher.load(state, rebase)
-        down_for = max(0.0, local - float(snap.get("saved_local", local)))
-        notice = Finding("hub_restarted", SYSTEM, mono - down_for, 0.0,
-                         detail={"down_seconds": down_for, "same_boot": boot_id == snap.get("boot_id")})
-        actions = [Audit("hub", "restored", {"down_seconds": down_for, "restarted": restarted})]
-        if restarted:
-            actions += self.policy.notify(notice, mono, local)
+        saved_clock = snap.get("clock") or {}
+        carried = saved_clock.get("unknown") if bridged.same_boot else None
+        if carried is not None:  # the same unset clock as before this restart (a crash, a reload)
+            self.unknown = UnknownWall.from_state(carried)
+        elif not synced:
+            self.unknown = UnknownWall(local - mono, mono)
+            if bridged.measurable:
+                self.unknown.outage = PendingOutage(float(snap["saved_local"]), mono, bridged.lower_bound,
+                                                    sorted(rebase.produced), reported=restarted)
+        else:
+            self.unknown = None
+        self.detector.hold_learning(self.unknown is not None)
+        self.next_heartbeat_local = self._restored_heartbeat(snap, bridged, local)
+        if self.unknown is not None and self.unknown.outage is not None and not bridged.same_boot:
+            self.unknown.outage.heartbeat = self.next_heartbeat_local
+        if not restarted:  # a reload: the last restart's figures still hold
+            self.restart = saved_clock.get("restart")
+            return [Audit("hub", "restored", {"restarted": False}), SetOutputs(self.policy.outputs_pattern())] + \
+                self._evaluate(mono, local)
+        outage = bridged.outage
+        self.restart = {"outage_seconds": outage, "at_least_seconds": bridged.lower_bound}
+        detail = {"down_seconds": outage, "same_boot": bridged.same_boot}
+        actions: list = [Audit("hub", "restored", {"down_seconds": outage, "outage_known": outage is not None,
+                                                   "at_least_seconds": bridged.lower_bound, "restarted": True})]
+        if outage is None:
+            actions.append(Log("warning", f"wall clock not synchronised: the outage before this restart is unknown "
+                                          f"(at least {bridged.lower_bound:.0f} s); silences count from the stored "
+                                          f"activity as if it were that long until the time is known"))
+            notice = Finding("hub_restarted_clock_unset", SYSTEM, mono - bridged.lower_bound, 0.0,
+                             detail={**detail, "at_least_seconds": bridged.lower_bound})
+        else:
+            notice = Finding("hub_restarted", SYSTEM, mono - outage, 0.0, detail=detail)
+        actions += self.policy.notify(notice, mono, local)
         actions.append(SetOutputs(self.policy.outputs_pattern()))
         return actions + self._evaluate(mono, local)
+
+    def _restored_heartbeat(self, snap: dict[str, Any], bridged: Bridge, local: float) -> float | None:
+        """The next heartbeat on this clock's wall time: the same wait as if the outage were what was
+        bridged (an unset clock's wall time is not the stored one's), never more than one interval."""
+        due = snap.get("next_heartbeat_local")
+        if due is None or self.config.alerts.heartbeat_hours <= 0:
+            return None
+        if not bridged.same_boot:
+            due = local + (float(due) - float(snap.get("saved_local", local)) - bridged.lower_bound)
+        return self._within_interval(float(due), local)
+
+    def _within_interval(self, due: float, local: float) -> float:
+        if due > local + self.config.alerts.heartbeat_hours * HOUR:
+            return first_heartbeat(local, self.config.alerts.heartbeat_time, self.config.alerts.heartbeat_hours)
+        return due
+
+    def start_fresh(self, mono: float, local: float, synced: bool = True) -> list:
+        """A first start (no stored state): nothing to bridge, but an unset clock's time of day is not learned."""
+        self.unknown = None if synced else UnknownWall(local - mono, mono)
+        self.detector.hold_learning(not synced)
+        return [Audit("hub", "first_start", {"clock_synced": synced})]
+
+    def wall_clock_set(self, mono: float, local: float) -> list:
+        """The wall clock is trusted now (NTP or the modem's network time): measure the outage the
+        restart had to bridge, move the restored times back by what the bound missed, fix the
+        stale wall stamps, learn again, and judge every silence at once."""
+        unknown, self.unknown = self.unknown, None
+        if unknown is None:
+            return []
+        jump = unknown.jump(mono, local)
+        stale_from = unknown.since_mono + unknown.stale_offset
+        actions: list = [Audit("hub", "clock_set", {"jump_seconds": jump, "stale_from_local": stale_from}),
+                         Log("info", f"wall clock set: it moved {jump:+.0f} s; event times logged since the "
+                                     f"unset clock read {stale_from:.0f} are that much off")]
+        pending = unknown.outage
+        heartbeat = self.next_heartbeat_local
+        if heartbeat is not None:
+            heartbeat += jump
+        if pending is not None:
+            outage = max(0.0, pending.restore_mono + (local - mono) - pending.saved_local)
+            missed = max(0.0, outage - pending.lower_bound)  # the bound errs early, never late: keep it if over
+            if missed > 0:
+                self._move_back(corrector(pending.restored, missed))
+                if heartbeat is not None and self.next_heartbeat_local == pending.heartbeat:
+                    heartbeat -= missed  # still the one restored: due when it would have been
+            self.restart = {"outage_seconds": outage, "at_least_seconds": pending.lower_bound}
+            measured = {"down_seconds": outage, "bridged_seconds": pending.lower_bound}
+            actions += [Audit("hub", "outage_measured", measured),
+                        Log("warning", f"wall clock set: the outage before the restart was {outage:.0f} s "
+                                       f"({missed:.0f} s more than bridged); silences recomputed")]
+            if pending.reported:  # the office was told "unknown": the figure says how long nobody watched
+                actions += self.policy.notify(Finding("hub_outage_measured", SYSTEM, mono - outage, 0.0,
+                                                      detail={"down_seconds": outage}), mono, local)
+        self.detector.wall_clock_set(jump, unknown.since_mono, mono)
+        self.detector.hold_learning(False)
+        if heartbeat is not None:
+            self.next_heartbeat_local = self._within_interval(heartbeat, local)
+        return actions + self._evaluate(mono, local)
+
+    def _move_back(self, correct: Callable[[float], float]) -> None:
+        """Re-restore each part's state through ``correct`` (the same path a restart takes)."""
+        for attr in ("since_mono", "until_mono"):
+            value = getattr(self.mode, attr)
+            if value is not None:
+                setattr(self.mode, attr, correct(value))
+        self.policy.load(self.policy.state(), correct)
+        self.detector.load(self.detector.state(), correct)
 
 
 def first_heartbeat(local: float, time_of_day: str, interval_hours: float) -> float:
@@ -288,13 +393,3 @@ def first_heartbeat(local: float, time_of_day: str, interval_hours: float) -> fl
     while t < local:
         t += step
     return t
-
-
-def _rebaser(snap: dict[str, Any], mono: float, local: float, boot_id: str) -> Callable[[float], float]:
-    """Map stored monotonic times onto this boot; across a reboot, bridge with wall time."""
-    saved_mono = float(snap.get("saved_mono", mono))
-    if boot_id and boot_id == snap.get("boot_id"):
-        return lambda m: m
-    elapsed = max(0.0, local - float(snap.get("saved_local", local)))
-    shift = mono - elapsed - saved_mono
-    return lambda m: m + shift

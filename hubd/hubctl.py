@@ -115,6 +115,10 @@ def show_status(d: dict[str, Any]) -> list[str]:
         lines.append(row("storage", "FAILING: state is not being saved"))
     if not d["clock_synced"]:
         lines.append(row("clock", "NOT SYNCED (no network or modem time yet)"))
+    restart = d.get("restart")
+    if restart and not restart["outage_known"]:
+        lines.append(row("restart", "outage before it UNKNOWN" + (" until the clock is set" if not d["clock_synced"]
+                                                                   else " (saved on an unset clock)")))
     return lines
 
 

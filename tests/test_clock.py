@@ -54,3 +54,30 @@ def test_scaled_clock_runs_fast(monkeypatch):
     monkeypatch.setattr("hubd.clock.asyncio.sleep", fake_sleep)
     asyncio.run(clock.sleep(36.0))
     assert asked == [pytest.approx(0.01)]
+
+
+def test_system_clock_is_synced_by_timesyncd_flag_or_modem_time(tmp_path):
+    from hubd.clock import SystemClock, system_local_seconds
+
+    flag = tmp_path / "synchronized"
+    wall = [1_000_000.0]  # a Pi without RTC after a cut: 1970
+    clock = SystemClock(str(flag), wall=lambda: wall[0])
+    assert not clock.synced() and clock.local() == system_local_seconds(1_000_000.0)
+    true_utc = 1_767_600_000.0
+    clock.offer_time(true_utc)  # the modem's network time after registration
+    assert clock.synced() and clock.local() == pytest.approx(system_local_seconds(true_utc))
+    wall[0] += 10.0
+    assert clock.local() == pytest.approx(system_local_seconds(true_utc + 10.0))
+    wall[0] = true_utc + 20.0  # NTP arrives and sets the system clock: the modem's offset no longer applies
+    flag.write_text("")
+    assert clock.synced() and clock.local() == pytest.approx(system_local_seconds(true_utc + 20.0))
+    clock.offer_time(0.0)  # ignored once the system clock is synchronised
+    assert clock.local() == pytest.approx(system_local_seconds(true_utc + 20.0))
+
+
+def test_modem_time_equal_to_the_system_time_still_counts_as_synced(tmp_path):
+    from hubd.clock import SystemClock
+
+    clock = SystemClock(str(tmp_path / "absent"), wall=lambda: 1_767_600_000.0)
+    clock.offer_time(1_767_600_000.0)
+    assert clock.synced()

@@ -93,7 +93,7 @@ def test_status_json_has_every_documented_field(hub):
     hub.trigger("hall")
     data = run_json(hub, "status")
     assert set(data) == {"protocol", "version", "flat_id", "now", "clock_synced", "monitoring", "mode", "activity",
-                         "detector", "alerts", "sensors", "modem", "outbox", "storage_ok"}
+                         "detector", "alerts", "sensors", "modem", "outbox", "storage_ok", "restart"}
     assert data["protocol"] == 1 and data["flat_id"] == "T-1" and data["monitoring"] == "watching"
     assert data["mode"] == {"name": "home", "set_by": None, "since": None, "until": None, "remaining_seconds": None}
     assert data["activity"]["last"] == data["now"] and data["activity"]["inactive_seconds"] == 0
@@ -110,7 +110,7 @@ def test_status_documentation_names_every_field():
                   "mode.until", "mode.remaining_seconds", "activity.last", "activity.inactive_seconds",
                   "activity.threshold_seconds", "activity.threshold_rule", "activity.alarm_due_in_seconds",
                   "alerts.open", "alerts.outputs", "sensors.by_state", "sensors.problems", "modem.signal_bars",
-                  "modem.uplink_down", "outbox", "storage_ok"):
+                  "modem.uplink_down", "outbox", "storage_ok", "restart.outage_known", "restart.outage_seconds"):
         assert f"`{field}`" in doc, field
 
 

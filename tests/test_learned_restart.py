@@ -77,3 +77,36 @@ def test_learned_thresholds_survive_a_daemon_restart(make_config):
     # the silence since the last motion is still counted from the real last activity
     shift = reboot.monotonic() - 60.0 - clock.monotonic()
     assert restored.next_check(reboot.monotonic()) == pytest.approx(due_before + shift, abs=1.0)
+
+
+def test_nothing_is_learned_while_the_wall_clock_is_unset():
+    """Events seen on an unset clock (5 h behind) are watched but never learned at a shifted time
+    of day; once the clock is set their stamps are corrected and learning goes on."""
+    from hubd.detector.model import LearnedDetector
+    from hubd.detector.params import DetectorParams
+    from hubd.events import Event
+
+    det = LearnedDetector(DetectorParams(max_inactivity_hours=12.0))
+    mono_of = lambda t: 5000.0 + (t - MIDNIGHT)  # noqa: E731
+
+    def feed(days, error=0.0):
+        for d in days:
+            for t in day_times(d):
+                det.observe(Event(mono_of(t), t + error, "pir_hall", Kind.MOTION, 1.0))
+    feed(range(11))
+    before = det.state()
+    det.hold_learning(True)
+    stale_from = mono_of(day_times(11)[0])
+    feed(range(11, 13), error=-5 * H)
+    after = det.state()
+    for key in ("cur", "hist", "thr", "abs_hist", "held_hist", "acto"):
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)
+    assert det.learned_days == 10
+    last = day_times(12)[-1]
+    assert det.status(mono_of(last) + 60.0, last + 60.0)["inactive_seconds"] == pytest.approx(60.0)  # still watching
+    assert det.status(mono_of(last), last)["last_activity_local"] == last - 5 * H
+    det.wall_clock_set(5 * H, stale_from, mono_of(last) + 60.0)
+    det.hold_learning(False)
+    assert det.status(mono_of(last), last)["last_activity_local"] == last
+    feed([13])
+    assert det.learned_days > 10  # the days since are closed on the right clock

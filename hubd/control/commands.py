@@ -100,6 +100,13 @@ def _modem_view(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def restart_view(restart: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The last restart's outage: unknown (null) until the wall clock is set after a cut."""
+    if restart is None:
+        return None
+    return {"outage_known": restart["outage_seconds"] is not None, **restart}
+
+
 def _sensor_states(status: dict[str, Any], open_alerts: list[dict[str, Any]]) -> dict[str, str]:
     """Per-sensor health from the sensor-health watcher, overridden by open sensor alerts."""
     states: dict[str, str] = {}
@@ -215,6 +222,7 @@ class Commands:
             "modem": _modem_view(uplink),
             "outbox": uplink.get("outbox") or {},
             "storage_ok": daemon.storage_ok,
+            "restart": restart_view(status["clock"]["restart"]),
         }
 
     def sensors(self, args: dict, actor: str) -> dict[str, Any]:

@@ -68,6 +68,12 @@ class Detector(ABC):
         """The earliest monotonic time a new finding could appear (None: only on events)."""
         return None
 
+    def hold_learning(self, hold: bool) -> None:
+        """While the wall clock is not set, learn nothing by time of day (its stamps are off)."""
+
+    def wall_clock_set(self, jump: float, since_mono: float, mono: float) -> None:
+        """The wall clock was set: wall stamps of events since ``since_mono`` were ``jump`` behind."""
+
 
 class FixedTimerDetector(Detector):
     """The industry baseline and the always-on safety net: any activity resets a stopwatch.
@@ -103,6 +109,11 @@ class FixedTimerDetector(Detector):
         if is_activity(event, self.appliance_on_watts):
             self.last_activity_mono = event.mono
             self.last_activity_local = event.local
+
+    def wall_clock_set(self, jump: float, since_mono: float, mono: float) -> None:
+        if self.last_activity_local is not None and self.last_activity_mono is not None \
+                and self.last_activity_mono >= since_mono:
+            self.last_activity_local += jump
 
     def _since(self, mono: float) -> float | None:
         if self.held or self.last_activity_mono is None:

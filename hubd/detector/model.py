@@ -46,6 +46,9 @@ _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
                              "inactivity_due", "inactivity_latched", "absence_due", "absence_latched")]
 _MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono")]
+# what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
+_LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "absence_limit", "absence_learned", "days")]
+_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today")]
 _BULK_ROWS = 4096
 
 
@@ -128,6 +131,8 @@ class LearnedDetector(Detector):
         self.sensors: list[str] = []
         self._ids: dict[str, int] = {}
         self._out = np.empty((8, 7))
+        self.learning = True
+        self._day_unset = False  # the local day was first taken from an unset wall clock
 
     def _cold_thresholds(self) -> np.ndarray:
         """Both rules' per-slot limits before anything is learned (the cold start)."""
@@ -165,9 +170,49 @@ class LearnedDetector(Detector):
     # --------------------------------------------------------------- per event
     def observe(self, event: Event) -> None:
         sid = self.sensor_id(event.sensor)
+        if not self.learning:
+            self._observe_unlearned(sid, event)
+            return
         kernels.step_event(float(event.mono), float(event.local), int(event.kind), sid, float(event.value),
                            self._pv, self._edges, self._sv, self._sens, self._cur, self._hist, self._thr,
                            self._abs_hist, self._held_hist, self._acto, self._out, 0)
+
+    def _observe_unlearned(self, sid: int, event: Event) -> None:
+        """Watch the event (activity, absence, holds) but learn nothing from it: what the kernel
+        learned is put back, and due times follow the limits as they were."""
+        arrays = (self._cur, self._hist, self._thr, self._abs_hist, self._held_hist, self._acto)
+        kept = [a.copy() for a in arrays]
+        kept_sv, kept_sens = self._sv[_LEARNED_SV].copy(), self._sens[sid, _LEARNED_SENS].copy()
+        kernels.step_event(float(event.mono), float(event.local), int(event.kind), sid, float(event.value),
+                           self._pv, self._edges, self._sv, self._sens, self._cur, self._hist, self._thr,
+                           self._abs_hist, self._held_hist, self._acto, self._out, 0)
+        rolled = not np.array_equal(self._sv[_LEARNED_SV], kept_sv, equal_nan=True)
+        for array, before in zip(arrays, kept):
+            array[...] = before
+        if math.isnan(kept_sv[0]):  # the first event ever: its day comes from the unset clock
+            self._day_unset = True
+            kept_sv[0] = self._sv[_SV["day"]]
+        self._sv[_LEARNED_SV] = kept_sv
+        self._sens[sid, _LEARNED_SENS] = kept_sens
+        if rolled:
+            kernels.refresh_dues(self._pv, self._sv, self._sens, self._thr)
+
+    def hold_learning(self, hold: bool) -> None:
+        self.learning = not hold
+
+    def wall_clock_set(self, jump: float, since_mono: float, mono: float) -> None:
+        """Stamps since ``since_mono`` move by ``jump``; nothing before ``mono`` is learned (it was
+        seen on the unset clock); a day first taken from that clock is today's."""
+        sv = self._sv
+        if not self.started:
+            return
+        if sv[_SV["last_mono"]] >= since_mono:
+            sv[_SV["last_local"]] += jump
+        if self._day_unset:
+            sv[_SV["day"]] = math.floor((sv[_SV["last_local"]] + (mono - sv[_SV["last_mono"]])) / 86400.0)
+            self._day_unset = False
+        self.skip_unobserved(mono)
+        kernels.refresh_dues(self._pv, self._sv, self._sens, self._thr)
 
     def check(self, mono: float, local: float) -> list[Finding]:
         sv, found = self._sv, []

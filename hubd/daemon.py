@@ -352,7 +352,7 @@ class Daemon:
             return None
 
     # -- inbound SMS commands ----------------------------------------------------
-    def _on_inbound(self, sender: str, text: str) -> None:
+    def _on_inbound(self, sender: str, text: str, numeric: bool = False) -> None:
         mono, local = self.clock.monotonic(), self.clock.local()
         authorised = set(self.config.modem.authorised) | set(self.config.modem.recipients)
         if sender not in authorised:

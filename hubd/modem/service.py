@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
@@ -29,15 +30,28 @@ from hubd.modem.errors import ErrorClass
 from hubd.modem.modem import CNMI_OPTIONS, Modem, ModemEvent, PinMemory, SimError
 from hubd.modem.outbox import Inbox, Outbox, OutboxMessage
 from hubd.modem.pdu import Deliver, PduError, Reassembler, StatusReport, decode, encode_submit
-from hubd.seams import ConditionSink, Uplink
+from hubd.seams import ConditionSink, InboundSink, Uplink
 from hubd.store import Store, StoreError
 
-__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN"]
+__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN", "numeric_sender"]
 
 log = logging.getLogger("hubd.modem")
 
 UPLINK_DOWN = ("uplink_down", "")
-InboundSink = Callable[[str, str], None]
+_NUMERIC_TONS = (0, 1, 2)  # unknown, international, national (TS 23.040 9.1.2.5)
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def numeric_sender(address: str, toa: int) -> bool:
+    """True only if the sender is a phone number: TON unknown/international/national, ASCII digits.
+
+    An alphanumeric sender ID (TON 5) is free text any bulk sender can set, even to
+    ``0312345678``: it must never be mistaken for the office's number.
+    """
+    if (toa >> 4) & 0x07 not in _NUMERIC_TONS:
+        return False
+    digits = address[1:] if address.startswith("+") else address
+    return _ASCII_DIGITS.fullmatch(digits) is not None
 
 
 @dataclass(frozen=True)
@@ -545,13 +559,13 @@ class SmsService(Uplink):
             return
         if key:
             self._groups.pop(key, None)
-        self._hand_over(message.sender, text, ids)
+        self._hand_over(message.sender, text, ids, numeric_sender(message.sender, message.sender_toa))
 
-    def _hand_over(self, sender: str, text: str, part_ids: list[int]) -> None:
-        log.info("SMS from %s (%d characters)", sender, len(text))
+    def _hand_over(self, sender: str, text: str, part_ids: list[int], numeric: bool) -> None:
+        log.info("SMS from %s%s (%d characters)", sender, "" if numeric else " (not a number)", len(text))
         try:
             if self._inbound is not None:
-                self._inbound(sender, text)
+                self._inbound(sender, text, numeric)
         except Exception:  # noqa: BLE001 - a failing handler must not lose the modem loop
             log.exception("inbound SMS handler failed for a message from %s", sender)
         finally:

@@ -277,11 +277,12 @@ class ModemEmulator:
         self._post(lambda: self._urc(text))
 
     def inject_sms(self, sender: str, text: str, *, timestamp: datetime | None = None, ref: int | None = None,
-                   direct: bool = False) -> None:
-        """An SMS arrives: stored with ``+CMTI`` (or ``+CMT`` + PDU when ``direct``), one per part."""
+                   direct: bool = False, alphanumeric: bool = False) -> None:
+        """An SMS arrives: stored with ``+CMTI`` (or ``+CMT`` + PDU when ``direct``), one per part.
+        ``alphanumeric``: the sender is a sender ID (TOA D0) even if it is all digits."""
         when = timestamp or datetime(2024, 3, 15, 9, 30, tzinfo=timezone(timedelta(hours=9)))
         ref = self.rng.randrange(256) if ref is None else ref
-        for pdu in encode_deliver(sender, text, timestamp=when, concat_ref=ref):
+        for pdu in encode_deliver(sender, text, timestamp=when, concat_ref=ref, alphanumeric_sender=alphanumeric):
             self.inject_pdu(pdu, direct=direct)
 
     def inject_pdu(self, pdu: str, *, direct: bool = False) -> None:

@@ -154,6 +154,8 @@ class SmsService(Uplink):
         self._hold_until = 0.0  # after a refused set-up: leave the modem alone until then
         self._step_waiters: list[asyncio.Future] = []
         self._sweep_needed = True
+        self._recovered = False  # interrupted sends and inbox parts of the last run taken up
+        self._internal_clears_at = 0.0
         self._last_error: str | None = None
         self.sent_count = 0
 
@@ -176,16 +178,51 @@ class SmsService(Uplink):
         self._inbound = inbound
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        crashes = 0
+        try:
+            while True:
+                try:
+                    if not self._recovered:
+                        self._recover_after_restart()
+                    await self._step()
+                    crashes = 0
+                except Exception as exc:  # noqa: BLE001 - nothing may end the only way to the office
+                    crashes += 1
+                    await self._worker_crashed(exc, crashes)
+        finally:
+            self.modem.close("uplink stopped")
+
+    def _recover_after_restart(self) -> None:
         for message_id in self.outbox.recover_interrupted():
             message = self.outbox.get(message_id)
             if message is not None and message.state == "failed":  # cut off mid-send twice: never silently
                 self._note_failed(message, message.last_error or "interrupted while sending, twice")
         self._reload_inbox()
+        self._recovered = True
+
+    async def _worker_crashed(self, exc: Exception, crashes: int) -> None:
+        """Any failure of the worker (a bug, a recovery step that fails in turn): log it, count it
+        towards ``uplink_down``, drop the port and start over after a growing pause."""
+        delay = min(self.timing.backoff_max, self.timing.reconnect_interval * 2 ** min(crashes - 1, 16))
+        log.error("SMS uplink worker failed (%d in a row): %r; closing the port, starting over in %g s",
+                  crashes, exc, delay, exc_info=exc)
+        self._last_error = f"internal error: {exc!r}"
+        now = self.clock.monotonic()
+        self.health.problem("internal", self._last_error, now)
+        self._internal_clears_at = now + 2 * delay  # a step after the pause alone proves nothing yet
+        self._next_connect = now + delay
+        self._hold_until = now + delay
         try:
-            while True:
-                await self._step()
-        finally:
-            self.modem.close("uplink stopped")
+            self.modem.close("uplink worker restarting")
+        except Exception:  # noqa: BLE001 - a port that cannot even close is dropped all the same
+            log.exception("closing the modem port failed")
+            self.modem.channel = None
+        try:
+            self._report_health()
+        except Exception:  # noqa: BLE001 - the condition is retried after the pause
+            log.exception("reporting the uplink's health failed")
+        self._stepped()
+        await self.clock.sleep(delay)
 
     def close(self) -> None:
         self.modem.close("uplink closed")
@@ -216,12 +253,9 @@ class SmsService(Uplink):
             log.error("%s", exc)
             self._last_error = str(exc)
             self._hold_until = self.clock.monotonic() + self.timing.reconnect_interval
-        except Exception as exc:  # noqa: BLE001 - a bug must not end the only way to the office
-            log.exception("SMS uplink step failed; closing the port and starting over")
-            self._last_error = f"internal error: {exc!r}"
-            self.health.problem("modem", self._last_error, self.clock.monotonic())
-            self.modem.close("internal error")
-            self._next_connect = self.clock.monotonic() + self.timing.reconnect_interval
+        # anything else (a bug, or a recovery above failing in turn) goes to run()'s supervisor
+        if "internal" in self.health.reasons and self.clock.monotonic() >= self._internal_clears_at:
+            self.health.clear("internal")  # the worker ran on well past its last failure's pause
         self._report_health()
         self._stepped()
         await self._wait()
@@ -328,7 +362,7 @@ class SmsService(Uplink):
             self._failures = 0
             try:
                 await self.modem.reset()
-            except (AtError, AtTimeout) as reset_error:
+            except (AtError, AtTimeout, ChannelClosed) as reset_error:  # the port may be closed already
                 log.error("modem reset refused: %s", reset_error)
                 self.modem.close("reset failed")
         self.modem.needs_init = True
@@ -620,6 +654,8 @@ class SmsService(Uplink):
                 candidates.append(now + self.outbox.due_in(head, self.timing.backoff_max))
         if self._events and self.modem.ready:
             candidates.append(now)
+        if "internal" in self.health.reasons:
+            candidates.append(self._internal_clears_at)
         future = [c for c in candidates if c is not None]
         if future and self._hold_until > now:
             return max(min(future), self._hold_until)

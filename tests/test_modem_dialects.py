@@ -53,3 +53,65 @@ def test_the_daemon_is_told_which_senders_are_numbers(emulator, tmp_path):
     inbound, numeric = run(body())
     by_text = dict((text, flag) for (_, text), (_, flag) in zip(inbound, numeric))
     assert by_text == {"ACK 1": True, "ACK 2": True, "ACK 3": False, "ACK 4": False}
+
+
+# --------------------------------------------------------------------------- SIM first
+
+from smshub import TO, in_thread  # noqa: E402
+
+
+def test_a_pin_first_modem_gets_its_pin_before_any_other_set_up(emulator, tmp_path):
+    """This dialect answers +CME ERROR: 11 to everything, ATE0 included, until the PIN is in."""
+    emu = emulator("pin-first", sim_pin="1234")
+
+    async def body():
+        async with hub_on(emu, tmp_path, sim_pin="1234") as hub:
+            await hub.ready()
+            message_id = hub.service.submit(TO, "after the PIN", "alarm", 1)
+            await hub.sent(message_id)
+            emu.reboot(down_for=0.05)  # the SIM locks again with every boot
+            await hub.until(lambda: hub.service.modem.state.reboots_seen == 1, what="reboot seen")
+            await hub.ready()
+            second = hub.service.submit(TO, "after the PIN again", "alarm", 2)
+            await hub.sent(second)
+
+    run(body())
+    commands = emu.snapshot()["commands"]
+    first_setup = [c for c in commands if c != "AT"]
+    assert first_setup[:2] == ["AT+CPIN?", 'AT+CPIN="1234"']
+    assert emu.pin_attempts == ["1234", "1234"]
+    assert emu.delivered == [(TO, "after the PIN"), (TO, "after the PIN again")]
+
+
+def test_a_locked_pin_first_sim_without_a_configured_pin_is_reported_and_no_pin_is_guessed(emulator, tmp_path):
+    emu = emulator("pin-first", sim_pin="1234")
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            hub.service.submit(TO, "cannot leave", "alarm", 1)
+            await hub.until(lambda: hub.down, what="uplink_down")
+            cpin = emu.snapshot()["commands"].count("AT+CPIN?")
+            assert await in_thread(emu.wait_until, lambda e: e.commands.count("AT+CPIN?") >= cpin + 2, 3.0)
+            assert not hub.task.done()
+            return hub.conditions[-1][1], hub.service.status()
+
+    finding, status = run(body())
+    assert emu.pin_attempts == [] and status["sim"] == "SIM PIN"
+    assert "none is configured" in finding.detail["reasons"]["sim"] and finding.limit == 0.0
+    assert emu.delivered == []
+
+
+def test_a_wrong_pin_on_a_pin_first_modem_is_entered_once_only(emulator, tmp_path):
+    emu = emulator("pin-first", sim_pin="1234")
+
+    async def body():
+        for _ in range(2):  # and not again after a restart
+            async with hub_on(emu, tmp_path, sim_pin="0000") as hub:
+                await hub.until(lambda: hub.down, what="uplink_down")
+                cpin = emu.snapshot()["commands"].count("AT+CPIN?")
+                assert await in_thread(emu.wait_until, lambda e: e.commands.count("AT+CPIN?") >= cpin + 2, 3.0)
+                status = hub.service.status()
+        return status
+
+    status = run(body())
+    assert emu.pin_attempts == ["0000"] and status["sim"] == "PIN rejected"

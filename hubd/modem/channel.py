@@ -161,8 +161,10 @@ class AtChannel:
     def add_urc_handler(self, handler: UrcHandler) -> None:
         self._handlers.append(handler)
 
-    async def open(self, *, sync: bool = True) -> None:
-        """Open the port, start reading, then (by default) sync and configure (ATE0, AT+CMEE=1)."""
+    async def open(self, *, sync: bool = True, configure: bool = True) -> None:
+        """Open the port, start reading, then (by default) sync and configure (ATE0, AT+CMEE=1).
+
+        The modem opens with ``configure=False``: its SIM comes first (see Modem.initialise)."""
         if self.is_open:
             return
         self._loop = asyncio.get_running_loop()
@@ -189,7 +191,8 @@ class AtChannel:
         log.info("modem port %s open", self.port)
         if sync:
             await self.sync()
-            await self.configure()
+            if configure:
+                await self.configure()
 
     async def configure(self) -> None:
         """Echo off and numeric errors: needed again after every modem reboot."""

@@ -299,7 +299,7 @@ class Modem:
         return self.connected and not self.needs_init and self.state.sim == "READY"
 
     async def connect(self) -> None:
-        """Open the port, sync, echo off, numeric errors, then :meth:`initialise`."""
+        """Open the port, sync, then :meth:`initialise` (SIM first, then echo off, numeric errors …)."""
         self.close("reconnecting")
         channel = self._channel_factory(self.port, self.baudrate, command_timeout=self.command_timeout,
                                         cmgs_timeout=self.cmgs_timeout, settle=self.settle)
@@ -308,12 +308,12 @@ class Modem:
         self.channel = channel
         self.needs_init = True
         try:
-            await channel.open()
+            await channel.open(configure=False)
         except (AtTimeout, AtError):
             self.close("no answer to AT")
             raise
         self.state.connected = True
-        await self.initialise(configure=False)  # open() just did ATE0 and AT+CMEE=1
+        await self.initialise()
 
     def close(self, reason: str = "closed") -> None:
         channel, self.channel = self.channel, None
@@ -333,16 +333,19 @@ class Modem:
         return await self._require().command(command, **kwargs)
 
     # -- set-up ------------------------------------------------------------------------
-    async def initialise(self, configure: bool = True) -> None:
-        """The set-up a boot erases: echo, errors, SIM, PDU mode, storage, indications, registration URCs."""
+    async def initialise(self) -> None:
+        """The set-up a boot erases: SIM, echo, errors, PDU mode, storage, indications, registration URCs.
+
+        The SIM comes first: some modems refuse every other command, ``ATE0`` included, with
+        ``+CME ERROR: 11`` until the PIN is entered."""
         channel = self._require()
         self.needs_init = True
         self.state.initialised = False
         generation = self._generation
-        if configure:
-            await channel.configure()
+        word, pin_entered = await self._unlock_sim()
+        await channel.configure()
         await self._identify()
-        await self.check_sim()
+        await self.check_sim(word, pin_entered)
         await self._at("AT+CMGF=0")
         await self._choose_storage()
         await self._enable_indications()
@@ -373,10 +376,24 @@ class Modem:
         except AtError:
             pass
 
-    async def check_sim(self) -> None:
-        """``AT+CPIN?``; enter the PIN once if asked. Raises :class:`SimError` when SMS cannot go."""
+    async def _unlock_sim(self) -> tuple[str | None, bool]:
+        """``AT+CPIN?`` before any other set-up, and the PIN if asked: (the SIM's word, or None if
+        the modem would not say before ``AT+CMEE=1``; whether the PIN was entered)."""
         word = await self._sim_word()
+        if word != "SIM PIN":
+            return (None if word.startswith("error ") else word), False
+        await self._enter_pin()
+        return await self._await_sim_ready(), True
+
+    async def check_sim(self, word: str | None = None, pin_entered: bool = False) -> None:
+        """``AT+CPIN?`` (unless ``word`` is known); enter the PIN once if asked. Raises
+        :class:`SimError` when SMS cannot go."""
+        if word is None:
+            word = await self._sim_word()
         if word == "SIM PIN":
+            if pin_entered:  # accepted, yet the SIM still asks: wait, never enter it twice
+                self.state.sim = word
+                raise SimError(word, "the SIM still asks for its PIN after accepting it", permanent=False)
             await self._enter_pin()
             word = await self._await_sim_ready()
         self.state.sim = word

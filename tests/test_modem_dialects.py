@@ -115,3 +115,50 @@ def test_a_wrong_pin_on_a_pin_first_modem_is_entered_once_only(emulator, tmp_pat
 
     status = run(body())
     assert emu.pin_attempts == ["0000"] and status["sim"] == "PIN rejected"
+
+
+# --------------------------------------------------------------------------- +CPMS option lists
+
+from hubd.modem.modem import choose_storage, cpms_setting, parse_cpms_options  # noqa: E402
+
+NAMES = st.sampled_from(["SM", "ME", "MT", "BM", "SR", "TA", "SM_P", "ME_P"])
+LISTS = st.lists(st.lists(NAMES, min_size=1, max_size=5, unique=True), min_size=1, max_size=3)
+
+
+@given(LISTS, st.booleans(), st.booleans(), st.booleans())
+def test_cpms_option_lists_parse_whatever_the_wrapping(lists, wrapped, spaced, quoted):
+    """Shapes seen: ("SM","ME"),("SM","ME"),("SM") and (("SM","BM","SR"),("SM")); with or without
+    blanks and quotes."""
+    comma = ", " if spaced else ","
+    groups = ["(" + comma.join(f'"{n}"' if quoted else n for n in names) + ")" for names in lists]
+    value = comma.join(groups)
+    if wrapped:
+        value = "(" + value + ")"
+    assert parse_cpms_options(value) == lists
+    storage = choose_storage(lists)
+    assert storage is None or (storage in lists[0] and "(" not in storage)
+
+
+def test_nested_cpms_lists_choose_sm_for_the_two_memories_there_are():
+    options = parse_cpms_options('(("SM","BM","SR"),("SM"))')
+    assert options == [["SM", "BM", "SR"], ["SM"]]
+    assert choose_storage(options) == "SM" and cpms_setting("SM", options) == '"SM","SM"'
+    assert cpms_setting("ME", [["SM", "ME"], ["SM", "ME"], ["SM", "ME"]]) == '"ME","ME","ME"'
+
+
+def test_a_modem_with_nested_cpms_lists_sets_up_and_reads_inbound(emulator, tmp_path):
+    emu = emulator("nested-cpms")
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            await hub.ready()
+            emu.inject_sms(OFFICE, "STATUS")
+            await hub.until(lambda: hub.inbound, what="inbound")
+            message_id = hub.service.submit(TO, "nested lists", "alarm", 1)
+            await hub.sent(message_id)
+            return hub.service.modem.state.storage, hub.inbound
+
+    storage, inbound = run(body())
+    assert storage == "SM" and inbound == [(OFFICE, "STATUS")]
+    assert 'AT+CPMS="SM","SM"' in emu.commands and emu.stored_count() == 0
+    assert emu.delivered == [(TO, "nested lists")]

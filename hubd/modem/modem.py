@@ -40,6 +40,7 @@ __all__ = [
     "parse_cclk",
     "parse_cops",
     "parse_cpms_options",
+    "cpms_setting",
     "choose_storage",
 ]
 
@@ -132,9 +133,24 @@ def parse_cops(line: Line | None) -> str | None:
 
 
 def parse_cpms_options(value: str) -> list[list[str]]:
-    """``("SM","ME"),("SM","ME"),("SM")`` to [['SM','ME'], ['SM','ME'], ['SM']]."""
-    groups = re.findall(r"\(([^)]*)\)", value)
+    """``("SM","ME"),("SM","ME"),("SM")`` to [['SM','ME'], ['SM','ME'], ['SM']].
+
+    The innermost parentheses are the lists, however they are wrapped: some modems answer
+    ``(("SM","BM","SR"),("SM"))``, one pair around the whole (once parsed as a storage ``(SM``).
+    """
+    groups = re.findall(r"\(([^()]*)\)", value)
     return [[name for name in split_fields(group) if name] for group in groups]
+
+
+def cpms_setting(storage: str, options: list[list[str]]) -> str:
+    """``AT+CPMS=`` arguments: ``storage`` for as many memories as the modem lists and allows it
+    in (a modem with two lists refuses a third argument)."""
+    count = 0
+    for names in options[:3]:
+        if storage not in names:
+            break
+        count += 1
+    return ",".join([f'"{storage}"'] * max(1, count))
 
 
 def choose_storage(options: list[list[str]]) -> str | None:
@@ -464,13 +480,14 @@ class Modem:
         try:
             response = await self._at("AT+CPMS=?")
             line = response.first("+CPMS")
-            storage = choose_storage(parse_cpms_options(line.value)) if line else None
+            options = parse_cpms_options(line.value) if line else []
+            storage = choose_storage(options)
         except AtError:
             storage = None
         if storage is None:
             self.state.storage = None
             return
-        await self._at(f'AT+CPMS="{storage}","{storage}","{storage}"')
+        await self._at(f"AT+CPMS={cpms_setting(storage, options)}")
         self.state.storage = storage
 
     async def _enable_indications(self) -> None:

@@ -162,3 +162,119 @@ def test_a_modem_with_nested_cpms_lists_sets_up_and_reads_inbound(emulator, tmp_
     assert storage == "SM" and inbound == [(OFFICE, "STATUS")]
     assert 'AT+CPMS="SM","SM"' in emu.commands and emu.stored_count() == 0
     assert emu.delivered == [(TO, "nested lists")]
+
+
+# --------------------------------------------------------------------------- inbound degrades inbound only
+
+from hubd.modem.service import INBOUND_BATCH, UPLINK_DEGRADED, UPLINK_DOWN  # noqa: E402
+
+
+def degraded_reports(hub) -> list:
+    return [finding for ident, finding in hub.conditions if ident == UPLINK_DEGRADED]
+
+
+def test_a_phone_that_cannot_list_stored_sms_reads_them_one_by_one_and_sends(emulator, tmp_path):
+    emu = emulator("no-cmgl")
+    emu.inject_sms(OFFICE, "STATUS")  # stored while the hub was away: only a listing finds it
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            message_id = hub.service.submit(TO, "the alarm", "alarm", 1)
+            await hub.sent(message_id)
+            await hub.until(lambda: hub.inbound, what="the stored SMS")
+            await hub.until(lambda: emu.stored_count() == 0, what="deleted")
+            return hub.inbound, hub.conditions
+
+    inbound, conditions = run(body())
+    assert emu.delivered == [(TO, "the alarm")] and inbound == [(OFFICE, "STATUS")]
+    assert conditions == []
+
+
+def test_inbound_failing_never_holds_up_sending_and_is_reported_once(emulator, tmp_path):
+    emu = emulator("no-cmgl")
+    emu.override("AT+CMGR", ["ERROR"])  # cannot read a single stored SMS either
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            await hub.ready()
+            emu.inject_sms(OFFICE, "ACK 1")
+            await hub.until(lambda: degraded_reports(hub), what="uplink_degraded")
+            sent = [hub.service.submit(TO, f"alarm {n}", "alarm", n) for n in range(3)]
+            for message_id in sent:
+                await hub.sent(message_id)
+            assert hub.inbound == []
+            emu.override("AT+CMGR", None)
+            await hub.until(lambda: hub.inbound, what="the SMS, once the phone reads again")
+            await hub.until(lambda: degraded_reports(hub)[-1] is None, what="uplink_degraded cleared")
+            return hub
+
+    hub = run(body())
+    raised, cleared = degraded_reports(hub)
+    assert "inbound" in raised.detail["reasons"] and cleared is None
+    assert not [ident for ident, _ in hub.conditions if ident == UPLINK_DOWN]
+    assert emu.delivered == [(TO, f"alarm {n}") for n in range(3)] and hub.inbound == [(OFFICE, "ACK 1")]
+    assert emu.stored_count() == 0
+
+
+def test_a_full_sim_is_reported_and_cleared_by_reading_and_deleting(emulator, tmp_path):
+    emu = emulator("smsfull", storage_size=3)
+    emu.override("AT+CMGR", ["ERROR"])
+    emu.override("AT+CMGL", ["ERROR"])
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            await hub.ready()
+            for n in range(3):
+                emu.inject_sms(OFFICE, f"STATUS {n}")
+            await hub.until(lambda: degraded_reports(hub), what="uplink_degraded")
+            assert "storage_full" in degraded_reports(hub)[0].detail["reasons"]
+            emu.override("AT+CMGR", None)
+            emu.override("AT+CMGL", None)
+            await hub.until(lambda: len(hub.inbound) == 3, what="all three read")
+            await hub.until(lambda: degraded_reports(hub)[-1] is None, what="cleared")
+            return hub
+
+    hub = run(body())
+    assert len(degraded_reports(hub)) == 2 and emu.stored_count() == 0
+    assert sorted(text for _, text in hub.inbound) == ["STATUS 0", "STATUS 1", "STATUS 2"]
+
+
+def test_an_alarm_waits_for_at_most_one_batch_of_an_inbound_flood(emulator, tmp_path):
+    """30 SMS piled up in the SIM while the modem was away, and an alarm queued: the alarm goes
+    first (before, the whole storage was read and deleted before a single send)."""
+    emu = emulator("sim800")  # no indications before set-up: the flood is found by listing
+    for n in range(30):
+        emu.inject_sms(OFFICE, f"STATUS {n}", ref=n)
+    assert emu.wait_until(lambda e: e.stored_count() == 30, 5.0)
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            message_id = hub.service.submit(TO, "the alarm", "alarm", 1)
+            await hub.sent(message_id)
+            await hub.until(lambda: len(hub.inbound) == 30, 10.0, "the whole flood")
+            await hub.until(lambda: emu.stored_count() == 0, what="all deleted")
+            return emu.snapshot()["commands"]
+
+    commands = run(body())
+    first_send = next(i for i, c in enumerate(commands) if c.startswith("AT+CMGS"))
+    assert sum(1 for c in commands[:first_send] if c.startswith("AT+CMGD")) <= INBOUND_BATCH
+
+
+def test_an_sms_whose_deletion_failed_is_handed_over_once_only(emulator, tmp_path):
+    """Committed, then the delete refused: read again later (as after a kill -9 between the two),
+    it must not become a second ACK/STATUS/TEST."""
+    emu = emulator("ec25")
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            await hub.ready()
+            emu.override("AT+CMGD", ["ERROR"])
+            emu.inject_sms(OFFICE, "TEST")
+            await hub.until(lambda: hub.inbound, what="handed over")
+            reads = emu.snapshot()["commands"].count("AT+CMGR=1")
+            assert await in_thread(emu.wait_until, lambda e: e.commands.count("AT+CMGR=1") >= reads + 2, 5.0)
+            emu.override("AT+CMGD", None)
+            await hub.until(lambda: emu.stored_count() == 0, what="deleted at last")
+            return hub.inbound
+
+    assert run(body()) == [(OFFICE, "TEST")]

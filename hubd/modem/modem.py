@@ -59,6 +59,16 @@ _LATEST_PLAUSIBLE = datetime(2070, 1, 1, tzinfo=timezone.utc)
 _CCLK = re.compile(r'"?(\d{2,4})/(\d{1,2})/(\d{1,2}),(\d{1,2}):(\d{1,2}):(\d{1,2})([+-]\d{1,2})?"?')
 
 
+def _says_storage_full(name: str, value: str) -> bool:
+    """``+CIEV: "SMSFULL",1`` (SIMCom), ``+QIND: "smsfull","SM"`` (Quectel), ``^SMMEMFULL`` (Huawei)."""
+    upper = value.upper().replace(" ", "")
+    if name == "+CIEV":
+        return upper.startswith(('"SMSFULL",1', "SMSFULL,1"))
+    if name == "+QIND":
+        return upper.startswith(('"SMSFULL"', "SMSFULL"))
+    return name == "^SMMEMFULL"
+
+
 class SimError(Exception):
     """The SIM keeps SMS from going. ``permanent``: it will not heal by itself (PUK, wrong PIN, no SIM)."""
 
@@ -212,7 +222,7 @@ class PinMemory:
 @dataclass(frozen=True)
 class ModemEvent:
     """Something the modem said on its own: ``kind`` is one of
-    sms_stored, sms, report, report_stored, registration, reboot, closed, power_warning."""
+    sms_stored, sms, report, report_stored, registration, reboot, closed, power_warning, storage_full."""
 
     kind: str
     storage: str | None = None
@@ -595,14 +605,43 @@ class Modem:
     async def delete(self, index: int, storage: str | None = None) -> None:
         await self._with_storage(storage, f"AT+CMGD={index}")
 
+    async def storage_usage(self) -> tuple[int, int] | None:
+        """(used, total) of the memory messages are read from (``AT+CPMS?``); None if not said."""
+        try:
+            line = (await self._at("AT+CPMS?")).first("+CPMS")
+        except AtError:
+            return None
+        fields = line.fields if line else []
+        if len(fields) >= 3 and fields[1].isdigit() and fields[2].isdigit():
+            return int(fields[1]), int(fields[2])
+        return None
+
     async def list_stored(self) -> list[tuple[int, str | None]]:
-        """(index, PDU) of every stored message (``AT+CMGL=4``)."""
-        response = await self._at("AT+CMGL=4")
+        """(index, PDU) of every stored message (``AT+CMGL=4``; read index by index on a phone
+        that cannot list, as far as ``AT+CPMS?`` says messages are stored)."""
+        try:
+            response = await self._at("AT+CMGL=4")
+        except AtError as exc:
+            usage = await self.storage_usage()
+            if usage is None:
+                raise
+            log.info("%s: reading the %d stored message(s) index by index", exc, usage[0])
+            return await self._read_each(*usage)
         out = []
         for line in response.lines:
             fields = line.fields
             if line.name == "+CMGL" and fields and fields[0].isdigit():
                 out.append((int(fields[0]), line.pdu))
+        return out
+
+    async def _read_each(self, used: int, total: int) -> list[tuple[int, str | None]]:
+        out: list[tuple[int, str | None]] = []
+        for index in range(0, total + 1):  # Quectel counts from 0, SIMCom from 1
+            if len(out) >= used:
+                break
+            pdu = await self.read(index)
+            if pdu is not None:
+                out.append((index, pdu))
         return out
 
     # -- unsolicited ----------------------------------------------------------------------------
@@ -630,6 +669,9 @@ class Modem:
                 self._emit(ModemEvent(kind, storage=fields[0] or None, index=int(fields[1]), text=line.text))
             else:
                 log.warning("unreadable %s: %r", name, line.text)
+        elif _says_storage_full(name, line.value):
+            log.warning("modem: %s: the message storage is full", line.text)
+            self._emit(ModemEvent("storage_full", text=line.text))
         elif name == "+CMT":
             self._emit(ModemEvent("sms", pdu=line.pdu, text=line.text))
         elif name == "+CDS":

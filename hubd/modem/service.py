@@ -33,11 +33,13 @@ from hubd.modem.pdu import Deliver, PduError, Reassembler, StatusReport, decode,
 from hubd.seams import ConditionSink, InboundSink, Uplink
 from hubd.store import Store, StoreError
 
-__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN", "numeric_sender"]
+__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN", "UPLINK_DEGRADED", "numeric_sender"]
 
 log = logging.getLogger("hubd.modem")
 
 UPLINK_DOWN = ("uplink_down", "")
+UPLINK_DEGRADED = ("uplink_degraded", "")  # sending works, inbound SMS (office commands) do not
+INBOUND_BATCH = 5  # stored SMS read per worker step: between two sends, never a whole flood
 _NUMERIC_TONS = (0, 1, 2)  # unknown, international, national (TS 23.040 9.1.2.5)
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 
@@ -139,13 +141,17 @@ class SmsService(Uplink):
                            command_timeout=timing.command_timeout, cmgs_timeout=timing.cmgs_timeout,
                            settle=timing.settle, channel_factory=channel_factory, on_event=self._on_modem_event)
         self.health = _LinkHealth()
+        self.inbound_health = _LinkHealth()  # reported as uplink_degraded: inbound only, never sending
+        self._inbound_failures = 0
+        self._inbound_retry_at = 0.0
+        self._inbound: collections.deque[ModemEvent] = collections.deque()
         self.reassembler = Reassembler(timing.reassembly_timeout)
         self._groups: dict[tuple, list[int]] = {}
         self._events: collections.deque[ModemEvent] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conditions: ConditionSink | None = None
-        self._inbound: InboundSink | None = None
+        self._inbound_sink: InboundSink | None = None
         self._failures = 0
         self._next_connect = 0.0
         self._next_health = 0.0
@@ -175,7 +181,7 @@ class SmsService(Uplink):
 
     async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
         self._conditions = conditions
-        self._inbound = inbound
+        self._inbound_sink = inbound
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         crashes = 0
@@ -293,12 +299,11 @@ class SmsService(Uplink):
             await self._initialise()
         if not self.modem.ready:
             return
-        await self._handle_events()
-        if self._sweep_needed:
-            await self._sweep_stored()
+        self._handle_events()
         if self.clock.monotonic() >= self._next_health:
             await self._check_health()
-        await self._send_due()
+        await self._send_due()  # then one message, then inbound gets its turn: it never holds up an alarm
+        await self._inbound_work()
 
     async def _connect(self) -> None:
         log.info("opening modem port %s", self.port)
@@ -375,7 +380,10 @@ class SmsService(Uplink):
         if self.modem.state.registered and now >= self._next_time_read:
             await self.modem.read_network_time()
             self._next_time_read = now + self.timing.network_time_interval
-        await self._sweep_stored()
+        self._sweep_needed = True  # indications can be lost: look in the storage now and then
+        usage = await self.modem.storage_usage()
+        if usage is not None and usage[1] > 0 and usage[0] >= usage[1]:
+            self._storage_full(f"message storage full ({usage[0]} of {usage[1]})")
         self._expire_inbound()
         registered = self.modem.state.registered is not False
         self._next_health = now + (self.timing.health_interval if registered else self.timing.unregistered_poll)
@@ -393,6 +401,7 @@ class SmsService(Uplink):
     def _report_health(self) -> None:
         if self._conditions is None:
             return
+        self._report_inbound_health()
         now = self.clock.monotonic()
         due = self.health.due(self.timing.down_after)
         if due is not None and now >= due:
@@ -410,21 +419,35 @@ class SmsService(Uplink):
             log.info("uplink recovered")
             self._conditions(UPLINK_DOWN, None)
 
+    def _report_inbound_health(self) -> None:
+        """One ``uplink_degraded`` per episode: raised when inbound has failed for ``down_after`` (at
+        once for a full SIM), cleared when it works again."""
+        assert self._conditions is not None
+        health, now = self.inbound_health, self.clock.monotonic()
+        due = health.due(self.timing.down_after)
+        if due is not None and now >= due and health.reported is None:
+            health.reported = frozenset(health.reasons)
+            log.error("inbound SMS failing (sending is not affected): %s",
+                      "; ".join(f"{k}: {v}" for k, v in health.reasons.items()))
+            self._conditions(UPLINK_DEGRADED, Finding("uplink_degraded", SYSTEM, health.since or now, 0.0,
+                                                      detail={"reasons": dict(health.reasons), "port": self.port}))
+        elif due is None and health.reported is not None:
+            health.reported = None
+            log.info("inbound SMS working again")
+            self._conditions(UPLINK_DEGRADED, None)
+
     # -- sending ---------------------------------------------------------------------------------
     def _backoff(self, attempts: int) -> float:
         return min(self.timing.backoff_max, self.timing.backoff_base * 2 ** max(0, attempts - 1))
 
     async def _send_due(self) -> None:
-        while True:
-            message = self.outbox.head()
-            if message is None:
-                return
-            if self.outbox.due_in(message, self.timing.backoff_max) > 0:
-                return
-            if self.modem.state.registered is False:
-                return
-            if not await self._send(message):
-                return
+        """One due message (the outbox's head); the worker's next step follows at once for the next."""
+        message = self.outbox.head()
+        if message is None or self.outbox.due_in(message, self.timing.backoff_max) > 0:
+            return
+        if self.modem.state.registered is False:
+            return
+        await self._send(message)
 
     async def _send(self, message: OutboxMessage) -> bool:
         """One attempt at one message; True if it left completely (so the next may follow)."""
@@ -523,23 +546,81 @@ class SmsService(Uplink):
     # -- inbound -----------------------------------------------------------------------------------
     def _on_modem_event(self, event: ModemEvent) -> None:
         """Called by the reader in the loop: queue and wake, nothing more."""
-        self._events.append(event)
+        if event.kind in ("sms_stored", "report_stored", "sms", "report"):
+            self._inbound.append(event)
+        else:
+            self._events.append(event)
         self._poke()
 
-    async def _handle_events(self) -> None:
+    def _handle_events(self) -> None:
+        """Link events (no I/O): registration changes, reboots, a full storage."""
         while self._events:
             event = self._events.popleft()
-            if event.kind in ("sms_stored", "report_stored") and event.index is not None:
-                await self._read_stored(event.index, event.storage)
-            elif event.kind in ("sms", "report"):
-                if event.pdu:
-                    self._take_pdu(event.pdu)
-                else:
-                    log.error("%s without its PDU line: nothing to decode", event.text)
-            elif event.kind == "registration":
+            if event.kind == "registration":
                 self._registration_changed()
             elif event.kind == "reboot":
                 self._sweep_needed = True
+            elif event.kind == "storage_full":
+                self._storage_full(event.text)
+
+    def _storage_full(self, detail: str) -> None:
+        """Inbound SMS are being refused: read (commit) and delete what is stored, and say so."""
+        self.inbound_health.problem("storage_full", detail, self.clock.monotonic(), immediate=True)
+        self._sweep_needed = True
+        self._inbound_retry_at = 0.0
+
+    async def _inbound_work(self) -> None:
+        """A bounded batch of inbound reading, after sending. Its failures (a phone that cannot list
+        or read stored SMS) degrade inbound only: reported, retried with back-off."""
+        if self.clock.monotonic() < self._inbound_retry_at or not (self._inbound or self._sweep_needed):
+            return
+        try:
+            for _ in range(INBOUND_BATCH):
+                if not self._inbound:
+                    break
+                event = self._inbound.popleft()
+                try:
+                    await self._handle_inbound(event)
+                except BaseException:
+                    self._inbound.appendleft(event)  # not lost: tried again after the back-off
+                    raise
+            if self._sweep_needed and not self._inbound:
+                await self._sweep_stored()
+        except AtError as exc:
+            self._inbound_failed(exc)
+            return
+        if self._inbound_failures or "storage_full" in self.inbound_health.reasons:
+            await self._inbound_recovered()
+
+    async def _handle_inbound(self, event: ModemEvent) -> None:
+        if event.kind in ("sms_stored", "report_stored") and event.index is not None:
+            await self._read_stored(event.index, event.storage)
+        elif event.pdu:
+            self._take_pdu(event.pdu)
+        else:
+            log.error("%s without its PDU line: nothing to decode", event.text)
+
+    def _inbound_failed(self, exc: AtError) -> None:
+        self._inbound_failures += 1
+        now = self.clock.monotonic()
+        delay = self._backoff(self._inbound_failures)
+        self._inbound_retry_at = now + delay
+        self._sweep_needed = True
+        if exc.code == 322:  # memory full
+            self._storage_full(str(exc))
+            self._inbound_retry_at = now + delay
+        self.inbound_health.problem("inbound", f"reading stored SMS failed: {exc}", now)
+        log.warning("reading inbound SMS failed (%s, failure %d): retrying in %g s; sending goes on",
+                    exc, self._inbound_failures, delay)
+
+    async def _inbound_recovered(self) -> None:
+        if "storage_full" in self.inbound_health.reasons:
+            usage = await self.modem.storage_usage()
+            if usage is not None and usage[0] >= usage[1] > 0:
+                return  # still full: the next sweep goes on deleting
+        self._inbound_failures = 0
+        self._inbound_retry_at = 0.0
+        self.inbound_health.clear("inbound", "storage_full")
 
     async def _read_stored(self, index: int, storage: str | None) -> None:
         pdu = await self.modem.read(index, storage)
@@ -550,17 +631,23 @@ class SmsService(Uplink):
         await self.modem.delete(index, storage)
 
     async def _sweep_stored(self) -> None:
-        """Read whatever waits in the modem's storage (indications lost while down or rebooting)."""
-        self._sweep_needed = False
-        for index, pdu in await self.modem.list_stored():
+        """Read whatever waits in the modem's storage (indications lost while down or rebooting),
+        a batch at a time: the rest waits for the next step, after the next send."""
+        stored = await self.modem.list_stored()
+        for index, pdu in stored[:INBOUND_BATCH]:
             if pdu is not None:
                 self._take_pdu(pdu)
             else:
                 log.error("stored SMS %d listed without a PDU; deleting it", index)
             await self.modem.delete(index)
+        self._sweep_needed = len(stored) > INBOUND_BATCH
 
     def _take_pdu(self, pdu: str) -> None:
-        """Decode and keep one inbound PDU; a bad one is logged and stored, never fatal."""
+        """Decode and keep one inbound PDU; a bad one is logged and stored, never fatal. One already
+        committed (its deletion from the SIM failed, or the hub stopped before it) is not taken twice."""
+        if any(part.pdu == pdu for part in self.inbox.parts(limit=200)):
+            log.info("inbound PDU already kept (deleted late from the modem's storage): not taken again")
+            return
         try:
             message = decode(pdu)
         except PduError as exc:
@@ -598,8 +685,8 @@ class SmsService(Uplink):
     def _hand_over(self, sender: str, text: str, part_ids: list[int], numeric: bool) -> None:
         log.info("SMS from %s%s (%d characters)", sender, "" if numeric else " (not a number)", len(text))
         try:
-            if self._inbound is not None:
-                self._inbound(sender, text, numeric)
+            if self._inbound_sink is not None:
+                self._inbound_sink(sender, text, numeric)
         except Exception:  # noqa: BLE001 - a failing handler must not lose the modem loop
             log.exception("inbound SMS handler failed for a message from %s", sender)
         finally:
@@ -654,6 +741,8 @@ class SmsService(Uplink):
                 candidates.append(now + self.outbox.due_in(head, self.timing.backoff_max))
         if self._events and self.modem.ready:
             candidates.append(now)
+        if (self._inbound or self._sweep_needed) and self.modem.ready:
+            candidates.append(max(now, self._inbound_retry_at))
         if "internal" in self.health.reasons:
             candidates.append(self._internal_clears_at)
         future = [c for c in candidates if c is not None]

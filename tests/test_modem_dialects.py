@@ -278,3 +278,50 @@ def test_an_sms_whose_deletion_failed_is_handed_over_once_only(emulator, tmp_pat
             return hub.inbound
 
     assert run(body()) == [(OFFICE, "TEST")]
+
+
+# --------------------------------------------------------------------------- network time
+
+from datetime import datetime  # noqa: E402
+
+from hubd.modem.modem import parse_cclk  # noqa: E402
+
+from smshub import FAST, JST  # noqa: E402
+
+
+def test_network_time_is_read_as_soon_as_registration_is_gained(emulator, tmp_path):
+    """After a power cut with no network the clock learns the time from the modem: at once when
+    the modem registers, not at the next (slow) health poll."""
+    moment = datetime(2026, 1, 5, 12, 0, 0, tzinfo=JST)
+    emu = emulator("ec25", network_time=moment, registration=2)  # searching at first
+    slow_polls = FAST.__class__(**{**FAST.__dict__, "unregistered_poll": 30.0, "health_interval": 30.0})
+
+    async def body():
+        async with hub_on(emu, tmp_path, timing=slow_polls) as hub:
+            await hub.ready()
+            assert hub.offered == []  # unregistered: the modem's clock is its default
+            emu.set_registration(1)
+            await hub.until(lambda: hub.offered, 3.0, "network time after registration")
+            return hub.offered
+
+    (offered,) = run(body())
+    assert moment.timestamp() <= offered < moment.timestamp() + 5
+
+
+@pytest.mark.parametrize("moment", [datetime(2000, 1, 1, tzinfo=JST), datetime(2023, 12, 31, 23, 0, tzinfo=JST)])
+def test_an_implausible_modem_time_is_never_offered(emulator, tmp_path, moment):
+    emu = emulator("ec25", network_time=moment)
+
+    async def body():
+        async with hub_on(emu, tmp_path) as hub:
+            await hub.ready()
+            await hub.until(lambda: "AT+CCLK?" in emu.commands, what="clock read")
+            return hub.offered
+
+    assert run(body()) == []
+
+
+@pytest.mark.parametrize("value", ['"00/01/01,00:00:00+00"', '"1980/01/06,00:00:00+00"', '"2004/01/01,00:00:00"',
+                                   '"23/12/31,23:59:59+36"'])
+def test_modem_default_times_are_implausible(value):
+    assert parse_cclk(value) is None

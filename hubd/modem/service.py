@@ -156,6 +156,7 @@ class SmsService(Uplink):
         self._next_connect = 0.0
         self._next_health = 0.0
         self._next_time_read = 0.0
+        self._was_registered = False
         self._next_sim_check = 0.0
         self._hold_until = 0.0  # after a refused set-up: leave the modem alone until then
         self._step_waiters: list[asyncio.Future] = []
@@ -302,6 +303,7 @@ class SmsService(Uplink):
         self._handle_events()
         if self.clock.monotonic() >= self._next_health:
             await self._check_health()
+        await self._read_network_time()
         await self._send_due()  # then one message, then inbound gets its turn: it never holds up an alarm
         await self._inbound_work()
 
@@ -377,9 +379,6 @@ class SmsService(Uplink):
     async def _check_health(self) -> None:
         await self.modem.refresh()
         now = self.clock.monotonic()
-        if self.modem.state.registered and now >= self._next_time_read:
-            await self.modem.read_network_time()
-            self._next_time_read = now + self.timing.network_time_interval
         self._sweep_needed = True  # indications can be lost: look in the storage now and then
         usage = await self.modem.storage_usage()
         if usage is not None and usage[1] > 0 and usage[0] >= usage[1]:
@@ -389,9 +388,23 @@ class SmsService(Uplink):
         self._next_health = now + (self.timing.health_interval if registered else self.timing.unregistered_poll)
         self._registration_changed()
 
+    async def _read_network_time(self) -> None:
+        """``AT+CCLK?`` once registered: at once when registration is (re)gained (after a power cut
+        without network the clock learns the time from it), then every 6 h. A modem default
+        (2004, 2080 …) is never offered; until a real time comes it is asked again each minute."""
+        now = self.clock.monotonic()
+        if not self.modem.state.registered or now < self._next_time_read:
+            return
+        epoch = await self.modem.read_network_time()
+        self._next_time_read = now + (self.timing.network_time_interval if epoch is not None
+                                      else min(self.timing.health_interval, self.timing.network_time_interval))
+
     def _registration_changed(self) -> None:
         now = self.clock.monotonic()
         registered = self.modem.state.registered
+        if registered and not self._was_registered:
+            self._next_time_read = now  # just registered: the network's time may be there now
+        self._was_registered = bool(registered)
         if registered is False:
             self.health.problem("network", f"not registered ({self.modem.state.registration_text})", now)
             self._next_health = min(self._next_health, now + self.timing.unregistered_poll)

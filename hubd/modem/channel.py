@@ -142,6 +142,7 @@ class AtChannel:
         self._last_io = 0.0
         self.on_closed: Callable[[str], None] | None = None
         self.closed_reason: str | None = "not opened"
+        self.pdu_unanswered = False  # a PDU went to the modem and its +CMGS/error has not come (yet)
 
     # -- lifecycle ---------------------------------------------------------------
     @property
@@ -243,6 +244,7 @@ class AtChannel:
         ambiguous: ESC, AtTimeout with ``pdu_written=True``.
         """
         command = f"AT+CMGS={tpdu_length}"
+        self.pdu_unanswered = False
         async with self._lock:
             await self._ready_locked()
             exchange = self._begin(Pending.for_command(command), want_prompt=True)
@@ -260,9 +262,11 @@ class AtChannel:
                     raise AtTimeout(command, self.prompt_timeout, tuple(exchange.lines), stage="prompt")
                 exchange.prompt.result()
                 self._reader.sent(pdu)
+                self.pdu_unanswered = True  # before the write: a cancellation inside it is in doubt too
                 self._write(pdu.encode("ascii") + CTRL_Z)
                 written = True
                 final = await self._await_final(exchange, command, timeout or self.cmgs_timeout, pdu_written=True)
+                self.pdu_unanswered = False
                 return self._finish(command, exchange, final, check=True)
             except ChannelClosed as exc:
                 raise ChannelClosed(exc.reason, pdu_written=written) from None

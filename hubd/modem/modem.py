@@ -314,6 +314,7 @@ class Modem:
         self.needs_init = True
         self._generation = 0  # bumped by every boot banner: a set-up that overlapped one must run again
         self._late_refs: list[int] = []
+        self.pdu_maybe_sent = False
 
     # -- connection ----------------------------------------------------------------
     @property
@@ -567,9 +568,18 @@ class Modem:
 
     # -- messages ------------------------------------------------------------------------------
     async def send(self, part: SubmitPart) -> int | None:
-        """Send one SMS-SUBMIT; returns the message reference the network gave it."""
+        """Send one SMS-SUBMIT; returns the message reference the network gave it.
+
+        If anything else ends the send (a cancellation), ``pdu_maybe_sent`` says whether the PDU
+        had gone to the modem unanswered: then the SMS may have left."""
         self._late_refs.clear()
-        response = await self._require().send_pdu(part.tpdu_length, part.pdu)
+        channel = self._require()
+        self.pdu_maybe_sent = False
+        try:
+            response = await channel.send_pdu(part.tpdu_length, part.pdu)
+        except BaseException:
+            self.pdu_maybe_sent = channel.pdu_unanswered
+            raise
         line = response.first("+CMGS")
         fields = line.fields if line else []
         return int(fields[0]) if fields and fields[0].isdigit() else None

@@ -470,13 +470,19 @@ class SmsService(Uplink):
         except ValueError as exc:
             self._give_up(message, f"cannot be encoded: {exc}")
             return False
+        if message.state == "sending":  # an attempt of this run whose outcome could not be recorded
+            if not self._interrupted_before(message):
+                return False
         message = self.outbox.begin_attempt(message.id)
         index = message.parts_sent
+        phase = ""  # "send": the part is on its way; "record": it went, not yet committed
         try:
             while index < len(parts):
+                phase = "send"
                 try:
                     reference = await self.modem.send(parts[index])
                 except AtError as exc:
+                    phase = ""
                     if exc.policy.mark_sent:
                         log.info("SMS %d part %d: %s: the SMSC already has it", message.id, index + 1, exc)
                         self.outbox.part_sent(message.id, index, None)
@@ -484,7 +490,9 @@ class SmsService(Uplink):
                         continue
                     self._send_refused(message, exc)
                     return False
+                phase = "record"
                 self.outbox.part_sent(message.id, index, reference)
+                phase = ""
                 index += 1
         except AtTimeout as exc:
             if exc.pdu_written:
@@ -498,10 +506,10 @@ class SmsService(Uplink):
             else:
                 self.outbox.retry_later(message.id, str(exc), 0.0)
             raise
-        finally:
-            current = self.outbox.get(message.id)
-            if current is not None and current.state == "sending" and index < len(parts):
-                self.outbox.retry_later(message.id, "attempt interrupted", 0.0)
+        except BaseException:  # the hub stopping (cancelled), or a failure after the part went
+            maybe_went = phase == "record" or (phase == "send" and self.modem.pdu_maybe_sent)
+            self._attempt_interrupted(message, index, maybe_went)
+            raise
         self.outbox.finish_sent(message.id)
         self.sent_count += 1
         self._failures = 0
@@ -509,6 +517,30 @@ class SmsService(Uplink):
         log.info("SMS %d sent to %s (%d part%s, attempt %d)", message.id, message.recipient, len(parts),
                  "s" * (len(parts) > 1), message.attempts)
         return True
+
+    def _attempt_interrupted(self, message: OutboxMessage, index: int, maybe_went: bool) -> None:
+        """Cut off mid-attempt: if the part may have left, it counts as ambiguous (resent at most
+        once, and the office may get it twice) exactly as after a kill -9; otherwise it simply
+        waits. Re-queuing a part that had gone as plain ``queued`` sent it twice unmarked."""
+        try:
+            current = self.outbox.get(message.id)
+            if current is None or current.state != "sending":
+                return
+            if maybe_went:
+                if not self.outbox.ambiguous_outcome(message.id, f"attempt cut off after part {index + 1} went"):
+                    self._note_failed(message, "cut off mid-send; already resent once")
+            else:
+                self.outbox.retry_later(message.id, "attempt interrupted before the PDU went", 0.0)
+        except Exception:  # noqa: BLE001 - unwinding already; the row stays 'sending', i.e. in doubt
+            log.exception("SMS %d: recording the interrupted attempt failed", message.id)
+
+    def _interrupted_before(self, message: OutboxMessage) -> bool:
+        """A row left ``sending`` in this run (its outcome could not be committed): in doubt, like a
+        row found ``sending`` at start-up. True if it may be resent."""
+        resend = self.outbox.ambiguous_outcome(message.id, "outcome of the last attempt unknown (not recorded)")
+        if not resend:
+            self._note_failed(message, "outcome unknown twice; not resent again")
+        return resend
 
     def _send_refused(self, message: OutboxMessage, exc: AtError) -> None:
         policy = exc.policy

@@ -18,6 +18,11 @@ EventSink = Callable[[str, Kind, float, float], None]
 ConditionSink = Callable[[tuple[str, str], "Finding | None"], None]
 """(ident, finding or None to clear) — a system condition seen by a shell (I2C fault, modem down)."""
 
+InboundSink = Callable[[str, str, bool], None]
+"""(sender, text, numeric) — an inbound SMS. ``numeric`` is True only for a sender whose type of
+address is international or national/unknown and whose address is ASCII digits: only such a
+sender can be a phone number; an alphanumeric sender ID (which anyone can choose) never is."""
+
 
 class Hardware(ABC):
     @abstractmethod
@@ -67,8 +72,8 @@ class Uplink(ABC):
         """Queue an SMS durably; returns its outbox id."""
 
     @abstractmethod
-    async def run(self, conditions: ConditionSink, inbound: Callable[[str, str], None]) -> None:
-        """Deliver queued messages until cancelled; report link health and inbound texts (sender, text)."""
+    async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
+        """Deliver queued messages until cancelled; report link health and inbound texts."""
 
     def status(self) -> dict[str, Any]:
         return {}

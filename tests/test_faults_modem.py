@@ -137,3 +137,21 @@ def test_permanent_error_for_the_first_number(tmp_path, emulator):
     assert alarms(rig, OFFICE) == [] and len(alarms(rig, OFFICE2)) == 1
     attempts = [c for c in emulator.snapshot()["commands"] if c.startswith("AT+CMGS")]
     assert len(attempts) < 10  # refused messages are not hammered at the modem
+
+
+def test_modem_refusing_its_set_up_with_an_alarm_due(tmp_path, emulator):
+    """The issue's sequence under the daemon: set-up refused (+CME ERROR: 11 to ATE0) until the
+    recovery reset the modem on a closed port and the uplink task ended, mute. Now the hub says
+    the link is down, and the alarm arrives once the modem accepts its set-up."""
+    rig = Rig(tmp_path, emulator)
+
+    async def body(rig):
+        await collapse(rig, lambda: (emulator.override("ATE0", ["+CME ERROR: 11"]), emulator.reboot(0.05)))
+        assert await rig.until(lambda: uplink_down(rig), DOWN_AFTER + 10 * MIN), "uplink_down never raised"
+        assert alarms(rig) == []
+        emulator.override("ATE0", None)
+        assert await rig.until(lambda: alarms(rig) and not uplink_down(rig), 30 * MIN)
+        await drained(rig)
+
+    run(rig, body)
+    assert len(alarms(rig, OFFICE)) == 1

@@ -142,6 +142,7 @@ class AtChannel:
         self._last_io = 0.0
         self.on_closed: Callable[[str], None] | None = None
         self.closed_reason: str | None = "not opened"
+        self.pdu_unanswered = False  # a PDU went to the modem and its +CMGS/error has not come (yet)
 
     # -- lifecycle ---------------------------------------------------------------
     @property
@@ -161,8 +162,10 @@ class AtChannel:
     def add_urc_handler(self, handler: UrcHandler) -> None:
         self._handlers.append(handler)
 
-    async def open(self, *, sync: bool = True) -> None:
-        """Open the port, start reading, then (by default) sync and configure (ATE0, AT+CMEE=1)."""
+    async def open(self, *, sync: bool = True, configure: bool = True) -> None:
+        """Open the port, start reading, then (by default) sync and configure (ATE0, AT+CMEE=1).
+
+        The modem opens with ``configure=False``: its SIM comes first (see Modem.initialise)."""
         if self.is_open:
             return
         self._loop = asyncio.get_running_loop()
@@ -189,7 +192,8 @@ class AtChannel:
         log.info("modem port %s open", self.port)
         if sync:
             await self.sync()
-            await self.configure()
+            if configure:
+                await self.configure()
 
     async def configure(self) -> None:
         """Echo off and numeric errors: needed again after every modem reboot."""
@@ -240,6 +244,7 @@ class AtChannel:
         ambiguous: ESC, AtTimeout with ``pdu_written=True``.
         """
         command = f"AT+CMGS={tpdu_length}"
+        self.pdu_unanswered = False
         async with self._lock:
             await self._ready_locked()
             exchange = self._begin(Pending.for_command(command), want_prompt=True)
@@ -257,9 +262,11 @@ class AtChannel:
                     raise AtTimeout(command, self.prompt_timeout, tuple(exchange.lines), stage="prompt")
                 exchange.prompt.result()
                 self._reader.sent(pdu)
+                self.pdu_unanswered = True  # before the write: a cancellation inside it is in doubt too
                 self._write(pdu.encode("ascii") + CTRL_Z)
                 written = True
                 final = await self._await_final(exchange, command, timeout or self.cmgs_timeout, pdu_written=True)
+                self.pdu_unanswered = False
                 return self._finish(command, exchange, final, check=True)
             except ChannelClosed as exc:
                 raise ChannelClosed(exc.reason, pdu_written=written) from None

@@ -40,6 +40,7 @@ __all__ = [
     "parse_cclk",
     "parse_cops",
     "parse_cpms_options",
+    "cpms_setting",
     "choose_storage",
 ]
 
@@ -56,6 +57,16 @@ _POWER_DOWN = ("NORMAL POWER DOWN", "UNDER-VOLTAGE POWER DOWN", "OVER-VOLTAGE PO
 _EARLIEST_PLAUSIBLE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _LATEST_PLAUSIBLE = datetime(2070, 1, 1, tzinfo=timezone.utc)
 _CCLK = re.compile(r'"?(\d{2,4})/(\d{1,2})/(\d{1,2}),(\d{1,2}):(\d{1,2}):(\d{1,2})([+-]\d{1,2})?"?')
+
+
+def _says_storage_full(name: str, value: str) -> bool:
+    """``+CIEV: "SMSFULL",1`` (SIMCom), ``+QIND: "smsfull","SM"`` (Quectel), ``^SMMEMFULL`` (Huawei)."""
+    upper = value.upper().replace(" ", "")
+    if name == "+CIEV":
+        return upper.startswith(('"SMSFULL",1', "SMSFULL,1"))
+    if name == "+QIND":
+        return upper.startswith(('"SMSFULL"', "SMSFULL"))
+    return name == "^SMMEMFULL"
 
 
 class SimError(Exception):
@@ -132,9 +143,24 @@ def parse_cops(line: Line | None) -> str | None:
 
 
 def parse_cpms_options(value: str) -> list[list[str]]:
-    """``("SM","ME"),("SM","ME"),("SM")`` to [['SM','ME'], ['SM','ME'], ['SM']]."""
-    groups = re.findall(r"\(([^)]*)\)", value)
+    """``("SM","ME"),("SM","ME"),("SM")`` to [['SM','ME'], ['SM','ME'], ['SM']].
+
+    The innermost parentheses are the lists, however they are wrapped: some modems answer
+    ``(("SM","BM","SR"),("SM"))``, one pair around the whole (once parsed as a storage ``(SM``).
+    """
+    groups = re.findall(r"\(([^()]*)\)", value)
     return [[name for name in split_fields(group) if name] for group in groups]
+
+
+def cpms_setting(storage: str, options: list[list[str]]) -> str:
+    """``AT+CPMS=`` arguments: ``storage`` for as many memories as the modem lists and allows it
+    in (a modem with two lists refuses a third argument)."""
+    count = 0
+    for names in options[:3]:
+        if storage not in names:
+            break
+        count += 1
+    return ",".join([f'"{storage}"'] * max(1, count))
 
 
 def choose_storage(options: list[list[str]]) -> str | None:
@@ -196,7 +222,7 @@ class PinMemory:
 @dataclass(frozen=True)
 class ModemEvent:
     """Something the modem said on its own: ``kind`` is one of
-    sms_stored, sms, report, report_stored, registration, reboot, closed, power_warning."""
+    sms_stored, sms, report, report_stored, registration, reboot, closed, power_warning, storage_full."""
 
     kind: str
     storage: str | None = None
@@ -288,6 +314,7 @@ class Modem:
         self.needs_init = True
         self._generation = 0  # bumped by every boot banner: a set-up that overlapped one must run again
         self._late_refs: list[int] = []
+        self.pdu_maybe_sent = False
 
     # -- connection ----------------------------------------------------------------
     @property
@@ -299,7 +326,7 @@ class Modem:
         return self.connected and not self.needs_init and self.state.sim == "READY"
 
     async def connect(self) -> None:
-        """Open the port, sync, echo off, numeric errors, then :meth:`initialise`."""
+        """Open the port, sync, then :meth:`initialise` (SIM first, then echo off, numeric errors …)."""
         self.close("reconnecting")
         channel = self._channel_factory(self.port, self.baudrate, command_timeout=self.command_timeout,
                                         cmgs_timeout=self.cmgs_timeout, settle=self.settle)
@@ -308,12 +335,12 @@ class Modem:
         self.channel = channel
         self.needs_init = True
         try:
-            await channel.open()
+            await channel.open(configure=False)
         except (AtTimeout, AtError):
             self.close("no answer to AT")
             raise
         self.state.connected = True
-        await self.initialise(configure=False)  # open() just did ATE0 and AT+CMEE=1
+        await self.initialise()
 
     def close(self, reason: str = "closed") -> None:
         channel, self.channel = self.channel, None
@@ -333,16 +360,19 @@ class Modem:
         return await self._require().command(command, **kwargs)
 
     # -- set-up ------------------------------------------------------------------------
-    async def initialise(self, configure: bool = True) -> None:
-        """The set-up a boot erases: echo, errors, SIM, PDU mode, storage, indications, registration URCs."""
+    async def initialise(self) -> None:
+        """The set-up a boot erases: SIM, echo, errors, PDU mode, storage, indications, registration URCs.
+
+        The SIM comes first: some modems refuse every other command, ``ATE0`` included, with
+        ``+CME ERROR: 11`` until the PIN is entered."""
         channel = self._require()
         self.needs_init = True
         self.state.initialised = False
         generation = self._generation
-        if configure:
-            await channel.configure()
+        word, pin_entered = await self._unlock_sim()
+        await channel.configure()
         await self._identify()
-        await self.check_sim()
+        await self.check_sim(word, pin_entered)
         await self._at("AT+CMGF=0")
         await self._choose_storage()
         await self._enable_indications()
@@ -373,10 +403,24 @@ class Modem:
         except AtError:
             pass
 
-    async def check_sim(self) -> None:
-        """``AT+CPIN?``; enter the PIN once if asked. Raises :class:`SimError` when SMS cannot go."""
+    async def _unlock_sim(self) -> tuple[str | None, bool]:
+        """``AT+CPIN?`` before any other set-up, and the PIN if asked: (the SIM's word, or None if
+        the modem would not say before ``AT+CMEE=1``; whether the PIN was entered)."""
         word = await self._sim_word()
+        if word != "SIM PIN":
+            return (None if word.startswith("error ") else word), False
+        await self._enter_pin()
+        return await self._await_sim_ready(), True
+
+    async def check_sim(self, word: str | None = None, pin_entered: bool = False) -> None:
+        """``AT+CPIN?`` (unless ``word`` is known); enter the PIN once if asked. Raises
+        :class:`SimError` when SMS cannot go."""
+        if word is None:
+            word = await self._sim_word()
         if word == "SIM PIN":
+            if pin_entered:  # accepted, yet the SIM still asks: wait, never enter it twice
+                self.state.sim = word
+                raise SimError(word, "the SIM still asks for its PIN after accepting it", permanent=False)
             await self._enter_pin()
             word = await self._await_sim_ready()
         self.state.sim = word
@@ -447,13 +491,14 @@ class Modem:
         try:
             response = await self._at("AT+CPMS=?")
             line = response.first("+CPMS")
-            storage = choose_storage(parse_cpms_options(line.value)) if line else None
+            options = parse_cpms_options(line.value) if line else []
+            storage = choose_storage(options)
         except AtError:
             storage = None
         if storage is None:
             self.state.storage = None
             return
-        await self._at(f'AT+CPMS="{storage}","{storage}","{storage}"')
+        await self._at(f"AT+CPMS={cpms_setting(storage, options)}")
         self.state.storage = storage
 
     async def _enable_indications(self) -> None:
@@ -523,9 +568,18 @@ class Modem:
 
     # -- messages ------------------------------------------------------------------------------
     async def send(self, part: SubmitPart) -> int | None:
-        """Send one SMS-SUBMIT; returns the message reference the network gave it."""
+        """Send one SMS-SUBMIT; returns the message reference the network gave it.
+
+        If anything else ends the send (a cancellation), ``pdu_maybe_sent`` says whether the PDU
+        had gone to the modem unanswered: then the SMS may have left."""
         self._late_refs.clear()
-        response = await self._require().send_pdu(part.tpdu_length, part.pdu)
+        channel = self._require()
+        self.pdu_maybe_sent = False
+        try:
+            response = await channel.send_pdu(part.tpdu_length, part.pdu)
+        except BaseException:
+            self.pdu_maybe_sent = channel.pdu_unanswered
+            raise
         line = response.first("+CMGS")
         fields = line.fields if line else []
         return int(fields[0]) if fields and fields[0].isdigit() else None
@@ -561,14 +615,43 @@ class Modem:
     async def delete(self, index: int, storage: str | None = None) -> None:
         await self._with_storage(storage, f"AT+CMGD={index}")
 
+    async def storage_usage(self) -> tuple[int, int] | None:
+        """(used, total) of the memory messages are read from (``AT+CPMS?``); None if not said."""
+        try:
+            line = (await self._at("AT+CPMS?")).first("+CPMS")
+        except AtError:
+            return None
+        fields = line.fields if line else []
+        if len(fields) >= 3 and fields[1].isdigit() and fields[2].isdigit():
+            return int(fields[1]), int(fields[2])
+        return None
+
     async def list_stored(self) -> list[tuple[int, str | None]]:
-        """(index, PDU) of every stored message (``AT+CMGL=4``)."""
-        response = await self._at("AT+CMGL=4")
+        """(index, PDU) of every stored message (``AT+CMGL=4``; read index by index on a phone
+        that cannot list, as far as ``AT+CPMS?`` says messages are stored)."""
+        try:
+            response = await self._at("AT+CMGL=4")
+        except AtError as exc:
+            usage = await self.storage_usage()
+            if usage is None:
+                raise
+            log.info("%s: reading the %d stored message(s) index by index", exc, usage[0])
+            return await self._read_each(*usage)
         out = []
         for line in response.lines:
             fields = line.fields
             if line.name == "+CMGL" and fields and fields[0].isdigit():
                 out.append((int(fields[0]), line.pdu))
+        return out
+
+    async def _read_each(self, used: int, total: int) -> list[tuple[int, str | None]]:
+        out: list[tuple[int, str | None]] = []
+        for index in range(0, total + 1):  # Quectel counts from 0, SIMCom from 1
+            if len(out) >= used:
+                break
+            pdu = await self.read(index)
+            if pdu is not None:
+                out.append((index, pdu))
         return out
 
     # -- unsolicited ----------------------------------------------------------------------------
@@ -596,6 +679,9 @@ class Modem:
                 self._emit(ModemEvent(kind, storage=fields[0] or None, index=int(fields[1]), text=line.text))
             else:
                 log.warning("unreadable %s: %r", name, line.text)
+        elif _says_storage_full(name, line.value):
+            log.warning("modem: %s: the message storage is full", line.text)
+            self._emit(ModemEvent("storage_full", text=line.text))
         elif name == "+CMT":
             self._emit(ModemEvent("sms", pdu=line.pdu, text=line.text))
         elif name == "+CDS":

@@ -522,14 +522,16 @@ def encode_deliver(
     timestamp: datetime,
     smsc: str | None = None,
     concat_ref: int = 0,
+    alphanumeric_sender: bool = False,
 ) -> list[str]:
     """SMS-DELIVER PDUs (with SCA), one per part: what a modem shows for an inbound SMS.
 
     The hub never sends these; the modem emulator and tests need them. A
-    ``sender`` that is not a number becomes an alphanumeric (TOA D0) address.
+    ``sender`` that is not a number (or any sender, with ``alphanumeric_sender``:
+    a sender ID of digits only) becomes an alphanumeric (TOA D0) address.
     """
     sca = _encode_smsc(smsc)
-    if _NUMBER.fullmatch(sender):
+    if _NUMBER.fullmatch(sender) and not alphanumeric_sender:
         origin = _encode_address(sender)
     else:
         origin = _encode_alphanumeric_address(sender)

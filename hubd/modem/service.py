@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
@@ -29,15 +30,30 @@ from hubd.modem.errors import ErrorClass
 from hubd.modem.modem import CNMI_OPTIONS, Modem, ModemEvent, PinMemory, SimError
 from hubd.modem.outbox import Inbox, Outbox, OutboxMessage
 from hubd.modem.pdu import Deliver, PduError, Reassembler, StatusReport, decode, encode_submit
-from hubd.seams import ConditionSink, Uplink
+from hubd.seams import ConditionSink, InboundSink, Uplink
 from hubd.store import Store, StoreError
 
-__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN"]
+__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN", "UPLINK_DEGRADED", "numeric_sender"]
 
 log = logging.getLogger("hubd.modem")
 
 UPLINK_DOWN = ("uplink_down", "")
-InboundSink = Callable[[str, str], None]
+UPLINK_DEGRADED = ("uplink_degraded", "")  # sending works, inbound SMS (office commands) do not
+INBOUND_BATCH = 5  # stored SMS read per worker step: between two sends, never a whole flood
+_NUMERIC_TONS = (0, 1, 2)  # unknown, international, national (TS 23.040 9.1.2.5)
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def numeric_sender(address: str, toa: int) -> bool:
+    """True only if the sender is a phone number: TON unknown/international/national, ASCII digits.
+
+    An alphanumeric sender ID (TON 5) is free text any bulk sender can set, even to
+    ``0312345678``: it must never be mistaken for the office's number.
+    """
+    if (toa >> 4) & 0x07 not in _NUMERIC_TONS:
+        return False
+    digits = address[1:] if address.startswith("+") else address
+    return _ASCII_DIGITS.fullmatch(digits) is not None
 
 
 @dataclass(frozen=True)
@@ -125,21 +141,28 @@ class SmsService(Uplink):
                            command_timeout=timing.command_timeout, cmgs_timeout=timing.cmgs_timeout,
                            settle=timing.settle, channel_factory=channel_factory, on_event=self._on_modem_event)
         self.health = _LinkHealth()
+        self.inbound_health = _LinkHealth()  # reported as uplink_degraded: inbound only, never sending
+        self._inbound_failures = 0
+        self._inbound_retry_at = 0.0
+        self._inbound: collections.deque[ModemEvent] = collections.deque()
         self.reassembler = Reassembler(timing.reassembly_timeout)
         self._groups: dict[tuple, list[int]] = {}
         self._events: collections.deque[ModemEvent] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conditions: ConditionSink | None = None
-        self._inbound: InboundSink | None = None
+        self._inbound_sink: InboundSink | None = None
         self._failures = 0
         self._next_connect = 0.0
         self._next_health = 0.0
         self._next_time_read = 0.0
+        self._was_registered = False
         self._next_sim_check = 0.0
         self._hold_until = 0.0  # after a refused set-up: leave the modem alone until then
         self._step_waiters: list[asyncio.Future] = []
         self._sweep_needed = True
+        self._recovered = False  # interrupted sends and inbox parts of the last run taken up
+        self._internal_clears_at = 0.0
         self._last_error: str | None = None
         self.sent_count = 0
 
@@ -159,19 +182,54 @@ class SmsService(Uplink):
 
     async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
         self._conditions = conditions
-        self._inbound = inbound
+        self._inbound_sink = inbound
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        crashes = 0
+        try:
+            while True:
+                try:
+                    if not self._recovered:
+                        self._recover_after_restart()
+                    await self._step()
+                    crashes = 0
+                except Exception as exc:  # noqa: BLE001 - nothing may end the only way to the office
+                    crashes += 1
+                    await self._worker_crashed(exc, crashes)
+        finally:
+            self.modem.close("uplink stopped")
+
+    def _recover_after_restart(self) -> None:
         for message_id in self.outbox.recover_interrupted():
             message = self.outbox.get(message_id)
             if message is not None and message.state == "failed":  # cut off mid-send twice: never silently
                 self._note_failed(message, message.last_error or "interrupted while sending, twice")
         self._reload_inbox()
+        self._recovered = True
+
+    async def _worker_crashed(self, exc: Exception, crashes: int) -> None:
+        """Any failure of the worker (a bug, a recovery step that fails in turn): log it, count it
+        towards ``uplink_down``, drop the port and start over after a growing pause."""
+        delay = min(self.timing.backoff_max, self.timing.reconnect_interval * 2 ** min(crashes - 1, 16))
+        log.error("SMS uplink worker failed (%d in a row): %r; closing the port, starting over in %g s",
+                  crashes, exc, delay, exc_info=exc)
+        self._last_error = f"internal error: {exc!r}"
+        now = self.clock.monotonic()
+        self.health.problem("internal", self._last_error, now)
+        self._internal_clears_at = now + 2 * delay  # a step after the pause alone proves nothing yet
+        self._next_connect = now + delay
+        self._hold_until = now + delay
         try:
-            while True:
-                await self._step()
-        finally:
-            self.modem.close("uplink stopped")
+            self.modem.close("uplink worker restarting")
+        except Exception:  # noqa: BLE001 - a port that cannot even close is dropped all the same
+            log.exception("closing the modem port failed")
+            self.modem.channel = None
+        try:
+            self._report_health()
+        except Exception:  # noqa: BLE001 - the condition is retried after the pause
+            log.exception("reporting the uplink's health failed")
+        self._stepped()
+        await self.clock.sleep(delay)
 
     def close(self) -> None:
         self.modem.close("uplink closed")
@@ -202,12 +260,9 @@ class SmsService(Uplink):
             log.error("%s", exc)
             self._last_error = str(exc)
             self._hold_until = self.clock.monotonic() + self.timing.reconnect_interval
-        except Exception as exc:  # noqa: BLE001 - a bug must not end the only way to the office
-            log.exception("SMS uplink step failed; closing the port and starting over")
-            self._last_error = f"internal error: {exc!r}"
-            self.health.problem("modem", self._last_error, self.clock.monotonic())
-            self.modem.close("internal error")
-            self._next_connect = self.clock.monotonic() + self.timing.reconnect_interval
+        # anything else (a bug, or a recovery above failing in turn) goes to run()'s supervisor
+        if "internal" in self.health.reasons and self.clock.monotonic() >= self._internal_clears_at:
+            self.health.clear("internal")  # the worker ran on well past its last failure's pause
         self._report_health()
         self._stepped()
         await self._wait()
@@ -245,12 +300,12 @@ class SmsService(Uplink):
             await self._initialise()
         if not self.modem.ready:
             return
-        await self._handle_events()
-        if self._sweep_needed:
-            await self._sweep_stored()
+        self._handle_events()
         if self.clock.monotonic() >= self._next_health:
             await self._check_health()
-        await self._send_due()
+        await self._read_network_time()
+        await self._send_due()  # then one message, then inbound gets its turn: it never holds up an alarm
+        await self._inbound_work()
 
     async def _connect(self) -> None:
         log.info("opening modem port %s", self.port)
@@ -314,7 +369,7 @@ class SmsService(Uplink):
             self._failures = 0
             try:
                 await self.modem.reset()
-            except (AtError, AtTimeout) as reset_error:
+            except (AtError, AtTimeout, ChannelClosed) as reset_error:  # the port may be closed already
                 log.error("modem reset refused: %s", reset_error)
                 self.modem.close("reset failed")
         self.modem.needs_init = True
@@ -324,18 +379,32 @@ class SmsService(Uplink):
     async def _check_health(self) -> None:
         await self.modem.refresh()
         now = self.clock.monotonic()
-        if self.modem.state.registered and now >= self._next_time_read:
-            await self.modem.read_network_time()
-            self._next_time_read = now + self.timing.network_time_interval
-        await self._sweep_stored()
+        self._sweep_needed = True  # indications can be lost: look in the storage now and then
+        usage = await self.modem.storage_usage()
+        if usage is not None and usage[1] > 0 and usage[0] >= usage[1]:
+            self._storage_full(f"message storage full ({usage[0]} of {usage[1]})")
         self._expire_inbound()
         registered = self.modem.state.registered is not False
         self._next_health = now + (self.timing.health_interval if registered else self.timing.unregistered_poll)
         self._registration_changed()
 
+    async def _read_network_time(self) -> None:
+        """``AT+CCLK?`` once registered: at once when registration is (re)gained (after a power cut
+        without network the clock learns the time from it), then every 6 h. A modem default
+        (2004, 2080 …) is never offered; until a real time comes it is asked again each minute."""
+        now = self.clock.monotonic()
+        if not self.modem.state.registered or now < self._next_time_read:
+            return
+        epoch = await self.modem.read_network_time()
+        self._next_time_read = now + (self.timing.network_time_interval if epoch is not None
+                                      else min(self.timing.health_interval, self.timing.network_time_interval))
+
     def _registration_changed(self) -> None:
         now = self.clock.monotonic()
         registered = self.modem.state.registered
+        if registered and not self._was_registered:
+            self._next_time_read = now  # just registered: the network's time may be there now
+        self._was_registered = bool(registered)
         if registered is False:
             self.health.problem("network", f"not registered ({self.modem.state.registration_text})", now)
             self._next_health = min(self._next_health, now + self.timing.unregistered_poll)
@@ -345,6 +414,7 @@ class SmsService(Uplink):
     def _report_health(self) -> None:
         if self._conditions is None:
             return
+        self._report_inbound_health()
         now = self.clock.monotonic()
         due = self.health.due(self.timing.down_after)
         if due is not None and now >= due:
@@ -362,21 +432,35 @@ class SmsService(Uplink):
             log.info("uplink recovered")
             self._conditions(UPLINK_DOWN, None)
 
+    def _report_inbound_health(self) -> None:
+        """One ``uplink_degraded`` per episode: raised when inbound has failed for ``down_after`` (at
+        once for a full SIM), cleared when it works again."""
+        assert self._conditions is not None
+        health, now = self.inbound_health, self.clock.monotonic()
+        due = health.due(self.timing.down_after)
+        if due is not None and now >= due and health.reported is None:
+            health.reported = frozenset(health.reasons)
+            log.error("inbound SMS failing (sending is not affected): %s",
+                      "; ".join(f"{k}: {v}" for k, v in health.reasons.items()))
+            self._conditions(UPLINK_DEGRADED, Finding("uplink_degraded", SYSTEM, health.since or now, 0.0,
+                                                      detail={"reasons": dict(health.reasons), "port": self.port}))
+        elif due is None and health.reported is not None:
+            health.reported = None
+            log.info("inbound SMS working again")
+            self._conditions(UPLINK_DEGRADED, None)
+
     # -- sending ---------------------------------------------------------------------------------
     def _backoff(self, attempts: int) -> float:
         return min(self.timing.backoff_max, self.timing.backoff_base * 2 ** max(0, attempts - 1))
 
     async def _send_due(self) -> None:
-        while True:
-            message = self.outbox.head()
-            if message is None:
-                return
-            if self.outbox.due_in(message, self.timing.backoff_max) > 0:
-                return
-            if self.modem.state.registered is False:
-                return
-            if not await self._send(message):
-                return
+        """One due message (the outbox's head); the worker's next step follows at once for the next."""
+        message = self.outbox.head()
+        if message is None or self.outbox.due_in(message, self.timing.backoff_max) > 0:
+            return
+        if self.modem.state.registered is False:
+            return
+        await self._send(message)
 
     async def _send(self, message: OutboxMessage) -> bool:
         """One attempt at one message; True if it left completely (so the next may follow)."""
@@ -386,13 +470,19 @@ class SmsService(Uplink):
         except ValueError as exc:
             self._give_up(message, f"cannot be encoded: {exc}")
             return False
+        if message.state == "sending":  # an attempt of this run whose outcome could not be recorded
+            if not self._interrupted_before(message):
+                return False
         message = self.outbox.begin_attempt(message.id)
         index = message.parts_sent
+        phase = ""  # "send": the part is on its way; "record": it went, not yet committed
         try:
             while index < len(parts):
+                phase = "send"
                 try:
                     reference = await self.modem.send(parts[index])
                 except AtError as exc:
+                    phase = ""
                     if exc.policy.mark_sent:
                         log.info("SMS %d part %d: %s: the SMSC already has it", message.id, index + 1, exc)
                         self.outbox.part_sent(message.id, index, None)
@@ -400,7 +490,9 @@ class SmsService(Uplink):
                         continue
                     self._send_refused(message, exc)
                     return False
+                phase = "record"
                 self.outbox.part_sent(message.id, index, reference)
+                phase = ""
                 index += 1
         except AtTimeout as exc:
             if exc.pdu_written:
@@ -414,10 +506,10 @@ class SmsService(Uplink):
             else:
                 self.outbox.retry_later(message.id, str(exc), 0.0)
             raise
-        finally:
-            current = self.outbox.get(message.id)
-            if current is not None and current.state == "sending" and index < len(parts):
-                self.outbox.retry_later(message.id, "attempt interrupted", 0.0)
+        except BaseException:  # the hub stopping (cancelled), or a failure after the part went
+            maybe_went = phase == "record" or (phase == "send" and self.modem.pdu_maybe_sent)
+            self._attempt_interrupted(message, index, maybe_went)
+            raise
         self.outbox.finish_sent(message.id)
         self.sent_count += 1
         self._failures = 0
@@ -425,6 +517,30 @@ class SmsService(Uplink):
         log.info("SMS %d sent to %s (%d part%s, attempt %d)", message.id, message.recipient, len(parts),
                  "s" * (len(parts) > 1), message.attempts)
         return True
+
+    def _attempt_interrupted(self, message: OutboxMessage, index: int, maybe_went: bool) -> None:
+        """Cut off mid-attempt: if the part may have left, it counts as ambiguous (resent at most
+        once, and the office may get it twice) exactly as after a kill -9; otherwise it simply
+        waits. Re-queuing a part that had gone as plain ``queued`` sent it twice unmarked."""
+        try:
+            current = self.outbox.get(message.id)
+            if current is None or current.state != "sending":
+                return
+            if maybe_went:
+                if not self.outbox.ambiguous_outcome(message.id, f"attempt cut off after part {index + 1} went"):
+                    self._note_failed(message, "cut off mid-send; already resent once")
+            else:
+                self.outbox.retry_later(message.id, "attempt interrupted before the PDU went", 0.0)
+        except Exception:  # noqa: BLE001 - unwinding already; the row stays 'sending', i.e. in doubt
+            log.exception("SMS %d: recording the interrupted attempt failed", message.id)
+
+    def _interrupted_before(self, message: OutboxMessage) -> bool:
+        """A row left ``sending`` in this run (its outcome could not be committed): in doubt, like a
+        row found ``sending`` at start-up. True if it may be resent."""
+        resend = self.outbox.ambiguous_outcome(message.id, "outcome of the last attempt unknown (not recorded)")
+        if not resend:
+            self._note_failed(message, "outcome unknown twice; not resent again")
+        return resend
 
     def _send_refused(self, message: OutboxMessage, exc: AtError) -> None:
         policy = exc.policy
@@ -475,23 +591,81 @@ class SmsService(Uplink):
     # -- inbound -----------------------------------------------------------------------------------
     def _on_modem_event(self, event: ModemEvent) -> None:
         """Called by the reader in the loop: queue and wake, nothing more."""
-        self._events.append(event)
+        if event.kind in ("sms_stored", "report_stored", "sms", "report"):
+            self._inbound.append(event)
+        else:
+            self._events.append(event)
         self._poke()
 
-    async def _handle_events(self) -> None:
+    def _handle_events(self) -> None:
+        """Link events (no I/O): registration changes, reboots, a full storage."""
         while self._events:
             event = self._events.popleft()
-            if event.kind in ("sms_stored", "report_stored") and event.index is not None:
-                await self._read_stored(event.index, event.storage)
-            elif event.kind in ("sms", "report"):
-                if event.pdu:
-                    self._take_pdu(event.pdu)
-                else:
-                    log.error("%s without its PDU line: nothing to decode", event.text)
-            elif event.kind == "registration":
+            if event.kind == "registration":
                 self._registration_changed()
             elif event.kind == "reboot":
                 self._sweep_needed = True
+            elif event.kind == "storage_full":
+                self._storage_full(event.text)
+
+    def _storage_full(self, detail: str) -> None:
+        """Inbound SMS are being refused: read (commit) and delete what is stored, and say so."""
+        self.inbound_health.problem("storage_full", detail, self.clock.monotonic(), immediate=True)
+        self._sweep_needed = True
+        self._inbound_retry_at = 0.0
+
+    async def _inbound_work(self) -> None:
+        """A bounded batch of inbound reading, after sending. Its failures (a phone that cannot list
+        or read stored SMS) degrade inbound only: reported, retried with back-off."""
+        if self.clock.monotonic() < self._inbound_retry_at or not (self._inbound or self._sweep_needed):
+            return
+        try:
+            for _ in range(INBOUND_BATCH):
+                if not self._inbound:
+                    break
+                event = self._inbound.popleft()
+                try:
+                    await self._handle_inbound(event)
+                except BaseException:
+                    self._inbound.appendleft(event)  # not lost: tried again after the back-off
+                    raise
+            if self._sweep_needed and not self._inbound:
+                await self._sweep_stored()
+        except AtError as exc:
+            self._inbound_failed(exc)
+            return
+        if self._inbound_failures or "storage_full" in self.inbound_health.reasons:
+            await self._inbound_recovered()
+
+    async def _handle_inbound(self, event: ModemEvent) -> None:
+        if event.kind in ("sms_stored", "report_stored") and event.index is not None:
+            await self._read_stored(event.index, event.storage)
+        elif event.pdu:
+            self._take_pdu(event.pdu)
+        else:
+            log.error("%s without its PDU line: nothing to decode", event.text)
+
+    def _inbound_failed(self, exc: AtError) -> None:
+        self._inbound_failures += 1
+        now = self.clock.monotonic()
+        delay = self._backoff(self._inbound_failures)
+        self._inbound_retry_at = now + delay
+        self._sweep_needed = True
+        if exc.code == 322:  # memory full
+            self._storage_full(str(exc))
+            self._inbound_retry_at = now + delay
+        self.inbound_health.problem("inbound", f"reading stored SMS failed: {exc}", now)
+        log.warning("reading inbound SMS failed (%s, failure %d): retrying in %g s; sending goes on",
+                    exc, self._inbound_failures, delay)
+
+    async def _inbound_recovered(self) -> None:
+        if "storage_full" in self.inbound_health.reasons:
+            usage = await self.modem.storage_usage()
+            if usage is not None and usage[0] >= usage[1] > 0:
+                return  # still full: the next sweep goes on deleting
+        self._inbound_failures = 0
+        self._inbound_retry_at = 0.0
+        self.inbound_health.clear("inbound", "storage_full")
 
     async def _read_stored(self, index: int, storage: str | None) -> None:
         pdu = await self.modem.read(index, storage)
@@ -502,17 +676,23 @@ class SmsService(Uplink):
         await self.modem.delete(index, storage)
 
     async def _sweep_stored(self) -> None:
-        """Read whatever waits in the modem's storage (indications lost while down or rebooting)."""
-        self._sweep_needed = False
-        for index, pdu in await self.modem.list_stored():
+        """Read whatever waits in the modem's storage (indications lost while down or rebooting),
+        a batch at a time: the rest waits for the next step, after the next send."""
+        stored = await self.modem.list_stored()
+        for index, pdu in stored[:INBOUND_BATCH]:
             if pdu is not None:
                 self._take_pdu(pdu)
             else:
                 log.error("stored SMS %d listed without a PDU; deleting it", index)
             await self.modem.delete(index)
+        self._sweep_needed = len(stored) > INBOUND_BATCH
 
     def _take_pdu(self, pdu: str) -> None:
-        """Decode and keep one inbound PDU; a bad one is logged and stored, never fatal."""
+        """Decode and keep one inbound PDU; a bad one is logged and stored, never fatal. One already
+        committed (its deletion from the SIM failed, or the hub stopped before it) is not taken twice."""
+        if any(part.pdu == pdu for part in self.inbox.parts(limit=200)):
+            log.info("inbound PDU already kept (deleted late from the modem's storage): not taken again")
+            return
         try:
             message = decode(pdu)
         except PduError as exc:
@@ -545,13 +725,13 @@ class SmsService(Uplink):
             return
         if key:
             self._groups.pop(key, None)
-        self._hand_over(message.sender, text, ids)
+        self._hand_over(message.sender, text, ids, numeric_sender(message.sender, message.sender_toa))
 
-    def _hand_over(self, sender: str, text: str, part_ids: list[int]) -> None:
-        log.info("SMS from %s (%d characters)", sender, len(text))
+    def _hand_over(self, sender: str, text: str, part_ids: list[int], numeric: bool) -> None:
+        log.info("SMS from %s%s (%d characters)", sender, "" if numeric else " (not a number)", len(text))
         try:
-            if self._inbound is not None:
-                self._inbound(sender, text)
+            if self._inbound_sink is not None:
+                self._inbound_sink(sender, text, numeric)
         except Exception:  # noqa: BLE001 - a failing handler must not lose the modem loop
             log.exception("inbound SMS handler failed for a message from %s", sender)
         finally:
@@ -606,6 +786,10 @@ class SmsService(Uplink):
                 candidates.append(now + self.outbox.due_in(head, self.timing.backoff_max))
         if self._events and self.modem.ready:
             candidates.append(now)
+        if (self._inbound or self._sweep_needed) and self.modem.ready:
+            candidates.append(max(now, self._inbound_retry_at))
+        if "internal" in self.health.reasons:
+            candidates.append(self._internal_clears_at)
         future = [c for c in candidates if c is not None]
         if future and self._hold_until > now:
             return max(min(future), self._hold_until)

@@ -26,13 +26,14 @@ import logging
 import os
 import queue
 import random
+import re
 import select
 import shutil
 import tempfile
 import threading
 import time
 import tty
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -65,6 +66,11 @@ class Profile:
     lte_only: bool = False  # CREG says "not registered" while CEREG says registered
     storages: tuple[str, ...] = ("SM", "ME")
     default_clock: str = "04/01/01,00:00:00+00"
+    # dialects recorded from real modems (issue 13):
+    pin_first: bool = False  # everything but AT and AT+CPIN gets +CME ERROR: 11 until the PIN is in
+    cpms_options: str | None = None  # the AT+CPMS=? answer (None: three lists of ``storages``)
+    cmgl: bool = True  # False: AT+CMGL answers ERROR (the phone cannot list stored messages)
+    full_urc: str | None = None  # said when the SIM storage fills up (e.g. +CIEV: "SMSFULL",1)
 
 
 PROFILES = {
@@ -89,6 +95,11 @@ PROFILES = {
         default_clock="80/01/06,00:00:00+00",
     ),
 }
+PROFILES["pin-first"] = replace(PROFILES["ec25"], name="pin-first", pin_first=True)
+PROFILES["nested-cpms"] = replace(PROFILES["sim800"], name="nested-cpms", storages=("SM", "BM", "SR"),
+                                  cpms_options='(("SM","BM","SR"),("SM"))')
+PROFILES["no-cmgl"] = replace(PROFILES["ec25"], name="no-cmgl", cmgl=False)
+PROFILES["smsfull"] = replace(PROFILES["sim800"], name="smsfull", full_urc='+CIEV: "SMSFULL",1')
 
 
 # ---------------------------------------------------------------------------
@@ -277,11 +288,12 @@ class ModemEmulator:
         self._post(lambda: self._urc(text))
 
     def inject_sms(self, sender: str, text: str, *, timestamp: datetime | None = None, ref: int | None = None,
-                   direct: bool = False) -> None:
-        """An SMS arrives: stored with ``+CMTI`` (or ``+CMT`` + PDU when ``direct``), one per part."""
+                   direct: bool = False, alphanumeric: bool = False) -> None:
+        """An SMS arrives: stored with ``+CMTI`` (or ``+CMT`` + PDU when ``direct``), one per part.
+        ``alphanumeric``: the sender is a sender ID (TOA D0) even if it is all digits."""
         when = timestamp or datetime(2024, 3, 15, 9, 30, tzinfo=timezone(timedelta(hours=9)))
         ref = self.rng.randrange(256) if ref is None else ref
-        for pdu in encode_deliver(sender, text, timestamp=when, concat_ref=ref):
+        for pdu in encode_deliver(sender, text, timestamp=when, concat_ref=ref, alphanumeric_sender=alphanumeric):
             self.inject_pdu(pdu, direct=direct)
 
     def inject_pdu(self, pdu: str, *, direct: bool = False) -> None:
@@ -576,6 +588,8 @@ class ModemEmulator:
                 return self._lines(*reply)
         if upper == "":
             return self._ok()
+        if self.profile.pin_first and self.sim_state != "READY" and not upper.startswith("+CPIN"):
+            return self._lines("+CME ERROR: 11")  # whatever CMEE says: this dialect refuses it all
         if upper in ("E0", "E1"):
             self._settings.echo = upper == "E1"
             return self._ok()
@@ -652,7 +666,7 @@ class ModemEmulator:
         stores = self.profile.storages
         if args == "=?":
             group = "(" + ",".join(f'"{s}"' for s in stores) + ")"
-            self._lines(f"+CPMS: {group},{group},{group}")
+            self._lines(f"+CPMS: {self.profile.cpms_options or ','.join([group] * 3)}")
             return self._ok()
         used, total = len(self._storage), self.storage_size
         if args == "?":
@@ -662,6 +676,8 @@ class ModemEmulator:
         names = [name.strip().strip('"') for name in args.lstrip("=").split(",")]
         if not names or any(name not in stores + ("SR",) for name in names):  # SR: status reports
             return self._cms(302)
+        if self.profile.cpms_options and len(names) > len(re.findall(r"\([^()]*\)", self.profile.cpms_options)):
+            return self._cms(302)  # more memories than the modem has lists for
         self._settings.memory = names[0]
         self._lines(f"+CPMS: {used},{total},{used},{total},{used},{total}")
         self._ok()
@@ -831,6 +847,8 @@ class ModemEmulator:
         for index in range(1, self.storage_size + 1):
             if index not in self._storage:
                 self._storage[index] = _Stored(0, pdu)
+                if len(self._storage) == self.storage_size and self.profile.full_urc:
+                    self._after(0.0, lambda: self._urc(self.profile.full_urc or ""))
                 return index
         return None
 
@@ -866,6 +884,8 @@ class ModemEmulator:
     def _cmd_CMGL(self, args: str) -> None:
         if self._sim_blocks(sms=True):
             return None
+        if not self.profile.cmgl:
+            return self._error()
         wanted = args.lstrip("=").strip() or "0"
         for index, stored in sorted(self._storage.items()):
             if wanted == "4" or str(stored.stat) == wanted:

@@ -24,6 +24,8 @@ TEMPLATES = {
         "sensor_silent": "hubd {flat}: sensor {key} silent for {silence}. Check it. Alert {id}",
         "sensor_fault": "hubd {flat}: sensor {key} faulty. Check it. Alert {id}",
         "uplink_down": "hubd {flat}: office link failing. Alert {id}",
+        "uplink_degraded": "hubd {flat}: hub cannot read SMS, so ACK/STATUS/TEST texts are not seen. "
+                           "Alerts still sent. Alert {id}",
         "monitoring_paused_too_long": "hubd {flat}: monitoring paused for {silence}. Alert {id}",
         "hub_restarted": "hubd {flat}: hub restarted, was down {silence}. Alert {id}",
         "hub_restarted_clock_unset": "hubd {flat}: hub restarted, outage unknown (clock not set yet). Alert {id}",
@@ -35,6 +37,7 @@ TEMPLATES = {
         "resolved:sensor_silent": "hubd {flat}: alert {id} resolved, sensor {key} reporting again after {silence}",
         "resolved:sensor_fault": "hubd {flat}: alert {id} resolved, sensor {key} working again after {silence}",
         "resolved:uplink_down": "hubd {flat}: alert {id} resolved, office link working again after {silence}",
+        "resolved:uplink_degraded": "hubd {flat}: alert {id} resolved, hub reads SMS again after {silence}",
         "resolved:monitoring_paused_too_long": "hubd {flat}: alert {id} resolved, monitoring resumed after {silence}",
         "heartbeat": "hubd {flat}: alive. Last activity {last}. Mode {mode}. Open alerts {alerts}. "
                      "Signal {signal}. Unsent SMS {queued}",
@@ -48,6 +51,7 @@ TEMPLATES = {
         "sensor_silent": "hubd {flat}: {key}が{silence}無反応。要点検。警報{id}",
         "sensor_fault": "hubd {flat}: {key}故障。要点検。警報{id}",
         "uplink_down": "hubd {flat}: 通信障害。警報{id}",
+        "uplink_degraded": "hubd {flat}: SMS受信障害。ACK等の返信は届きません。通知の送信は正常。警報{id}",
         "monitoring_paused_too_long": "hubd {flat}: 見守り停止が{silence}継続。警報{id}",
         "hub_restarted": "hubd {flat}: 再起動。停止時間{silence}。警報{id}",
         "hub_restarted_clock_unset": "hubd {flat}: 再起動。時計未設定のため停止時間不明。警報{id}",
@@ -59,6 +63,7 @@ TEMPLATES = {
         "resolved:sensor_silent": "hubd {flat}: 警報{id}解除。{key}が{silence}後に反応再開",
         "resolved:sensor_fault": "hubd {flat}: 警報{id}解除。{key}が{silence}後に復旧",
         "resolved:uplink_down": "hubd {flat}: 警報{id}解除。通信が{silence}後に復旧",
+        "resolved:uplink_degraded": "hubd {flat}: 警報{id}解除。SMS受信が{silence}後に復旧",
         "resolved:monitoring_paused_too_long": "hubd {flat}: 警報{id}解除。{silence}後に見守り再開",
         "heartbeat": "hubd {flat}: 稼働中。最終活動{last}。{mode}。警報{alerts}件。電波{signal}。未送信{queued}件",
         "status": "hubd {flat}: {mode}。無活動{silence}(上限{limit})。警報{alerts}件",

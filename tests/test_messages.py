@@ -88,7 +88,7 @@ def test_durations_read_naturally():
 
 
 RESOLVED = sorted(k.split(":", 1)[1] for k in TEMPLATES["en"] if k.startswith("resolved:"))
-SYSTEM_TYPES = ("sensor_silent", "sensor_fault", "uplink_down", "monitoring_paused_too_long")
+SYSTEM_TYPES = ("sensor_silent", "sensor_fault", "uplink_down", "uplink_degraded", "monitoring_paused_too_long")
 
 
 def test_every_alert_that_can_end_has_its_own_resolved_wording():

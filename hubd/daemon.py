@@ -18,7 +18,7 @@ from typing import Any, Callable
 from .actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
 from .clock import Clock, SystemClock
 from .config import Config, ConfigError, check_runnable, load_config, with_secrets
-from .detector.base import Finding
+from .detector.base import SYSTEM, Finding
 from .engine import Engine
 from .events import Event, Kind
 from .office import OfficeCommands, report_text
@@ -30,6 +30,8 @@ log = logging.getLogger("hubd")
 # actions whose record must agree with the snapshot (an audit entry marks a change of mode too:
 # "away ended, the resident is back" must not wait for the next batched flush)
 _CONSEQUENCES = (AlertChanged, SendSms, Report, Audit)
+UPLINK_DOWN = ("uplink_down", "")  # the condition the uplink itself reports (hubd.modem.service)
+UPLINK_RESTART_S, UPLINK_RESTART_MAX_S = 10.0, 900.0
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -142,7 +144,7 @@ class Daemon:
             self._execute(self.engine.start_fresh(mono, local, synced), local)
         self._start_hardware()
         await self._start_control()
-        uplink_task = asyncio.ensure_future(self.uplink.run(self.conditions, self._on_inbound))
+        uplink_task = asyncio.ensure_future(self._keep_uplink())
         watchdog_task = asyncio.ensure_future(self._watchdog()) if self.notifier.watchdog_interval else None
         self._next_flush = mono + self.config.hub.flush_seconds
         self._flush(force=True)
@@ -164,6 +166,23 @@ class Daemon:
                 self.control.close()
             self._shutdown()
         return 0
+
+    async def _keep_uplink(self) -> None:
+        """The only way to the office must not end quietly: an uplink whose task ends or raises
+        (its own supervision failed) is reported as ``uplink_down`` and started again."""
+        delay = UPLINK_RESTART_S
+        while True:
+            try:
+                await self.uplink.run(self.conditions, self._on_inbound)
+                why = "ended"
+            except Exception as exc:  # noqa: BLE001 - reported and restarted, never left dead
+                why = f"failed: {exc!r}"
+            log.error("uplink task %s; restarting it in %.0f s", why, delay)
+            mono = self.clock.monotonic()
+            self._apply_condition(UPLINK_DOWN, Finding("uplink_down", SYSTEM, mono, 0.0,
+                                                       detail={"reason": f"uplink task {why}"}))
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, UPLINK_RESTART_MAX_S)
 
     def _start_hardware(self) -> None:
         if hasattr(self.hardware, "wake"):

@@ -214,3 +214,37 @@ def test_heartbeat_report_goes_to_the_first_recipient(make_config):
     beats = [s for s in up.sent if s[2] == "heartbeat"]
     assert len(beats) == 1 and beats[0][0] == "+8100000001"
     assert "alive" in beats[0][1] and "Mode watching. Open alerts 0." in beats[0][1]
+
+
+class CrashingUplink(RecordingUplink):
+    """An uplink whose own supervision fails: its task raises twice, then runs."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock, self.starts = clock, []
+
+    async def run(self, conditions, inbound):
+        self.starts.append(self.clock.monotonic())
+        if len(self.starts) <= 2:
+            raise RuntimeError("port vanished under the supervisor")
+        await super().run(conditions, inbound)
+
+
+def test_an_uplink_task_that_dies_is_reported_and_started_again(make_config, clock):
+    config = make_config()
+    up = CrashingUplink(clock)
+    daemon = make_daemon(config, clock, uplink=up)
+
+    async def scenario():
+        task = asyncio.ensure_future(daemon.run())
+        await settle()
+        t0 = up.starts[0]
+        await advance(clock, 5 * 60, step=5.0)
+        assert [round(t - t0) for t in up.starts] == [0, 10, 30]  # back-off 10 s, then 20 s
+        assert up.conditions is not None  # the third start runs
+        texts = [text for _, text, purpose, _ in up.sent if purpose == "system"]
+        assert len(texts) == 1 and "office link failing" in texts[0]
+        daemon.request_stop()
+        await task
+
+    asyncio.run(scenario())

@@ -265,6 +265,37 @@ def _converse(data: bytes) -> bytes:
     return asyncio.run(run())
 
 
+def test_the_idle_limit_counts_from_the_end_of_an_answer_not_its_start():
+    """A stream longer than the idle limit (watch may run a day) leaves the session usable."""
+    clock = FakeClock(mono=0.0)
+    server = ControlServer(SimpleNamespace(), "/nonexistent/c.sock", set(), set(), clock=clock)
+
+    class Streaming(_Commands):
+        async def watch(self, args, actor, emit):
+            await emit({"event": 1})
+            clock.advance(3 * IDLE_TIMEOUT)  # the stream outlasts the idle limit
+            return {"events": 1}
+
+    server.commands = Streaming()
+
+    async def run() -> list[dict]:
+        reader = asyncio.StreamReader()
+        writer = _Writer()
+        reader.feed_data(request("watch", 1))
+        talk = asyncio.ensure_future(server._converse(reader, writer, Session(TECH, False, 0.0, 1)))
+        while writer.out.count(b"\n") < 2:  # the chunk and the final reply
+            await asyncio.sleep(0)
+        for _ in range(20):  # the server waits for the next request (an expired limit would fire now)
+            await asyncio.sleep(0)
+        reader.feed_data(request("status", 2))
+        reader.feed_eof()
+        await talk
+        return [json.loads(line) for line in bytes(writer.out).splitlines()]
+
+    replies = asyncio.run(run())
+    assert [(r["id"], r.get("more", False), r["ok"]) for r in replies] == [(1, True, True), (1, False, True), (2, False, True)]
+
+
 _text = st.text(max_size=6) | st.text(st.characters(categories=["Cs"]), max_size=3)
 _value = st.recursive(st.none() | st.booleans() | st.integers() | _text,
                       lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_text, inner, max_size=2),

@@ -286,13 +286,13 @@ class ControlServer:
     async def _answer(self, line: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       session: Session) -> bool:
         """Answer one request; False when the connection should end (a stream the client broke off).
-        A request that decodes is activity: it restarts the idle limit."""
+        A request that decodes is activity: the idle limit counts from the end of its answer."""
         request_id = None
         peer = session.peer
         try:
             request = p.decode_request(line)
             request_id = request.id
-            session.last_request = self.clock.monotonic()
+            session.last_request = self.clock.monotonic()  # while answering, eviction ranks by the start
             session.answering = True
             command = p.COMMANDS[request.cmd]
             handler = getattr(self.commands, request.cmd.replace("-", "_"))
@@ -313,7 +313,9 @@ class ControlServer:
             log.exception("control command failed: %r", line[:200])
             reply = p.encode_error(request_id, p.INTERNAL, f"internal error ({type(exc).__name__}); see the journal")
         finally:
-            session.answering = False
+            if session.answering:
+                session.answering = False
+                session.last_request = self.clock.monotonic()  # a day-long watch leaves the session fresh
         await _send(writer, reply)
         return True
 

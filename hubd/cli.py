@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from typing import Sequence
@@ -51,17 +52,23 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def _open_events(path: str):
+    """The event CSV as text for :class:`EventReader`; bytes that are not UTF-8 arrive as
+    surrogates, which the reader reports with their line number (never a traceback)."""
     if path == "-":
-        return sys.stdin
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # already text (tests, embedding)
+            return sys.stdin
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
     try:
-        return open(path, newline="", encoding="utf-8")
+        return open(path, newline="", encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _read_events(path: str) -> bytes | str:
     if path == "-":
-        return sys.stdin.read()
+        raw = getattr(sys.stdin, "buffer", None)
+        return sys.stdin.read() if raw is None else raw.read()
     try:
         with open(path, "rb") as fh:
             return fh.read()
@@ -111,8 +118,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     config = _config_or_default(args.config)
     with _open_events(args.events) as stream:
         events = list(EventReader(stream))
-    result = bt.run_backtest(events, config, cuts=args.cuts, seed=args.seed,
-                             progress=None if args.json else sys.stderr)
+    try:
+        result = bt.run_backtest(events, config, cuts=args.cuts, seed=args.seed,
+                                 progress=None if args.json else sys.stderr)
+    except bt.BacktestInputError as exc:
+        raise UsageError(f"{args.events}: {exc}") from None
     if args.json:
         print(json.dumps(result.as_dict()))
     else:

@@ -1,8 +1,10 @@
 """Sensor events and the event-log CSV that replay, export, the simulator and tests share.
 
 Format (DESIGN.md): ``time,sensor,kind,value``. A time with an offset is absolute;
-without one it is the hub's local time. Rows must be in time order; a bad row is an
-error naming its line.
+without one it is the hub's local time. The first line is that header (what ``hubd
+export``, the simulator and the benchmark logs write): a file without it, or with another
+one, is an error naming line 1, not a silent "0 events". Rows must be in time order; a bad
+row, or bytes that are not UTF-8, is an error naming its line.
 """
 
 from __future__ import annotations
@@ -60,6 +62,31 @@ class EventCsvError(ValueError):
         self.line = line
 
 
+def header_error(row: list[str] | None) -> EventCsvError | None:
+    """The error for a first CSV row (``None``: the input is empty) that is not the header."""
+    expected = ",".join(HEADER)
+    if row is None:
+        return EventCsvError(1, f"the input is empty: an event CSV starts with the header {expected}")
+    if [c.strip() for c in row] == list(HEADER):
+        return None
+    got = ",".join(row)
+    shown = "an empty line" if not got else repr(got if len(got) <= 60 else got[:57] + "...")
+    bom = " (a byte-order mark: save as UTF-8 without BOM)" if got.startswith("\ufeff") else ""
+    return EventCsvError(1, f"expected the header {expected}, got {shown}{bom}")
+
+
+def _check_text(row: list[str], line: int) -> None:
+    """A row read with ``errors="surrogateescape"`` holds a surrogate where the bytes were not UTF-8."""
+    for cell in row:
+        if not cell.isascii():
+            try:
+                cell.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                code = ord(cell[exc.start])
+                what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+                raise EventCsvError(line, f"not UTF-8 text ({what})") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Stamp:
     """A parsed CSV time: local seconds, absolute seconds, and the offset it was written with."""
@@ -115,7 +142,10 @@ def parse_row(row: list[str], line: int) -> tuple[Stamp, str, Kind, float]:
 
 
 class EventReader:
-    """Iterates events from a CSV stream, remembering the input's time convention."""
+    """Iterates events from a CSV stream, remembering the input's time convention.
+
+    Open files with ``newline=""`` and ``errors="surrogateescape"``: bytes that are not
+    UTF-8 then become an error naming their line instead of a UnicodeDecodeError."""
 
     def __init__(self, stream: IO[str]):
         self._stream = stream
@@ -129,12 +159,18 @@ class EventReader:
             try:
                 row = next(reader)
             except StopIteration:
+                if index < 0:
+                    raise header_error(None) from None
                 return
             except csv.Error as exc:
                 raise EventCsvError(reader.line_num or 1, f"unreadable CSV: {exc}") from None
             index += 1
             line = reader.line_num
-            if index == 0 and [c.strip() for c in row] == list(HEADER):
+            _check_text(row, line)
+            if index == 0:
+                error = header_error(row)
+                if error is not None:
+                    raise error
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
@@ -222,7 +258,8 @@ def _log_from_events(rows: list, sensors: dict, error: EventCsvError | None) -> 
 
 
 def _strict_log(text: str) -> EventLog:
-    """The strict reader's result as columns (for text the fast scanner leaves to the csv module)."""
+    """The strict reader's result as columns (for text the fast scanner leaves to the csv module,
+    and for bytes that are not UTF-8, decoded with ``surrogateescape``)."""
     rows: list = []
     names: dict[str, int] = {}
     reader = EventReader(io.StringIO(text, newline=""))
@@ -245,6 +282,22 @@ def _strict_log(text: str) -> EventLog:
 _KIND_TABLE = None
 
 
+def _first_line_error(data: bytes) -> EventCsvError | None:
+    """The header error for line 1, decided here when the line is plain (no quote, NUL or lone
+    carriage return: those go to the csv module, which decides it in the strict reader)."""
+    from .bulk_kernels import MAX_LINE
+
+    if not data:
+        return header_error(None)
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    if first.endswith(b"\r"):
+        first = first[:-1]
+    if b'"' in first or b"\0" in first or b"\r" in first or len(first) > MAX_LINE:
+        return None
+    return header_error(first.decode("utf-8").split(",") if first else [])
+
+
 def load_event_log(data: bytes | str) -> EventLog:
     """Load an event CSV into columns, exactly as :class:`EventReader` reads it.
 
@@ -263,9 +316,20 @@ def load_event_log(data: bytes | str) -> EventLog:
     global _KIND_TABLE
     if isinstance(data, str):
         text = data
-        data = data.encode("utf-8", "surrogatepass")
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the strict reader names its line
+            return _strict_log(text)
     else:
         text = None
+        if not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:  # the strict reader names the line of the first bad byte (or an earlier error)
+                return _strict_log(data.decode("utf-8", "surrogateescape"))
+    error = _first_line_error(data)
+    if error is not None:
+        return _log_from_events([], {}, error)
     if _KIND_TABLE is None:
         names = np.zeros((len(Kind), 12), dtype=np.uint8)
         lens = np.zeros(len(Kind), dtype=np.int64)
@@ -281,10 +345,7 @@ def load_event_log(data: bytes | str) -> EventLog:
         buf, n_lines, names, lens, header)
     if status != bk.CSV_OK:
         return _strict_log(text if text is not None else data.decode("utf-8"))
-    try:
-        sensor_names = [data[int(a):int(a) + int(n)].decode("utf-8") for a, n in zip(s_start, s_len)]
-    except UnicodeDecodeError:
-        return _strict_log(data.decode("utf-8"))  # raises where the text reader would
+    sensor_names = [data[int(a):int(a) + int(n)].decode("utf-8") for a, n in zip(s_start, s_len)]
     index = {name: i for i, name in enumerate(sensor_names)}
     error: EventCsvError | None = None
     stop = len(mono)
@@ -294,7 +355,7 @@ def load_event_log(data: bytes | str) -> EventLog:
         r = int(r)
         ln = int(line[r])
         row = data[int(start[j]):int(end[j])].decode("utf-8").split(",")
-        if (ln == 1 and [c.strip() for c in row] == list(HEADER)) or not row or (len(row) == 1 and not row[0].strip()):
+        if ln == 1 or not row or (len(row) == 1 and not row[0].strip()):  # line 1 is the header (checked above)
             skipped.append(r)
             continue
         try:

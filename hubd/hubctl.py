@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from typing import Any, Callable, Sequence
 
@@ -461,20 +462,41 @@ def cmd_sms_decode(ctx: Context) -> int:
 # -- the parser -------------------------------------------------------------------------------
 
 
+def since_arg(text: str) -> str:
+    """``--since`` checked by the protocol's own rule before anything is sent (argparse: exit 2)."""
+    try:
+        p.parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def timeout_arg(text: str) -> float:
+    """``--timeout``: a positive number of seconds (a socket refuses NaN, negatives and huge values)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value <= 86400):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 86400]")
+    return value
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     # options accepted before or after the command; SUPPRESS keeps a later default from hiding an earlier value
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print data as JSON")
     common.add_argument("--socket", default=argparse.SUPPRESS, metavar="PATH", help="the daemon's control socket")
     common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help="read the socket path from here")
-    common.add_argument("--timeout", type=float, default=argparse.SUPPRESS, metavar="S", help="reply timeout")
+    common.add_argument("--timeout", type=timeout_arg, default=argparse.SUPPRESS, metavar="S", help="reply timeout")
 
     parser = argparse.ArgumentParser(prog="hubctl", description="control a running hubd, or use its offline tools")
     parser.add_argument("--json", action="store_true", default=False, help="print data as JSON")
     parser.add_argument("--socket", default=None, metavar="PATH", help="the daemon's control socket")
     parser.add_argument("--config", default=None, metavar="FILE",
                         help=f"read the socket path from this config (default {DEFAULT_PATH})")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="reply timeout (default 10 s)")
+    parser.add_argument("--timeout", type=timeout_arg, default=10.0, metavar="S", help="reply timeout (default 10 s)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable[[Context], int], help: str) -> argparse.ArgumentParser:
@@ -505,14 +527,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("id", type=int)
     c = add("events", simple("events", show_events, since=lambda a: a.since, limit=lambda a: a.limit),
             "recent sensor events")
-    c.add_argument("--since", default=None, metavar="WHEN", help="local time (2024-05-01T08:00) or age (6h, 7d)")
+    c.add_argument("--since", type=since_arg, default=None, metavar="WHEN",
+                   help="local time (2024-05-01T08:00) or age (6h, 7d)")
     c.add_argument("--limit", type=int, default=50)
     c = add("audit", simple("audit", show_audit, limit=lambda a: a.limit), "the audit log, newest first")
     c.add_argument("--limit", type=int, default=20)
     add("profile", simple("profile", show_profile), "the learned daily rhythm")
     add("modem", simple("modem", show_modem), "modem, network, signal, outbox")
     c = add("export", cmd_export, "event CSV for backtesting")
-    c.add_argument("--since", default=None, metavar="WHEN", help="local time (2024-05-01T08:00) or age (30d)")
+    c.add_argument("--since", type=since_arg, default=None, metavar="WHEN",
+                   help="local time (2024-05-01T08:00) or age (30d)")
     c.add_argument("--output", "-o", default=None, metavar="FILE", help="write here instead of stdout")
 
     c = sub.add_parser("config", help="configuration tools (offline)")

@@ -177,3 +177,35 @@ def test_a_thousand_cuts_over_a_month_take_well_under_a_second():
     assert result.method("learned").delay_all.cuts == 1000
     if not numba.config.DISABLE_JIT:  # the coverage run interprets the kernels
         assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+# -- logs too short to score: one line, exit 2 (issue 13, item 7: the empty file was a traceback) --
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "line 1: the input is empty: an event CSV starts with the header time,sensor,kind,value"),
+    ("time,sensor,kind,value\n", "the log has no events: a backtest needs a log longer than 7 days"),
+    ("time,sensor,kind,value\n2024-01-01T08:00:00,hall,motion,1\n2024-01-08T08:00:00,hall,motion,1\n",
+     "the log covers 7.0 days: a backtest needs a log longer than 7 days (the first 7 days are warm-up, not scored)"),
+])
+def test_backtest_cli_on_a_log_too_short_to_score(tmp_path, capsys, text, words):
+    from hubd import cli
+
+    path = tmp_path / "e.csv"
+    path.write_text(text)
+    for extra in ([], ["--json"]):
+        assert cli.main(["backtest", str(path), *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+def test_backtest_refuses_a_log_that_ends_within_the_warm_up():
+    from hubd.detector.backtest import BacktestInputError
+
+    with pytest.raises(BacktestInputError, match="no events"):
+        backtest([])
+    with pytest.raises(BacktestInputError, match=r"covers 2\.7 days: .* longer than 7 days"):
+        backtest(routine(3), warmup_days=7)
+    with pytest.raises(BacktestInputError, match="longer than 1 days"):
+        backtest([ev(T0), ev(T0 + DAY)], warmup_days=1)
+    assert backtest(routine(3), warmup_days=1, cuts=5).home_days > 0

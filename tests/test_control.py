@@ -107,12 +107,53 @@ def test_request_round_trip_fills_defaults():
     (b'{"v":1,"id":1,"cmd":"alerts","args":{"open":1}}\n', p.BAD_ARGS),
     (b'{"v":1,"id":1,"cmd":"alerts","args":{"limit":501}}\n', p.BAD_ARGS),
     (b'{"v":1,"id":1,"cmd":"test-alert","args":{"to":"' + b"1" * 30 + b'"}}\n', p.BAD_ARGS),
+    (b'{"v":1,"id":1,"cmd":"events","args":{"since":"' + b"1" * 37 + b'd"}}\n', p.BAD_ARGS),  # overflowed format_local
+    (b'{"v":1,"id":1,"cmd":"export","args":{"since":"3651d"}}\n', p.BAD_ARGS),
+    ('{"v":1,"id":1,"cmd":"events","args":{"since":"\u0661d"}}\n'.encode(), p.BAD_ARGS),  # an Arabic-Indic 1
+    (b'{"v":1,"id":1,"cmd":"events","args":{"since":"2024-05-01T08:00+09:00"}}\n', p.BAD_ARGS),
+    (b'{"v":1,"id":1,"cmd":"\\ud800"}\n', p.BAD_JSON),  # a lone surrogate: no reply could be encoded
+    (b'{"v":1,"id":1,"cmd":"status","args":{"\\udfff":1}}\n', p.BAD_JSON),
 ])
 def test_bad_requests_name_their_problem(line, code):
     with pytest.raises(p.ProtocolError) as caught:
         p.decode_request(line)
     assert caught.value.code == code
     assert caught.value.message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("90m", ("age", 5400.0)), (" 6 h ", ("age", 21600.0)), ("1.5d", ("age", 129600.0)),
+    ("3650d", ("age", 3650 * 86400.0)), ("0s", ("age", 0.0)),
+    ("2024-05-01", ("local", 1714521600.0)), ("2024-05-01T08:00", ("local", 1714550400.0)),
+])
+def test_since_forms(text, expected):
+    assert p.parse_since(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [
+    ("1" * 37 + "d", "at most 3650 days"), ("87601h", "at most 3650 days"), ("3650.01d", "at most 3650 days"),
+    ("\u0661d", "give the hub's local time"), ("1e3d", "give the hub's local time"),
+    ("2024-05-01T08:00Z", "no offset"), ("", "an age (90m, 6h, 7d)"),
+])
+def test_since_out_of_range_or_malformed_names_the_rule(text, words):
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        p.parse_since(text)
+    with pytest.raises(p.ProtocolError) as caught:
+        p.encode_request(1, "events", {"since": text})  # hubctl refuses it before connecting
+    assert caught.value.code == p.BAD_ARGS and words in caught.value.message
+
+
+def test_the_events_handler_applies_the_since_rule_itself():
+    """Even called without the protocol's check (a future caller), a 37-digit age is a refusal, not an overflow."""
+    from types import SimpleNamespace
+
+    from hubd.clock import FakeClock
+    from hubd.control.commands import Commands
+
+    commands = Commands(SimpleNamespace(clock=FakeClock()))
+    with pytest.raises(p.ProtocolError) as caught:
+        commands.events({"since": "1" * 37 + "d", "limit": 5}, "tech")
+    assert caught.value.code == p.BAD_ARGS and "at most 3650 days" in caught.value.message
 
 
 def test_error_replies_keep_the_request_id_when_it_was_readable():
@@ -284,14 +325,25 @@ def test_too_many_sessions_are_told_busy(hub_config, clock, tmp_path):
 
 def test_an_idle_connection_is_timed_out(hub_config, clock, tmp_path):
     path = tmp_path / "c.sock"
-    with RunningHub(hub_config, clock, path, idle_timeout=0.2):
+    hub = RunningHub(hub_config, clock, path)
+    hub.server.clock = clock  # the server's time seam: no real waiting
+    with hub:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(TIMEOUT)
         sock.connect(str(path))
         reader = sock.makefile("rb")
+        sock.sendall(request("status"))
+        assert json.loads(reader.readline())["ok"] is True
+        hub.advance(121.0)
         assert json.loads(reader.readline())["error"]["code"] == p.TIMEOUT
         assert reader.readline() == b""
         sock.close()
+
+
+def test_a_37_digit_age_over_the_socket_is_refused_and_the_daemon_keeps_running(hub):
+    (reply,), _ = exchange(hub.path, request("events", {"since": "1" * 37 + "d"}, 4))
+    assert reply["id"] == 4 and reply["error"]["code"] == p.BAD_ARGS and "3650 days" in reply["error"]["message"]
+    assert_status_works(hub)
 
 
 def test_a_stream_ends_when_the_client_hangs_up(hub):

@@ -464,6 +464,26 @@ def test_usage_errors_exit_2(argv):
     assert run(None, *argv)[0] == 2
 
 
+@pytest.mark.parametrize("argv, words", [
+    (("events", "--since", "1" * 37 + "d"), "an age is at most 3650 days"),  # was an internal error in the daemon
+    (("export", "--since", "99999999h"), "an age is at most 3650 days"),
+    (("events", "--since", "\u0661d"), "or an age (90m, 6h, 7d)"),
+    (("--timeout", "nan", "status"), "--timeout"),
+    (("status", "--timeout", "-1"), "--timeout"),
+])
+def test_bad_arguments_are_refused_before_connecting(tmp_path, argv, words):
+    """No socket exists: a refusal naming the rule (exit 2) shows hubctl checked before connecting."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        code = hubctl.main(["--socket", str(tmp_path / "none.sock"), *argv])
+    finally:
+        sys.stdout, sys.stderr = saved
+    assert code == 2 and words in err.getvalue() and "Traceback" not in err.getvalue()
+    assert "not running" not in err.getvalue()
+
+
 def test_profile_from_the_real_learned_detector(hub):
     """The technician sees the learned thresholds and an actogram, within a phone-sized screen."""
     from hubd.detector.model import LearnedDetector

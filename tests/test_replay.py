@@ -46,3 +46,36 @@ def test_replay_of_a_month_takes_seconds(real_log):
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
     assert elapsed < 20, f"replay took {elapsed:.1f} s"
+
+
+def _both_modes(capsys, path):
+    for mode in ([], ["--per-event"]):
+        code = cli.main(["replay", str(path), *mode])
+        yield code, capsys.readouterr().err
+
+
+def test_replay_of_bytes_that_are_not_utf8_is_one_line_with_its_number(tmp_path, capsys):
+    """Was a UnicodeDecodeError traceback (issue 13, item 7), in both the bulk and the per-event path."""
+    csv = tmp_path / "e.csv"
+    csv.write_bytes(b"time,sensor,kind,value\n2020-01-01T08:00:00,hall,motion,1\n2020-01-01T09:00:00,h\xe4ll,motion,1\n")
+    for code, err in _both_modes(capsys, csv):
+        assert code == 2 and err == "error: line 3: not UTF-8 text (byte 0xe4)\n"
+
+
+def test_replay_of_a_csv_without_its_header_is_refused(tmp_path, capsys):
+    """Was 'N events' or 0 events and exit 0: the header is the contract (DESIGN.md)."""
+    csv = tmp_path / "e.csv"
+    csv.write_text("2020-01-01T08:00:00,hall,motion,1\n2020-01-01T09:00:00,hall,motion,1\n")
+    for code, err in _both_modes(capsys, csv):
+        assert code == 2 and err.count("\n") == 1
+        assert err.startswith("error: line 1: expected the header time,sensor,kind,value, got '2020-01-01T08:00:00")
+
+
+def test_replay_reads_stdin_as_bytes(tmp_path, capsys, monkeypatch):
+    import io
+
+    data = b"time,sensor,kind,value\n2020-01-01T08:00:00,\xff,motion,1\n"
+    for mode in ([], ["--per-event"]):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+        assert cli.main(["replay", "-", *mode]) == 2
+        assert capsys.readouterr().err == "error: line 2: not UTF-8 text (byte 0xff)\n"

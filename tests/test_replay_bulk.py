@@ -470,13 +470,16 @@ def test_replayer_mixes_feed_and_feed_batch(real_log):
     assert_same_engine(mixed.engine, ref.engine)
 
 
-@pytest.mark.parametrize("text", ["", "time,sensor,kind,value\n", "\n\n", "time,sensor,kind,value\r\n \r\n"])
-def test_cli_on_empty_logs(tmp_path, capsys, text):
+@pytest.mark.parametrize("text, code", [("", 2), ("time,sensor,kind,value\n", 0), ("\n\n", 2),
+                                        ("time,sensor,kind,value\r\n \r\n", 0)])
+def test_cli_on_empty_logs(tmp_path, capsys, text, code):
+    """A header alone is an empty log; no header at all is an error naming line 1."""
     path = tmp_path / "e.csv"
     path.write_bytes(text.encode())
     for extra in ([], ["--json"], ["--until", "2020-01-01T00:00:00"]):
         fast, ref = _both(capsys, str(path), *extra)
-        assert fast == ref and fast[0] == 0
+        assert fast == ref and fast[0] == code
+        assert code == 0 or fast[2].startswith("error: line 1: ")
 
 
 def test_cli_reads_stdin(real_log, capsys, monkeypatch):

@@ -23,9 +23,10 @@ from .. import __version__
 from ..actions import Audit
 from ..config import PHONE_PATTERN
 from ..engine import HOME
-from ..events import Event, Kind, events_to_csv, format_local, parse_time
+from ..events import Event, Kind, events_to_csv, format_local
 from ..store import StoreError
 from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, ProtocolError, to_jsonable
+from .protocol import parse_since as parse_since_text
 
 log = logging.getLogger("hubd.control")
 
@@ -33,8 +34,6 @@ Emit = Callable[[Any], Awaitable[None]]
 BLIP_SECONDS = 1.0  # how long the walktest blip shows before the policy's pattern is put back
 EXPORT_PAGE = 5000  # events per streamed CSV chunk
 WATCH_QUEUE = 1000  # events buffered for a slow watcher before they are dropped (and counted)
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
-_AGE_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def iso(local: float | None) -> str | None:
@@ -43,21 +42,15 @@ def iso(local: float | None) -> str | None:
 
 
 def parse_since(text: str | None, now_local: float) -> float | None:
-    """``--since``: hub local time (date or date-time, no offset) or an age such as 90m, 6h, 7d."""
+    """``--since``: hub local time (date or date-time, no offset) or an age such as 90m, 6h, 7d
+    (the rule is the protocol's: the argument was checked against it before this runs)."""
     if text is None:
         return None
-    text = text.strip()
-    age = _AGE.fullmatch(text)
-    if age:
-        return now_local - float(age.group(1)) * _AGE_SECONDS[age.group(2)]
     try:
-        stamp = parse_time(text)
-    except ValueError:
-        stamp = None
-    if stamp is None or stamp.offset is not None:
-        raise ProtocolError(BAD_ARGS, f"since {text!r}: give the hub's local time (2024-05-01 or "
-                            "2024-05-01T08:00, no offset) or an age (90m, 6h, 7d)")
-    return stamp.local
+        form, value = parse_since_text(text)
+    except ValueError as exc:
+        raise ProtocolError(BAD_ARGS, str(exc)) from None
+    return now_local - value if form == "age" else value
 
 
 def event_view(event: Event, now_local: float | None = None) -> dict[str, Any]:

@@ -14,7 +14,9 @@ connection or sending any line.
 The server answers every request it cannot use with an error reply naming the code:
 a line longer than :data:`MAX_REQUEST_BYTES` (and then closes the connection: it cannot
 find the next request boundary), invalid JSON, a wrong version, an unknown command, an
-argument of the wrong type or range. Nothing a client sends may crash the daemon.
+argument of the wrong type or range. Nothing a client sends may crash the daemon, and
+no reply can fail to encode: a ``\\ud800`` escape (a lone surrogate, not a character) is
+refused as bad JSON, and replies are encoded so that one could never stop the answer.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ import dataclasses
 import enum
 import json
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from ..events import parse_time
 
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 64 * 1024
@@ -68,6 +73,7 @@ class Arg:
     min: float | None = None
     max: float | None = None
     max_len: int = 64
+    check: Callable[[Any], None] | None = None  # a further rule; raises ValueError with the reason
     help: str = ""
 
 
@@ -79,7 +85,35 @@ class Command:
     streams: bool = False
 
 
-_SINCE = Arg(str, max_len=40, help="hub local time (2024-05-01 or 2024-05-01T08:00) or an age: 90m, 6h, 7d")
+# -- --since: a hub local time or an age ------------------------------------------------------
+
+MAX_SINCE_AGE_DAYS = 3650  # the longest event retention (hub.event_retention_days): nothing older exists
+_AGE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhd])", re.ASCII)  # ASCII digits only: "١d" is not an age
+_AGE_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+SINCE_FORMS = "the hub's local time (2024-05-01 or 2024-05-01T08:00, no offset) or an age (90m, 6h, 7d)"
+
+
+def parse_since(text: str) -> tuple[str, float]:
+    """``("age", seconds)`` or ``("local", hub local seconds)``; ValueError names the rule broken."""
+    text = text.strip()
+    age = _AGE.fullmatch(text)
+    if age:
+        seconds = float(age.group(1)) * _AGE_SECONDS[age.group(2)]
+        if seconds > MAX_SINCE_AGE_DAYS * 86400.0:
+            raise ValueError(f"since {text[:40]!r}: an age is at most {MAX_SINCE_AGE_DAYS} days "
+                             "(no event is kept longer)")
+        return "age", seconds
+    try:
+        stamp = parse_time(text)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.offset is not None:
+        raise ValueError(f"since {text[:40]!r}: give {SINCE_FORMS}")
+    return "local", stamp.local
+
+
+_SINCE = Arg(str, max_len=40, check=parse_since,
+             help="hub local time (2024-05-01 or 2024-05-01T08:00) or an age: 90m, 6h, 7d")
 _HOURS = Arg(float, required=True, help="how long; modes always expire")
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
@@ -151,7 +185,10 @@ def to_jsonable(value: Any) -> Any:
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+    """One line of UTF-8 JSON. A lone surrogate in a string (it cannot be UTF-8) is written as its
+    ``\\udXXX`` escape, which is what it was in JSON: encoding a reply never fails."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _reject_constant(name: str) -> Any:
@@ -159,14 +196,28 @@ def _reject_constant(name: str) -> Any:
 
 
 def _load_object(line: bytes, what: str) -> dict[str, Any]:
-    """One JSON object from a line: strict UTF-8, no NaN/Infinity; ``what`` names it in the error."""
+    """One JSON object from a line: strict UTF-8, no NaN/Infinity, no lone surrogates;
+    ``what`` names it in the error."""
     try:
         obj = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError both are
         raise ProtocolError(BAD_JSON, f"{what} is not valid JSON: {str(exc)[:80]}") from None
     if not isinstance(obj, dict):
         raise ProtocolError(BAD_REQUEST, f"{what} is not a JSON object")
+    if b"\\u" in line:  # only an escape can make a surrogate out of valid UTF-8
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ProtocolError(BAD_JSON, f"{what} is not valid JSON text: it escapes a lone surrogate "
+                                f"(U+{ord(exc.object[exc.start]):04X}), which is not a character",
+                                _request_id(obj)) from None
     return obj
+
+
+def _request_id(obj: dict[str, Any]) -> int | None:
+    """The request's id if it is a usable one, so that even an error reply can carry it."""
+    raw = obj.get("id")
+    return raw if _is_int(raw) and 0 <= raw <= MAX_REQUEST_ID else None
 
 
 def _is_int(value: Any) -> bool:
@@ -197,6 +248,11 @@ def _check_arg(command: str, name: str, spec: Arg, value: Any) -> Any:
             raise ProtocolError(BAD_ARGS, f"{where} must be at most {spec.max:g}, not {value:g}")
     if spec.type is str and len(value) > spec.max_len:
         raise ProtocolError(BAD_ARGS, f"{where} is longer than {spec.max_len} characters")
+    if spec.check is not None:
+        try:
+            spec.check(value)
+        except ValueError as exc:
+            raise ProtocolError(BAD_ARGS, f"{command}: {exc}") from None
     return value
 
 
@@ -247,8 +303,7 @@ def decode_request(line: bytes) -> Request:
     if len(line) > MAX_REQUEST_BYTES + 1:
         raise ProtocolError(TOO_LARGE, f"request longer than {MAX_REQUEST_BYTES} bytes")
     obj = _load_object(line, "the request")
-    raw_id = obj.get("id")
-    request_id = raw_id if _is_int(raw_id) and 0 <= raw_id <= MAX_REQUEST_ID else None
+    request_id = _request_id(obj)
     if "v" not in obj:
         raise ProtocolError(BAD_VERSION, f"request has no protocol version \"v\" (this hubd speaks {PROTOCOL})",
                             request_id)

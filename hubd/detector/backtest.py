@@ -35,7 +35,12 @@ from .params import DetectorParams
 
 HOUR = 3600.0
 DAY = 86400.0
+WARMUP_DAYS = 7.0  # the first days of a log teach the detector and are not scored
 TARGETS = {"false_alarms_per_day": 0.025, "median_delay_hours": 2.0, "p90_delay_hours": 8.0, "missed_24h": 0}
+
+
+class BacktestInputError(ValueError):
+    """A log the backtest cannot score: no events, or none past the warm-up."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ def backtest(
     *,
     cuts: int = 1000,
     seed: int = 0,
-    warmup_days: float = 7.0,
+    warmup_days: float = WARMUP_DAYS,
     waking_hours: tuple[float, float] = (8.0, 22.0),  # local clock hours; (20, 8) wraps midnight
     fixed_hours: tuple[float, ...] = (12.0, 6.0),
     title: str = "",
@@ -150,8 +155,7 @@ def backtest(
     """Replay ``events`` with the learned detector and fixed timers; see the module docstring."""
     params = params or DetectorParams()
     batch = events if isinstance(events, EventBatch) else EventBatch.from_events(events)
-    if len(batch) == 0:
-        raise ValueError("backtest needs at least one event")
+    require_scorable(batch.mono, warmup_days)
     t_first, t_last = float(batch.mono[0]), float(batch.mono[-1])
     scored_from = t_first + warmup_days * DAY
 
@@ -203,6 +207,16 @@ def backtest(
                           cut_times=t0, delays={**{m.name: delays[:, i] for i, m in enumerate(methods)}, "bound": bound})
 
 
+def require_scorable(mono: Sequence[float], warmup_days: float = WARMUP_DAYS) -> None:
+    """BacktestInputError unless the log (its event times, in order) reaches past the warm-up."""
+    need = f"a backtest needs a log longer than {warmup_days:g} days (the first {warmup_days:g} days are warm-up, not scored)"
+    if len(mono) == 0:
+        raise BacktestInputError(f"the log has no events: {need}")
+    span = float(mono[-1]) - float(mono[0])
+    if span <= warmup_days * DAY:
+        raise BacktestInputError(f"the log covers {span / DAY:.1f} days: {need}")
+
+
 def run_backtest(events: Sequence[Event] | EventBatch, config, *, cuts: int = 1000, seed: int = 0,
                  progress=None, **options) -> BacktestResult:
     """:func:`backtest` with the detector parameters of a hub config (``config.detector``
@@ -210,6 +224,8 @@ def run_backtest(events: Sequence[Event] | EventBatch, config, *, cuts: int = 10
     detector = getattr(config, "detector", None)
     values = {f.name: getattr(detector, f.name) for f in fields(DetectorParams) if hasattr(detector, f.name)}
     params = DetectorParams(**values)
+    mono = events.mono if isinstance(events, EventBatch) else [e.mono for e in events[:1]] + [e.mono for e in events[-1:]]
+    require_scorable(mono, options.get("warmup_days", WARMUP_DAYS))
     if progress is not None:
         n = len(events)
         print(f"backtest: {n} events, {cuts} simulated collapses", file=progress)

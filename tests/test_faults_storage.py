@@ -1,7 +1,7 @@
 """Fault matrix, storage rows: the state directory fills up or turns read-only.
 
 Faithful where the machine allows it (root with mount rights, as in the project's CI
-container): a 1 MiB tmpfs really runs out of space, a loop-mounted ext4 with
+container): a 4 MiB tmpfs really runs out of space, a loop-mounted ext4 with
 ``errors=remount-ro`` really turns read-only after an ext4 error (what a failing SD card
 does on a Pi), and a read-only mount is what ``hubd run`` finds at start-up. Without mount
 rights the read-only rows fall back to stand-ins (``PRAGMA query_only``; a state path under
@@ -43,10 +43,11 @@ def _umount(path: str) -> None:
 
 @pytest.fixture
 def tiny_fs(tmp_path):
-    """A 1 MiB tmpfs, or None where mounting is not allowed."""
+    """A 4 MiB tmpfs (the database, its WAL and the 512 KiB outbox reserve fit), or None where mounting
+    is not allowed."""
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    if not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)):
+    if not _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)):
         yield None
         return
     try:
@@ -69,7 +70,7 @@ def fill(directory: str) -> None:
 
 def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp_path, tiny_fs, caplog):
     if tiny_fs is None:  # SQLite's max_page_count is no stand-in: rows still fit in half-full pages
-        pytest.skip("needs root to mount a 1 MiB tmpfs (the project's CI container has it)")
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
     state = os.path.join(tiny_fs, "state")
     rig = Rig(tmp_path, state_dir=state)
     store = rig.store

@@ -65,7 +65,7 @@ def test_head_is_the_oldest_unsent(outbox):
     assert outbox.head().id == second
     outbox.fail(second, "permanent")
     assert outbox.head() is None
-    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": 1, "delivered": 0, "failed": 1}
+    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": 1, "delivered": 0, "failed": 1, "held": 0}
 
 
 def test_retry_time_survives_restart_and_is_clamped_when_the_wall_clock_jumps(store, clock):

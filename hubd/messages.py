@@ -20,6 +20,10 @@ TEMPLATES = {
         "uplink_down": "hubd {flat}: office link failing. Alert {id}",
         "monitoring_paused_too_long": "hubd {flat}: monitoring paused for {silence}. Alert {id}",
         "hub_restarted": "hubd {flat}: hub restarted, was down {silence}. Alert {id}",
+        "store_reset": "hubd {flat}: stored data damaged, set aside; restarted afresh, learned rhythm lost."
+                       " Check SD card. Alert {id}",
+        "store_replaced": "hubd {flat}: stored data damaged, set aside; still watching, history lost."
+                          " Check SD card. Alert {id}",
         "resolved": "hubd {flat}: alert {id} resolved after {silence}",
         "resolved:inactivity": "hubd {flat}: alert {id} resolved, activity again after {silence}",
         "resolved:not_returned": "hubd {flat}: alert {id} resolved, resident back after {silence}",
@@ -40,6 +44,8 @@ TEMPLATES = {
         "uplink_down": "hubd {flat}: 通信障害。警報{id}",
         "monitoring_paused_too_long": "hubd {flat}: 見守り停止が{silence}継続。警報{id}",
         "hub_restarted": "hubd {flat}: 再起動。停止時間{silence}。警報{id}",
+        "store_reset": "hubd {flat}: 保存データ破損、退避して新規で再起動。学習内容は消失。SDカード要点検。警報{id}",
+        "store_replaced": "hubd {flat}: 保存データ破損、退避。見守りは継続、履歴は消失。SDカード要点検。警報{id}",
         "resolved": "hubd {flat}: 警報{id}解除。継続{silence}",
         "resolved:inactivity": "hubd {flat}: 警報{id}解除。{silence}後に活動あり",
         "resolved:not_returned": "hubd {flat}: 警報{id}解除。{silence}後に帰宅",

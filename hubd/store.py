@@ -258,11 +258,11 @@ class Store:
                   self.path, target, reason)
         return {"reason": reason, "moved_to": target}
 
-    def replace_damaged(self) -> dict[str, Any]:
+    def replace_damaged(self, reason: str | None = None) -> dict[str, Any]:
         """Move the damaged file aside and go on with a fresh one (in memory if even that fails);
         what lives in memory (unflushed events, the outbox's live messages) is written anew."""
         with self.lock:
-            reason = self.damage or "damaged"
+            reason = reason or self.damage or "damaged"
             with contextlib.suppress(sqlite3.Error):
                 self.db.close()
             try:

@@ -24,8 +24,12 @@ import socket
 import subprocess
 import sys
 
+import sqlite3
+
 import pytest
 
+from hubd.daemon import STORAGE_CALM_S
+from hubd.store import RESERVE_BYTES, Store
 from hubsim.modem import ModemEmulator
 
 from faultrig import HOUR, MIN, OFFICE, Rig, run
@@ -92,6 +96,8 @@ def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp
         os.unlink(os.path.join(tiny_fs, "ballast"))
         await rig.motion("hall_pir")
         await rig.run_for(2 * MIN)
+        assert not rig.daemon.storage_ok  # told working again only after a calm spell
+        await rig.run_for(STORAGE_CALM_S)
         assert rig.daemon.storage_ok and rig.open_alerts("sensor_fault") == []
         assert store.pending_events == 0 and store.integrity_ok()
         sensors = [e.sensor for e in store.events()]
@@ -100,6 +106,63 @@ def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp
     with caplog.at_level(logging.ERROR, logger="hubd"):
         run(rig, body)
     assert any("database or disk is full" in r.getMessage() and state in r.getMessage() for r in caplog.records)
+
+
+def on_disk(store: Store) -> dict[int, tuple]:
+    """The outbox as another process would find it after a power cut."""
+    db = sqlite3.connect(store.path)
+    try:
+        return {row[0]: row[1:] for row in db.execute("SELECT id, purpose, state FROM outbox")}
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("reserve", [RESERVE_BYTES, 0], ids=["reserve", "no-reserve"])
+def test_disk_full_with_an_alarm_due_the_office_phone_gets_it_and_nothing_is_lost(tmp_path, tiny_fs, reserve):
+    """Regression (issue 13.1): on a full disk queuing an SMS failed and the alarm was dropped; the
+    office's first message was "storage working again". With the reserve the outbox's rows reach the
+    disk; without it (spent, or a read-only card) they are held in memory and sent all the same."""
+    if tiny_fs is None:
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
+    state = os.path.join(tiny_fs, "state")
+    with ModemEmulator("ec25", seed=5) as emulator:
+        rig = Rig(tmp_path, emulator=emulator, store=Store(state, reserve_bytes=reserve), state_dir=state)
+        store, outbox = rig.store, rig.uplink.outbox
+
+        def texts(words: str) -> list[str]:
+            return [text for number, text in rig.phone() if words in text]
+
+        async def body(rig):
+            assert await rig.until(lambda: rig.uplink.modem.ready, 30), "the modem never became ready"
+            await rig.motion("kitchen_pir")
+            fill(tiny_fs)
+            await rig.run_for(2 * MIN)  # the next flush finds the disk full
+            assert not rig.daemon.storage_ok
+            assert await rig.until(lambda: texts("storage faulty"), 10 * MIN), "the office was not told"
+            await rig.run_for(50 * MIN)
+            assert await rig.until(lambda: texts("no activity"), 20 * MIN), "the alarm never left"
+            assert rig.hardware.pattern == "alarm"
+            assert await rig.until(lambda: outbox.head() is None, 5 * MIN)  # its "sent" recorded too
+            held = outbox.counts()["held"]
+            if reserve:  # the outbox wrote into the reserve: its rows are on disk, a power cut keeps them
+                assert store.reserve_spent and held == 0
+                assert ("alarm", "sent") in on_disk(store).values()
+            else:  # nothing could be written: held in memory, sent all the same
+                assert held >= 2 and "alarm" not in [purpose for purpose, _ in on_disk(store).values()]
+            os.unlink(os.path.join(tiny_fs, "ballast"))
+            await rig.motion("hall_pir")  # the resident is back
+            assert await rig.until(lambda: texts("working again"), STORAGE_CALM_S + 10 * MIN, step=10.0)
+            assert await rig.until(lambda: outbox.head() is None and outbox.counts()["held"] == 0, 5 * MIN)
+            assert not store.reserve_spent  # space again: the reserve is back
+            assert os.path.getsize(store.path + ".reserve") == reserve if reserve else True
+
+        run(rig, body)
+    storage = [text for _, text in rig.phone() if "storage" in text]
+    assert len(storage) == 2 and "faulty" in storage[0] and "working again" in storage[1]  # one episode
+    assert len(texts("no activity")) == 1
+    rows = on_disk(store)
+    assert {state for _, state in rows.values()} <= {"sent", "delivered"}  # nothing lost, all on disk
+    assert {"alarm", "system", "resolved"} <= {purpose for purpose, _ in rows.values()}
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ SYSTEM_TYPES = ("sensor_silent", "sensor_fault", "uplink_down", "monitoring_paus
 
 
 def test_every_alert_that_can_end_has_its_own_resolved_wording():
-    notices = ("hub_restarted",)  # a one-shot notice: never open, never resolved
+    notices = ("hub_restarted", "store_reset", "store_replaced")  # one-shot notices: never open, never resolved
     alerts = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved", "heartbeat", "test", *notices}
     assert set(RESOLVED) == alerts
 

@@ -197,6 +197,7 @@ class Store:
         self._last_snapshot: str | None = None
         self._last_snapshot_mono = float("-inf")
         self._on_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
 
     def _connect(self) -> None:
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -370,9 +371,13 @@ class Store:
                     self._on_commit.clear()
                     if db.in_transaction:
                         db.execute("ROLLBACK")
+                    undone, self._on_rollback = self._on_rollback, []
+                    for call in undone:
+                        call()
                     raise
             except sqlite3.Error as exc:
                 raise self._failure(f"{what} write", exc) from exc
+            self._on_rollback = []
             done, self._on_commit = self._on_commit, []
             for call in done:
                 call()
@@ -384,6 +389,11 @@ class Store:
             self._on_commit.append(call)
         else:
             call()
+
+    def after_rollback(self, call: Callable[[], None]) -> None:
+        """Run ``call`` (outside any transaction) if the outer transaction now open rolls back."""
+        if self.db.in_transaction:
+            self._on_rollback.append(call)
 
     def _write(self, statements: Iterable[tuple[str, Any]]) -> None:
         with self.transaction():

@@ -28,8 +28,12 @@ import sqlite3
 
 import pytest
 
+from hubd.clock import FakeClock
+from hubd.control.commands import Commands
 from hubd.daemon import STORAGE_CALM_S
-from hubd.store import RESERVE_BYTES, Store
+from hubd.modem.outbox import Outbox
+from hubd.modem.service import NoModem
+from hubd.store import RESERVE_BYTES, Store, StoreError
 from hubsim.modem import ModemEmulator
 
 from faultrig import HOUR, MIN, OFFICE, Rig, run
@@ -282,3 +286,47 @@ pin = 17
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert f"cannot open state in {read_only_dir}" in err and "memory only" in err
+
+
+def test_the_reserve_is_the_outboxs_alone_and_comes_back_with_space(tmp_path, tiny_fs):
+    if tiny_fs is None:
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
+    store = Store(os.path.join(tiny_fs, "state"))
+    outbox = Outbox(store, FakeClock())
+    assert os.path.getsize(store.path + ".reserve") == RESERVE_BYTES and not store.reserve_spent
+    fill(tiny_fs)
+    with pytest.raises(StoreError, match="database or disk is full"):
+        for i in range(10_000):  # the WAL's own slack fills first
+            store.audit(float(i), "hub", "padding", {"text": "x" * 500})
+    message_id = outbox.add(OFFICE, "no activity", "alarm", 1, 1)
+    assert outbox.on_disk(message_id) and store.reserve_spent and not os.path.exists(store.path + ".reserve")
+    with pytest.raises(StoreError, match="kept for the SMS outbox"):  # nothing else may eat that space
+        store.audit(0.0, "hub", "x", {})
+    for step in ("sending", "sent"):  # the message's whole life fits too
+        outbox.begin_attempt(message_id) if step == "sending" else outbox.finish_sent(message_id)
+        assert outbox.on_disk(message_id)
+    os.unlink(os.path.join(tiny_fs, "ballast"))
+    store.audit(0.0, "hub", "space again", {})
+    assert not store.reserve_spent and os.path.getsize(store.path + ".reserve") == RESERVE_BYTES
+    store.close()
+
+
+@pytest.mark.parametrize("reserve", [RESERVE_BYTES, 0], ids=["reserve", "no-reserve"])
+def test_test_alert_on_a_full_disk_says_queued_only_for_a_message_on_disk(tmp_path, tiny_fs, reserve):
+    """Regression (issue 13.1): ``hubctl test-alert`` answered ``queued: true`` for messages then lost."""
+    if tiny_fs is None:
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
+    state = os.path.join(tiny_fs, "state")
+    rig = Rig(tmp_path, store=Store(state, reserve_bytes=reserve), state_dir=state)
+    uplink = rig.daemon.uplink = NoModem(rig.store, rig.clock)
+    try:
+        fill(tiny_fs)
+        reply = Commands(rig.daemon).test_alert({"to": None}, "tech")
+        [message] = uplink.outbox.messages()
+        assert message.purpose == "test" and message.state == "queued" and reply["sms"] == [message.id]
+        if reserve:
+            assert reply["queued"] is True and reply["held"] is False
+        else:  # in memory only: being sent, but a restart would lose it, and the answer says so
+            assert reply["queued"] is False and reply["held"] is True and "held in memory" in reply["note"]
+    finally:
+        rig.close()

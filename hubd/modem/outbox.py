@@ -269,7 +269,10 @@ class Outbox(_Table):
         self._write([message])
 
     def _write(self, messages: list[OutboxMessage]) -> bool:
-        """Commit these rows (a full disk spends the store's reserve once); False: they stay held."""
+        """Commit these rows (a full disk spends the store's reserve once); False: they stay held.
+        Inside a caller's transaction that then rolls back, they are written on their own at once."""
+        if self.store.db.in_transaction:
+            self.store.after_rollback(self._retry_now)
         for spend_reserve in (True, False):
             try:
                 with self.store.transaction("SMS state", essential=True):
@@ -298,6 +301,10 @@ class Outbox(_Table):
         count = len(self._held)
         if self._write([self._live[i] for i in sorted(self._held)]):
             log.warning("%d held SMS state%s written to disk", count, "s" * (count > 1))
+
+    def _retry_now(self) -> None:
+        self._next_retry = float("-inf")
+        self._retry_held()
 
     def _rewrite_all(self) -> None:
         """The store is a fresh file: everything still to send goes into it."""

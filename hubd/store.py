@@ -226,7 +226,16 @@ class Store:
             return None
         if _file_size(self.path) == 0 and _file_size(self.path + "-wal") == 0:
             return "the database file is empty (zero length)"
-        db = sqlite3.connect(self.path, isolation_level=None)
+        # read-only: closing it neither checkpoints nor deletes a -wal kept for inspection
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        try:
+            db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:  # no -shm to read with: the writer's way
+            db.close()
+            db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            return f"quick_check: {exc}"
         deadline = time.monotonic() + seconds
         db.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
         try:

@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 import time
+import zlib
 from typing import Any, Callable
 
 from .actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
@@ -32,6 +33,9 @@ log = logging.getLogger("hubd")
 _CONSEQUENCES = (AlertChanged, SendSms, Report, Audit)
 UPLINK_DOWN = ("uplink_down", "")  # the condition the uplink itself reports (hubd.modem.service)
 UPLINK_RESTART_S, UPLINK_RESTART_MAX_S = 10.0, 900.0
+# storage is told working again only after this long without an error: one alert per episode, not a
+# "faulty"/"working again" pair for every write that fails between two that succeed
+STORAGE_CALM_S = 300.0
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -89,6 +93,8 @@ class Daemon:
         self.waiting = False  # idle in _wait: everything due has been done (harnesses on a fake clock look)
         self.listeners: list[Callable[[Event], None]] = []  # e.g. hubctl sensors --watch
         self.storage_ok = True
+        self._last_storage_error = float("-inf")
+        self._submitted: list[int] = []  # outbox ids of the SMS queued by the current apply()
         self.control_enabled = control
         self.control: Any = None
 
@@ -142,6 +148,8 @@ class Daemon:
             self._execute(self.engine.restore(snap, mono, local, self.boot_id, synced=synced), local)
         else:
             self._execute(self.engine.start_fresh(mono, local, synced), local)
+        if self.store.set_aside:  # a damaged store was moved aside at start-up: the office must know
+            self._store_reset_notice(self.store.set_aside, learned_lost=True)
         self._start_hardware()
         await self._start_control()
         uplink_task = asyncio.ensure_future(self._keep_uplink())
@@ -205,6 +213,8 @@ class Daemon:
 
     async def _step(self) -> None:
         self.progress = time.monotonic()
+        if self.store.damage:  # between two steps nothing is half-written: the safe moment
+            self._replace_damaged_store()
         now = self.clock.monotonic()
         if self._reload_requested:
             self._reload_requested = False
@@ -263,10 +273,13 @@ class Daemon:
         self._poke()
 
     # -- actions -----------------------------------------------------------------
-    def apply(self, actions: list, local: float) -> None:
-        """Execute actions from a command (hubctl, SMS) now, persist at once, and re-plan the wait."""
+    def apply(self, actions: list, local: float) -> list[int]:
+        """Execute actions from a command (hubctl, SMS) now, persist at once, and re-plan the wait;
+        returns the outbox ids of the SMS queued (``uplink.on_disk`` says which reached the disk)."""
+        self._submitted = []
         self._execute(actions, local, durable=True)  # a mode set by a technician must survive a power cut
         self._poke()
+        return list(self._submitted)
 
     def _execute(self, actions: list, local: float, durable: bool = False) -> None:
         """Carry out the engine's actions. What tells the world something (an alert record, an SMS
@@ -286,8 +299,10 @@ class Daemon:
             except StoreError as exc:
                 log.error("%s: keeping what can be kept, one action at a time", exc)
                 self._urgent_flush = True  # and the snapshot at the next chance
-                # nothing written was kept; outputs already set and lines already logged stay done
-                actions = [a for i, a in enumerate(actions) if i >= done or not isinstance(a, (SetOutputs, Log))]
+                # nothing written was kept; outputs already set and lines already logged stay done, and
+                # an SMS handed over stays with the uplink (its outbox holds it and retries it to disk)
+                actions = [a for i, a in enumerate(actions)
+                           if i >= done or not isinstance(a, (SetOutputs, Log, SendSms))]
         for action in actions:
             try:
                 self._execute_one(action, local)
@@ -298,7 +313,7 @@ class Daemon:
         if isinstance(action, SetOutputs):
             self.hardware.set_outputs(action.pattern)
         elif isinstance(action, SendSms):
-            self.uplink.submit(action.to, action.text, action.purpose, action.alert_id)
+            self._submitted.append(self.uplink.submit(action.to, action.text, action.purpose, action.alert_id))
         elif isinstance(action, AlertChanged):
             rec = action.record
             log.warning("alert %s %s %s%s", rec["id"], rec["type"], rec["stage"],
@@ -322,8 +337,12 @@ class Daemon:
         self.store.audit(local, "hub", "report", {"kind": report.kind})
 
     def _storage_failed(self, exc: StoreError) -> None:
-        """A hub that cannot remember must say so, locally at least."""
+        """A hub that cannot remember must say so, locally at least (a damaged file is not raised
+        as a fault: it is replaced at the next step, and that is told instead)."""
         log.error("%s", exc)
+        if self.store.damage and not self.store.volatile:
+            return
+        self._last_storage_error = self.clock.monotonic()
         if self.storage_ok:
             self.storage_ok = False
             mono = self.clock.monotonic()
@@ -335,10 +354,10 @@ class Daemon:
         now = self.clock.monotonic()
         if not (force or self._urgent_flush or now >= self._next_flush):
             return
-        try:
+        try:  # while storage is failing the snapshot is always written: a probe of the disk
             self.store.flush(self.engine.snapshot(now, self.clock.local(), self.boot_id),
-                             dated=force or self._urgent_flush)
-            if not self.storage_ok and not self.store.volatile:
+                             dated=force or self._urgent_flush or not self.storage_ok)
+            if not self.storage_ok and not self.store.volatile and now - self._last_storage_error >= STORAGE_CALM_S:
                 self.storage_ok = True
                 self._execute(self.engine.report_condition(None, ("sensor_fault", "storage"), now, self.clock.local()),
                               self.clock.local())
@@ -354,11 +373,29 @@ class Daemon:
             self._storage_failed(exc)
 
     def _load_snapshot(self) -> dict | None:
+        """The stored engine state; an unreadable one makes the store damaged: it is set aside."""
         try:
             return self.store.load_snapshot()
-        except (StoreError, ValueError) as exc:
+        except (StoreError, ValueError, zlib.error) as exc:
             log.error("stored state unreadable, starting fresh: %s", exc)
+            self.store.replace_damaged(f"stored engine state unreadable: {exc}")
             return None
+
+    def _replace_damaged_store(self) -> None:
+        """Damage met at run time: a fresh file, written at once from memory (the engine lost nothing)."""
+        info = self.store.replace_damaged()
+        self._flush(force=True)
+        self._store_reset_notice(info, learned_lost=False)
+        if self.store.volatile:
+            self._storage_failed(StoreError(self.store.volatile))
+
+    def _store_reset_notice(self, info: dict, learned_lost: bool) -> None:
+        """One notice per damaged store: where it was kept and why (at start-up the learned state is lost)."""
+        mono, local = self.clock.monotonic(), self.clock.local()
+        detail = {**info, "learned_state_lost": learned_lost}
+        finding = Finding("store_reset" if learned_lost else "store_replaced", SYSTEM, mono, 0.0, key="storage",
+                          detail=detail)
+        self._execute(self.engine.policy.notify(finding, mono, local), local)
 
     # -- inbound SMS commands ----------------------------------------------------
     def _on_inbound(self, sender: str, text: str, numeric: bool = False) -> None:

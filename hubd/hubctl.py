@@ -399,10 +399,14 @@ def cmd_export(ctx: Context) -> int:
 
 def cmd_test_alert(ctx: Context) -> int:
     def human(d: dict[str, Any]) -> list[str]:
-        return [f"test SMS {d['id']} queued to {', '.join(d['to'])}", "check the phone; hubctl modem shows the outbox"]
+        if d.get("queued", True):
+            return [f"test SMS {d['id']} queued to {', '.join(d['to'])}", "check the phone; hubctl modem shows the outbox"]
+        return [f"test SMS {d['id']} to {', '.join(d['to'])}: {d.get('note') or 'not queued'}",
+                "check the phone and hubctl status"]
 
-    ctx.out(ctx.client.call("test-alert", to=ctx.args.to), human)
-    return EXIT_OK
+    reply = ctx.client.call("test-alert", to=ctx.args.to)
+    ctx.out(reply, human)
+    return EXIT_OK if reply.get("queued", True) or reply.get("held") else EXIT_FAIL  # held: it is being sent
 
 
 def cmd_config_check(ctx: Context) -> int:

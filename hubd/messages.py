@@ -30,6 +30,10 @@ TEMPLATES = {
         "hub_restarted": "hubd {flat}: hub restarted, was down {silence}. Alert {id}",
         "hub_restarted_clock_unset": "hubd {flat}: hub restarted, outage unknown (clock not set yet). Alert {id}",
         "hub_outage_measured": "hubd {flat}: clock set: before its restart the hub was down {silence}. Alert {id}",
+        "store_reset": "hubd {flat}: stored data damaged, set aside; restarted afresh, learned rhythm lost."
+                       " Check SD card. Alert {id}",
+        "store_replaced": "hubd {flat}: stored data damaged, set aside; still watching, history lost."
+                          " Check SD card. Alert {id}",
         "resolved": "hubd {flat}: alert {id} resolved after {silence}",
         "resolved:inactivity": "hubd {flat}: alert {id} resolved, activity again after {silence}",
         "resolved:not_returned": "hubd {flat}: alert {id} resolved, resident back after {silence}",
@@ -56,6 +60,8 @@ TEMPLATES = {
         "hub_restarted": "hubd {flat}: 再起動。停止時間{silence}。警報{id}",
         "hub_restarted_clock_unset": "hubd {flat}: 再起動。時計未設定のため停止時間不明。警報{id}",
         "hub_outage_measured": "hubd {flat}: 時計設定済み。再起動前の停止時間{silence}。警報{id}",
+        "store_reset": "hubd {flat}: 保存データ破損、退避して新規で再起動。学習内容は消失。SDカード要点検。警報{id}",
+        "store_replaced": "hubd {flat}: 保存データ破損、退避。見守りは継続、履歴は消失。SDカード要点検。警報{id}",
         "resolved": "hubd {flat}: 警報{id}解除。継続{silence}",
         "resolved:inactivity": "hubd {flat}: 警報{id}解除。{silence}後に活動あり",
         "resolved:not_returned": "hubd {flat}: 警報{id}解除。{silence}後に帰宅",

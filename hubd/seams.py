@@ -65,11 +65,17 @@ class NoHardware(Hardware):
 
 
 class Uplink(ABC):
-    """The way to the housing office. ``submit`` must persist before it returns."""
+    """The way to the housing office. ``submit`` keeps the message before it returns: committed,
+    or, while the disk refuses, held in memory and sent all the same (``on_disk`` is False then);
+    kept even if the caller's transaction rolls back."""
 
     @abstractmethod
     def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
-        """Queue an SMS durably; returns its outbox id."""
+        """Queue an SMS; returns its outbox id."""
+
+    def on_disk(self, message_id: int) -> bool:
+        """False while a submitted message is held in memory only (it would not survive a restart)."""
+        return True
 
     @abstractmethod
     async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from hubd.daemon import Daemon, JournalFormatter
+from hubd.daemon import STORAGE_CALM_S, Daemon, JournalFormatter
 from hubd.events import Kind
 from hubd.seams import NoHardware
 from hubd.store import Store
@@ -127,6 +127,8 @@ def test_storage_failure_is_reported_locally(make_config, clock):
         assert not daemon.storage_ok
         daemon.store.db.execute("PRAGMA query_only=OFF")
         await advance(clock, config.hub.flush_seconds + 1)
+        assert not daemon.storage_ok  # working again only after a calm spell: one alert per episode
+        await advance(clock, STORAGE_CALM_S)
         assert daemon.storage_ok and hw.pattern == "off"
         daemon.request_stop()
         await task

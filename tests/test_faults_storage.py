@@ -1,7 +1,7 @@
 """Fault matrix, storage rows: the state directory fills up or turns read-only.
 
 Faithful where the machine allows it (root with mount rights, as in the project's CI
-container): a 1 MiB tmpfs really runs out of space, a loop-mounted ext4 with
+container): a 4 MiB tmpfs really runs out of space, a loop-mounted ext4 with
 ``errors=remount-ro`` really turns read-only after an ext4 error (what a failing SD card
 does on a Pi), and a read-only mount is what ``hubd run`` finds at start-up. Without mount
 rights the read-only rows fall back to stand-ins (``PRAGMA query_only``; a state path under
@@ -24,8 +24,16 @@ import socket
 import subprocess
 import sys
 
+import sqlite3
+
 import pytest
 
+from hubd.clock import FakeClock
+from hubd.control.commands import Commands
+from hubd.daemon import STORAGE_CALM_S
+from hubd.modem.outbox import Outbox
+from hubd.modem.service import NoModem
+from hubd.store import RESERVE_BYTES, Store, StoreError
 from hubsim.modem import ModemEmulator
 
 from faultrig import HOUR, MIN, OFFICE, Rig, run
@@ -43,10 +51,11 @@ def _umount(path: str) -> None:
 
 @pytest.fixture
 def tiny_fs(tmp_path):
-    """A 1 MiB tmpfs, or None where mounting is not allowed."""
+    """A 4 MiB tmpfs (the database, its WAL and the 512 KiB outbox reserve fit), or None where mounting
+    is not allowed."""
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    if not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)):
+    if not _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)):
         yield None
         return
     try:
@@ -69,7 +78,7 @@ def fill(directory: str) -> None:
 
 def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp_path, tiny_fs, caplog):
     if tiny_fs is None:  # SQLite's max_page_count is no stand-in: rows still fit in half-full pages
-        pytest.skip("needs root to mount a 1 MiB tmpfs (the project's CI container has it)")
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
     state = os.path.join(tiny_fs, "state")
     rig = Rig(tmp_path, state_dir=state)
     store = rig.store
@@ -91,6 +100,8 @@ def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp
         os.unlink(os.path.join(tiny_fs, "ballast"))
         await rig.motion("hall_pir")
         await rig.run_for(2 * MIN)
+        assert not rig.daemon.storage_ok  # told working again only after a calm spell
+        await rig.run_for(STORAGE_CALM_S)
         assert rig.daemon.storage_ok and rig.open_alerts("sensor_fault") == []
         assert store.pending_events == 0 and store.integrity_ok()
         sensors = [e.sensor for e in store.events()]
@@ -99,6 +110,63 @@ def test_disk_full_is_a_clear_error_and_a_local_alarm_and_nothing_waits_lost(tmp
     with caplog.at_level(logging.ERROR, logger="hubd"):
         run(rig, body)
     assert any("database or disk is full" in r.getMessage() and state in r.getMessage() for r in caplog.records)
+
+
+def on_disk(store: Store) -> dict[int, tuple]:
+    """The outbox as another process would find it after a power cut."""
+    db = sqlite3.connect(store.path)
+    try:
+        return {row[0]: row[1:] for row in db.execute("SELECT id, purpose, state FROM outbox")}
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("reserve", [RESERVE_BYTES, 0], ids=["reserve", "no-reserve"])
+def test_disk_full_with_an_alarm_due_the_office_phone_gets_it_and_nothing_is_lost(tmp_path, tiny_fs, reserve):
+    """Regression (issue 13.1): on a full disk queuing an SMS failed and the alarm was dropped; the
+    office's first message was "storage working again". With the reserve the outbox's rows reach the
+    disk; without it (spent, or a read-only card) they are held in memory and sent all the same."""
+    if tiny_fs is None:
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
+    state = os.path.join(tiny_fs, "state")
+    with ModemEmulator("ec25", seed=5) as emulator:
+        rig = Rig(tmp_path, emulator=emulator, store=Store(state, reserve_bytes=reserve), state_dir=state)
+        store, outbox = rig.store, rig.uplink.outbox
+
+        def texts(words: str) -> list[str]:
+            return [text for number, text in rig.phone() if words in text]
+
+        async def body(rig):
+            assert await rig.until(lambda: rig.uplink.modem.ready, 30), "the modem never became ready"
+            await rig.motion("kitchen_pir")
+            fill(tiny_fs)
+            await rig.run_for(2 * MIN)  # the next flush finds the disk full
+            assert not rig.daemon.storage_ok
+            assert await rig.until(lambda: texts("storage faulty"), 10 * MIN), "the office was not told"
+            await rig.run_for(50 * MIN)
+            assert await rig.until(lambda: texts("no activity"), 20 * MIN), "the alarm never left"
+            assert rig.hardware.pattern == "alarm"
+            assert await rig.until(lambda: outbox.head() is None, 5 * MIN)  # its "sent" recorded too
+            held = outbox.counts()["held"]
+            if reserve:  # the outbox wrote into the reserve: its rows are on disk, a power cut keeps them
+                assert store.reserve_spent and held == 0
+                assert ("alarm", "sent") in on_disk(store).values()
+            else:  # nothing could be written: held in memory, sent all the same
+                assert held >= 2 and "alarm" not in [purpose for purpose, _ in on_disk(store).values()]
+            os.unlink(os.path.join(tiny_fs, "ballast"))
+            await rig.motion("hall_pir")  # the resident is back
+            assert await rig.until(lambda: texts("working again"), STORAGE_CALM_S + 10 * MIN, step=10.0)
+            assert await rig.until(lambda: outbox.head() is None and outbox.counts()["held"] == 0, 5 * MIN)
+            assert not store.reserve_spent  # space again: the reserve is back
+            assert os.path.getsize(store.path + ".reserve") == reserve if reserve else True
+
+        run(rig, body)
+    storage = [text for _, text in rig.phone() if "storage" in text]
+    assert len(storage) == 2 and "faulty" in storage[0] and "working again" in storage[1]  # one episode
+    assert len(texts("no activity")) == 1
+    rows = on_disk(store)
+    assert {state for _, state in rows.values()} <= {"sent", "delivered"}  # nothing lost, all on disk
+    assert {"alarm", "system", "resolved"} <= {purpose for purpose, _ in rows.values()}
 
 
 @pytest.fixture
@@ -218,3 +286,47 @@ pin = 17
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert f"cannot open state in {read_only_dir}" in err and "memory only" in err
+
+
+def test_the_reserve_is_the_outboxs_alone_and_comes_back_with_space(tmp_path, tiny_fs):
+    if tiny_fs is None:
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
+    store = Store(os.path.join(tiny_fs, "state"))
+    outbox = Outbox(store, FakeClock())
+    assert os.path.getsize(store.path + ".reserve") == RESERVE_BYTES and not store.reserve_spent
+    fill(tiny_fs)
+    with pytest.raises(StoreError, match="database or disk is full"):
+        for i in range(10_000):  # the WAL's own slack fills first
+            store.audit(float(i), "hub", "padding", {"text": "x" * 500})
+    message_id = outbox.add(OFFICE, "no activity", "alarm", 1, 1)
+    assert outbox.on_disk(message_id) and store.reserve_spent and not os.path.exists(store.path + ".reserve")
+    with pytest.raises(StoreError, match="kept for the SMS outbox"):  # nothing else may eat that space
+        store.audit(0.0, "hub", "x", {})
+    for step in ("sending", "sent"):  # the message's whole life fits too
+        outbox.begin_attempt(message_id) if step == "sending" else outbox.finish_sent(message_id)
+        assert outbox.on_disk(message_id)
+    os.unlink(os.path.join(tiny_fs, "ballast"))
+    store.audit(0.0, "hub", "space again", {})
+    assert not store.reserve_spent and os.path.getsize(store.path + ".reserve") == RESERVE_BYTES
+    store.close()
+
+
+@pytest.mark.parametrize("reserve", [RESERVE_BYTES, 0], ids=["reserve", "no-reserve"])
+def test_test_alert_on_a_full_disk_says_queued_only_for_a_message_on_disk(tmp_path, tiny_fs, reserve):
+    """Regression (issue 13.1): ``hubctl test-alert`` answered ``queued: true`` for messages then lost."""
+    if tiny_fs is None:
+        pytest.skip("needs root to mount a 4 MiB tmpfs (the project's CI container has it)")
+    state = os.path.join(tiny_fs, "state")
+    rig = Rig(tmp_path, store=Store(state, reserve_bytes=reserve), state_dir=state)
+    uplink = rig.daemon.uplink = NoModem(rig.store, rig.clock)
+    try:
+        fill(tiny_fs)
+        reply = Commands(rig.daemon).test_alert({"to": None}, "tech")
+        [message] = uplink.outbox.messages()
+        assert message.purpose == "test" and message.state == "queued" and reply["sms"] == [message.id]
+        if reserve:
+            assert reply["queued"] is True and reply["held"] is False
+        else:  # in memory only: being sent, but a restart would lose it, and the answer says so
+            assert reply["queued"] is False and reply["held"] is True and "held in memory" in reply["note"]
+    finally:
+        rig.close()

@@ -92,7 +92,8 @@ SYSTEM_TYPES = ("sensor_silent", "sensor_fault", "uplink_down", "uplink_degraded
 
 
 def test_every_alert_that_can_end_has_its_own_resolved_wording():
-    notices = ("hub_restarted", "hub_restarted_clock_unset", "hub_outage_measured")  # one-shot notices: never open, never resolved
+    notices = ("hub_restarted", "hub_restarted_clock_unset", "hub_outage_measured", "store_reset",
+               "store_replaced")  # one-shot notices: never open, never resolved
     alerts = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved", "test", *REPORTS, *notices}
     assert set(RESOLVED) == alerts
 

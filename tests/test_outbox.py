@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from hubd.clock import FakeClock
-from hubd.modem.outbox import Inbox, Outbox
+from hubd.modem.outbox import RETRY_HELD_S, Inbox, Outbox
 from hubd.store import Store
 
 TO = "+819012345678"
@@ -65,7 +65,7 @@ def test_head_is_the_oldest_unsent(outbox):
     assert outbox.head().id == second
     outbox.fail(second, "permanent")
     assert outbox.head() is None
-    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": 1, "delivered": 0, "failed": 1}
+    assert outbox.counts() == {"queued": 0, "sending": 0, "sent": 1, "delivered": 0, "failed": 1, "held": 0}
 
 
 def test_retry_time_survives_restart_and_is_clamped_when_the_wall_clock_jumps(store, clock):
@@ -169,3 +169,64 @@ def test_tables_live_next_to_the_hubs_state(store, clock):
     Outbox(store, FakeClock())
     names = {row[0] for row in other_connection(store).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"outbox", "sms_inbox", "events", "alerts"} <= names
+
+
+# -- alarms first (issue 13.5) ------------------------------------------------------------------
+def test_an_alarm_queued_behind_forty_replies_is_the_head(outbox):
+    replies = [outbox.add(TO, f"status {i}", "reply", None, 1) for i in range(40)]
+    alarm = outbox.add(TO, "no activity", "alarm", 7, 1)
+    assert outbox.head().id == alarm
+    outbox.begin_attempt(alarm)
+    outbox.finish_sent(alarm)
+    assert outbox.head().id == replies[0]  # then the rest, oldest first
+
+
+def test_send_order_is_alarm_then_system_and_ends_then_the_rest_each_oldest_first(outbox):
+    order = ["reply", "heartbeat", "test", "system", "resolved", "alarm", "system", "alarm", "something new"]
+    ids = {outbox.add(TO, purpose, purpose, None, 1): purpose for purpose in order}
+    sent = []
+    while (head := outbox.head()) is not None:
+        sent.append(ids[head.id])
+        outbox.begin_attempt(head.id)
+        outbox.finish_sent(head.id)
+    assert sent == ["alarm", "alarm", "system", "resolved", "system", "reply", "heartbeat", "test", "something new"]
+
+
+# -- a disk that refuses (issue 13.1) ----------------------------------------------------------------
+def test_a_message_the_disk_refuses_is_held_sent_and_written_once_the_disk_takes_it(store, clock):
+    outbox = Outbox(store, clock)
+    store.db.execute("PRAGMA query_only=ON")  # stands in for a read-only card
+    message_id = outbox.add(TO, "no activity", "alarm", 3, 1)
+    assert not outbox.on_disk(message_id) and outbox.counts()["held"] == 1
+    assert outbox.head().id == message_id  # sent all the same
+    outbox.begin_attempt(message_id)
+    outbox.part_sent(message_id, 0, 42)
+    outbox.finish_sent(message_id)
+    assert outbox.get(message_id).state == "sent" and outbox.counts()["sent"] == 1
+    store.db.execute("PRAGMA query_only=OFF")
+    outbox.head()  # too soon: retried every RETRY_HELD_S, not on every look
+    assert outbox.counts()["held"] == 1
+    clock.advance(RETRY_HELD_S)
+    assert outbox.head() is None and outbox.counts()["held"] == 0
+    assert other_connection(store).execute("SELECT id, state, message_refs FROM outbox").fetchall() == [
+        (message_id, "sent", "[42]")]
+
+
+def test_a_held_message_keeps_its_id_and_ids_never_collide(store, clock):
+    outbox = Outbox(store, clock)
+    store.db.execute("PRAGMA query_only=ON")
+    held = outbox.add(TO, "one", "alarm", None, 1)
+    store.db.execute("PRAGMA query_only=OFF")
+    written = outbox.add(TO, "two", "alarm", None, 1)
+    clock.advance(RETRY_HELD_S)
+    outbox.head()
+    rows = other_connection(store).execute("SELECT id, text FROM outbox ORDER BY id").fetchall()
+    assert rows == [(held, "one"), (written, "two")] and held < written
+
+
+def test_a_damaged_outbox_table_does_not_stop_sending(store, clock):
+    outbox = Outbox(store, clock)
+    store.db.execute("DROP TABLE outbox")  # every read and write of the table fails from now on
+    message_id = outbox.add(TO, "no activity", "alarm", 3, 1)
+    assert outbox.head().id == message_id
+    assert outbox.counts()["queued"] == 1 and [m.id for m in outbox.messages()] == [message_id]

@@ -34,16 +34,19 @@ def test_writes_inside_a_transaction_commit_together(tmp_path):
     assert other.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 
-def test_a_failed_transaction_keeps_nothing_and_the_events_stay_pending(tmp_path):
+def test_a_failed_transaction_keeps_nothing_but_the_sms_which_is_written_on_its_own(tmp_path):
     store = Store(str(tmp_path))
     outbox = Outbox(store, FakeClock())
     store.add_event(ev(1.0))
     with pytest.raises(RuntimeError):
         with store.transaction():
-            outbox.add("+8100000001", "alarm", "alarm", 1, 1)
+            message_id = outbox.add("+8100000001", "alarm", "alarm", 1, 1)
             store.flush({"saved_mono": 1.0})
             raise RuntimeError("power cut stand-in")
-    assert outbox.counts()["queued"] == 0
+    # the SMS was decided: the outbox keeps it and writes it alone once the rollback is done
+    other = sqlite3.connect(store.path)
+    assert other.execute("SELECT id, state FROM outbox").fetchall() == [(message_id, "queued")]
+    assert outbox.on_disk(message_id) and outbox.head().id == message_id
     assert store.load_snapshot() is None
     assert store.pending_events == 1
     store.flush({"saved_mono": 1.0})  # the same snapshot is written now: not skipped as unchanged

@@ -156,9 +156,10 @@ class Commands:
     def _now(self) -> tuple[float, float]:
         return self.daemon.clock.monotonic(), self.daemon.clock.local()
 
-    def _apply(self, actions: list, local: float) -> None:
-        """Execute engine actions now and have the daemon re-plan and persist at once."""
-        self.daemon.apply(actions, local)
+    def _apply(self, actions: list, local: float) -> list[int]:
+        """Execute engine actions now and have the daemon re-plan and persist at once (the outbox
+        ids of the SMS queued)."""
+        return self.daemon.apply(actions, local)
 
     def _audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         self.daemon.apply([Audit(actor, action, detail)], self.daemon.clock.local())
@@ -294,9 +295,10 @@ class Commands:
             raise ProtocolError(BAD_ARGS, f"test-alert: {to!r} is not a phone number (digits, optional leading +)")
         mono, local = self._now()
         actions = self.daemon.engine.test_alert(to, actor, mono, local)
-        self._apply(actions, local)
+        submitted = self._apply(actions, local)
         detail = next((a.detail for a in actions if isinstance(a, Audit)), {})
-        return {"id": detail.get("id"), "to": list(detail.get("to") or []), "queued": True}
+        recipients = list(detail.get("to") or [])
+        return {"id": detail.get("id"), "to": recipients, **_queued_view(self.daemon.uplink, submitted, recipients)}
 
     # -- streams -----------------------------------------------------------------------------
     def _subscribe(self) -> tuple[asyncio.Queue, Callable[[], int], Callable[[], None]]:
@@ -419,6 +421,19 @@ class _Blip:
             self.daemon.hardware.set_outputs(pattern)
         except Exception as exc:  # a blip is a courtesy; the walktest goes on without it
             log.warning("walktest outputs %s failed: %s", pattern, exc)
+
+
+def _queued_view(uplink: Any, submitted: list[int], recipients: list[str]) -> dict[str, Any]:
+    """``queued`` only for SMS committed to the outbox on disk; ``held``: kept in memory (the disk
+    refused them) and sent all the same, but lost if the hub restarts first; neither: not taken."""
+    held = [message_id for message_id in submitted if not uplink.on_disk(message_id)]
+    view: dict[str, Any] = {"queued": len(submitted) == len(recipients) and not held, "held": bool(held),
+                            "sms": submitted}
+    if held:
+        view["note"] = "the disk refused it: held in memory and being sent, lost if the hub restarts first"
+    elif len(submitted) < len(recipients):
+        view["note"] = "not queued: the outbox refused it (see the storage fault in hubctl status)"
+    return view
 
 
 class _EventPages:

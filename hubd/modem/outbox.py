@@ -17,12 +17,25 @@ Retry times are stored as wall-clock seconds so they survive a restart, and
 clamped on reading to the longest back-off, so a wall clock that jumps (a Pi
 has no RTC) can delay a retry by at most that much.
 
+When the disk refuses (full, read-only, a damaged table) a message is never
+dropped: the outbox keeps every message still to send in memory as well, and a
+change that cannot be committed is *held* there (``held``) and sent all the
+same, then retried to disk. A full disk first gives up the store's reserve
+(see ``hubd.store``), so the outbox's rows still reach the disk. A held message
+that is cut off by a power cut may be lost or sent twice: the price of sending
+at all when the disk refuses.
+
+Messages leave by urgency, then in order: resident alarms, then system alerts
+and their ends, then everything else (test messages, reports, replies), so a
+flood of replies never holds back an alarm (``PRIORITY``).
+
 Inbound SMS are kept too: each part is committed before it is deleted from
 the SIM, and handed to the daemon once its message is complete.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -38,6 +51,10 @@ log = logging.getLogger("hubd.modem.outbox")
 
 STATES = ("queued", "sending", "sent", "delivered", "failed")
 ACTIVE_STATES = ("queued", "sending")
+# the order messages leave in, by ``SendSms.purpose``; unknown purposes go last
+PRIORITY = {"alarm": 0, "system": 1, "resolved": 1}
+LAST = 2
+RETRY_HELD_S = 30.0  # held messages are retried to disk at most this often (monotonic seconds)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -115,64 +132,112 @@ def _row_to_message(row: tuple) -> OutboxMessage:
     return OutboxMessage(*values)
 
 
+def _message_row(m: OutboxMessage) -> tuple:
+    return (m.id, m.recipient, m.text, m.purpose, m.alert_id, m.state, m.attempts, m.ambiguous, m.last_error,
+            m.parts_total, m.parts_sent, json.dumps(list(m.message_refs)), json.dumps(m.reports, sort_keys=True),
+            m.created_local, m.updated_local, m.next_attempt_local, m.sent_local, m.delivered_local)
+
+
+def urgency(message: OutboxMessage) -> tuple[int, int]:
+    """Sort key of the send order: the purpose's class, then the order of queuing."""
+    return PRIORITY.get(message.purpose, LAST), message.id
+
+
+_SAVE = f"INSERT OR REPLACE INTO outbox({_COLUMNS}) VALUES ({','.join('?' * 18)})"
+
+
 class _Table:
     """Shared helpers: one transaction at a time on the Store's connection, errors as StoreError."""
 
     def __init__(self, store: Store, clock: Clock):
         self.store = store
         self.clock = clock
-        with store.lock:
-            try:
-                store.db.executescript(SCHEMA)
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot create the SMS tables in {store.path}: {exc}") from exc
+        store.add_schema(SCHEMA)
 
     def _transaction(self, statements: Iterable[tuple[str, tuple]]) -> int | None:
         """Run statements in one committed transaction (or the caller's, see Store.transaction);
         returns the last insert's row id."""
-        db = self.store.db
         last = None
         with self.store.transaction("SMS state"):
             for sql, args in statements:
-                cursor = db.execute(sql, args)
+                cursor = self.store.db.execute(sql, args)
                 if sql.lstrip().upper().startswith("INSERT"):
                     last = cursor.lastrowid
         return last
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self.store.lock:
-            try:
-                return self.store.db.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"SMS state read failed in {self.store.path}: {exc}") from exc
+        return self.store.read("SMS state", sql, args)
 
 
 class Outbox(_Table):
-    """Durable queue of SMS to send, with every state change committed."""
+    """Queue of SMS to send, every state change committed (or held in memory while the disk refuses)."""
 
     def __init__(self, store: Store, clock: Clock, max_resends_after_ambiguity: int = 1):
         super().__init__(store, clock)
         self.max_resends_after_ambiguity = max_resends_after_ambiguity
+        self._live: dict[int, OutboxMessage] = {}  # every message still to send, and any change not yet on disk
+        self._held: set[int] = set()  # ids whose latest state is only in memory
+        self._next_retry = float("-inf")
+        try:
+            rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('queued', 'sending')")
+            top = self._query("SELECT max(id) FROM outbox")[0][0] or 0
+        except StoreError as exc:
+            log.error("outbox unreadable, starting with nothing queued: %s", exc)
+            rows, top = [], 0
+        self._live = {m.id: m for m in map(_row_to_message, rows)}
+        self._next_id = top + 1  # ids are given here, so a held message keeps its id when it reaches disk
+        moved = (store.set_aside or {}).get("moved_to")
+        if moved:
+            self._salvage(moved)
+        store.on_replaced(self._rewrite_all)
 
     # -- reading ---------------------------------------------------------------------
     def get(self, message_id: int) -> OutboxMessage | None:
+        if message_id in self._live:
+            return self._live[message_id]
         rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (message_id,))
         return _row_to_message(rows[0]) if rows else None
 
     def head(self) -> OutboxMessage | None:
-        """The oldest message still to send: messages leave in the order they were queued."""
-        rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('queued', 'sending') ORDER BY id LIMIT 1")
-        return _row_to_message(rows[0]) if rows else None
+        """The message to send next: alarms, then system alerts, then the rest, each oldest first
+        (read from memory, so a disk that refuses never stops sending; held ones are retried to disk)."""
+        self._retry_held()
+        waiting = [m for m in self._live.values() if m.state in ACTIVE_STATES]
+        return min(waiting, key=urgency, default=None)
+
+    def on_disk(self, message_id: int) -> bool:
+        """False while the message's latest state is held in memory only."""
+        return message_id not in self._held
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
 
     def messages(self, states: tuple[str, ...] = STATES, limit: int = 100) -> list[OutboxMessage]:
         marks = ",".join("?" * len(states))
-        rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) ORDER BY id DESC LIMIT ?",
-                           (*states, limit))
-        return [_row_to_message(row) for row in rows]
+        try:
+            rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) ORDER BY id DESC LIMIT ?",
+                               (*states, limit))
+        except StoreError:  # what is in memory can still be shown
+            rows = []
+        found = {m.id: m for m in map(_row_to_message, rows)}
+        found.update(self._live)
+        chosen = sorted((m for m in found.values() if m.state in states), key=lambda m: m.id, reverse=True)
+        return chosen[:limit]
 
     def counts(self) -> dict[str, int]:
+        """Messages by state (held ones by their state in memory) and ``held``: how many are not on disk."""
         counts = {state: 0 for state in STATES}
-        counts.update(dict(self._query("SELECT state, COUNT(*) FROM outbox GROUP BY state")))
+        held = sorted(self._held)
+        try:
+            counts.update(dict(self._query(f"SELECT state, COUNT(*) FROM outbox WHERE id NOT IN"
+                                           f" ({','.join('?' * len(held))}) GROUP BY state", tuple(held))))
+            in_memory = [self._live[i] for i in held]
+        except StoreError:
+            in_memory = list(self._live.values())
+        for message in in_memory:
+            counts[message.state] += 1
+        counts["held"] = len(held)
         return counts
 
     def due_in(self, message: OutboxMessage, longest_wait: float) -> float:
@@ -182,35 +247,111 @@ class Outbox(_Table):
     # -- writing -----------------------------------------------------------------------
     def add(self, recipient: str, text: str, purpose: str, alert_id: int | None, parts_total: int,
             failed_because: str | None = None) -> int:
-        """Commit a new message (``queued``, or ``failed`` at once if it can never be sent)."""
+        """Keep a new message (``queued``, or ``failed`` at once if it can never be sent): committed,
+        or held in memory if the disk refuses. Kept even if the caller's transaction rolls back."""
         now = self.clock.local()
-        state = "failed" if failed_because else "queued"
-        message_id = self._transaction([(
-            "INSERT INTO outbox(recipient, text, purpose, alert_id, state, last_error, parts_total, created_local,"
-            " updated_local, next_attempt_local) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (recipient, text, purpose, alert_id, state, failed_because, parts_total, now, now, now))])
-        assert message_id is not None
-        return message_id
+        message = OutboxMessage(self._next_id, recipient, text, purpose, alert_id,
+                                "failed" if failed_because else "queued", 0, 0, failed_because, parts_total, 0,
+                                (), {}, now, now, now, None, None)
+        self._next_id += 1
+        self._save(message)
+        return message.id
 
     def _update(self, message_id: int, **values: Any) -> None:
-        values["updated_local"] = self.clock.local()
-        assignments = ", ".join(f"{name} = ?" for name in values)
-        self._transaction([(f"UPDATE outbox SET {assignments} WHERE id = ?", (*values.values(), message_id))])
-
-    def begin_attempt(self, message_id: int) -> OutboxMessage:
-        """Committed before the first byte of this attempt goes to the modem."""
-        self._transaction([("UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_local = ?"
-                            " WHERE id = ?", (self.clock.local(), message_id))])
         message = self.get(message_id)
         assert message is not None
-        return message
+        values["updated_local"] = self.clock.local()
+        self._save(dataclasses.replace(message, **values))
+
+    def _save(self, message: OutboxMessage) -> None:
+        self._live[message.id] = message
+        self._held.add(message.id)
+        self._write([message])
+
+    def _write(self, messages: list[OutboxMessage]) -> bool:
+        """Commit these rows (a full disk spends the store's reserve once); False: they stay held.
+        Inside a caller's transaction that then rolls back, they are written on their own at once."""
+        if self.store.db.in_transaction:
+            self.store.after_rollback(self._retry_now)
+        for spend_reserve in (True, False):
+            try:
+                with self.store.transaction("SMS state", essential=True):
+                    self.store.db.executemany(_SAVE, [_message_row(m) for m in messages])
+                    for message in messages:
+                        self.store.after_commit(lambda m=message: self._written(m))
+                return True
+            except StoreError as exc:
+                if spend_reserve and exc.full and self.store.release_reserve():
+                    continue
+                self._next_retry = self.clock.monotonic() + RETRY_HELD_S
+                log.error("SMS %s held in memory (still sent; retried to disk every %.0f s): %s",
+                          ", ".join(str(m.id) for m in messages), RETRY_HELD_S, exc)
+                return False
+        return False
+
+    def _written(self, message: OutboxMessage) -> None:
+        if self._live.get(message.id) is message:  # not changed again since
+            self._held.discard(message.id)
+            if message.state not in ACTIVE_STATES:
+                del self._live[message.id]
+
+    def _retry_held(self) -> None:
+        if not self._held or self.store.db.in_transaction or self.clock.monotonic() < self._next_retry:
+            return
+        count = len(self._held)
+        if self._write([self._live[i] for i in sorted(self._held)]):
+            log.warning("%d held SMS state%s written to disk", count, "s" * (count > 1))
+
+    def _retry_now(self) -> None:
+        self._next_retry = float("-inf")
+        self._retry_held()
+
+    def _rewrite_all(self) -> None:
+        """The store is a fresh file: everything still to send goes into it."""
+        self._held.update(self._live)
+        if self._live:
+            self._write([self._live[i] for i in sorted(self._live)])
+
+    def _salvage(self, path: str) -> None:
+        """At start-up on a fresh store: take the messages still to send from the damaged file, if it lets us."""
+        rows: list[tuple] = []
+        for uri in (f"file:{path}?mode=ro", f"file:{path}?immutable=1"):
+            try:
+                db = sqlite3.connect(uri, uri=True)
+                try:
+                    rows = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('queued', 'sending')"
+                                      " ORDER BY id").fetchall()
+                finally:
+                    db.close()
+                break
+            except sqlite3.Error as exc:
+                log.warning("queued SMS not readable from the damaged %s (%s): %s", path, uri.rsplit("?")[-1], exc)
+        kept = []
+        for row in rows:
+            try:
+                message = _row_to_message(row)
+            except (ValueError, TypeError):
+                continue
+            kept.append(message)
+            self._next_id = max(self._next_id, message.id + 1)
+        for message in kept:
+            self._save(message)
+        if kept:
+            log.warning("%d SMS still to send recovered from the damaged %s", len(kept), path)
+
+    def begin_attempt(self, message_id: int) -> OutboxMessage:
+        """Committed (or held) before the first byte of this attempt goes to the modem."""
+        message = self.get(message_id)
+        assert message is not None
+        self._update(message_id, state="sending", attempts=message.attempts + 1)
+        return self._live[message_id]
 
     def part_sent(self, message_id: int, index: int, message_ref: int | None) -> None:
         message = self.get(message_id)
         assert message is not None
         refs = list(message.message_refs) + [None] * (message.parts_total - len(message.message_refs))
         refs[index] = message_ref
-        self._update(message_id, message_refs=json.dumps(refs), parts_sent=max(message.parts_sent, index + 1))
+        self._update(message_id, message_refs=tuple(refs), parts_sent=max(message.parts_sent, index + 1))
 
     def finish_sent(self, message_id: int) -> None:
         self._update(message_id, state="sent", sent_local=self.clock.local())
@@ -252,7 +393,7 @@ class Outbox(_Table):
 
     def recover_interrupted(self) -> list[int]:
         """At start-up: a message left ``sending`` was cut off mid-send; treat it as ambiguous."""
-        interrupted = [row[0] for row in self._query("SELECT id FROM outbox WHERE state = 'sending' ORDER BY id")]
+        interrupted = sorted(m.id for m in self._live.values() if m.state == "sending")
         for message_id in interrupted:
             resend = self.ambiguous_outcome(message_id, "interrupted while sending (hub restarted)")
             log.warning("SMS %d was being sent when the hub stopped: %s", message_id,
@@ -261,16 +402,19 @@ class Outbox(_Table):
 
     def apply_report(self, message_ref: int, recipient: str, status: int) -> OutboxMessage | None:
         """Match a delivery report to the newest sent message with that reference and recipient."""
-        candidates = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('sent', 'delivered', 'failed')"
-                                 " AND message_refs != '[]' ORDER BY id DESC LIMIT 200")
-        for row in candidates:
-            message = _row_to_message(row)
-            if message_ref not in message.message_refs or not _same_number(message.recipient, recipient):
+        done = ("sent", "delivered", "failed")
+        rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('sent', 'delivered', 'failed')"
+                           " AND message_refs != '[]' ORDER BY id DESC LIMIT 200")
+        candidates = {m.id: m for m in map(_row_to_message, rows)}
+        candidates.update(self._live)
+        for message in sorted(candidates.values(), key=lambda m: m.id, reverse=True):
+            if message.state not in done or message_ref not in message.message_refs \
+                    or not _same_number(message.recipient, recipient):
                 continue
             index = message.message_refs.index(message_ref)
             reports = dict(message.reports)
             reports[str(index)] = status
-            values: dict[str, Any] = {"reports": json.dumps(reports, sort_keys=True)}
+            values: dict[str, Any] = {"reports": reports}
             if 0x40 <= status <= 0x7F:
                 values.update(state="failed", last_error=f"delivery report: status 0x{status:02X} (not delivered)")
             elif all(reports.get(str(i)) is not None and reports[str(i)] <= 0x1F

@@ -234,6 +234,9 @@ class SmsService(Uplink):
     def close(self) -> None:
         self.modem.close("uplink closed")
 
+    def on_disk(self, message_id: int) -> bool:
+        return self.outbox.on_disk(message_id)
+
     def status(self) -> dict[str, Any]:
         """For ``hubctl modem``: signal, registration, operator, SIM, outbox by state, last error."""
         state = self.modem.state.as_dict()
@@ -830,6 +833,9 @@ class NoModem(Uplink):
         message_id = self.outbox.add(to, text, purpose, alert_id, parts, failed_because=reason)
         log.warning("no modem configured: SMS %d to %s kept in the outbox, not sent", message_id, to)
         return message_id
+
+    def on_disk(self, message_id: int) -> bool:
+        return self.outbox.on_disk(message_id)
 
     async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
         conditions(UPLINK_DOWN, Finding("uplink_down", SYSTEM, self.clock.monotonic(), 0.0,

@@ -73,6 +73,9 @@ class Engine:
         self.conditions: dict[tuple[str, str], Finding] = {}  # reported by the shells (uplink, I2C)
         self.unknown: UnknownWall | None = None  # the wall clock is not synchronised (see wall_clock_set)
         self.restart: dict[str, Any] | None = None  # the last restart's outage (None while unknown)
+        # a fresh start (first install, a damaged store set aside): the silence counts from here until
+        # the first sign of life, by the safety net; a hub that has seen nothing is not a quiet flat
+        self.watching_since: float | None = None
 
     # -- inputs ------------------------------------------------------------------
     def handle(self, event: Event) -> list:
@@ -81,6 +84,8 @@ class Engine:
         inside = event.sensor not in self.autonomous
         if inside:
             self.detector.observe(event)
+            if is_activity(event):
+                self.watching_since = None
         for watcher in self.watchers:
             watcher.observe(event)
         self.last_event = event
@@ -162,6 +167,8 @@ class Engine:
             candidates.append(self.now + (self.next_heartbeat_local - self.now_local))
         candidates.append(self.detector.next_check(mono))
         candidates += [w.next_check(mono) for w in self.watchers]
+        if self.watching_since is not None:
+            candidates.append(self.watching_since + self._safety_net)
         if self.mode.name == PAUSED and not self.pause_alerted and self.mode.since_mono is not None:
             candidates.append(self.mode.since_mono + self.config.alerts.max_pause_hours * HOUR)
         floor = mono if self.now is None else max(mono, self.now)
@@ -215,6 +222,9 @@ class Engine:
 
     def findings(self, mono: float, local: float) -> list[Finding]:
         found = list(self.detector.check(mono, local))
+        if self.watching_since is not None and mono - self.watching_since >= self._safety_net:
+            found.append(Finding("inactivity", RESIDENT, self.watching_since, self._safety_net,
+                                 detail={"rule": "nothing_seen_since_start"}))
         for watcher in self.watchers:
             found += watcher.check(mono, local)
         found += self.conditions.values()
@@ -226,6 +236,10 @@ class Engine:
                 found.append(Finding("monitoring_paused_too_long", SYSTEM, self.mode.since_mono, limit,
                                      detail={"set_by": self.mode.actor}))
         return found
+
+    @property
+    def _safety_net(self) -> float:
+        return self.config.detector.max_inactivity_hours * HOUR
 
     def _evaluate(self, mono: float, local: float) -> list:
         found = self.findings(mono, local)
@@ -250,7 +264,7 @@ class Engine:
         return {
             "saved_mono": mono, "saved_local": local, "boot_id": boot_id,
             "mode": asdict(self.mode), "pause_alerted": self.pause_alerted,
-            "next_heartbeat_local": self.next_heartbeat_local,
+            "next_heartbeat_local": self.next_heartbeat_local, "watching_since_mono": self.watching_since,
             "policy": self.policy.state(), "detector": self.detector.state(),
             "watchers": [w.state() for w in self.watchers],
             "clock": {"known": self.unknown is None, "restart": self.restart,
@@ -274,6 +288,8 @@ class Engine:
             if value is not None:
                 setattr(self.mode, attr, rebase(value))
         self.pause_alerted = bool(snap.get("pause_alerted", False))
+        since = snap.get("watching_since_mono")
+        self.watching_since = None if since is None else rebase(float(since))
         self.policy.load(snap.get("policy") or {}, rebase)
         self.detector.load(snap.get("detector") or {}, rebase)
         skip = getattr(self.detector, "skip_unobserved", None)
@@ -336,6 +352,7 @@ class Engine:
         """A first start (no stored state): nothing to bridge, but an unset clock's time of day is not learned."""
         self.unknown = None if synced else UnknownWall(local - mono, mono)
         self.detector.hold_learning(not synced)
+        self.watching_since = mono
         return [Audit("hub", "first_start", {"clock_synced": synced})]
 
     def wall_clock_set(self, mono: float, local: float) -> list:
@@ -381,6 +398,8 @@ class Engine:
             value = getattr(self.mode, attr)
             if value is not None:
                 setattr(self.mode, attr, correct(value))
+        if self.watching_since is not None:
+            self.watching_since = correct(self.watching_since)
         self.policy.load(self.policy.state(), correct)
         self.detector.load(self.detector.state(), correct)
 

@@ -287,3 +287,39 @@ def test_system_fault_goes_to_the_first_recipient_with_daily_reminders_only(flat
     assert [s.to for s in flat.sms("system")] == ["+8100000001"]  # no 30-minute escalation for a fault
     flat.run_for(2 * H)
     assert [s.to for s in flat.sms("system")] == ["+8100000001"] * 2  # the reminder a day later
+
+
+@pytest.mark.parametrize("mode", ["fixed", "learned"])
+def test_a_fresh_start_with_nothing_seen_alarms_by_the_safety_net(make_config, mode):
+    """First install, or a damaged store set aside: a resident who fell before the hub started
+    sends nothing. A hub that has seen no sign of life is not a quiet flat: the silence counts
+    from the start, by the safety net, until the first activity."""
+    config = make_config(detector={"mode": mode, "max_inactivity_hours": 2.0})
+    flat = Flat(config)
+    flat.actions += flat.engine.start_fresh(flat.mono, flat.local)
+    flat.run_for(2 * H - 60)
+    assert flat.sms() == []
+    flat.run_for(4 * 60)  # the 3-minute pre-alarm, then the alarm
+    [alarm] = flat.sms("alarm")
+    assert "no activity for 2h0" in alarm.text
+    flat.event()
+    assert [a.text for a in flat.sms("resolved")] == [
+        "hubd T-1: alert 1 resolved, activity again after 2h03m"]
+
+
+def test_nothing_seen_since_start_survives_a_restart_and_ends_with_the_first_activity(make_config):
+    config = make_config()
+    flat = Flat(config)
+    flat.engine.start_fresh(flat.mono, flat.local)
+    flat.run_for(H)
+    snap = flat.engine.snapshot(flat.mono, flat.local, "boot")
+    restarted = Flat(config, start=flat.mono, local=flat.local)
+    restarted.engine.restore(snap, restarted.mono, restarted.local, "boot")
+    restarted.run_for(H + 4 * 60)
+    assert len(restarted.sms("alarm")) == 1  # 2 h after the first start, not after the restart
+    quiet = Flat(config)
+    quiet.engine.start_fresh(quiet.mono, quiet.local)
+    quiet.run_for(H)
+    quiet.event()
+    assert quiet.engine.watching_since is None
+    assert quiet.engine.next_deadline(quiet.mono) == quiet.mono + 2 * H  # the motion's, as always

@@ -4,7 +4,9 @@ The daemon is assembled exactly as ``hubd sim`` assembles it (``hubsim.runner.Si
 MockFactory pins driven by the resident's script, INA226 models on a SimBus, the real
 Store, optionally the real SmsService on the pty modem emulator) and runs on a fake clock
 that jumps straight to the next thing that happens: the resident's next edge or the
-daemon's own next wake-up. Life is stitched from segments that each end in a collapse
+daemon's own next wake-up, and never while the hub still works in real time (a modem
+exchange, a power chip read, a wake-up not yet handled: ``faketime.drive``), so what
+the hub does and says is the same on an idle laptop and a loaded CI runner. Life is stitched from segments that each end in a collapse
 (``hubsim.resident.collapse``, on the floor at 10:30); the resident is "back from
 hospital" at the next midnight, so every collapse is followed by 13.5 hours of silence
 the hub must report, and nothing else is.

@@ -144,3 +144,8 @@ class FakeClock(Clock):
 
     def pending_sleepers(self) -> int:
         return sum(1 for _, _, f in self._sleepers if not f.done())
+
+    def next_wake(self) -> float | None:
+        """The earliest monotonic time something still sleeps until (None: nothing sleeps):
+        where a harness may move time to without jumping over anyone's deadline."""
+        return min((deadline for deadline, _, fut in self._sleepers if not fut.done()), default=None)

@@ -84,5 +84,11 @@ class Uplink(ABC):
     def status(self) -> dict[str, Any]:
         return {}
 
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight that runs in real time (an AT command, an SMS on its way): a
+        harness on a fake clock holds simulated time until it is."""
+        return True
+
     def close(self) -> None:
         pass

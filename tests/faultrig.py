@@ -6,9 +6,12 @@ INA226 register models on a SimBus (the kettle and the autonomous fridge) and, w
 for, the pty modem emulator behind the real SmsService. Above them: HubHardware, the real
 Store in a temporary state directory, the Engine and the Daemon, unchanged.
 
-Simulated time only moves when a test advances it (``run_for``); the modem's AT exchanges
-happen in real time on the pty, so waits for the office's phone are bounded real waits on
-the uplink's own steps (``until``).
+Simulated time only moves when a test advances it (``run_for``, ``until``), and never while
+the daemon has work in hand or a power chip is being read (tests/faketime.py). The modem
+rows break the modem on purpose (silent for an hour of simulated time: every reconnect
+waits seconds of real time for answers that never come), so the rig lets time run while
+the uplink talks to the modem unless built with ``hold_modem=True``; what the modem does
+arrives in real time, and ``until`` gives the uplink a bounded real wait for its next step.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hubsim.i2c.ina226 import INA226Sim
 
 from conftest import merge
 from fakes import RecordingUplink
+from faketime import drive, settle
 
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
 DAY0 = 20458 * DAY  # 2026-01-05, a Monday, local midnight
@@ -78,7 +82,7 @@ class Rig:
 
     def __init__(self, tmp_path, emulator=None, start_local: float = DAY0 + 8 * HOUR, clock: FakeClock | None = None,
                  timing: SmsTiming = MODEM_TIMING, store: Store | None = None, state_dir: str | None = None,
-                 bus: SimBus | None = None, **sections: Any):
+                 bus: SimBus | None = None, hold_modem: bool = False, **sections: Any):
         self.state_dir = state_dir or str(tmp_path / "state")
         self.clock = clock or FakeClock(mono=1000.0, local=start_local)
         self.config = rig_config(self.state_dir, emulator.port if emulator else "", **sections)
@@ -106,6 +110,7 @@ class Rig:
         self.daemon = Daemon(self.config, self.clock, self.hardware, self.uplink, self.store, boot_id="rig",
                              control=False)
         self.task: asyncio.Task | None = None
+        self.hold_modem = hold_modem  # simulated time stands still while the uplink talks to the modem
 
     # -- the flat ---------------------------------------------------------------------
     def set(self, sensor: str, on: bool) -> None:
@@ -126,44 +131,21 @@ class Rig:
         self.task = asyncio.ensure_future(self.daemon.run())
         await self.settle()
 
-    async def settle(self, rounds: int = 30) -> None:
-        """Let the daemon run; simulated time stands still while a power chip is being read in the
-        hub's I/O thread (a read takes milliseconds of a real hub's time)."""
-        while True:
-            for _ in range(rounds):
-                await asyncio.sleep(0)
-            if await self.hardware.reads_done():
-                continue
-            # and until the daemon has taken what the read brought and gone back to sleep: only then
-            # does the fake clock know its next deadline (a poll slot must not be jumped over)
-            for _ in range(100_000):
-                if self.daemon.idle or self.task is None or self.task.done():
-                    break
-                await asyncio.sleep(0)
-            if not await self.hardware.reads_done():
-                return
+    async def settle(self) -> None:
+        """Let the daemon run; simulated time stands still while it has work in hand, a power chip
+        is read in the hub's I/O thread and (``hold_modem``) the uplink talks to the modem."""
+        await settle(self.daemon, self.task, modem=self.hold_modem)
 
     async def run_for(self, seconds: float, step: float = 60.0, each: Callable[[], None] | None = None) -> None:
         """Advance simulated time by ``seconds``, waking the daemon exactly when it asked to be
         woken (as on a Pi), and at least every ``step`` seconds."""
-        end = self.clock.monotonic() + seconds
-        while self.clock.monotonic() < end - 1e-9:
-            now = self.clock.monotonic()
-            target = min(end, now + step, self.next_wake() or end)
-            self.clock.advance(max(target - now, 1e-6))
-            await self.settle()
-            if each is not None:
-                each()
-
-    def next_wake(self) -> float | None:
-        """The earliest time something sleeps on the fake clock until."""
-        waiting = [deadline for deadline, _, fut in self.clock._sleepers if not fut.done()]
-        return min(waiting) if waiting else None
+        await drive(self.daemon, self.clock, self.clock.monotonic() + seconds, task=self.task, step=step, each=each,
+                    modem=self.hold_modem)
 
     async def until(self, predicate: Callable[[], bool], sim_limit: float, step: float = 2.0,
                     real_step: float = 0.01) -> bool:
-        """Advance simulated time until ``predicate()``, giving the modem's real pty I/O a
-        bounded real wait on the uplink's next step each time."""
+        """Advance simulated time until ``predicate()``, giving what the modem does on its own
+        (a URC over the pty) a bounded real wait on the uplink's next step each time."""
         end = self.clock.monotonic() + sim_limit
         while not predicate():
             if self.clock.monotonic() >= end:

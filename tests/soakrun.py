@@ -4,7 +4,9 @@ The daemon is assembled exactly as ``hubd sim`` assembles it (``hubsim.runner.Si
 MockFactory pins driven by the resident's script, INA226 models on a SimBus, the real
 Store, optionally the real SmsService on the pty modem emulator) and runs on a fake clock
 that jumps straight to the next thing that happens: the resident's next edge or the
-daemon's own next wake-up. Life is stitched from segments that each end in a collapse
+daemon's own next wake-up, and never while the hub still works in real time (a modem
+exchange, a power chip read, a wake-up not yet handled: ``faketime.drive``), so what
+the hub does and says is the same on an idle laptop and a loaded CI runner. Life is stitched from segments that each end in a collapse
 (``hubsim.resident.collapse``, on the floor at 10:30); the resident is "back from
 hospital" at the next midnight, so every collapse is followed by 13.5 hours of silence
 the hub must report, and nothing else is.
@@ -33,6 +35,7 @@ from hubsim.resident import DEFAULT_FLAT, Resident, collapse
 from hubsim.runner import SimFlat, sim_sensors
 
 from fakes import RecordingUplink
+from faketime import drive
 
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
 DAY0 = 20458 * DAY  # 2026-01-05, a Monday, local midnight
@@ -153,42 +156,30 @@ def run_soak(state_dir: str, days: int, *, seed: int = 3, limit_hours: float = 8
     result = SoakResult(life, events=len(life.events))
     started = time.monotonic()
 
-    def next_wake() -> float | None:
-        waiting = [deadline for deadline, _, fut in clock._sleepers if not fut.done()]
-        return min(waiting) if waiting else None
+    def sample() -> None:
+        nonlocal next_sample
+        result.wakes += 1
+        if clock.local() < next_sample:
+            return
+        gc.collect()
+        result.samples.append(Sample((clock.local() - DAY0) / DAY, rss_kb(), len(os.listdir("/proc/self/fd")),
+                                     threading.active_count(), disk_bytes(state_dir),
+                                     flat.store.db.execute("SELECT count(*) FROM events").fetchone()[0],
+                                     written_bytes()))
+        say(f"day {result.samples[-1].day:.0f}: {result.samples[-1]}")
+        next_sample += DAY
 
-    async def settle() -> None:  # simulated time stands still while a power chip is read in the I/O thread
-        while True:
-            for _ in range(6):
-                await asyncio.sleep(0)
-            if not await flat.hardware.reads_done():
-                return
+    next_sample = DAY0 + DAY
+    to_mono = clock.monotonic() - clock.local()  # a fake clock's wall never jumps here
+
+    def next_edge() -> float | None:
+        due = flat.script.next_due()
+        return None if due is None else due + to_mono
 
     async def live() -> None:
         task = asyncio.ensure_future(flat.daemon.run())
-        await settle()
-        end = DAY0 + days * DAY
-        next_sample = DAY0 + DAY
-        while clock.local() < end:
-            now = clock.local()
-            due = flat.script.next_due()
-            wake = next_wake()
-            target = min(t for t in (due, wake, end, now + HOUR) if t is not None)
-            if target > now:
-                clock.advance(target - now)
-            else:
-                clock.advance(1e-3)
-            flat.script.advance_to(clock.local())
-            await settle()
-            result.wakes += 1
-            if clock.local() >= next_sample:
-                gc.collect()
-                result.samples.append(Sample((clock.local() - DAY0) / DAY, rss_kb(), len(os.listdir("/proc/self/fd")),
-                                             threading.active_count(), disk_bytes(state_dir),
-                                             flat.store.db.execute("SELECT count(*) FROM events").fetchone()[0],
-                                             written_bytes()))
-                say(f"day {result.samples[-1].day:.0f}: {result.samples[-1]}")
-                next_sample += DAY
+        await drive(flat.daemon, clock, DAY0 + days * DAY + to_mono, task=task, step=HOUR, edges=next_edge,
+                    at_edge=lambda mono: flat.script.advance_to(mono - to_mono), each=sample)
         flat.daemon.request_stop()
         await task
 

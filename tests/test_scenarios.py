@@ -15,6 +15,8 @@ from hubsim.modem import ModemEmulator
 from hubsim.resident import Resident, collapse, holiday, pir_dies, stays_in_bed
 from hubsim.runner import SimFlat, learned_engine, sim_config
 
+from faketime import drive, settle
+
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
 DAY0 = 20458 * DAY  # 2026-01-05, a Monday, local midnight
 HISTORY_DAYS = 8
@@ -39,38 +41,16 @@ class Scenario:
 
     async def start(self):
         self.task = asyncio.ensure_future(self.daemon.run())
-        await self.settle()
-        # the modem handshake is real pty I/O: give it real time (bounded) before simulated hours fly by
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10.0
-        while not self.flat.uplink.status().get("initialised") and loop.time() < deadline:
-            self.clock.advance(0.1)
-            await asyncio.sleep(0.005)
+        await self.settle()  # the modem handshake is real pty I/O: simulated time waits for it
         assert self.flat.uplink.status().get("initialised"), "the simulated modem never came up"
 
-    async def settle(self, rounds: int = 8, real_timeout: float = 10.0):
+    async def settle(self):
         """Let the daemon and the uplink run; simulated time stands still while the uplink waits for
-        the modem, or the hub reads a power chip in its I/O thread. The modem answers in real time
-        (the emulator's thread, the channel's reader thread), and on a Pi an AT exchange takes
-        milliseconds of the hub's time: were simulated time to run on meanwhile, when the hub
-        learns what the modem says would depend on thread scheduling, not on the scenario."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + real_timeout
-        while True:
-            for _ in range(rounds):
-                await asyncio.sleep(0)
-            if await self.flat.hardware.reads_done():  # the same for a power chip read in the I/O thread
-                continue
-            answer = self._modem_in_flight()
-            if answer is None or loop.time() >= deadline:
-                return
-            if not answer.done():  # answered but not yet taken: settle again, the next may follow
-                await asyncio.wait({answer}, timeout=deadline - loop.time())
-
-    def _modem_in_flight(self):
-        """The answer to the AT command the uplink is in the middle of, or None when idle."""
-        channel = self.flat.uplink.modem.channel
-        return channel.in_flight if channel is not None else None
+        the modem, or the hub reads a power chip in its I/O thread (tests/faketime.py). The modem
+        answers in real time (the emulator's thread, the channel's reader thread), and on a Pi an
+        AT exchange takes milliseconds of the hub's time: were simulated time to run on meanwhile,
+        when the hub learns what the modem says would depend on thread scheduling, not on the scenario."""
+        await settle(self.daemon, self.task)
 
     async def modem_change(self, change, seen, real_timeout: float = 10.0):
         """Change the emulated modem (``change()``) and hold simulated time until the hub's uplink has
@@ -81,47 +61,35 @@ class Scenario:
 
     async def live_until(self, local_end: float, step: float = 5 * MIN):
         """Advance simulated time, driving each of the resident's edges at its own moment and
-        letting the daemon handle it before time moves on (as on a real Pi)."""
-        while self.clock.local() < local_end:
-            due = self.flat.script.next_due()
-            target = min(local_end, self.clock.local() + step)
-            if due is not None and due <= target:
-                target = max(due, self.clock.local())
-            self._to(target)
-            self.flat.script.advance_to(target)
-            await self.settle()
-            if target == self.clock.local() and due is not None and due <= target:
-                self._to(min(local_end, target + 0.1))  # let debounce deadlines pass
-                await self.settle()
+        waking the daemon at each of its own deadlines (as on a real Pi)."""
+        await self._drive(local_end - self.clock.local(), step)
 
-    def _to(self, local: float) -> None:
-        if local > self.clock.local():
-            self.clock.advance(local - self.clock.local())
-
-    async def deliveries(self, alarms: int = 0, matching: str = "", real_timeout: float = 10.0):
+    async def deliveries(self, alarms: int = 0, matching: str = "", sim_limit: float = 15 * MIN):
         """The office phone's log once it holds ``alarms`` alarm texts (or one containing
-        ``matching``); a bounded real wait, since the pty I/O runs in real time."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + real_timeout
-
+        ``matching``), or after ``sim_limit`` of simulated time (the uplink paces itself on the hub's
+        clock: a retry, a back-off)."""
         def enough():
             log = list(self.emulator.delivered)
             if matching:
                 return any(matching in text for _, text in log)
             return len(self.alarms(log)) >= alarms
 
-        while not enough() and loop.time() < deadline:
-            self.clock.advance(0.5)  # the uplink paces itself on the hub's clock: let it run
-            await asyncio.sleep(0.005)
+        await self._drive(sim_limit, MIN, stop=enough)
         return list(self.emulator.delivered)
 
-    async def quiet_deliveries(self, settle_real: float = 0.3) -> list[tuple[str, str]]:
-        """The log after the uplink has had real time to send anything it still has."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + settle_real
-        while loop.time() < end:
-            self.clock.advance(0.5)
-            await asyncio.sleep(0.005)
+    async def _drive(self, seconds: float, step: float, stop=None):
+        to_mono = self.clock.monotonic() - self.clock.local()
+
+        def next_edge():
+            due = self.flat.script.next_due()
+            return None if due is None else due + to_mono
+
+        await drive(self.daemon, self.clock, self.clock.monotonic() + seconds, task=self.task, step=step,
+                    edges=next_edge, at_edge=lambda mono: self.flat.script.advance_to(mono - to_mono), stop=stop)
+
+    async def quiet_deliveries(self) -> list[tuple[str, str]]:
+        """The log once the uplink has sent all it could by now (nothing is in flight)."""
+        await self.settle()
         return list(self.emulator.delivered)
 
     async def stop(self):

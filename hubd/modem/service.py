@@ -165,6 +165,7 @@ class SmsService(Uplink):
         self._internal_clears_at = 0.0
         self._last_error: str | None = None
         self.sent_count = 0
+        self.waiting = False  # asleep in _wait (see idle)
 
     # -- Uplink ------------------------------------------------------------------------
     def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
@@ -774,6 +775,13 @@ class SmsService(Uplink):
         else:
             loop.call_soon_threadsafe(wake.set)
 
+    @property
+    def idle(self) -> bool:
+        """Asleep until its next deadline with nothing to do: no AT command, no SMS on its way,
+        no modem event unhandled. A harness on a fake clock may move time on only then (the
+        modem works in real time; on a Pi an exchange takes milliseconds of the hub's time)."""
+        return self.waiting and self._wake is not None and not self._wake.is_set() and not self._events
+
     def _next_deadline(self) -> float | None:
         now = self.clock.monotonic()
         candidates: list[float | None] = [self.health.due(self.timing.down_after) if self.health.reported is None
@@ -813,8 +821,11 @@ class SmsService(Uplink):
         if deadline is not None:
             waiters.add(asyncio.ensure_future(self.clock.sleep(deadline - now)))
         try:
+            await asyncio.sleep(0)  # both have started: the clock knows this deadline before we say idle
+            self.waiting = True
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.waiting = False
             for task in waiters:
                 task.cancel()
             self._wake.clear()

@@ -140,3 +140,9 @@ def test_the_office_guide_shows_the_texts_as_the_hub_writes_them():
         assert render("test", language, flat="A-101", id="T12345") in guide
         for word in WORDS[language].values():
             assert f"`{word}`" in guide
+
+
+def test_the_office_guide_explains_every_message_type():
+    guide = open("docs/office.md", encoding="utf-8").read()
+    kinds = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved"}
+    assert [k for k in sorted(kinds) if f"`{k}`" not in guide] == []

@@ -215,6 +215,15 @@ def test_test_alert_sends_a_real_sms_recorded_as_a_test(hub):
     assert data["to"] == ["+8100000001"] and data["id"].startswith("T")
 
 
+def test_test_alert_to_a_national_number_goes_to_its_international_form(hub):
+    """The number typed on site is compared and texted as the office's numbers are."""
+    data = run_json(hub, "test-alert", "--to", "0312345678")
+    assert data["to"] == ["+81312345678"]
+    assert hub.uplink.submitted.wait_for(lambda sent: sent)[-1][0] == "+81312345678"
+    code, _, err = run(hub, "test-alert", "--to", "123")
+    assert code == 2 and "7 to 15 digits" in err
+
+
 def test_test_alert_to_a_bad_number_is_a_usage_error(hub):
     code, _, err = run(hub, "test-alert", "--to", "call-the-office")
     assert code == 2 and "not a phone number" in err

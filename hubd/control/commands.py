@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any, Awaitable, Callable
 
 from .. import __version__
 from ..actions import Audit
-from ..config import PHONE_PATTERN
+from ..phone import international
 from ..engine import HOME
 from ..events import Event, Kind, events_to_csv, format_local
 from ..store import StoreError
@@ -291,8 +290,11 @@ class Commands:
 
     def test_alert(self, args: dict, actor: str) -> dict[str, Any]:
         to = args["to"]
-        if to is not None and not re.fullmatch(PHONE_PATTERN, to):
-            raise ProtocolError(BAD_ARGS, f"test-alert: {to!r} is not a phone number (digits, optional leading +)")
+        if to is not None:  # compared and shown as the office's numbers are: in international form
+            try:
+                to = international(to, self.daemon.config.modem.country_code)
+            except ValueError as exc:
+                raise ProtocolError(BAD_ARGS, f"test-alert: {to!r} is not a phone number: {exc}") from None
         mono, local = self._now()
         actions = self.daemon.engine.test_alert(to, actor, mono, local)
         submitted = self._apply(actions, local)

@@ -3,13 +3,15 @@ uplink hands the daemon about who wrote an inbound SMS."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hubd.modem.service import numeric_sender
-
-from smshub import OFFICE, emulator, hub_on, run  # noqa: F401
+from hubd.modem.modem import choose_storage, cpms_setting, parse_cclk, parse_cpms_options
+from hubd.modem.service import INBOUND_BATCH, UPLINK_DEGRADED, UPLINK_DOWN, numeric_sender
+from smshub import FAST, JST, OFFICE, TO, emulator, hub_on, in_thread, run  # noqa: F401 (emulator: a fixture)
 
 # --------------------------------------------------------------------------- sender type
 
@@ -57,7 +59,6 @@ def test_the_daemon_is_told_which_senders_are_numbers(emulator, tmp_path):
 
 # --------------------------------------------------------------------------- SIM first
 
-from smshub import TO, in_thread  # noqa: E402
 
 
 def test_a_pin_first_modem_gets_its_pin_before_any_other_set_up(emulator, tmp_path):
@@ -119,7 +120,6 @@ def test_a_wrong_pin_on_a_pin_first_modem_is_entered_once_only(emulator, tmp_pat
 
 # --------------------------------------------------------------------------- +CPMS option lists
 
-from hubd.modem.modem import choose_storage, cpms_setting, parse_cpms_options  # noqa: E402
 
 NAMES = st.sampled_from(["SM", "ME", "MT", "BM", "SR", "TA", "SM_P", "ME_P"])
 LISTS = st.lists(st.lists(NAMES, min_size=1, max_size=5, unique=True), min_size=1, max_size=3)
@@ -166,7 +166,6 @@ def test_a_modem_with_nested_cpms_lists_sets_up_and_reads_inbound(emulator, tmp_
 
 # --------------------------------------------------------------------------- inbound degrades inbound only
 
-from hubd.modem.service import INBOUND_BATCH, UPLINK_DEGRADED, UPLINK_DOWN  # noqa: E402
 
 
 def degraded_reports(hub) -> list:
@@ -282,11 +281,8 @@ def test_an_sms_whose_deletion_failed_is_handed_over_once_only(emulator, tmp_pat
 
 # --------------------------------------------------------------------------- network time
 
-from datetime import datetime  # noqa: E402
 
-from hubd.modem.modem import parse_cclk  # noqa: E402
 
-from smshub import FAST, JST  # noqa: E402
 
 
 def test_network_time_is_read_as_soon_as_registration_is_gained(emulator, tmp_path):

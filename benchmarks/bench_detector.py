@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hubd.detector.model import EventBatch  # noqa: E402
+from hubd.events import EventBatch  # noqa: E402
 
 START_LOCAL = 1_704_067_200.0  # 2024-01-01T00:00 local (a Monday)
 HOUR, DAY, MIN = 3600.0, 86400.0, 60.0
@@ -365,7 +365,8 @@ _CHILD_REPLAY = """
 import time, sys
 t0 = time.perf_counter()
 import numpy as np
-from hubd.detector.model import EventBatch, LearnedDetector
+from hubd.detector.model import LearnedDetector
+from hubd.events import EventBatch
 t1 = time.perf_counter()
 z = np.load(sys.argv[-1] if len(sys.argv) > 1 else {path!r})
 batch = EventBatch(z["mono"], z["local"], z["kind"], z["sensor"], z["value"], tuple(z["sensors"]))

@@ -9,7 +9,7 @@ events/s for
 
   (a) loading the CSV: ``events.load_event_log`` (vectorised scanner) vs ``events.read_events``
       (the strict per-row reader, building Event objects);
-  (b) the engine: ``Engine.handle_batch`` on the loaded columns vs ``replay.Replayer``
+  (b) the engine: ``replay_bulk.handle_batch`` on the loaded columns vs ``replay.Replayer``
       feeding one Event at a time (default config: learned detector, sensor health, policy);
       the action lists are compared for equality;
   (c) ``hubd replay FILE --json`` end to end in a fresh process (interpreter start, imports,
@@ -41,6 +41,7 @@ from hubd.config import parse_config  # noqa: E402
 from hubd.engine import Engine  # noqa: E402
 from hubd.events import load_event_log, read_events  # noqa: E402
 from hubd.replay import Replayer  # noqa: E402
+from hubd.replay_bulk import handle_batch  # noqa: E402
 
 KINDS = np.array(["motion", "presence", "door", "entrance", "appliance", "button"])
 
@@ -138,13 +139,13 @@ def bench(name: str, path: Path, config, repeat: int, baseline_events: int | Non
 
     # (b) engine
     batch = log.batch()
-    t_bulk, actions = best(lambda: Engine(config).handle_batch(batch), repeat)
+    t_bulk, actions = best(lambda: handle_batch(Engine(config), batch), repeat)
     t_pe, ref_actions = best(lambda: per_event(events, config), 1)
     if len(events) == n:
         assert actions == ref_actions, "bulk and per-event actions differ"
         same = "identical actions"
     else:
-        head_actions = Engine(config).handle_batch(log.batch(len(events)))
+        head_actions = handle_batch(Engine(config), log.batch(len(events)))
         assert head_actions == ref_actions, "bulk and per-event actions differ"
         same = f"identical actions on the first {len(events):,}"
     res["engine"] = (n / t_bulk, len(events) / t_pe)
@@ -197,7 +198,7 @@ def main() -> None:
         month = real_month()
         fresh_process(month, [], env)  # warm the numba cache (compiles nothing if it is warm already)
         warm = load_event_log(month.read_bytes())  # and load the kernels into this process
-        Engine(config).handle_batch(warm.batch())
+        handle_batch(Engine(config), warm.batch())
         bench("real month", month, config, args.repeat, None, env)
         bench("busy year", year, config, args.repeat, 340_000 if args.quick else None, env)
     print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "

@@ -22,13 +22,12 @@ from typing import Any, Callable
 from .clock import Clock, SystemClock
 from .config import Config, load_secrets
 from .detector.base import SYSTEM, Finding
-from .events import Kind
+from .events import LONG_PRESS, Kind
 from .seams import ConditionSink, EventSink, Hardware, Uplink
 from .store import Store
 
 log = logging.getLogger("hubd.board")
 BUTTON_ID = "ok_button"
-HOLD_VALUE = 2.0  # a long press of the OK button: "going out"
 
 
 class PowerChannel:
@@ -114,7 +113,7 @@ class HubHardware(Hardware):
 
     def _hold(self, button_id: str, mono: float) -> None:
         if self._sink is not None:
-            self._sink(button_id, Kind.BUTTON, HOLD_VALUE, mono)
+            self._sink(button_id, Kind.BUTTON, LONG_PRESS, mono)
 
     # -- periodic work on the daemon's loop ----------------------------------------
     def service(self, mono: float) -> float | None:

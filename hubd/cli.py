@@ -77,7 +77,7 @@ def _read_events(path: str) -> bytes | str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Bulk by default (``Engine.handle_batch`` on columns from the fast loader); ``--per-event``
+    """Bulk by default (``replay_bulk.handle_batch`` on columns from the fast loader); ``--per-event``
     feeds the engine one event at a time through the streaming reader (the reference: the
     output is byte-identical, only slower)."""
     from .replay import alert_line, replay, replay_log

@@ -13,14 +13,13 @@ from .actions import Audit, Log, Report, SendSms, SetOutputs
 from .alerts import AlertPolicy
 from .config import Config
 from .detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding, is_activity
-from .events import Event, Kind
+from .events import LONG_PRESS, Event, Kind
 from .messages import render
 from .outage import Bridge, PendingOutage, UnknownWall, bridge, corrector
 
 HOME, AWAY, PAUSED = "home", "away", "paused"
 HOUR = 3600.0
 DAY = 86400.0
-LONG_PRESS = 2.0  # BUTTON value of a long press of the OK button: "going out"
 
 
 @dataclass
@@ -97,26 +96,6 @@ class Engine:
         if inside and self.mode.name == AWAY and event.kind is not Kind.ENTRANCE and is_activity(event):
             actions += self._back_home(event)
         return actions + self._evaluate(event.mono, event.local) + self._heartbeat(event.mono, event.local)
-
-    def handle_batch(self, batch, until_mono: float | None = None, last: Event | None = None,
-                     on_actions: Callable[[list, int], None] | None = None) -> list:
-        """A whole batch of events, as ``replay.Replayer`` feeding them one by one would.
-
-        ``batch``: a columnar :class:`~hubd.detector.model.EventBatch` in time order. Before
-        each event the engine is ticked at every deadline up to its time (inclusive); events
-        after ``until_mono`` are left out and the ticks go on up to it. ``last``: the event
-        fed before this batch (ticks before the first event start from it; None: no ticks
-        before the first event, as a fresh ``Replayer``). Returns the actions, in order,
-        that the per-event calls return; ``on_actions(actions, index)`` sees each call's
-        non-empty list with the index of its event (for a tick: of the next event).
-
-        The bulk path (``hubd.replay_bulk``) runs only the calls that matter through
-        ``handle``/``tick`` and leaves the engine, detector and watchers in the state
-        per-event feeding leaves them in; engines it cannot run in bulk go per event.
-        """
-        from .replay_bulk import handle_batch
-
-        return handle_batch(self, batch, until_mono, last, on_actions)
 
     def _at(self, mono: float, local: float) -> None:
         self.now, self.now_local = mono, local

@@ -41,6 +41,10 @@ class Kind(enum.IntEnum):
             raise ValueError(f"unknown kind {text!r} (expected one of {', '.join(k.label for k in cls)})") from None
 
 
+LONG_PRESS = 2.0
+"""The BUTTON value of a long press of the OK button ("going out"): the board sends it, the engine acts on it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One observation. ``mono`` orders and measures; ``local`` tells the time of day."""
@@ -206,6 +210,43 @@ def events_to_csv(events: Iterable[Event], offset: float | None = None) -> str:
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class EventBatch:
+    """A run of events as columns, for the bulk paths (detector, replay, backtest). ``sensor`` indexes ``sensors``."""
+
+    mono: "np.ndarray"
+    local: "np.ndarray"
+    kind: "np.ndarray"
+    sensor: "np.ndarray"
+    value: "np.ndarray"
+    sensors: tuple[str, ...]
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event]) -> "EventBatch":
+        import numpy as np
+
+        names: dict[str, int] = {}
+        rows = [(e.mono, e.local, int(e.kind), names.setdefault(e.sensor, len(names)), e.value) for e in events]
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
+        return cls(
+            mono=arr[:, 0].copy(), local=arr[:, 1].copy(), kind=arr[:, 2].astype(np.int64),
+            sensor=arr[:, 3].astype(np.int64), value=arr[:, 4].copy(), sensors=tuple(names),
+        )
+
+    def __len__(self) -> int:
+        return int(self.mono.shape[0])
+
+    def head(self, n: int) -> "EventBatch":
+        return EventBatch(self.mono[:n], self.local[:n], self.kind[:n], self.sensor[:n], self.value[:n], self.sensors)
+
+    def events(self) -> list[Event]:
+        """Back to Event objects (for the per-event path and tests)."""
+        return [
+            Event(float(m), float(lc), self.sensors[int(s)], Kind(int(k)), float(v))
+            for m, lc, k, s, v in zip(self.mono, self.local, self.kind, self.sensor, self.value)
+        ]
+
+
 # ---------------------------------------------------------------------------- fast loader
 @dataclass
 class EventLog:
@@ -234,16 +275,13 @@ class EventLog:
     def offset_of(self, index: int) -> float | None:
         """``EventReader.offset`` once row ``index`` has been read."""
         x = float(self.offset[index])
-        return None if x != x else x
+        return None if math.isnan(x) else x
 
     def events(self) -> list[Event]:
-        return [Event(float(m), float(lc), self.sensors[int(s)], Kind(int(k)), float(v))
-                for m, lc, k, s, v in zip(self.mono, self.local, self.kind, self.sensor, self.value)]
+        return self.batch().events()
 
-    def batch(self, stop: int | None = None):
-        """The rows [0, stop) as the detector's :class:`~hubd.detector.model.EventBatch`."""
-        from .detector.model import EventBatch
-
+    def batch(self, stop: int | None = None) -> EventBatch:
+        """The rows [0, stop) as an :class:`EventBatch`."""
         stop = len(self) if stop is None else stop
         return EventBatch(self.mono[:stop], self.local[:stop], self.kind[:stop], self.sensor[:stop],
                           self.value[:stop], self.sensors)

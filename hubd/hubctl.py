@@ -285,11 +285,12 @@ def socket_and_group(args: argparse.Namespace) -> tuple[str, str]:
     return args.socket or hub.socket, hub.technician_group
 
 
-def simple(cmd: str, human: Callable[[Any], list[str] | str], **build: Callable[[argparse.Namespace], Any]):
-    """A one-request command: arguments from the namespace, the reply through ``human`` or JSON."""
+def simple(cmd: str, human: Callable[[Any], list[str] | str]):
+    """A one-request command: its arguments (named as in the protocol's table) from the namespace,
+    the reply through ``human`` or JSON."""
 
     def run(ctx: Context) -> int:
-        args = {name: get(ctx.args) for name, get in build.items()}
+        args = {name: getattr(ctx.args, name) for name in p.COMMANDS[cmd].args}
         ctx.out(ctx.client.call(cmd, **args), human)
         return EXIT_OK
 
@@ -466,13 +467,32 @@ def cmd_sms_decode(ctx: Context) -> int:
 # -- the parser -------------------------------------------------------------------------------
 
 
-def since_arg(text: str) -> str:
-    """``--since`` checked by the protocol's own rule before anything is sent (argparse: exit 2)."""
-    try:
-        p.parse_since(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+def protocol_value(cmd: str, name: str) -> Callable[[str], Any]:
+    """argparse ``type`` for argument ``name`` of ``cmd``: checked by the protocol's own rule before
+    anything is sent (a refusal is a usage error, exit 2)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return p.arg_from_text(cmd, name, text)
+        except p.ProtocolError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return convert
+
+
+def add_protocol_args(parser: argparse.ArgumentParser, cmd: str, positional: Sequence[str] = ()) -> None:
+    """The options of ``cmd`` from the protocol's table: names, metavars, help, defaults and rules.
+    Unset options stay None, so the server fills in the table's default."""
+    for name, spec in p.COMMANDS[cmd].args.items():
+        if spec.type is bool:
+            parser.add_argument(f"--{name}", action="store_true", default=None, help=spec.help)
+            continue
+        default = "" if spec.default is None else f" (default {spec.default:g})"
+        kwargs = dict(type=protocol_value(cmd, name), metavar=spec.metavar, help=spec.help + default)
+        if name in positional:
+            parser.add_argument(name, **kwargs)
+        else:
+            parser.add_argument(f"--{name}", default=None, required=spec.required, **kwargs)
 
 
 def timeout_arg(text: str) -> float:
@@ -508,39 +528,28 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=func)
         return cmd
 
-    add("status", simple("status", show_status), "monitoring, mode, activity, alerts, modem")
-    c = add("sensors", cmd_sensors, "sensors with health and live readings")
-    c.add_argument("--watch", action="store_true", help="stream events as they happen")
-    c.add_argument("--seconds", type=float, default=3600.0, help="stop watching after this long")
-    c = add("walktest", cmd_walktest, "guided check: trigger every sensor once")
-    c.add_argument("--seconds", type=float, default=600.0, help="give up after this long (default 600)")
-    c = add("test-alert", cmd_test_alert, "send a real test SMS, recorded as a test")
-    c.add_argument("--to", default=None, metavar="NUMBER", help="default: the first recipient")
-    for name in ("away", "pause"):
-        c = add(name, simple(name, show_mode, hours=lambda a: a.hours),
-                f"{'resident away' if name == 'away' else 'pause monitoring'} for N hours (always expires)")
-        c.add_argument("--hours", type=float, required=True, metavar="N")
-    add("resume", simple("resume", show_mode), "back to home mode now")
-    c = add("alerts", cmd_alerts, "recent alerts; 'alerts ack ID' acknowledges")
-    c.add_argument("--open", action="store_true", help="only open alerts")
-    c.add_argument("--limit", type=int, default=20)
+    def command(name: str, func: Callable[[Context], int], positional: Sequence[str] = ()) -> argparse.ArgumentParser:
+        """A subcommand that is one protocol command: its help and options from the table."""
+        cmd = add(name, func, p.COMMANDS[name].help)
+        add_protocol_args(cmd, name, positional)
+        return cmd
+
+    command("status", simple("status", show_status))
+    c = add("sensors", cmd_sensors, p.COMMANDS["sensors"].help)
+    c.add_argument("--watch", action="store_true", help=f"{p.COMMANDS['watch'].help}, until Ctrl-C")
+    add_protocol_args(c, "watch")
+    command("walktest", cmd_walktest)
+    command("test-alert", cmd_test_alert)
+    for name in ("away", "pause", "resume"):
+        command(name, simple(name, show_mode))
+    c = command("alerts", cmd_alerts)
     asub = c.add_subparsers(dest="alerts_command", metavar="ack")
-    a = asub.add_parser("ack", parents=[common], help="acknowledge an alarm")
-    a.add_argument("id", type=int)
-    c = add("ack", cmd_ack, "acknowledge an alarm")
-    c.add_argument("id", type=int)
-    c = add("events", simple("events", show_events, since=lambda a: a.since, limit=lambda a: a.limit),
-            "recent sensor events")
-    c.add_argument("--since", type=since_arg, default=None, metavar="WHEN",
-                   help="local time (2024-05-01T08:00) or age (6h, 7d)")
-    c.add_argument("--limit", type=int, default=50)
-    c = add("audit", simple("audit", show_audit, limit=lambda a: a.limit), "the audit log, newest first")
-    c.add_argument("--limit", type=int, default=20)
-    add("profile", simple("profile", show_profile), "the learned daily rhythm")
-    add("modem", simple("modem", show_modem), "modem, network, signal, outbox")
-    c = add("export", cmd_export, "event CSV for backtesting")
-    c.add_argument("--since", type=since_arg, default=None, metavar="WHEN",
-                   help="local time (2024-05-01T08:00) or age (30d)")
+    a = asub.add_parser("ack", parents=[common], help=p.COMMANDS["ack"].help)
+    add_protocol_args(a, "ack", positional=("id",))
+    command("ack", cmd_ack, positional=("id",))
+    for name, show in (("events", show_events), ("audit", show_audit), ("profile", show_profile), ("modem", show_modem)):
+        command(name, simple(name, show))
+    c = command("export", cmd_export)
     c.add_argument("--output", "-o", default=None, metavar="FILE", help="write here instead of stdout")
 
     c = sub.add_parser("config", help="configuration tools (offline)")

@@ -83,13 +83,15 @@ class Replayer:
             self._collect(self.engine.tick(deadline, self._local_at(deadline)))
 
     def feed_batch(self, batch, until_mono: float | None = None) -> None:
-        """Feed a columnar batch in bulk (``Engine.handle_batch``), exactly as :meth:`feed` for
+        """Feed a columnar batch in bulk (``replay_bulk.handle_batch``), exactly as :meth:`feed` for
         each of its events (then :meth:`advance_to` ``until_mono``) would; mixes with ``feed``."""
+        from .replay_bulk import handle_batch  # numba: loaded only when bulk is used
+
         n = len(batch)
         if until_mono is not None and n:
             n = int(np.searchsorted(batch.mono, until_mono, side="right"))
-        self.engine.handle_batch(batch, until_mono=until_mono, last=self._last,
-                                 on_actions=lambda actions, index: self._collect(actions))
+        handle_batch(self.engine, batch, until_mono=until_mono, last=self._last,
+                     on_actions=lambda actions, index: self._collect(actions))
         if n:
             i = n - 1
             self._last = Event(float(batch.mono[i]), float(batch.local[i]), batch.sensors[int(batch.sensor[i])],
@@ -125,7 +127,7 @@ def replay(events: Iterable[Event], config: Config, until_mono: float | None = N
 def replay_log(log, config: Config, until_mono: float | None = None,
                on_alert: Callable[[dict[str, Any], float | None], None] | None = None,
                engine: Engine | None = None) -> ReplayStats:
-    """``hubd replay`` on a loaded :class:`~hubd.events.EventLog`, in bulk (``Engine.handle_batch``).
+    """``hubd replay`` on a loaded :class:`~hubd.events.EventLog`, in bulk (``replay_bulk.handle_batch``).
 
     Behaves as :func:`replay` over the streaming :class:`~hubd.events.EventReader`: events
     after ``until_mono`` are not fed (nor is anything after them read: a bad row there is
@@ -134,6 +136,8 @@ def replay_log(log, config: Config, until_mono: float | None = None,
     gets each alert raised, with the UTC offset of the input row the streaming reader
     had read when the alert was raised (the convention the output is printed in).
     """
+    from .replay_bulk import handle_batch  # numba: loaded only when bulk is used
+
     engine = engine or Engine(config)
     stats = ReplayStats()
     n = len(log)
@@ -151,7 +155,7 @@ def replay_log(log, config: Config, until_mono: float | None = None,
                     on_alert(action.record, log.offset_of(min(index, last_read)) if n else None)
 
     error = None if cut else log.error
-    engine.handle_batch(log.batch(fed), until_mono=None if error is not None else until_mono, on_actions=collect)
+    handle_batch(engine, log.batch(fed), until_mono=None if error is not None else until_mono, on_actions=collect)
     stats.events = fed
     if fed:
         stats.first_local, stats.last_local = float(log.local[0]), float(log.local[fed - 1])

@@ -1,4 +1,4 @@
-"""The engine over a whole batch of events at once: ``Engine.handle_batch``.
+"""The engine over a whole batch of events at once: :func:`handle_batch`, a shell that drives the core.
 
 The reference is the per-event path, ``replay.Replayer``: for every event, tick the
 engine at each deadline it names up to the event's time (inclusive), then
@@ -633,7 +633,18 @@ class BulkRun:
 
 def handle_batch(engine, batch, until_mono: float | None = None, last: Event | None = None,
                  on_actions: Callable[[list, int], None] | None = None) -> list:
-    """``Engine.handle_batch``: see the module docstring and :meth:`hubd.engine.Engine.handle_batch`."""
+    """A whole batch of events through ``engine``, as ``replay.Replayer`` feeding them one by one would.
+
+    ``batch``: a columnar :class:`~hubd.events.EventBatch` in time order. Before each event
+    the engine is ticked at every deadline up to its time (inclusive); events after
+    ``until_mono`` are left out and the ticks go on up to it. ``last``: the event fed before
+    this batch (ticks before the first event start from it; None: no ticks before the first
+    event, as a fresh ``Replayer``). Returns the actions, in order, that the per-event calls
+    return; ``on_actions(actions, index)`` sees each call's non-empty list with the index of
+    its event (for a tick: of the next event). The engine, detector and watchers are left in
+    the state per-event feeding leaves them in; engines this module cannot run in bulk go
+    per event (see the module docstring).
+    """
     mono = np.asarray(batch.mono, dtype=np.float64)
     n = len(mono)
     if until_mono is not None and n:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from hubd.detector.backtest import backtest
-from hubd.detector.model import EventBatch, LearnedDetector, feed
+from hubd.detector.model import LearnedDetector, feed
 from hubd.detector.params import DetectorParams
-from hubd.events import Event, Kind, read_events
+from hubd.events import Event, EventBatch, Kind, read_events
 
 DATA = Path("/work/shared/data/kasteren_house_a.csv")
 H, DAY = 3600.0, 86400.0

@@ -479,6 +479,10 @@ def test_usage_errors_exit_2(argv):
     (("events", "--since", "\u0661d"), "or an age (90m, 6h, 7d)"),
     (("--timeout", "nan", "status"), "--timeout"),
     (("status", "--timeout", "-1"), "--timeout"),
+    (("alerts", "--limit", "501"), "must be at most 500"),  # the protocol table's range, checked by hubctl
+    (("sensors", "--watch", "--seconds", "0"), "must be at least 0.01"),
+    (("ack", "0"), "must be at least 1"),
+    (("pause", "--hours", "1e999"), "must be a number"),
 ])
 def test_bad_arguments_are_refused_before_connecting(tmp_path, argv, words):
     """No socket exists: a refusal naming the rule (exit 2) shows hubctl checked before connecting."""
@@ -510,3 +514,39 @@ def test_profile_from_the_real_learned_detector(hub):
     assert len(data["threshold_hours"]) == 24 * 60 // data["slot_minutes"]
     assert data["cold_start"] is True and data["learned_days"] < 7  # three days are not enough to trust
     assert len(data["actogram"]) >= 3
+
+
+def _subcommands(parser):
+    """hubctl's subparsers by name (``alerts ack`` as ``alerts ack``)."""
+    import argparse
+    out = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out[name] = sub
+                out.update({f"{name} {k}": v for k, v in _subcommands(sub).items()})
+    return out
+
+
+def test_the_parser_is_built_from_the_protocol_table():
+    """Each protocol command's options in hubctl carry the table's name, help, metavar and default
+    (said once, in control/protocol.py); an unset option stays None so the daemon fills the default."""
+    from hubd.control import protocol as p
+    subs = _subcommands(hubctl.build_parser())
+    where = {"watch": "sensors", "ack": "alerts ack"}  # hubctl's spelling of these two
+    for cmd in p.COMMANDS.values():
+        sub = subs[where.get(cmd.name, cmd.name)]
+        actions = {a.dest: a for a in sub._actions}
+        if cmd.name not in where:
+            assert sub.description == cmd.help
+        for name, spec in cmd.args.items():
+            action = actions[name]
+            assert spec.help and spec.help in action.help
+            if spec.type is not bool:
+                assert action.metavar == spec.metavar and action.required == spec.required
+                if spec.default is not None:
+                    assert f"(default {spec.default:g})" in action.help
+            assert action.default is None
+    args = hubctl.build_parser().parse_args(["alerts"])
+    assert (args.limit, args.open) == (None, None)  # sent as absent: the daemon applies the table's default
+    assert p.check_args("alerts", {}) == {"limit": 20, "open": False}

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from hubd.detector import kernels
 from hubd.detector.base import FixedTimerDetector
-from hubd.detector.model import SENS_FIELDS, SV_FIELDS, EventBatch, LearnedDetector, feed
+from hubd.detector.model import SENS_FIELDS, SV_FIELDS, LearnedDetector, feed
 from hubd.detector.params import KERNEL_LAYOUT, DetectorParams
-from hubd.events import Event, Kind, read_events
+from hubd.events import Event, EventBatch, Kind, read_events
 
 DATA = Path("/work/shared/data/kasteren_house_a.csv")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubd.detector.base import RESIDENT
-from hubd.detector.model import EventBatch, IncompatibleState, LearnedDetector, feed
+from hubd.detector.model import IncompatibleState, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
-from hubd.events import Event, Kind, read_events
+from hubd.events import Event, EventBatch, Kind, read_events
 
 DATA = Path("/work/shared/data/kasteren_house_a.csv")
 H, M, DAY = 3600.0, 60.0, 86400.0

@@ -1,4 +1,4 @@
-"""The bulk replay (``Engine.handle_batch``, ``hubd replay``) against the per-event reference.
+"""The bulk replay (``replay_bulk.handle_batch``, ``hubd replay``) against the per-event reference.
 
 The reference is ``replay.Replayer``: every event through ``Engine.handle``, a tick at every
 deadline the engine names. The bulk path must return the same actions in the same order
@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hubd import cli
 from hubd.config import parse_config
-from hubd.detector.model import EventBatch
+from hubd.events import EventBatch
 from hubd.engine import Engine
 from hubd.events import Event, Kind, events_to_csv, load_event_log, read_events
 from hubd.replay import Replayer, replay_log
+from hubd.replay_bulk import handle_batch
 
 from fakes import health_dump
 
@@ -81,12 +82,12 @@ def check_equal(config, events, until=None, split=None):
     eng = Engine(config)
     batch = EventBatch.from_events(events)
     if split is None:
-        got = eng.handle_batch(batch, until_mono=until)
+        got = handle_batch(eng, batch, until_mono=until)
     else:
         first = EventBatch.from_events(events[:split])
-        got = eng.handle_batch(first)
+        got = handle_batch(eng, first)
         rest = EventBatch.from_events(events[split:]) if events[split:] else EventBatch.from_events([])
-        got += eng.handle_batch(rest, until_mono=until, last=events[split - 1] if split else None)
+        got += handle_batch(eng, rest, until_mono=until, last=events[split - 1] if split else None)
     assert len(got) == len(expected)
     for i, (x, y) in enumerate(zip(got, expected)):
         assert x == y, f"action {i} differs:\n bulk {x}\n ref  {y}"
@@ -125,7 +126,7 @@ def test_real_month_in_pieces_equals_one_go(real_log):
     eng = Engine(cfg)
     got, last, cuts = [], None, [0, 1, 700, 701, 1500, 2637, len(events)]
     for a, b in zip(cuts, cuts[1:]):
-        got += eng.handle_batch(EventBatch.from_events(events[a:b]), last=last)
+        got += handle_batch(eng, EventBatch.from_events(events[a:b]), last=last)
         last = events[b - 1]
     assert got == expected
     assert_same_engine(eng, ref)
@@ -138,7 +139,7 @@ def test_bulk_then_per_event_continues_like_per_event_throughout(real_log):
     expected = per_event(ref, events)
     eng = Engine(cfg)
     half = len(events) // 2
-    got = eng.handle_batch(EventBatch.from_events(events[:half]))
+    got = handle_batch(eng, EventBatch.from_events(events[:half]))
     got += per_event(eng, events[half:], last=events[half - 1])
     assert got == expected
     assert_same_engine(eng, ref)
@@ -369,7 +370,7 @@ def test_catching_up_from_a_running_daemon(real_log, how, mode):
     rest = [e for e in events if e.mono > last.mono + 3600.0] if how == "restart" else events[len(events) // 2:]
     until = rest[-1].mono + DAY
     expected = per_event(ref, rest, until=until, last=last)
-    got = eng.handle_batch(EventBatch.from_events(rest), until_mono=until, last=last)
+    got = handle_batch(eng, EventBatch.from_events(rest), until_mono=until, last=last)
     assert got == expected
     assert_same_engine(eng, ref)
 
@@ -385,7 +386,7 @@ def test_an_engine_the_bulk_path_cannot_run_goes_per_event(real_log):
     ref = Engine(cfg, detector=Odd(2 * HOUR))
     expected = per_event(ref, events)
     eng = Engine(cfg, detector=Odd(2 * HOUR))
-    assert eng.handle_batch(EventBatch.from_events(events)) == expected
+    assert handle_batch(eng, EventBatch.from_events(events)) == expected
     assert eng.detector.state() == ref.detector.state()
 
 
@@ -395,7 +396,7 @@ def test_an_engine_without_watchers(real_log):
     ref = Engine(cfg, watchers=[])
     expected = per_event(ref, events)
     eng = Engine(cfg, watchers=[])
-    assert eng.handle_batch(EventBatch.from_events(events)) == expected
+    assert handle_batch(eng, EventBatch.from_events(events)) == expected
     assert_same_engine(eng, ref)
 
 

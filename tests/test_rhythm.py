@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from hubd.detector.model import EventBatch
+from hubd.events import EventBatch
 from hubd.detector.rhythm import (
     active_minutes_per_day, activity_local_times, interdaily_stability, intradaily_variability, minute_series,
     rhythm_drift, rhythm_metrics, weekly_metrics,

@@ -7,11 +7,4 @@ loop) and ``client`` (the blocking client hubctl uses).
 
 from .protocol import PROTOCOL
 
-__all__ = ["PROTOCOL", "attach"]
-
-
-def attach(daemon):
-    """Build the daemon's ControlServer from its config (imported lazily: the client never needs asyncio servers)."""
-    from .server import attach as _attach
-
-    return _attach(daemon)
+__all__ = ["PROTOCOL"]

@@ -75,10 +75,13 @@ class Arg:
     max_len: int = 64
     check: Callable[[Any], None] | None = None  # a further rule; raises ValueError with the reason
     help: str = ""
+    metavar: str | None = None  # how hubctl's usage names the value
 
 
 @dataclass(frozen=True)
 class Command:
+    """One command: hubctl builds its options from ``args`` and the server validates by them."""
+
     name: str
     help: str
     args: Mapping[str, Arg] = field(default_factory=dict)
@@ -112,28 +115,33 @@ def parse_since(text: str) -> tuple[str, float]:
     return "local", stamp.local
 
 
-_SINCE = Arg(str, max_len=40, check=parse_since,
+_SINCE = Arg(str, max_len=40, check=parse_since, metavar="WHEN",
              help="hub local time (2024-05-01 or 2024-05-01T08:00) or an age: 90m, 6h, 7d")
-_HOURS = Arg(float, required=True, help="how long; modes always expire")
+_HOURS = Arg(float, required=True, metavar="N", help="how long, in hours; modes always expire")
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("status", "monitoring state, mode, activity, alerts, sensors, modem"),
     Command("sensors", "configured sensors with health and live readings"),
     Command("watch", "stream sensor events as they are handled", streams=True,
-            args={"seconds": Arg(float, default=3600.0, min=0.01, max=86400.0, help="stop after this long")}),
+            args={"seconds": Arg(float, default=3600.0, min=0.01, max=86400.0, metavar="S",
+                                 help="stop watching after this long")}),
     Command("walktest", "guided check: stream each trigger, mark sensors seen / not seen", streams=True,
-            args={"seconds": Arg(float, default=600.0, min=0.01, max=3600.0, help="give up after this long")}),
+            args={"seconds": Arg(float, default=600.0, min=0.01, max=3600.0, metavar="S",
+                                 help="give up after this long")}),
     Command("test-alert", "a real end-to-end SMS, recorded as a test",
-            args={"to": Arg(str, max_len=24, help="number to text (default: the first recipient)")}),
+            args={"to": Arg(str, max_len=24, metavar="NUMBER", help="number to text (default: the first recipient)")}),
     Command("away", "resident away: resident alerts off until the expiry", args={"hours": _HOURS}),
     Command("pause", "monitoring paused until the expiry", args={"hours": _HOURS}),
     Command("resume", "back to home mode now"),
     Command("alerts", "recent alerts, newest first",
-            args={"limit": Arg(int, default=20, min=1, max=500), "open": Arg(bool, default=False)}),
-    Command("ack", "acknowledge an alarm", args={"id": Arg(int, required=True, min=1, max=MAX_REQUEST_ID)}),
+            args={"limit": Arg(int, default=20, min=1, max=500, metavar="N", help="at most this many"),
+                  "open": Arg(bool, default=False, help="only open alerts")}),
+    Command("ack", "acknowledge an alarm",
+            args={"id": Arg(int, required=True, min=1, max=MAX_REQUEST_ID, metavar="ID", help="the alert's id")}),
     Command("events", "recent sensor events, oldest first",
-            args={"since": _SINCE, "limit": Arg(int, default=50, min=1, max=1000)}),
-    Command("audit", "the audit log, newest first", args={"limit": Arg(int, default=20, min=1, max=500)}),
+            args={"since": _SINCE, "limit": Arg(int, default=50, min=1, max=1000, metavar="N", help="at most this many")}),
+    Command("audit", "the audit log, newest first",
+            args={"limit": Arg(int, default=20, min=1, max=500, metavar="N", help="at most this many")}),
     Command("profile", "the learned daily rhythm"),
     Command("modem", "modem, network, signal and outbox"),
     Command("export", "event CSV (time,sensor,kind,value) for backtesting", streams=True, args={"since": _SINCE}),
@@ -259,6 +267,17 @@ def _check_arg(command: str, name: str, spec: Arg, value: Any) -> Any:
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, float) or math.isfinite(value) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def arg_from_text(cmd: str, name: str, text: str) -> Any:
+    """A command-line word as argument ``name`` of ``cmd``, checked by the rule the server applies."""
+    spec = COMMANDS[cmd].args[name]
+    try:
+        value = spec.type(text)
+    except ValueError:
+        raise ProtocolError(BAD_ARGS, f"{cmd}: argument {name!r} must be {_type_word(spec.type)}, "
+                            f"not {_short(text)}") from None
+    return _check_arg(cmd, name, spec, value)
 
 
 def check_args(cmd: str, args: Any) -> dict[str, Any]:

@@ -28,9 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..events import Event
+from ..events import Event, EventBatch
 from . import kernels
-from .model import EventBatch, LearnedDetector
+from .model import LearnedDetector
 from .params import DetectorParams
 
 HOUR = 3600.0

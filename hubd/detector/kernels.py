@@ -2,8 +2,8 @@
 
 Everything the detector decides is computed here, once, so that the daemon (one event
 at a time), ``hubd replay`` (all events in one call) and the backtest take exactly the
-same decisions. No globals: every constant arrives as an argument; state lives in the
-arrays the caller owns (and persists). Each kernel has a slow, obvious reference in
+same decisions. No globals but the state layout (``SV_*``, ``SE_*``: ints numba folds);
+parameters arrive as arguments; state lives in the arrays the caller owns (and persists). Each kernel has a slow, obvious reference in
 ``tests/test_kernels.py`` that it must match.
 
 Conventions
@@ -15,7 +15,7 @@ Conventions
   4 appliance, 5 button.
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
   :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly).
-* Scalar state ``sv`` (float64[24]); NaN means "none":
+* Scalar state ``sv`` (float64[24], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
    seen, no inside activity since), 6 first entrance of the pending run, 7 last
@@ -26,7 +26,7 @@ Conventions
    learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
    not_returned latched, 23 returning (an entrance event at least the confirmation window
    after the previous one while out: probably back home, no inside activity yet).
-* Per-sensor table ``sens`` (float64[n_sensors, 12]): 0 held since, 1 stayed due,
+* Per-sensor table ``sens`` (float64[n_sensors, 12], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
@@ -64,6 +64,29 @@ import math
 
 import numpy as np
 from numba import njit
+
+# ------------------------------------------------------------------- state layout
+# Field names of the scalar state ``sv`` and the per-sensor table ``sens`` (see the docstring), and
+# their indices as module-level ints, which numba folds into the kernels as constants.
+SV_FIELDS = (
+    "started", "last_mono", "last_local", "day", "accounted_mono", "pending", "run_first_mono", "run_last_mono",
+    "run_confirmed", "run_cluster_mono", "n_held", "learned_days", "inactivity_due", "inactivity_limit",
+    "inactivity_rule", "inactivity_latched", "absence_limit", "absence_due", "absence_latched", "absence_learned",
+    "days", "absence_latched_limit", "absence_latched_learned", "returning",
+)
+SENS_FIELDS = (
+    "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
+    "last_reading_mono", "last_reading_watts", "longest_hold_today", "held_latched_limit", "held_latched_learned",
+)
+(SV_STARTED, SV_LAST_MONO, SV_LAST_LOCAL, SV_DAY, SV_ACCOUNTED_MONO, SV_PENDING, SV_RUN_FIRST_MONO,
+    SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
+    SV_INACTIVITY_LIMIT, SV_INACTIVITY_RULE, SV_INACTIVITY_LATCHED, SV_ABSENCE_LIMIT, SV_ABSENCE_DUE,
+    SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
+    SV_RETURNING) = range(len(SV_FIELDS))
+(SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
+    SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
+    SE_HELD_LATCHED_LEARNED) = range(len(SENS_FIELDS))
+
 
 # --------------------------------------------------------------------------- parameters
 @njit(cache=True)
@@ -160,7 +183,7 @@ def slot_thresholds(hist, edges, q, robust, min_weight, pool, drift, margin_fact
                     break
     d = int(drift)
     for k in range(n):
-        if quant[k] != quant[k]:
+        if math.isnan(quant[k]):
             value, rule = cold_s, 1.0
         else:
             m = quant[k]
@@ -251,7 +274,7 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
             home += cur[1, k]
         cur[0, k] = 0.0
         cur[1, k] = 0.0
-        if cur[2, k] == cur[2, k]:  # yesterday's remaining silences are complete now
+        if not math.isnan(cur[2, k]):  # yesterday's remaining silences are complete now
             add_observation(hist[n + k], cur[2, k], 1.0, edges)
         cur[2, k] = cur[3, k]
         cur[3, k] = np.nan
@@ -264,12 +287,12 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
                     safety_s, learned, thr[2:4])
     abs_limit, abs_learned = duration_limit(abs_hist, edges, a_q, robust, a_fac, 0.0, a_minc, a_min_s, a_max_s)
     for j in range(sens.shape[0]):
-        if sens[j, 9] > 0.0:
-            add_observation(held_hist[j], sens[j, 9], 1.0, edges)
-            sens[j, 9] = 0.0
+        if sens[j, SE_LONGEST_HOLD_TODAY] > 0.0:
+            add_observation(held_hist[j], sens[j, SE_LONGEST_HOLD_TODAY], 1.0, edges)
+            sens[j, SE_LONGEST_HOLD_TODAY] = 0.0
         limit, learned = duration_limit(held_hist[j], edges, h_q, robust, h_fac, h_msec, h_minc, h_min_s, h_max_s)
-        sens[j, 2] = limit
-        sens[j, 4] = learned
+        sens[j, SE_HELD_LIMIT] = limit
+        sens[j, SE_HELD_LEARNED] = learned
     return learned_days, abs_limit, abs_learned
 
 
@@ -357,25 +380,25 @@ def appliance_active(sens, s, t, watts, margin, tau):
     sustained level with time constant ``tau``; use = rising above baseline + margin,
     re-armed only after falling below baseline + margin/2 (hysteresis).
     """
-    base = sens[s, 5]
-    if base != base:
+    base = sens[s, SE_STANDBY_WATTS]
+    if math.isnan(base):
         base = watts
     else:
-        last_t, last_w = sens[s, 7], sens[s, 8]
+        last_t, last_w = sens[s, SE_LAST_READING_MONO], sens[s, SE_LAST_READING_WATTS]
         if last_w > base and t > last_t:
             base += (last_w - base) * (1.0 - math.exp(-(t - last_t) / tau))
         if watts < base:
             base = watts
     active = False
-    if sens[s, 6] > 0.0:
+    if sens[s, SE_APPLIANCE_ON] > 0.0:
         if watts < base + 0.5 * margin:
-            sens[s, 6] = 0.0
+            sens[s, SE_APPLIANCE_ON] = 0.0
     elif watts > base + margin:
-        sens[s, 6] = 1.0
+        sens[s, SE_APPLIANCE_ON] = 1.0
         active = True
-    sens[s, 5] = base
-    sens[s, 7] = t
-    sens[s, 8] = watts
+    sens[s, SE_STANDBY_WATTS] = base
+    sens[s, SE_LAST_READING_MONO] = t
+    sens[s, SE_LAST_READING_WATTS] = watts
     return active
 
 
@@ -400,27 +423,39 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
     """
     slot_s = pv[0]
     confirm_s = pv[12]
-    started = sv[0] > 0.0
-    last, last_loc, day, mark = sv[1], sv[2], sv[3], sv[4]
-    pending = sv[5] > 0.0
-    run_first, run_last, run_conf, run_cluster = sv[6], sv[7], sv[8] > 0.0, sv[9]
-    n_held = int(sv[10])
-    learned_days = sv[11]
-    inact_due, inact_limit, inact_rule, inact_open = sv[12], sv[13], sv[14], sv[15]
-    abs_limit, abs_due, abs_open, abs_learned = sv[16], sv[17], sv[18], sv[19]
-    n_days = sv[20]
-    abs_open_limit, abs_open_learned = sv[21], sv[22]
-    returning = sv[23] > 0.0
+    started = sv[SV_STARTED] > 0.0
+    last, last_loc, day, mark = sv[SV_LAST_MONO], sv[SV_LAST_LOCAL], sv[SV_DAY], sv[SV_ACCOUNTED_MONO]
+    pending = sv[SV_PENDING] > 0.0
+    run_first = sv[SV_RUN_FIRST_MONO]
+    run_last = sv[SV_RUN_LAST_MONO]
+    run_conf = sv[SV_RUN_CONFIRMED] > 0.0
+    run_cluster = sv[SV_RUN_CLUSTER_MONO]
+    n_held = int(sv[SV_N_HELD])
+    learned_days = sv[SV_LEARNED_DAYS]
+    inact_due = sv[SV_INACTIVITY_DUE]
+    inact_limit = sv[SV_INACTIVITY_LIMIT]
+    inact_rule = sv[SV_INACTIVITY_RULE]
+    inact_open = sv[SV_INACTIVITY_LATCHED]
+    abs_limit = sv[SV_ABSENCE_LIMIT]
+    abs_due = sv[SV_ABSENCE_DUE]
+    abs_open = sv[SV_ABSENCE_LATCHED]
+    abs_learned = sv[SV_ABSENCE_LEARNED]
+    n_days = sv[SV_DAYS]
+    abs_open_limit, abs_open_learned = sv[SV_ABSENCE_LATCHED_LIMIT], sv[SV_ABSENCE_LATCHED_LEARNED]
+    returning = sv[SV_RETURNING] > 0.0
 
     # 1. latch findings that fell due before this event
-    if inact_open != inact_open and inact_due < t:
+    if math.isnan(inact_open) and inact_due < t:
         inact_open = inact_due
-    if pending and abs_open != abs_open and abs_due < t:
+    if pending and math.isnan(abs_open) and abs_due < t:
         abs_open, abs_open_limit, abs_open_learned = abs_due, abs_limit, abs_learned
     if n_held > 0:
         for j in range(sens.shape[0]):
-            if sens[j, 0] == sens[j, 0] and sens[j, 3] != sens[j, 3] and sens[j, 1] < t:
-                sens[j, 3], sens[j, 10], sens[j, 11] = sens[j, 1], sens[j, 2], sens[j, 4]
+            if (not math.isnan(sens[j, SE_HELD_SINCE]) and math.isnan(sens[j, SE_HELD_LATCHED])
+                    and sens[j, SE_HELD_DUE] < t):
+                sens[j, SE_HELD_LATCHED] = sens[j, SE_HELD_DUE]
+                sens[j, SE_HELD_LATCHED_LIMIT] = sens[j, SE_HELD_LIMIT]
+                sens[j, SE_HELD_LATCHED_LEARNED] = sens[j, SE_HELD_LEARNED]
 
     # 2. is this a sign of life?
     if kd == 0 or kd == 5:
@@ -466,8 +501,8 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 if pending:
                     abs_due = run_first + abs_limit
                 for j in range(sens.shape[0]):
-                    if sens[j, 0] == sens[j, 0]:
-                        sens[j, 1] = sens[j, 0] + sens[j, 2]
+                    if not math.isnan(sens[j, SE_HELD_SINCE]):
+                        sens[j, SE_HELD_DUE] = sens[j, SE_HELD_SINCE] + sens[j, SE_HELD_LIMIT]
             if not pending:
                 record_remaining(cur, day, last_loc, t + off, n_held > 0, slot_s)
 
@@ -488,7 +523,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                     run_conf, away_end = True, t
                 else:
                     away_end = run_cluster
-                if abs_open == abs_open:
+                if not math.isnan(abs_open):
                     n_out = _emit(out, n_out, 1.0, -1.0, run_first, abs_open_limit, abs_open, t, abs_open_learned)
                 if run_conf:
                     add_observation(abs_hist, t - run_first, 1.0, edges)
@@ -497,20 +532,21 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 abs_due, abs_open = np.nan, np.nan
             if kd == 1:
                 if v > 0.0:
-                    if sens[s, 0] != sens[s, 0]:
-                        sens[s, 0] = t
-                        sens[s, 1] = t + sens[s, 2]
-                        sens[s, 3] = np.nan
+                    if math.isnan(sens[s, SE_HELD_SINCE]):
+                        sens[s, SE_HELD_SINCE] = t
+                        sens[s, SE_HELD_DUE] = t + sens[s, SE_HELD_LIMIT]
+                        sens[s, SE_HELD_LATCHED] = np.nan
                         n_held += 1
-                elif sens[s, 0] == sens[s, 0]:
-                    sens[s, 9] = max(sens[s, 9], t - sens[s, 0])
-                    if sens[s, 3] == sens[s, 3]:
-                        n_out = _emit(out, n_out, 2.0, float(s), sens[s, 0], sens[s, 10], sens[s, 3], t, sens[s, 11])
-                    sens[s, 0] = np.nan
-                    sens[s, 1] = np.nan
-                    sens[s, 3] = np.nan
+                elif not math.isnan(sens[s, SE_HELD_SINCE]):
+                    sens[s, SE_LONGEST_HOLD_TODAY] = max(sens[s, SE_LONGEST_HOLD_TODAY], t - sens[s, SE_HELD_SINCE])
+                    if not math.isnan(sens[s, SE_HELD_LATCHED]):
+                        n_out = _emit(out, n_out, 2.0, float(s), sens[s, SE_HELD_SINCE], sens[s, SE_HELD_LATCHED_LIMIT],
+                                      sens[s, SE_HELD_LATCHED], t, sens[s, SE_HELD_LATCHED_LEARNED])
+                    sens[s, SE_HELD_SINCE] = np.nan
+                    sens[s, SE_HELD_DUE] = np.nan
+                    sens[s, SE_HELD_LATCHED] = np.nan
                     n_held -= 1
-        if inact_open == inact_open:
+        if not math.isnan(inact_open):
             n_out = _emit(out, n_out, 0.0, -1.0, last, inact_limit, inact_open, t, inact_rule)
             inact_open = np.nan
         last, last_loc, mark = t, loc, t
@@ -522,26 +558,38 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
 
     # 5. latch what is due now: exactly at this event, or made due by it (a day's learning
     #    can shorten a limit); a check right after this event would show it from now on
-    if inact_open != inact_open and inact_due <= t:
+    if math.isnan(inact_open) and inact_due <= t:
         inact_open = t
-    if pending and abs_open != abs_open and abs_due <= t:
+    if pending and math.isnan(abs_open) and abs_due <= t:
         abs_open, abs_open_limit, abs_open_learned = t, abs_limit, abs_learned
     if n_held > 0:
         for j in range(sens.shape[0]):
-            if sens[j, 0] == sens[j, 0] and sens[j, 3] != sens[j, 3] and sens[j, 1] <= t:
-                sens[j, 3], sens[j, 10], sens[j, 11] = t, sens[j, 2], sens[j, 4]
+            if (not math.isnan(sens[j, SE_HELD_SINCE]) and math.isnan(sens[j, SE_HELD_LATCHED])
+                    and sens[j, SE_HELD_DUE] <= t):
+                sens[j, SE_HELD_LATCHED] = t
+                sens[j, SE_HELD_LATCHED_LIMIT] = sens[j, SE_HELD_LIMIT]
+                sens[j, SE_HELD_LATCHED_LEARNED] = sens[j, SE_HELD_LEARNED]
 
-    sv[0] = 1.0 if started else 0.0
-    sv[1], sv[2], sv[3], sv[4] = last, last_loc, day, mark
-    sv[5] = 1.0 if pending else 0.0
-    sv[6], sv[7], sv[8], sv[9] = run_first, run_last, 1.0 if run_conf else 0.0, run_cluster
-    sv[10] = float(n_held)
-    sv[11] = learned_days
-    sv[12], sv[13], sv[14], sv[15] = inact_due, inact_limit, inact_rule, inact_open
-    sv[16], sv[17], sv[18], sv[19] = abs_limit, abs_due, abs_open, abs_learned
-    sv[20] = n_days
-    sv[21], sv[22] = abs_open_limit, abs_open_learned
-    sv[23] = 1.0 if returning else 0.0
+    sv[SV_STARTED] = 1.0 if started else 0.0
+    sv[SV_LAST_MONO], sv[SV_LAST_LOCAL], sv[SV_DAY], sv[SV_ACCOUNTED_MONO] = last, last_loc, day, mark
+    sv[SV_PENDING] = 1.0 if pending else 0.0
+    sv[SV_RUN_FIRST_MONO] = run_first
+    sv[SV_RUN_LAST_MONO] = run_last
+    sv[SV_RUN_CONFIRMED] = 1.0 if run_conf else 0.0
+    sv[SV_RUN_CLUSTER_MONO] = run_cluster
+    sv[SV_N_HELD] = float(n_held)
+    sv[SV_LEARNED_DAYS] = learned_days
+    sv[SV_INACTIVITY_DUE] = inact_due
+    sv[SV_INACTIVITY_LIMIT] = inact_limit
+    sv[SV_INACTIVITY_RULE] = inact_rule
+    sv[SV_INACTIVITY_LATCHED] = inact_open
+    sv[SV_ABSENCE_LIMIT] = abs_limit
+    sv[SV_ABSENCE_DUE] = abs_due
+    sv[SV_ABSENCE_LATCHED] = abs_open
+    sv[SV_ABSENCE_LEARNED] = abs_learned
+    sv[SV_DAYS] = n_days
+    sv[SV_ABSENCE_LATCHED_LIMIT], sv[SV_ABSENCE_LATCHED_LEARNED] = abs_open_limit, abs_open_learned
+    sv[SV_RETURNING] = 1.0 if returning else 0.0
     return n_out
 
 
@@ -566,13 +614,15 @@ def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist
 @njit(cache=True)
 def refresh_dues(pv, sv, sens, thr):
     """Recompute due times from origins and limits (after a restart's rebase)."""
-    if sv[0] > 0.0 and (sv[5] <= 0.0 or sv[23] > 0.0) and int(sv[10]) == 0:
-        sv[12], sv[13], sv[14] = inactivity_due(sv[1], sv[2], thr, pv[0])
+    if sv[SV_STARTED] > 0.0 and (sv[SV_PENDING] <= 0.0 or sv[SV_RETURNING] > 0.0) and int(sv[SV_N_HELD]) == 0:
+        sv[SV_INACTIVITY_DUE], sv[SV_INACTIVITY_LIMIT], sv[SV_INACTIVITY_RULE] = inactivity_due(
+            sv[SV_LAST_MONO], sv[SV_LAST_LOCAL], thr, pv[0])
     else:
-        sv[12], sv[13], sv[14] = np.nan, np.nan, np.nan
-    sv[17] = sv[6] + sv[16] if sv[5] > 0.0 else np.nan
+        sv[SV_INACTIVITY_DUE], sv[SV_INACTIVITY_LIMIT], sv[SV_INACTIVITY_RULE] = np.nan, np.nan, np.nan
+    sv[SV_ABSENCE_DUE] = sv[SV_RUN_FIRST_MONO] + sv[SV_ABSENCE_LIMIT] if sv[SV_PENDING] > 0.0 else np.nan
     for j in range(sens.shape[0]):
-        sens[j, 1] = sens[j, 0] + sens[j, 2] if sens[j, 0] == sens[j, 0] else np.nan
+        since = sens[j, SE_HELD_SINCE]
+        sens[j, SE_HELD_DUE] = np.nan if math.isnan(since) else since + sens[j, SE_HELD_LIMIT]
 
 
 # ------------------------------------------------------------------------- backtest
@@ -580,18 +630,18 @@ def refresh_dues(pv, sv, sens, thr):
 def _first_resident_finding(t0, sv, sens):
     """Earliest time >= t0 at which a resident finding holds, given no further events."""
     best = np.inf
-    pending = sv[5] > 0.0
-    if (not pending or sv[23] > 0.0) and int(sv[10]) == 0:
-        due = sv[15] if sv[15] == sv[15] else sv[12]
-        if due == due:
+    pending = sv[SV_PENDING] > 0.0
+    if (not pending or sv[SV_RETURNING] > 0.0) and int(sv[SV_N_HELD]) == 0:
+        due = sv[SV_INACTIVITY_LATCHED] if not math.isnan(sv[SV_INACTIVITY_LATCHED]) else sv[SV_INACTIVITY_DUE]
+        if not math.isnan(due):
             best = min(best, max(t0, due))
     if pending:
-        due = sv[18] if sv[18] == sv[18] else sv[17]
-        if due == due:
+        due = sv[SV_ABSENCE_LATCHED] if not math.isnan(sv[SV_ABSENCE_LATCHED]) else sv[SV_ABSENCE_DUE]
+        if not math.isnan(due):
             best = min(best, max(t0, due))
     for j in range(sens.shape[0]):
-        if sens[j, 0] == sens[j, 0]:
-            due = sens[j, 3] if sens[j, 3] == sens[j, 3] else sens[j, 1]
+        if not math.isnan(sens[j, SE_HELD_SINCE]):
+            due = sens[j, SE_HELD_LATCHED] if not math.isnan(sens[j, SE_HELD_LATCHED]) else sens[j, SE_HELD_DUE]
             best = min(best, max(t0, due))
     return best
 
@@ -616,17 +666,17 @@ def cut_detections(mono, local, kind, sensor, value, pv, edges, sv, sens, cur, h
         t_next = mono[i] if i < n else np.inf
         while j < n_cuts and cuts[j] < t_next:
             t0 = cuts[j]
-            if sv[0] > 0.0:
-                last = sv[1]
-                held = int(sv[10]) > 0
+            if sv[SV_STARTED] > 0.0:
+                last = sv[SV_LAST_MONO]
+                held = int(sv[SV_N_HELD]) > 0
                 for f in range(n_fixed):
                     det[j, 1 + f] = t0 + fixed_limits[f] if held else max(t0, last + fixed_limits[f])
                 if held:
                     sv2, sens2, cur2, hist2 = sv.copy(), sens.copy(), cur.copy(), hist.copy()
                     thr2, abs2, held2, acto2 = thr.copy(), abs_hist.copy(), held_hist.copy(), acto.copy()
-                    loc0 = sv[2] + (t0 - sv[1])
+                    loc0 = sv[SV_LAST_LOCAL] + (t0 - sv[SV_LAST_MONO])
                     for s in range(sens.shape[0]):
-                        if sens2[s, 0] == sens2[s, 0]:
+                        if not math.isnan(sens2[s, SE_HELD_SINCE]):
                             step_event(t0, loc0, 1, s, 0.0, pv, edges, sv2, sens2, cur2, hist2, thr2, abs2, held2,
                                        acto2, out, 0)
                     det[j, 0] = _first_resident_finding(t0, sv2, sens2)
@@ -646,7 +696,7 @@ def classify_events(kind, sensor, value, mono, n_sensors, margin, tau):
     active = np.zeros(n, dtype=np.bool_)
     held_after = np.zeros(n, dtype=np.int64)
     sens = np.full((n_sensors, 10), np.nan)
-    sens[:, 6] = 0.0
+    sens[:, SE_APPLIANCE_ON] = 0.0
     held = np.zeros(n_sensors, dtype=np.bool_)
     n_held = 0
     for i in range(n):
@@ -679,13 +729,13 @@ def fixed_timer_episodes(mono, active, held_after, limit):
     held = 0
     for i in range(n):
         if active[i]:
-            if held == 0 and last == last and last + limit < mono[i]:
+            if held == 0 and not math.isnan(last) and last + limit < mono[i]:
                 out[m, 0] = last + limit
                 out[m, 1] = mono[i]
                 m += 1
             last = mono[i]
             held = held_after[i]
-    if n > 0 and held == 0 and last == last and last + limit <= mono[n - 1]:
+    if n > 0 and held == 0 and not math.isnan(last) and last + limit <= mono[n - 1]:
         out[m, 0] = last + limit
         out[m, 1] = np.nan
         m += 1

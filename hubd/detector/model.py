@@ -20,8 +20,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..events import Event, Kind
+from ..events import Event, EventBatch, Kind
 from . import kernels
+from .kernels import SENS_FIELDS, SV_FIELDS
 from .base import RESIDENT, Detector, Finding
 from .params import DetectorParams
 
@@ -30,17 +31,6 @@ RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
 STATE_VERSION = 2  # 2: remaining-silence rows added to cur, hist and thr (1 is upgraded on load)
 
-# Field names of the kernel's scalar state and per-sensor table (see kernels docstring).
-SV_FIELDS = (
-    "started", "last_mono", "last_local", "day", "accounted_mono", "pending", "run_first_mono", "run_last_mono",
-    "run_confirmed", "run_cluster_mono", "n_held", "learned_days", "inactivity_due", "inactivity_limit",
-    "inactivity_rule", "inactivity_latched", "absence_limit", "absence_due", "absence_latched", "absence_learned",
-    "days", "absence_latched_limit", "absence_latched_learned", "returning",
-)
-SENS_FIELDS = (
-    "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
-    "last_reading_mono", "last_reading_watts", "longest_hold_today", "held_latched_limit", "held_latched_learned",
-)
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
@@ -54,41 +44,6 @@ _BULK_ROWS = 4096
 
 class IncompatibleState(ValueError):
     """Stored learned state does not fit the configured detector (e.g. slot size changed)."""
-
-
-@dataclass(frozen=True)
-class EventBatch:
-    """A whole log as arrays, for the bulk path. ``sensor`` indexes ``sensors``."""
-
-    mono: np.ndarray
-    local: np.ndarray
-    kind: np.ndarray
-    sensor: np.ndarray
-    value: np.ndarray
-    sensors: tuple[str, ...]
-
-    @classmethod
-    def from_events(cls, events: Iterable[Event]) -> "EventBatch":
-        names: dict[str, int] = {}
-        rows = [(e.mono, e.local, int(e.kind), names.setdefault(e.sensor, len(names)), e.value) for e in events]
-        arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
-        return cls(
-            mono=arr[:, 0].copy(), local=arr[:, 1].copy(), kind=arr[:, 2].astype(np.int64),
-            sensor=arr[:, 3].astype(np.int64), value=arr[:, 4].copy(), sensors=tuple(names),
-        )
-
-    def __len__(self) -> int:
-        return int(self.mono.shape[0])
-
-    def head(self, n: int) -> "EventBatch":
-        return EventBatch(self.mono[:n], self.local[:n], self.kind[:n], self.sensor[:n], self.value[:n], self.sensors)
-
-    def events(self) -> list[Event]:
-        """Back to Event objects (for the per-event path and tests)."""
-        return [
-            Event(float(m), float(lc), self.sensors[int(s)], Kind(int(k)), float(v))
-            for m, lc, k, s, v in zip(self.mono, self.local, self.kind, self.sensor, self.value)
-        ]
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..events import EventBatch
 from . import kernels
-from .model import EventBatch
 from .params import DetectorParams
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0

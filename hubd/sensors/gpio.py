@@ -52,7 +52,7 @@ _EPS = 1e-6  # a microsecond of slack so float sums of the same durations compar
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class FilterDecision:
     """One decision of a filter: a level to report, a fault raised/cleared, or a hold."""
 
     what: str
@@ -96,14 +96,14 @@ class PirFilter:
     def reported(self) -> bool:
         return self.motion
 
-    def begin(self, level: bool, mono: float) -> list[Report]:
+    def begin(self, level: bool, mono: float) -> list[FilterDecision]:
         self.raw = level
         if self.warmup_s > 0:
             self.warm_until = mono + self.warmup_s
             return []
         return self._start_if(level, mono)
 
-    def edge(self, level: bool, mono: float) -> list[Report]:
+    def edge(self, level: bool, mono: float) -> list[FilterDecision]:
         out = self.settle(mono)
         if level == self.raw:
             return out
@@ -119,7 +119,7 @@ class PirFilter:
             self.fell_at = mono
         return out
 
-    def settle(self, now: float, level: Optional[bool] = None) -> list[Report]:
+    def settle(self, now: float, level: Optional[bool] = None) -> list[FilterDecision]:
         """Decide what is due at ``now``; ``level`` is a fresh read used when warm-up ends."""
         if self.warm_until is not None:
             if not _due(now, self.warm_until):
@@ -130,7 +130,7 @@ class PirFilter:
             return self._start_if(self.raw, now)
         if self.fell_at is not None and _due(now, self.fell_at + self.retrigger_s):
             fell_at, self.fell_at, self.motion = self.fell_at, None, False
-            return [Report(LEVEL, fell_at, 0.0)]
+            return [FilterDecision(LEVEL, fell_at, 0.0)]
         return []
 
     def next_due(self) -> Optional[float]:
@@ -140,12 +140,12 @@ class PirFilter:
             return self.fell_at + self.retrigger_s
         return None
 
-    def _start_if(self, level: bool, mono: float) -> list[Report]:
+    def _start_if(self, level: bool, mono: float) -> list[FilterDecision]:
         if not level:
             return []
         self.motion = True
         self.fell_at = None
-        return [Report(LEVEL, mono, 1.0)]
+        return [FilterDecision(LEVEL, mono, 1.0)]
 
 
 class Debouncer:
@@ -190,12 +190,12 @@ class Debouncer:
     def reported(self) -> bool:
         return self.level
 
-    def begin(self, level: bool, mono: float) -> list[Report]:
+    def begin(self, level: bool, mono: float) -> list[FilterDecision]:
         self.level = self.raw = level
         self.raw_since = mono
         return []
 
-    def edge(self, level: bool, mono: float) -> list[Report]:
+    def edge(self, level: bool, mono: float) -> list[FilterDecision]:
         out = self.settle(mono)
         if level == self.raw:
             return out
@@ -210,7 +210,7 @@ class Debouncer:
             self.chattering = True
             self._edges.clear()
             self._bursts.clear()
-            out.append(Report(FAULT, mono, reason=CHATTER))
+            out.append(FilterDecision(FAULT, mono, reason=CHATTER))
         return out
 
     def _count(self, times: deque[float], mono: float) -> int:
@@ -219,19 +219,19 @@ class Debouncer:
             times.popleft()
         return len(times)
 
-    def settle(self, now: float, level: Optional[bool] = None) -> list[Report]:
+    def settle(self, now: float, level: Optional[bool] = None) -> list[FilterDecision]:
         if self.chattering:
             if not _due(now, self.raw_since + self.chatter_quiet_s):
                 return []
             self.chattering = False
-            out = [Report(FAULT, now, reason=None)]
+            out = [FilterDecision(FAULT, now, reason=None)]
             if self.raw != self.level:
                 self.level = self.raw
-                out.append(Report(LEVEL, self.raw_since, float(self.raw)))
+                out.append(FilterDecision(LEVEL, self.raw_since, float(self.raw)))
             return out
         if self.raw != self.level and _due(now, self.raw_since + self.debounce_s):
             self.level = self.raw
-            return [Report(LEVEL, self.raw_since, float(self.raw))]
+            return [FilterDecision(LEVEL, self.raw_since, float(self.raw))]
         return []
 
     def next_due(self) -> Optional[float]:
@@ -261,14 +261,14 @@ class ButtonFilter:
     def reported(self) -> bool:
         return self.debouncer.level
 
-    def begin(self, level: bool, mono: float) -> list[Report]:
+    def begin(self, level: bool, mono: float) -> list[FilterDecision]:
         # A button found pressed at start-up is stuck or leaned on, not a fresh press.
         return self.debouncer.begin(level, mono)
 
-    def edge(self, level: bool, mono: float) -> list[Report]:
+    def edge(self, level: bool, mono: float) -> list[FilterDecision]:
         return self._after(self.debouncer.edge(level, mono), mono)
 
-    def settle(self, now: float, level: Optional[bool] = None) -> list[Report]:
+    def settle(self, now: float, level: Optional[bool] = None) -> list[FilterDecision]:
         return self._after(self.debouncer.settle(now), now)
 
     def next_due(self) -> Optional[float]:
@@ -283,7 +283,7 @@ class ButtonFilter:
             return None
         return self.pressed_at + self.hold_s
 
-    def _after(self, reports: list[Report], now: float) -> list[Report]:
+    def _after(self, reports: list[FilterDecision], now: float) -> list[FilterDecision]:
         out = []
         for report in reports:
             if report.what != LEVEL:
@@ -294,7 +294,7 @@ class ButtonFilter:
             else:  # released: a hold if it lasted long enough and was not yet reported
                 hold_due = self._hold_due()
                 if hold_due is not None and _due(report.mono, hold_due):
-                    out.append(Report(HOLD, hold_due))
+                    out.append(FilterDecision(HOLD, hold_due))
                 self.pressed_at = None
         hold_due = self._hold_due()
         deb = self.debouncer
@@ -306,7 +306,7 @@ class ButtonFilter:
             and (deb.raw or _due(deb.raw_since, hold_due))
         ):
             self.held = True
-            out.append(Report(HOLD, hold_due))
+            out.append(FilterDecision(HOLD, hold_due))
         return out
 
 
@@ -422,7 +422,7 @@ class _GpioInput:
 
     # -- the owner's thread
     def settle(self, now: float) -> None:
-        """Report what has come due by ``now`` (debounced levels, ends, warm-up, holds)."""
+        """FilterDecision what has come due by ``now`` (debounced levels, ends, warm-up, holds)."""
         with self._lock:
             if not self._closed:
                 self._dispatch(self._filter.settle(now, self._read()))
@@ -458,10 +458,10 @@ class _GpioInput:
     def _read(self) -> bool:
         return bool(self._device.is_active) != self._invert
 
-    def _initial_reports(self, now: float) -> list[Report]:
+    def _initial_reports(self, now: float) -> list[FilterDecision]:
         return []
 
-    def _dispatch(self, reports: Iterable[Report]) -> None:
+    def _dispatch(self, reports: Iterable[FilterDecision]) -> None:
         for report in reports:
             if report.what == LEVEL:
                 self._sink(self.sensor_id, self.kind, report.value, report.mono)
@@ -514,9 +514,9 @@ class ContactSensor(_GpioInput):
             raise ValueError(f"a contact sensor is a door, entrance or presence, not {kind.label}")
         super().__init__(sensor_id, pin, kind, debouncer or Debouncer(debounce_s), **seams)
 
-    def _initial_reports(self, now: float) -> list[Report]:
+    def _initial_reports(self, now: float) -> list[FilterDecision]:
         if self.kind is Kind.PRESENCE and self._filter.level:
-            return [Report(LEVEL, now, 1.0)]
+            return [FilterDecision(LEVEL, now, 1.0)]
         return []
 
 

@@ -5,27 +5,15 @@ The engine's per-event path (``Engine.handle`` / ``Engine.tick`` driven by
 in which nothing but the sensor-health watcher changes, so that only the few calls
 that matter (alerts, heartbeats, buttons, mode changes, detector findings) go
 through the Python engine. Each kernel has a slow, obvious reference that it must
-match in the tests: ``SensorHealth`` and the engine for :func:`run_calls`,
-``FixedTimerDetector`` for :func:`fixed_advance`, ``events.EventReader`` for
-:func:`parse_csv` (``tests/test_bulk_kernels.py``, ``tests/test_replay_bulk.py``).
+match in the tests: the engine (per event) for :func:`run_calls`, which runs sensor
+health through its own kernels (``sensors.health_kernels``) and asks the engine for its
+deadlines (``Engine.timers``); ``FixedTimerDetector`` for :func:`fixed_advance`,
+``events.EventReader`` for :func:`parse_csv` (``tests/test_bulk_kernels.py``,
+``tests/test_replay_bulk.py``).
 
 No globals beyond the layout constants below; state lives in arrays the caller owns.
 Every float expression is written in the order the Python reference evaluates it,
 so results agree to the bit.
-
-Health state layout (one row per sensor, rows in ``SensorHealth.sensors`` order)
--------------------------------------------------------------------------------
-``hf`` float64[S, NF]: first_seen, last_seen, watched_from, blind_s, silent_since,
-silent_limit, rate_fault_since, device fault since (min, NaN none), device cleared at,
-then caches: silence limit (NaN: not watched), rate limit, expected gap (NaN none),
-and the silence due time (inf: none). ``hi`` int64[S, NI]: exists, role (0 daily_route,
-1 normal, 2 rare, 3 autonomous), events, day ring head and count, window ring offset,
-capacity, head and length, learned (0/1), last check's fault and silent flags, created
-at the first touch (configured sensors). Days: ``dstart``/``dgap``/``drate``/``dchat``
-[S, history_days] rings. Windows: ``wbuf`` (each sensor's ring at its offset).
-``hg`` float64[NG]: origin, last_mono, last_event, resume_from (NaN: None), min due,
-number of rate-faulted sensors, number with device faults, 1 if there is no watcher.
-``hp``: the settings.
 """
 
 from __future__ import annotations
@@ -35,338 +23,93 @@ import math
 import numpy as np
 from numba import njit
 
-DAY = 86400.0
+from .sensors import health_kernels as hk
 
-# hf columns
-F_FIRST, F_LAST, F_WATCHED, F_BLIND, F_SSINCE, F_SLIMIT, F_RATE, F_DEV, F_DEVCLR = 0, 1, 2, 3, 4, 5, 6, 7, 8
-F_CLIMIT, F_CRATE, F_CEXP, F_DUE = 9, 10, 11, 12
-NF = 13
-# hi columns
-I_EXISTS, I_ROLE, I_EVENTS, I_DHEAD, I_DCOUNT, I_WOFF, I_WCAP, I_WHEAD, I_WLEN = 0, 1, 2, 3, 4, 5, 6, 7, 8
-I_LEARNED, I_FFAULT, I_FSILENT, I_ONORIGIN = 9, 10, 11, 12
-NI = 13
-# hg
-G_ORIGIN, G_LASTMONO, G_LASTEVENT, G_RESUME, G_MINDUE, G_NRATE, G_NDEV, G_OFF = 0, 1, 2, 3, 4, 5, 6, 7
-NG = 8  # G_OFF: the engine has no health watcher
-# hp (HealthSettings, in this order)
-P_FLOOR, P_NFLOOR, P_DCAP, P_NCAP, P_RCAP, P_FACTOR, P_MARGIN, P_Q, P_HDAYS, P_MINDAYS, P_MINEV = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-P_LIFE, P_ABSENCE, P_RATEWIN, P_RATEFLOOR, P_RATEFACTOR, P_HOLD = 11, 12, 13, 14, 15, 16
-NP_ = 17
-ROLE_DAILY, ROLE_NORMAL, ROLE_RARE, ROLE_AUTONOMOUS = 0, 1, 2, 3
 APPLIANCE = 4
 
 # scheduler state ``sc``
 S_NOW, S_NOWL, S_LEM, S_LEL, S_HAVE, S_POS, S_T, S_L = 0, 1, 2, 3, 4, 5, 6, 7
 NS = 8
-# run parameters ``rp`` (set by the Python driver before each call of run_calls)
-R_POLICY, R_MODE_UNTIL, R_PAUSE_CAND, R_PAUSE_SINCE, R_PAUSE_LIMIT, R_HB = 0, 1, 2, 3, 4, 5
-R_AWAY_SINCE, R_AWAY_RET, R_DET_CAND, R_DET_STOP, R_UNTIL, R_SEGEND, R_STEP, R_HBINIT = 6, 7, 8, 9, 10, 11, 12, 13
-R_FIRST = 14  # the next call goes to the engine whatever it is (the batch's first call)
-NR = 15
+# run parameters ``rp`` (set by the Python driver from ``Engine.timers`` before each call of run_calls)
+R_HB, R_AWAY_SINCE, R_AWAY_RET, R_EVERY, R_DET_CAND, R_DET_STOP, R_UNTIL, R_SEGEND, R_STEP = range(9)
+R_FIRST = 9  # the next call goes to the engine whatever it is (the batch's first call)
+R_WATCH = 10  # the engine has the sensor-health watcher
+NR = 11
 # run_calls results
 DONE, STOP_EVENT, STOP_TICK = 0, 1, 2
-
-_MARGIN_ABS = 1e-3  # seconds: far above the rounding of any time expression here
-
-
-# ------------------------------------------------------------------ health: learning
-@njit(cache=True)
-def _quantile_sorted(vals, n, q):
-    """``health._quantile``: the ceil(q*n)-th smallest of vals[:n] (n >= 1)."""
-    v = np.sort(vals[:n])
-    k = math.ceil(q * n) - 1
-    if k < 0:
-        k = 0
-    return v[k]
-
-
-@njit(cache=True)
-def _refresh_cache(s, hf, hi, dgap, drate, dchat, hp):
-    """Recompute expected gap, learned, silence limit and rate limit of sensor ``s``."""
-    H = dgap.shape[1]
-    n = hi[s, I_DCOUNT]
-    head = hi[s, I_DHEAD]
-    gaps = np.empty(H)
-    rates = np.empty(H)
-    ng = 0
-    nr = 0
-    for j in range(n):
-        idx = (head + j) % H
-        if dgap[s, idx] > 0:
-            gaps[ng] = dgap[s, idx]
-            ng += 1
-        if drate[s, idx] > 0 and dchat[s, idx] == 0:
-            rates[nr] = drate[s, idx]
-            nr += 1
-    q = hp[P_Q]
-    expected = _quantile_sorted(gaps, ng, q) if ng > 0 else np.nan
-    hf[s, F_CEXP] = expected
-    first, last = hf[s, F_FIRST], hf[s, F_LAST]
-    learned = False
-    if first == first and last == last:
-        span = last - first
-        learned = span >= hp[P_MINDAYS] * DAY and hi[s, I_EVENTS] >= hp[P_MINEV] and ng > 0
-    hi[s, I_LEARNED] = 1 if learned else 0
-    # rate limit
-    rate_floor = hp[P_RATEFLOOR]
-    if not learned or nr == 0:
-        hf[s, F_CRATE] = rate_floor
-    else:
-        hf[s, F_CRATE] = max(rate_floor, hp[P_RATEFACTOR] * _quantile_sorted(rates, nr, q))
-    # silence limit
-    role = hi[s, I_ROLE]
-    if role == ROLE_DAILY:
-        cap = hp[P_DCAP]
-    elif role == ROLE_RARE:
-        cap = hp[P_RCAP]
-    else:
-        cap = hp[P_NCAP]
-    if cap != cap:
-        limit = np.nan
-    elif not learned:
-        limit = cap if role == ROLE_DAILY else np.nan
-    else:
-        floor = hp[P_FLOOR] if role == ROLE_DAILY else max(hp[P_FLOOR], hp[P_NFLOOR])
-        limit = min(cap, max(floor, expected * hp[P_FACTOR] + hp[P_MARGIN]))
-    hf[s, F_CLIMIT] = limit
-
-
-@njit(cache=True)
-def _due(s, hf, hi):
-    """When sensor ``s`` would be silent too long (``next_check``'s candidate); inf: none."""
-    if hi[s, I_EXISTS] == 0:
-        return np.inf
-    limit = hf[s, F_CLIMIT]
-    if limit != limit or hf[s, F_SSINCE] == hf[s, F_SSINCE]:
-        return np.inf
-    last = hf[s, F_LAST]
-    ref = hf[s, F_WATCHED] if last != last else last
-    return ref + hf[s, F_BLIND] + limit
-
-
-@njit(cache=True)
-def _min_due(hf, hi, hg):
-    m = np.inf
-    for s in range(hf.shape[0]):
-        d = hf[s, F_DUE]
-        if d < m:
-            m = d
-    hg[G_MINDUE] = m
-
-
-@njit(cache=True)
-def _all_dues(hf, hi, hg):
-    for s in range(hf.shape[0]):
-        hf[s, F_DUE] = _due(s, hf, hi)
-    _min_due(hf, hi, hg)
-
-
-@njit(cache=True)
-def _create(s, hf, hi, hg, watched_from):
-    hi[s, I_EXISTS] = 1
-    hf[s, F_FIRST] = np.nan
-    hf[s, F_LAST] = np.nan
-    hf[s, F_WATCHED] = watched_from
-    hf[s, F_BLIND] = 0.0
-    hf[s, F_SSINCE] = np.nan
-    hf[s, F_SLIMIT] = 0.0
-    hf[s, F_RATE] = np.nan
-    hf[s, F_DEV] = np.nan
-    hf[s, F_DEVCLR] = np.nan
-    hi[s, I_EVENTS] = 0
-    hi[s, I_DHEAD] = 0
-    hi[s, I_DCOUNT] = 0
-    hi[s, I_WHEAD] = 0
-    hi[s, I_WLEN] = 0
-    hi[s, I_FFAULT] = 0
-    hi[s, I_FSILENT] = 0
-
-
-@njit(cache=True)
-def health_touch(t, hf, hi, dgap, drate, dchat, hg, hp):
-    """``SensorHealth._touch``: the first input starts the watch, the first after a load ends a downtime."""
-    if hg[G_OFF] > 0:
-        return
-    changed = False
-    if hg[G_ORIGIN] != hg[G_ORIGIN]:
-        hg[G_ORIGIN] = t
-        for s in range(hf.shape[0]):
-            if hi[s, I_ONORIGIN] == 1:
-                if hi[s, I_EXISTS] == 0:
-                    _create(s, hf, hi, hg, t)
-                    _refresh_cache(s, hf, hi, dgap, drate, dchat, hp)
-                hf[s, F_WATCHED] = t
-        changed = True
-    if hg[G_RESUME] == hg[G_RESUME]:
-        down = max(0.0, t - hg[G_RESUME])
-        for s in range(hf.shape[0]):
-            if hi[s, I_EXISTS] == 1:
-                hf[s, F_BLIND] += down
-        hg[G_RESUME] = np.nan
-        if hg[G_LASTEVENT] == hg[G_LASTEVENT]:
-            hg[G_LASTEVENT] = max(hg[G_LASTEVENT], t)
-        changed = True
-    if hg[G_LASTMONO] != hg[G_LASTMONO] or t > hg[G_LASTMONO]:
-        hg[G_LASTMONO] = t
-    if changed:
-        _all_dues(hf, hi, hg)
-
-
-@njit(cache=True)
-def health_init(hf, hi, dgap, drate, dchat, hg, hp):
-    """Fill the caches and due times after loading the state into the arrays."""
-    for s in range(hf.shape[0]):
-        if hi[s, I_EXISTS] == 1:
-            _refresh_cache(s, hf, hi, dgap, drate, dchat, hp)
-    _all_dues(hf, hi, hg)
-
-
-# ------------------------------------------------------------------ health: findings
-@njit(cache=True)
-def _others_alive(s, t, hf, hi, hp):
-    since = t - hp[P_LIFE]
-    for r in range(hf.shape[0]):
-        if r == s or hi[r, I_EXISTS] == 0 or hi[r, I_ROLE] == ROLE_AUTONOMOUS:
-            continue
-        last = hf[r, F_LAST]
-        if last != last:
-            continue
-        if last >= since and hf[r, F_RATE] != hf[r, F_RATE] and hf[r, F_DEV] != hf[r, F_DEV]:
-            return True
-    return False
-
-
-@njit(cache=True)
-def _before(t, due):
-    """``t`` is so far before ``due`` that no rounding lets a silence measured at ``t`` pass its limit."""
-    return due == np.inf or t < due - (_MARGIN_ABS + 1e-12 * abs(due))
 
 
 # ------------------------------------------------------------------ the engine's calls
 @njit(cache=True)
-def _is_activity(kind, value):
-    """``detector.base.is_activity`` with appliance_on_watts = 0 (what the engine's away logic uses)."""
+def is_activity(kind, value, appliance_on):
+    """``detector.base.is_activity`` on kind codes (``events.Kind``)."""
     if kind == 0 or kind == 5:
         return value > 0.0
     if kind == APPLIANCE:
-        return value > 0.0
+        return value > appliance_on
     return True
 
 
 @njit(cache=True)
-def _python_due(t, loc, rp):
-    """Conditions under which the engine does something at a call at (t, loc) beyond sensor health."""
-    if t >= rp[R_POLICY] or t >= rp[R_MODE_UNTIL] or rp[R_FIRST] > 0.0:
+def _engine_due(t, loc, rp, tm):
+    """Whether the engine does something at a call at (t, loc) beyond the detector and the watcher."""
+    if rp[R_FIRST] > 0.0 or rp[R_EVERY] > 0.0:
         return True
+    for k in range(tm.shape[0]):
+        if t - tm[k, 0] >= tm[k, 1] or t >= tm[k, 0] + tm[k, 1]:
+            return True
     hb = rp[R_HB]
-    if hb == hb and loc >= hb:
-        return True
-    ps = rp[R_PAUSE_SINCE]
-    if ps == ps and t - ps >= rp[R_PAUSE_LIMIT]:
-        return True
-    return False
+    return not math.isnan(hb) and loc >= hb
 
 
 @njit(cache=True)
-def _observe_rare(t, s, role_if_new, hf, hi, dstart, dgap, drate, dchat, wbuf, hg, hp):
-    """The uncommon parts of an observe before the day's bookkeeping: start, downtime, absence, a new sensor."""
-    health_touch(t, hf, hi, dgap, drate, dchat, hg, hp)
-    last_ev = hg[G_LASTEVENT]
-    hg[G_LASTEVENT] = t
-    if last_ev == last_ev and t - last_ev > hp[P_ABSENCE]:
-        lifeless = t - last_ev - hp[P_LIFE]
-        for r in range(hf.shape[0]):
-            if hi[r, I_EXISTS] == 1:
-                hf[r, F_BLIND] += lifeless
-        _all_dues(hf, hi, hg)
-    if hi[s, I_EXISTS] == 0:
-        hi[s, I_ROLE] = role_if_new
-        _create(s, hf, hi, hg, hg[G_ORIGIN])
-
-
-@njit(cache=True)
-def run_calls(mono, local, kind, slot, value, inside, role_new, sc, rp,
-              hf, hi, dstart, dgap, drate, dchat, wbuf, hg, hp):
+def run_calls(mono, local, kind, slot, value, inside, sc, rp, tm, hf, hi, days, win, hg, hp):
     """Drive the engine's call sequence (``Replayer.feed`` / ``advance_to``) for the health watcher.
 
     From ``sc[S_POS]``: the ticks before that event (at the engine's deadlines, inclusive),
     then the event, and so on until the segment end ``rp[R_SEGEND]`` (the ticks before
     it included) or, at the end of the events, the ticks up to ``rp[R_UNTIL]``. Every call
-    runs the health watcher exactly as the engine does: ``SensorHealth.observe`` for an
-    event, then one ``check``; before each tick the engine asks ``next_check`` of the
-    last event's time. The run stops after the watcher's part of a call that the engine
-    must make itself (returns STOP_EVENT or STOP_TICK; the tick's time is in ``sc[S_T]``,
-    ``sc[S_L]``): the watcher's findings changed, an alert or mode deadline, a heartbeat,
-    a button, the end of an away mode, or a call in the window where the detector may
-    change. Returns DONE at the segment end.
-
-    The watcher's common path is written out here rather than in helpers (numba charges
-    every array passed to a function on every call); the uncommon paths are helpers.
-    Each step names the ``SensorHealth`` method it is.
+    runs the health watcher's kernels as ``SensorHealth`` does (``observe`` for an event, then
+    ``check``; before each tick ``next_check`` of the last event's time). The run stops after
+    the watcher's part of a call that the engine must make itself (returns STOP_EVENT, the
+    event observed and marked so, or STOP_TICK, its time in ``sc[S_T]``, ``sc[S_L]``): the
+    watcher's findings changed, one of the engine's own deadlines (``tm``: ``Engine.timers``),
+    a heartbeat, a button, the end of an away mode, or a call in the window where the
+    detector may change. Returns DONE at the segment end.
     """
     n = mono.shape[0]
-    S = hf.shape[0]
     h = int(rp[R_SEGEND])
     step = rp[R_STEP] > 0.0
-    off = hg[G_OFF] > 0
-    rate_window = hp[P_RATEWIN]
-    hold = hp[P_HOLD]
-    H = dstart.shape[1]
+    watch = rp[R_WATCH] > 0.0
     while True:
         pos = int(sc[S_POS])
         # ---- the next call: a tick at the engine's next deadline up to event ``pos`` (inclusive), or the event
         is_tick = False
         t = np.nan
+        loc = np.nan
         if sc[S_HAVE] > 0.0:
             if pos < n:
                 bound = mono[pos]
             else:
-                bound = rp[R_UNTIL] if rp[R_UNTIL] == rp[R_UNTIL] else -np.inf
-            det_cand = rp[R_DET_CAND] if pos == h else np.inf
+                bound = rp[R_UNTIL] if not math.isnan(rp[R_UNTIL]) else -np.inf
             lem = sc[S_LEM]
             now, now_l = sc[S_NOW], sc[S_NOWL]
-            floor = lem if now != now else max(lem, now)
+            floor = lem if math.isnan(now) else max(lem, now)
             best = np.inf
-            c = rp[R_POLICY]
+            for k in range(tm.shape[0]):
+                c = tm[k, 0] + tm[k, 1]
+                if c > floor and c < best:
+                    best = c
+            c = rp[R_DET_CAND] if pos == h else np.inf
             if c > floor and c < best:
                 best = c
-            c = rp[R_MODE_UNTIL]
-            if c > floor and c < best:
-                best = c
-            c = rp[R_PAUSE_CAND]
-            if c > floor and c < best:
-                best = c
-            if det_cand > floor and det_cand < best:
-                best = det_cand
             hb = rp[R_HB]
-            if hb == hb and now == now and now_l == now_l:
+            if not math.isnan(hb) and not math.isnan(now) and not math.isnan(now_l):
                 c = now + (hb - now_l)
                 if c > floor and c < best:
                     best = c
-            if not off:
-                # SensorHealth.next_check(lem): _touch, then its earliest candidate after lem
-                if hg[G_ORIGIN] != hg[G_ORIGIN] or hg[G_RESUME] == hg[G_RESUME]:
-                    health_touch(lem, hf, hi, dgap, drate, dchat, hg, hp)
-                elif lem > hg[G_LASTMONO]:
-                    hg[G_LASTMONO] = lem
-                if hg[G_NRATE] == 0 and hg[G_NDEV] == 0 and hg[G_MINDUE] > lem:
-                    c = hg[G_MINDUE]
-                else:
-                    c = np.inf
-                    for r in range(S):
-                        if hi[r, I_EXISTS] == 0:
-                            continue
-                        d = hf[r, F_DUE]
-                        if d > lem and d < c:
-                            c = d
-                        if hf[r, F_RATE] == hf[r, F_RATE] and hi[r, I_WLEN] > 0:
-                            d = wbuf[hi[r, I_WOFF] + hi[r, I_WHEAD]] + rate_window
-                            if d > lem and d < c:
-                                c = d
-                        if hf[r, F_DEVCLR] == hf[r, F_DEVCLR]:
-                            d = hf[r, F_DEVCLR] + hold
-                            if d > lem and d < c:
-                                c = d
+            if watch:
+                c = hk.next_check(lem, hf, hi, days, win, hg, hp)
                 if c > floor and c < best:
                     best = c
             if best < np.inf and best <= bound:
@@ -379,181 +122,28 @@ def run_calls(mono, local, kind, slot, value, inside, role_new, sc, rp,
             t, loc = mono[pos], local[pos]
         sc[S_NOW], sc[S_NOWL] = t, loc
         changed = False
-        if not off:
-            observed = -1
+        if watch:
             if not is_tick:
-                # ---- SensorHealth.observe
-                s = slot[pos]
-                kd = kind[pos]
-                last_ev = hg[G_LASTEVENT]
-                if (hg[G_ORIGIN] != hg[G_ORIGIN] or hg[G_RESUME] == hg[G_RESUME] or hi[s, I_EXISTS] == 0
-                        or last_ev != last_ev or t - last_ev > hp[P_ABSENCE]):
-                    _observe_rare(t, s, role_new[s], hf, hi, dstart, dgap, drate, dchat, wbuf, hg, hp)
-                else:  # _touch, _exclude_absence: nothing to do but note the time
-                    if t > hg[G_LASTMONO]:
-                        hg[G_LASTMONO] = t
-                    hg[G_LASTEVENT] = t
-                last = hf[s, F_LAST]
-                if last == last and t < last:
-                    hi[s, I_EVENTS] += 1  # out of order: alive, but no gap to learn
-                    _refresh_cache(s, hf, hi, dgap, drate, dchat, hp)
-                else:
-                    # _day
-                    n_days = hi[s, I_DCOUNT]
-                    if n_days == 0:
-                        d0 = hi[s, I_DHEAD]
-                        dstart[s, d0], dgap[s, d0], drate[s, d0], dchat[s, d0] = t, 0.0, 0.0, 0
-                        hi[s, I_DCOUNT] = 1
-                        n_days = 1
-                    cur = (hi[s, I_DHEAD] + n_days - 1) % H
-                    days_changed = False
-                    start = dstart[s, cur]
-                    if t >= start + DAY:
-                        new_start = start + DAY * math.floor((t - start) / DAY)
-                        if n_days < H:
-                            cur = (hi[s, I_DHEAD] + n_days) % H
-                            hi[s, I_DCOUNT] = n_days + 1
-                        else:
-                            cur = hi[s, I_DHEAD]
-                            hi[s, I_DHEAD] = (hi[s, I_DHEAD] + 1) % H
-                        dstart[s, cur], dgap[s, cur], drate[s, cur], dchat[s, cur] = new_start, 0.0, 0.0, 0
-                        days_changed = True
-                    if last == last and hf[s, F_BLIND] == 0.0:
-                        gap = t - last
-                        if gap > dgap[s, cur]:
-                            dgap[s, cur] = gap
-                            days_changed = True
-                    if hf[s, F_FIRST] != hf[s, F_FIRST]:
-                        hf[s, F_FIRST] = t
-                    hf[s, F_LAST] = t
-                    hf[s, F_BLIND] = 0.0
-                    hi[s, I_EVENTS] += 1
-                    if hf[s, F_SSINCE] == hf[s, F_SSINCE]:
-                        observed = s
-                    hf[s, F_SSINCE] = np.nan
-                    refresh = days_changed or hi[s, I_LEARNED] == 0
-                    if kd != APPLIANCE:  # a power meter reports on its own schedule: no chatter
-                        # _window_count(add=True)
-                        woff, wcap = hi[s, I_WOFF], hi[s, I_WCAP]
-                        if hi[s, I_WLEN] == wcap:
-                            hi[s, I_WHEAD] = (hi[s, I_WHEAD] + 1) % wcap
-                            hi[s, I_WLEN] -= 1
-                        wbuf[woff + (hi[s, I_WHEAD] + hi[s, I_WLEN]) % wcap] = t
-                        hi[s, I_WLEN] += 1
-                        edge = t - rate_window
-                        while hi[s, I_WLEN] > 0 and wbuf[woff + hi[s, I_WHEAD]] <= edge:
-                            hi[s, I_WHEAD] = (hi[s, I_WHEAD] + 1) % wcap
-                            hi[s, I_WLEN] -= 1
-                        count = hi[s, I_WLEN]
-                        if count > drate[s, cur]:
-                            drate[s, cur] = count
-                            refresh = True
-                        if refresh:
-                            _refresh_cache(s, hf, hi, dgap, drate, dchat, hp)
-                            refresh = False
-                        if count > hf[s, F_CRATE] and hf[s, F_RATE] != hf[s, F_RATE]:
-                            hf[s, F_RATE] = t
-                            hg[G_NRATE] += 1
-                            observed = s
-                        if hf[s, F_RATE] == hf[s, F_RATE]:  # chatter never becomes the norm, nor its ramp
-                            chat_changed = dchat[s, cur] == 0
-                            dchat[s, cur] = 1
-                            n_days = hi[s, I_DCOUNT]
-                            if wbuf[woff + hi[s, I_WHEAD]] < dstart[s, cur] and n_days > 1:
-                                prev = (hi[s, I_DHEAD] + n_days - 2) % H
-                                if dchat[s, prev] == 0:
-                                    chat_changed = True
-                                dchat[s, prev] = 1
-                            refresh = chat_changed
-                    if refresh:
-                        _refresh_cache(s, hf, hi, dgap, drate, dchat, hp)
-                # this sensor's silence due time (reference = now, blind 0), and the minimum
-                limit = hf[s, F_CLIMIT]
-                last = hf[s, F_LAST]
-                ref = hf[s, F_WATCHED] if last != last else last
-                hf[s, F_DUE] = np.inf if (limit != limit or hf[s, F_SSINCE] == hf[s, F_SSINCE]) else (
-                    ref + hf[s, F_BLIND] + limit)
-                m = np.inf
-                for r in range(S):
-                    if hf[r, F_DUE] < m:
-                        m = hf[r, F_DUE]
-                hg[G_MINDUE] = m
-            # ---- SensorHealth.check(t)
-            if hg[G_ORIGIN] != hg[G_ORIGIN] or hg[G_RESUME] == hg[G_RESUME]:
-                health_touch(t, hf, hi, dgap, drate, dchat, hg, hp)
-            elif t > hg[G_LASTMONO]:
-                hg[G_LASTMONO] = t
-            mind = hg[G_MINDUE]
-            if hg[G_NRATE] == 0 and hg[G_NDEV] == 0 and _before(t, mind):
-                # nothing can latch, clear or fall due: only the observed sensor's flags can differ
-                if observed >= 0:
-                    sil = 1 if hf[observed, F_SSINCE] == hf[observed, F_SSINCE] else 0
-                    if sil != hi[observed, I_FSILENT] or hi[observed, I_FFAULT] != 0:
-                        hi[observed, I_FSILENT] = sil
-                        hi[observed, I_FFAULT] = 0
-                        changed = True
-            else:
-                dues_changed = False
-                for r in range(S):
-                    if hi[r, I_EXISTS] == 0:
-                        continue
-                    # _fault_finding
-                    fault = False
-                    if hf[r, F_RATE] == hf[r, F_RATE]:
-                        woff, wcap = hi[r, I_WOFF], hi[r, I_WCAP]
-                        edge = t - rate_window
-                        while hi[r, I_WLEN] > 0 and wbuf[woff + hi[r, I_WHEAD]] <= edge:
-                            hi[r, I_WHEAD] = (hi[r, I_WHEAD] + 1) % wcap
-                            hi[r, I_WLEN] -= 1
-                        if hi[r, I_WLEN] * 2 <= hf[r, F_CRATE]:
-                            hf[r, F_RATE] = np.nan  # hysteresis: half the limit to clear
-                            hg[G_NRATE] -= 1
-                        else:
-                            fault = True
-                    if hf[r, F_DEVCLR] == hf[r, F_DEVCLR] and t >= hf[r, F_DEVCLR] + hold:
-                        hf[r, F_DEV] = np.nan
-                        hf[r, F_DEVCLR] = np.nan
-                        hg[G_NDEV] -= 1
-                    if hf[r, F_DEV] == hf[r, F_DEV]:
-                        fault = True
-                    # _silent_finding
-                    if hf[r, F_SSINCE] != hf[r, F_SSINCE]:
-                        limit = hf[r, F_CLIMIT]
-                        due = hf[r, F_DUE]
-                        if (limit == limit and hf[r, F_RATE] != hf[r, F_RATE] and hf[r, F_DEV] != hf[r, F_DEV]
-                                and not _before(t, due)):
-                            last = hf[r, F_LAST]
-                            ref = hf[r, F_WATCHED] if last != last else last
-                            silent_for = t - ref - hf[r, F_BLIND]
-                            if silent_for > limit and _others_alive(r, t, hf, hi, hp):
-                                hf[r, F_SSINCE] = ref
-                                hf[r, F_SLIMIT] = limit
-                                hf[r, F_DUE] = np.inf
-                                dues_changed = True
-                    sil = 1 if hf[r, F_SSINCE] == hf[r, F_SSINCE] else 0
-                    f = 1 if fault else 0
-                    if f != hi[r, I_FFAULT] or sil != hi[r, I_FSILENT]:
-                        hi[r, I_FFAULT] = f
-                        hi[r, I_FSILENT] = sil
-                        changed = True
-                if dues_changed:
-                    _min_due(hf, hi, hg)
+                hk.observe(t, slot[pos], kind[pos], hf, hi, days, win, hg, hp)
+            changed = hk.check(t, hf, hi, days, win, hg, hp)
         # ---- what the engine does at this call besides the watcher
         if is_tick:
-            if changed or t >= rp[R_DET_STOP] and pos == h or _python_due(t, loc, rp):
+            if changed or t >= rp[R_DET_STOP] and pos == h or _engine_due(t, loc, rp, tm):
                 sc[S_T], sc[S_L] = t, loc
                 return STOP_TICK
             continue
         sc[S_LEM], sc[S_LEL] = t, loc
         sc[S_HAVE] = 1.0
         sc[S_POS] = pos + 1
-        stop = step or changed or rp[R_HBINIT] > 0.0 or _python_due(t, loc, rp)
+        stop = step or changed or _engine_due(t, loc, rp, tm)
         if not stop and kind[pos] == 5 and value[pos] > 0.0:
             stop = True  # the OK button
         away = rp[R_AWAY_SINCE]
-        if not stop and away == away and inside[pos] and kind[pos] != 3 and _is_activity(kind[pos], value[pos]):
+        if not stop and not math.isnan(away) and inside[pos] and kind[pos] != 3 and is_activity(kind[pos], value[pos], 0.0):
             stop = not (t - away < rp[R_AWAY_RET])  # inside activity may end an away mode
         if stop:
+            if watch:
+                hg[hk.G_SKIP] = 1.0  # SensorHealth.observe: the engine's call finds this event observed
             return STOP_EVENT
 
 
@@ -572,15 +162,6 @@ def first_visible(since, limit, due):
     while t - since < limit:
         t = np.nextafter(t, np.inf)
     return t
-
-
-@njit(cache=True)
-def _fixed_activity(kind, value, appliance_on):
-    if kind == 0 or kind == 5:
-        return value > 0.0
-    if kind == APPLIANCE:
-        return value > appliance_on
-    return True
 
 
 @njit(cache=True)
@@ -613,7 +194,7 @@ def with_checks(mono, local, kind, sensor, value):
     n = mono.shape[0]
     extra = 0
     for j in range(n):
-        if (j == 0 or mono[j] != mono[j - 1]) and not ((kind[j] == 0 or kind[j] == 5) and not value[j] > 0.0):
+        if (j == 0 or mono[j] != mono[j - 1]) and (kind[j] != 0 and kind[j] != 5 or value[j] > 0.0):
             extra += 1
     m = n + extra
     am, al, av = np.empty(m), np.empty(m), np.empty(m)
@@ -622,7 +203,7 @@ def with_checks(mono, local, kind, sensor, value):
     k = 0
     for j in range(n):
         start[j] = k
-        if (j == 0 or mono[j] != mono[j - 1]) and not ((kind[j] == 0 or kind[j] == 5) and not value[j] > 0.0):
+        if (j == 0 or mono[j] != mono[j - 1]) and (kind[j] != 0 and kind[j] != 5 or value[j] > 0.0):
             am[k], al[k], ak[k], asn[k], av[k] = mono[j], local[j], 0, sensor[j], 0.0
             k += 1
         am[k], al[k], ak[k], asn[k], av[k] = mono[j], local[j], kind[j], sensor[j], value[j]
@@ -654,7 +235,7 @@ def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_s
                 if min(due, vis) <= tk:
                     if max(due, vis) >= t_last:
                         first = min(due, vis)
-                    elif _fixed_activity(kind[k], value[k], appliance_on):
+                    elif is_activity(kind[k], value[k], appliance_on):
                         first = tk
             if st[3] > 0 and held_limit == held_limit:
                 for j in range(held_since.shape[0]):
@@ -679,7 +260,7 @@ def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_s
             elif held_since[s] == held_since[s]:
                 held_since[s] = np.nan
                 st[3] -= 1.0
-        if _fixed_activity(kind[k], value[k], appliance_on):
+        if is_activity(kind[k], value[k], appliance_on):
             st[0] = tk
             st[1] = local[k]
     return first

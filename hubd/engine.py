@@ -32,6 +32,20 @@ class Mode:
     until_local: float | None = None
 
 
+@dataclass(frozen=True)
+class Timers:
+    """The engine's own deadlines, besides the detector's and the watchers' (``Engine.timers``).
+
+    Until the earliest of them nothing but the detector and the watchers changes at a call,
+    unless the call is an event that ends an away mode or presses the OK button.
+    """
+
+    due: tuple[tuple[float, float], ...]  # (since, limit): acts once mono - since >= limit; tick at since + limit
+    heartbeat_local: float | None  # acts once local >= it; tick at now + (it - now_local)
+    every_call: bool  # every call acts (the first call sets the heartbeat; a fresh start watches for activity)
+    away: tuple[float, float] | None  # (since, limit): inside activity ends the away mode once mono - since >= limit
+
+
 class CommandError(ValueError):
     """A control command the engine refuses, with a reason a technician can act on."""
 
@@ -139,17 +153,28 @@ class Engine:
             self.conditions[ident] = finding
         return self._evaluate(mono, local)
 
+    def timers(self) -> Timers:
+        """The engine's own deadlines (see :class:`Timers`): what a bulk replay that runs the
+        detector and the watchers itself must stop for."""
+        due = [(t, 0.0) for t in (self.policy.next_deadline(), self.mode.until_mono) if t is not None]
+        if self.watching_since is not None:
+            due.append((self.watching_since, self._safety_net))
+        if self.mode.name == PAUSED and not self.pause_alerted and self.mode.since_mono is not None:
+            due.append((self.mode.since_mono, self.config.alerts.max_pause_hours * HOUR))
+        away = None
+        if self.mode.name == AWAY and self.mode.since_mono is not None:
+            away = (self.mode.since_mono, self.config.alerts.away_return_minutes * 60.0)
+        first = self.next_heartbeat_local is None and self.config.alerts.heartbeat_hours > 0
+        return Timers(tuple(due), self.next_heartbeat_local, first or self.watching_since is not None, away)
+
     def next_deadline(self, mono: float) -> float | None:
         """When the core next needs a tick even if no event arrives (always after the last time processed)."""
-        candidates = [self.policy.next_deadline(), self.mode.until_mono]
-        if self.next_heartbeat_local is not None and self.now is not None and self.now_local is not None:
-            candidates.append(self.now + (self.next_heartbeat_local - self.now_local))
+        timers = self.timers()
+        candidates = [since + limit for since, limit in timers.due]
+        if timers.heartbeat_local is not None and self.now is not None and self.now_local is not None:
+            candidates.append(self.now + (timers.heartbeat_local - self.now_local))
         candidates.append(self.detector.next_check(mono))
         candidates += [w.next_check(mono) for w in self.watchers]
-        if self.watching_since is not None:
-            candidates.append(self.watching_since + self._safety_net)
-        if self.mode.name == PAUSED and not self.pause_alerted and self.mode.since_mono is not None:
-            candidates.append(self.mode.since_mono + self.config.alerts.max_pause_hours * HOUR)
         floor = mono if self.now is None else max(mono, self.now)
         future = [c for c in candidates if c is not None and c > floor]
         return min(future) if future else None

@@ -8,15 +8,17 @@ health watcher and the detector's learning happens go through the Python engine:
 
 * the learned detector learns in bulk (``LearnedDetector.replay``; the fixed timer
   in ``bulk_kernels.fixed_advance``) between those calls;
-* the sensor-health watcher runs in numba (``bulk_kernels.run_calls``), which also
-  reproduces the engine's tick schedule (the deadlines of the alert policy, the mode,
-  the heartbeat, the detector and the watcher itself, with the engine's own float
-  arithmetic) and stops at every call the engine must make itself: a change in the
-  watcher's findings, an alert or mode deadline, a heartbeat, a button, an away mode
-  ending, and every call near a change in the detector's findings;
+* the sensor-health watcher runs its own kernels (``sensors.health_kernels``, the ones
+  ``SensorHealth`` calls per event) on its own state arrays, inside
+  ``bulk_kernels.run_calls``, which also reproduces the engine's tick schedule (the
+  engine's own deadlines from ``Engine.timers``, the detector's and the watcher's) and
+  stops at every call the engine must make itself: a change in the watcher's findings,
+  one of the engine's deadlines, a heartbeat, a button, an away mode ending, and every
+  call near a change in the detector's findings;
 * at such a call the real ``Engine.handle``/``Engine.tick`` runs — the same mode,
-  heartbeat and ``AlertPolicy`` code as the daemon — with the detector and the watcher
-  answering from their bulk state. So the actions are exactly the per-event ones.
+  heartbeat and ``AlertPolicy`` code as the daemon — with the watcher itself (the kernel
+  has observed the event and marked it so; ``check`` at the same time finds the same) and
+  the detector answering from its bulk state. So the actions are exactly the per-event ones.
 
 Where the detector may change, it is found out ahead: the detector learns a segment
 speculatively (with a "check" inserted before each event that could end a finding, so a
@@ -34,14 +36,13 @@ the per-event path.
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from . import bulk_kernels as bk
-from .actions import AlertChanged
-from .detector.base import SYSTEM, FixedTimerDetector, Finding
+from .sensors import health_kernels as hk
+from .detector.base import FixedTimerDetector, Finding
 from .events import Event, Kind
 
 HOUR = 3600.0
@@ -60,177 +61,6 @@ def _opt(x: float) -> Optional[float]:
 
 def _nan(x: Optional[float]) -> float:
     return math.nan if x is None else float(x)
-
-
-# ---------------------------------------------------------------------------- the health watcher
-class HealthArrays:
-    """``SensorHealth`` state as the arrays of ``bulk_kernels`` (rows in the watcher's dict order)."""
-
-    def __init__(self, health, names: Sequence[str], first_kind: np.ndarray, appends: np.ndarray):
-        from .sensors.health import ROLES, _MAX_WINDOW_EVENTS, SensorHealth
-
-        off = health is None
-        if off:  # no watcher: the kernel's health part is switched off
-            health = SensorHealth({})
-        self.health = health
-        st = health.settings
-        existing = list(health.sensors)
-        rows = list(existing)
-        on_origin = []
-        if health._origin is None:
-            on_origin = [sid for sid in health.roles if sid not in health.sensors]
-            rows += on_origin
-        row_of = {sid: i for i, sid in enumerate(rows)}
-        for name in names:
-            if name not in row_of:
-                row_of[name] = len(rows)
-                rows.append(name)
-        self.rows = rows
-        self.slot = np.array([row_of[name] for name in names], dtype=np.int64)  # batch sensor id -> row
-        S, H = len(rows), st.history_days
-        self.hf = np.full((S, bk.NF), np.nan)
-        self.hi = np.zeros((S, bk.NI), dtype=np.int64)
-        self.dstart = np.zeros((S, H))
-        self.dgap = np.zeros((S, H))
-        self.drate = np.zeros((S, H))
-        self.dchat = np.zeros((S, H), dtype=np.int64)
-        self.role_new = np.zeros(S, dtype=np.int64)
-        extra = np.zeros(S, dtype=np.int64)
-        extra[self.slot] = appends
-        caps = np.zeros(S, dtype=np.int64)
-        for i, sid in enumerate(rows):
-            have = len(health.sensors[sid].window) if sid in health.sensors else 0
-            caps[i] = max(1, min(_MAX_WINDOW_EVENTS, have + int(extra[i])))
-        offsets = np.concatenate(([0], np.cumsum(caps)[:-1])).astype(np.int64)
-        self.wbuf = np.zeros(int(caps.sum()))
-        self.hi[:, bk.I_WOFF] = offsets
-        self.hi[:, bk.I_WCAP] = caps
-        for i, name in enumerate(names):
-            r = row_of[name]
-            if name not in health.sensors and name not in on_origin:
-                kind = Kind(int(first_kind[i]))
-                role = health.roles.get(name, "normal" if kind is Kind.MOTION else "rare")
-                self.role_new[r] = ROLES.index(role)
-        for sid in on_origin:
-            r = row_of[sid]
-            self.hi[r, bk.I_ONORIGIN] = 1
-            self.hi[r, bk.I_ROLE] = ROLES.index(health.roles[sid])
-            self.role_new[r] = self.hi[r, bk.I_ROLE]
-        self.device = {}
-        n_rate = n_dev = 0
-        for sid in existing:
-            r = row_of[sid]
-            s = health.sensors[sid]
-            self.hi[r, bk.I_EXISTS] = 1
-            self.hi[r, bk.I_ROLE] = ROLES.index(s.role)
-            hf = self.hf[r]
-            hf[bk.F_FIRST], hf[bk.F_LAST], hf[bk.F_WATCHED] = _nan(s.first_seen), _nan(s.last_seen), s.watched_from
-            hf[bk.F_BLIND], hf[bk.F_SSINCE], hf[bk.F_SLIMIT] = s.blind_s, _nan(s.silent_since), s.silent_limit
-            hf[bk.F_RATE] = _nan(s.rate_fault_since)
-            hf[bk.F_DEV] = min(s.device_faults.values()) if s.device_faults else math.nan
-            hf[bk.F_DEVCLR] = _nan(s.device_cleared_at)
-            self.device[r] = dict(s.device_faults)
-            n_rate += s.rate_fault_since is not None
-            n_dev += bool(s.device_faults)
-            self.hi[r, bk.I_EVENTS] = s.events
-            self.hi[r, bk.I_DHEAD] = 0
-            self.hi[r, bk.I_DCOUNT] = len(s.days)
-            for j, d in enumerate(s.days):
-                self.dstart[r, j], self.dgap[r, j], self.drate[r, j], self.dchat[r, j] = d.start, d.max_gap, d.max_rate, d.chatter
-            w = list(s.window)
-            self.wbuf[offsets[r]:offsets[r] + len(w)] = w
-            self.hi[r, bk.I_WHEAD] = 0
-            self.hi[r, bk.I_WLEN] = len(w)
-        self.hg = np.array([_nan(health._origin), _nan(health._last_mono), _nan(health._last_event),
-                            _nan(health._resume_from), INF, n_rate, n_dev, 1.0 if off else 0.0], dtype=np.float64)
-        self.hp = np.array([st.floor_s, st.normal_floor_s, st.daily_cap_s, st.normal_cap_s, _nan(st.rare_cap_s),
-                            st.factor, st.margin_s, st.quantile, st.history_days, st.min_days, st.min_events,
-                            st.life_window_s, st.absence_s, st.rate_window_s, st.rate_floor, st.rate_factor,
-                            st.fault_hold_s], dtype=np.float64)
-        bk.health_init(self.hf, self.hi, self.dgap, self.drate, self.dchat, self.hg, self.hp)
-
-    def findings(self, mono: float) -> list[Finding]:
-        """What ``SensorHealth.check`` returned at the current call (computed by the kernel)."""
-        from .sensors.health import ROLES
-
-        hf, hi = self.hf, self.hi
-        found: list[Finding] = []
-        rw = float(self.hp[bk.P_RATEWIN])
-        for r in np.flatnonzero(hi[:, bk.I_FFAULT] | hi[:, bk.I_FSILENT]):
-            r = int(r)
-            sid = self.rows[r]
-            if hi[r, bk.I_FFAULT]:
-                reasons: dict[str, float] = {}
-                if hf[r, bk.F_RATE] == hf[r, bk.F_RATE]:
-                    reasons["rate"] = float(hf[r, bk.F_RATE])
-                if hf[r, bk.F_DEV] == hf[r, bk.F_DEV]:
-                    reasons.update(self.device.get(r, {}))
-                found.append(Finding("sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sid, detail={
-                    "reasons": sorted(reasons), "events_in_window": int(hi[r, bk.I_WLEN]),
-                    "window_seconds": rw, "rate_limit": float(hf[r, bk.F_CRATE])}))
-            if hi[r, bk.I_FSILENT]:
-                since = float(hf[r, bk.F_SSINCE])
-                found.append(Finding("sensor_silent", SYSTEM, since, float(hf[r, bk.F_SLIMIT]), key=sid, detail={
-                    "role": ROLES[int(hi[r, bk.I_ROLE])], "silent_seconds": mono - since,
-                    "expected_max_gap_seconds": _opt(hf[r, bk.F_CEXP]), "learned": bool(hi[r, bk.I_LEARNED]),
-                    "never_seen": hf[r, bk.F_LAST] != hf[r, bk.F_LAST]}))
-        return found
-
-    def write_back(self) -> None:
-        """Put the kernel's state back into the ``SensorHealth`` object."""
-        from .sensors.health import ROLES, _MAX_WINDOW_EVENTS, _Day, _Sensor
-
-        health, hf, hi = self.health, self.hf, self.hi
-        sensors = {}
-        H = self.dstart.shape[1]
-        for r, sid in enumerate(self.rows):
-            if not hi[r, bk.I_EXISTS]:
-                continue
-            s = _Sensor(ROLES[int(hi[r, bk.I_ROLE])], float(hf[r, bk.F_WATCHED]))
-            s.first_seen, s.last_seen = _opt(hf[r, bk.F_FIRST]), _opt(hf[r, bk.F_LAST])
-            s.events, s.blind_s = int(hi[r, bk.I_EVENTS]), float(hf[r, bk.F_BLIND])
-            head, count = int(hi[r, bk.I_DHEAD]), int(hi[r, bk.I_DCOUNT])
-            days = deque()
-            for j in range(count):
-                x = (head + j) % H
-                days.append(_Day(float(self.dstart[r, x]), float(self.dgap[r, x]), int(self.drate[r, x]),
-                                 bool(self.dchat[r, x])))
-            s.days = days
-            s.silent_since, s.silent_limit = _opt(hf[r, bk.F_SSINCE]), float(hf[r, bk.F_SLIMIT])
-            off, cap = int(hi[r, bk.I_WOFF]), int(hi[r, bk.I_WCAP])
-            wh, wl = int(hi[r, bk.I_WHEAD]), int(hi[r, bk.I_WLEN])
-            idx = (wh + np.arange(wl)) % cap + off
-            s.window = deque((float(x) for x in self.wbuf[idx]), maxlen=_MAX_WINDOW_EVENTS)
-            s.rate_fault_since = _opt(hf[r, bk.F_RATE])
-            s.device_faults = dict(self.device.get(r, {})) if hf[r, bk.F_DEV] == hf[r, bk.F_DEV] else {}
-            s.device_cleared_at = _opt(hf[r, bk.F_DEVCLR])
-            sensors[sid] = s
-        health.sensors = sensors
-        hg = self.hg
-        health._origin, health._last_mono = _opt(hg[bk.G_ORIGIN]), _opt(hg[bk.G_LASTMONO])
-        health._last_event, health._resume_from = _opt(hg[bk.G_LASTEVENT]), _opt(hg[bk.G_RESUME])
-        invalidate = getattr(health, "_invalidate", None)
-        if invalidate is not None:
-            invalidate()
-
-
-class _HealthProxy:
-    """Stands in for ``SensorHealth`` in the engine during a batch: answers from the kernel."""
-
-    def __init__(self, arrays: HealthArrays):
-        self.arrays = arrays
-
-    def observe(self, event: Event) -> None:  # the kernel observed it
-        pass
-
-    def check(self, mono: float, local: float | None = None) -> list[Finding]:
-        return self.arrays.findings(mono)
-
-    def next_check(self, mono: float) -> float | None:  # the kernel schedules the ticks
-        raise AssertionError("not used during a batch")
-
-    def status(self, mono: float, local: float | None = None) -> dict[str, Any]:
-        raise AssertionError("not used during a batch")
 
 
 # ---------------------------------------------------------------------------- the detector
@@ -455,21 +285,24 @@ class BulkRun:
         autonomous = np.array([nm in engine.autonomous for nm in self.names], dtype=bool)
         self.inside = ~autonomous[self.sensor] if self.n else np.zeros(0, dtype=bool)
         self.driver = _LearnedDriver(self) if isinstance(self.detector, LearnedDetector) else _FixedDriver(self)
-        # the health watcher (or none)
-        self.health = engine.watchers[0] if engine.watchers else None
-        first_kind = np.zeros(len(self.names), dtype=np.int64)
-        appends = np.zeros(len(self.names), dtype=np.int64)
-        if self.n:
-            _, _, first = bk.first_appearance(self.sensor, len(self.names))
-            seen = first >= 0
-            first_kind[seen] = self.kind[first[seen]]
-            appends = np.bincount(self.sensor[self.kind != int(Kind.APPLIANCE)], minlength=len(self.names))
-        self.harr = HealthArrays(self.health, self.names, first_kind, appends)
+        # the health watcher's state arrays (an empty watcher's when there is none: the kernel skips it)
+        from .sensors.health import SensorHealth
+
+        self.health = engine.watchers[0] if engine.watchers else SensorHealth({})
+        self._slots = np.zeros(0, dtype=np.int64)
+        if self.n:  # rows for the batch's sensors in the order per-event feeding meets them
+            _, order, first = bk.first_appearance(self.sensor, len(self.names))
+            rows = self.health.rows([self.names[int(i)] for i in order], [Kind(int(self.kind[first[i]])) for i in order])
+            slot_of = np.zeros(len(self.names), dtype=np.int64)
+            slot_of[order] = rows
+            self._slots = slot_of[self.sensor]
         self.sc = np.array([_nan(engine.now), _nan(engine.now_local), math.nan, math.nan, 0.0, 0.0, 0.0, 0.0])
         if last is not None:
             self.sc[bk.S_LEM], self.sc[bk.S_LEL], self.sc[bk.S_HAVE] = last.mono, last.local, 1.0
         self.last = last
         self.rp = np.full(bk.NR, np.nan)
+        self.rp[bk.R_WATCH] = 1.0 if engine.watchers else 0.0
+        self.tm = np.zeros((0, 2))
         # The batch's first call goes through the engine: what the watcher (a device fault the
         # shell reported), the detector or the conditions say may not have reached the policy yet.
         # (The watcher's flags start at zero: its findings at that call count as news.)
@@ -477,26 +310,15 @@ class BulkRun:
         self.engine_calls = 0  # calls made through the Python engine (the rest ran in the kernel)
         self.call_pos = 0
         self.det_proxy = _DetectorProxy(self)
-        self.health_proxy = _HealthProxy(self.harr) if self.health is not None else None
 
     # -- engine state the kernel needs ------------------------------------------------
     def _refresh(self) -> None:
-        from .engine import AWAY, PAUSED
-
-        e, rp = self.engine, self.rp
-        a = e.config.alerts
-        nd = e.policy.next_deadline()
-        rp[bk.R_POLICY] = INF if nd is None else nd
-        rp[bk.R_MODE_UNTIL] = INF if e.mode.until_mono is None else e.mode.until_mono
-        paused = e.mode.name == PAUSED and not e.pause_alerted and e.mode.since_mono is not None
-        rp[bk.R_PAUSE_CAND] = e.mode.since_mono + a.max_pause_hours * HOUR if paused else INF
-        rp[bk.R_PAUSE_SINCE] = e.mode.since_mono if paused else math.nan
-        rp[bk.R_PAUSE_LIMIT] = a.max_pause_hours * HOUR if paused else math.nan
-        rp[bk.R_HB] = _nan(e.next_heartbeat_local)
-        away = e.mode.name == AWAY and e.mode.since_mono is not None
-        rp[bk.R_AWAY_SINCE] = e.mode.since_mono if away else math.nan
-        rp[bk.R_AWAY_RET] = a.away_return_minutes * 60.0
-        rp[bk.R_HBINIT] = 1.0 if (e.next_heartbeat_local is None and a.heartbeat_hours > 0) else 0.0
+        """The engine's own deadlines (``Engine.timers``) into the kernel's parameters."""
+        timers, rp = self.engine.timers(), self.rp
+        self.tm = np.array(timers.due, dtype=np.float64).reshape(-1, 2)
+        rp[bk.R_HB] = _nan(timers.heartbeat_local)
+        rp[bk.R_AWAY_SINCE], rp[bk.R_AWAY_RET] = timers.away if timers.away is not None else (math.nan, math.nan)
+        rp[bk.R_EVERY] = 1.0 if timers.every_call else 0.0
         rp[bk.R_UNTIL] = _nan(self.until)
 
     def _set_trailing(self, h: int) -> None:
@@ -515,10 +337,9 @@ class BulkRun:
 
     # -- kernel calls -----------------------------------------------------------------
     def _kernel(self) -> int:
-        h = self.harr
-        return bk.run_calls(self.mono, self.local, self.kind, self._slots, self.value,
-                            self.inside, h.role_new, self.sc, self.rp, h.hf, h.hi, h.dstart, h.dgap, h.drate, h.dchat,
-                            h.wbuf, h.hg, h.hp)
+        st = self.health.st
+        return bk.run_calls(self.mono, self.local, self.kind, self._slots, self.value, self.inside, self.sc, self.rp,
+                            self.tm, st.hf, st.hi, st.days, st.win, st.hg, self.health.params)
 
     def _segment(self, h: int, step: bool, frozen: list[Finding] | None) -> None:
         """Run the calls up to event h (its ticks included) in the kernel, stopping for the engine."""
@@ -588,10 +409,8 @@ class BulkRun:
 
     def run(self) -> list:
         engine = self.engine
-        saved = engine.detector, engine.watchers
+        saved = engine.detector
         engine.detector = self.det_proxy
-        engine.watchers = [self.health_proxy] if self.health_proxy is not None else []
-        self._slots = self.harr.slot[self.sensor] if self.n else np.zeros(0, dtype=np.int64)
         try:
             self._refresh()
             if self.sc[bk.S_HAVE] > 0:  # continuing: the ticks before the first event (or up to until)
@@ -600,7 +419,7 @@ class BulkRun:
                 pos = int(self.sc[bk.S_POS])
                 if pos >= self.n:
                     break
-                if self.sc[bk.S_NOW] != self.sc[bk.S_NOW] or self.rp[bk.R_HBINIT] > 0:
+                if math.isnan(self.sc[bk.S_NOW]) or self.rp[bk.R_EVERY] > 0:
                     self._segment(self._group_end(pos), step=True, frozen=None)  # the engine's first call
                     continue
                 h = self._segment_end(pos)
@@ -619,9 +438,8 @@ class BulkRun:
                 self._segment(self._group_end(k), step=True, frozen=None)
             self.driver.position(self.n)
         finally:
-            engine.detector, engine.watchers = saved
-            if self.health is not None:
-                self.harr.write_back()
+            engine.detector = saved
+            self.health.st.hg[hk.G_SKIP] = 0.0  # (an engine call that failed may have left it)
         if not math.isnan(self.sc[bk.S_NOW]):
             engine.now, engine.now_local = float(self.sc[bk.S_NOW]), float(self.sc[bk.S_NOWL])
         if self.n:

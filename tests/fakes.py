@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 
 from hubd.seams import Uplink
 
@@ -24,13 +23,32 @@ class RecordingUplink(Uplink):
 
 
 def health_dump(h) -> dict:
-    """Everything a ``SensorHealth`` keeps (more than ``state()``: windows, faults, order), to
-    compare two of them whole; the ``_c*`` fields are its caches, not its state."""
+    """Everything a ``SensorHealth`` keeps (more than ``state()``: windows, faults, order), in the
+    shape of ``health_reference.reference_dump``, to compare two of them whole."""
+    import math
+
+    from hubd.sensors import health_kernels as hk
+    from hubd.sensors.health import ROLES
+
+    def opt(x):
+        return None if math.isnan(x) else float(x)
+
+    st = h.st
     sensors = {}
-    for sid, s in h.sensors.items():
-        d = {k: v for k, v in vars(s).items() if not k.startswith("_c")}
-        d["days"] = [asdict(x) for x in s.days]
-        d["window"] = list(s.window)
-        sensors[sid] = d
-    return {"origin": h._origin, "last_mono": h._last_mono, "last_event": h._last_event,
-            "resume_from": h._resume_from, "sensors": sensors}
+    for sid in h.sensors:
+        r = h.ids.index(sid)
+        hf, hi = st.hf[r], st.hi[r]
+        head, wlen = int(hi[hk.I_WHEAD]), int(hi[hk.I_WLEN])
+        sensors[sid] = {
+            "role": ROLES[int(hi[hk.I_ROLE])], "first_seen": opt(hf[hk.F_FIRST]), "last_seen": opt(hf[hk.F_LAST]),
+            "watched_from": float(hf[hk.F_WATCHED]), "events": int(hi[hk.I_EVENTS]), "blind_s": float(hf[hk.F_BLIND]),
+            "days": [dict(zip(("start", "max_gap", "max_rate", "chatter"), d)) for d in h._days(r)],
+            "silent_since": opt(hf[hk.F_SSINCE]), "silent_limit": float(hf[hk.F_SLIMIT]),
+            "window": [float(st.win[r, (head + j) % hk.WINDOW]) for j in range(wlen)],
+            "rate_fault_since": opt(hf[hk.F_RATE]),
+            "device_faults": dict(h._device.get(r, {})) if not math.isnan(hf[hk.F_DEV]) else {},
+            "device_cleared_at": opt(hf[hk.F_DEVCLR]),
+        }
+    hg = st.hg
+    return {"origin": opt(hg[hk.G_ORIGIN]), "last_mono": opt(hg[hk.G_LASTMONO]),
+            "last_event": opt(hg[hk.G_LASTEVENT]), "resume_from": opt(hg[hk.G_RESUME]), "sensors": sensors}

@@ -1,7 +1,7 @@
-"""``SensorHealth``'s caches (per-sensor limits, the earliest silence due) change nothing.
+"""``SensorHealth`` (numba kernels, kept limits, the earliest silence due) equals its reference.
 
-The reference is the same class with ``cache=False``: every limit recomputed from the
-history and every sensor scanned on every call. Random streams of events, checks,
+The reference is ``health_reference.ReferenceHealth``, plain Python: every limit recomputed
+from the history and every sensor scanned on every call. Random streams of events, checks,
 next-check queries, device faults and restarts must give the same findings (details
 included), the same next check, the same status and the same state.
 """
@@ -14,6 +14,7 @@ from hubd.events import Event, Kind
 from hubd.sensors.health import DAY, HOUR, HealthSettings, SensorHealth
 
 from fakes import health_dump
+from health_reference import ReferenceHealth, reference_dump
 
 ROLES = {"hall_pir": "daily_route", "kitchen_door": "normal", "front_door": "normal", "spare_room": "rare",
          "fridge_power": "autonomous"}
@@ -39,13 +40,13 @@ def findings(h, mono):
 def test_cached_health_equals_the_uncached_reference(steps, fast):
     s = HealthSettings(min_days=0.02, min_events=3, floor_s=60.0, life_window_s=3600.0, history_days=3,
                        rate_floor=8, absence_s=4 * HOUR) if fast else HealthSettings()
-    cached, ref = SensorHealth(ROLES, s), SensorHealth(ROLES, s, cache=False)
+    cached, ref = SensorHealth(ROLES, s), ReferenceHealth(ROLES, s)
     mono = 1000.0
     for action, sensor, kind, amount in steps:
         if action == "restart":
             state_c, state_r = cached.state(), ref.state()
             assert state_c == state_r
-            cached, ref = SensorHealth(ROLES, s), SensorHealth(ROLES, s, cache=False)
+            cached, ref = SensorHealth(ROLES, s), ReferenceHealth(ROLES, s)
             cached.load(state_c, lambda m: m - 5000.0)
             ref.load(state_r, lambda m: m - 5000.0)
             mono += amount - 5000.0
@@ -68,5 +69,5 @@ def test_cached_health_equals_the_uncached_reference(steps, fast):
         assert cached.next_check(mono) == ref.next_check(mono)
         assert cached.next_check(mono - 7 * HOUR) == ref.next_check(mono - 7 * HOUR)
         assert cached.status(mono) == ref.status(mono)
-        assert health_dump(cached) == health_dump(ref)
+        assert health_dump(cached) == reference_dump(ref)
     assert cached.state() == ref.state()

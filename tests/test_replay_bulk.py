@@ -491,3 +491,21 @@ def test_cli_reads_stdin(real_log, capsys, monkeypatch):
         assert cli.main(["replay", "-", "--json", *mode]) == 0
         outs.append(capsys.readouterr().out)
     assert outs[0] == outs[1] and outs[0]
+
+
+def test_a_fresh_start_watched_by_the_safety_net_in_bulk_as_per_event():
+    """After ``start_fresh`` only the (autonomous) fridge reports for two days: the safety net's
+    alarm falls due between its readings, at the tick ``Engine.timers`` names, in bulk as per event."""
+    c = config(sensors=ROLES)
+    t0 = 1_700_000_000.0
+    events = [Event(t0 + 600.0 * i, t0 + 600.0 * i, "fridge", Kind.APPLIANCE, 80.0) for i in range(1, 300)]
+    events.append(Event(t0 + 600.0 * 300, t0 + 600.0 * 300, "hall", Kind.MOTION, 1.0))
+    ref, eng = Engine(c), Engine(c)
+    ref.start_fresh(t0, t0)
+    eng.start_fresh(t0, t0)
+    expected = per_event(ref, events, last=Event(t0, t0, "fridge", Kind.APPLIANCE, 80.0))
+    got = eng.handle_batch(EventBatch.from_events(events), last=Event(t0, t0, "fridge", Kind.APPLIANCE, 80.0))
+    raised = [a for a in expected if type(a).__name__ == "AlertChanged"]
+    assert raised and got == expected
+    assert_same_engine(eng, ref)
+    assert eng.watching_since is None

@@ -26,29 +26,31 @@ Time the hub was down is not silence: after ``load`` the gap between the last ti
 before the save and the first time seen after it is not counted against any sensor,
 and gaps spanning it are not learned.
 
-``check`` and ``next_check`` run on every event and tick of the daemon. Each sensor's
-learned limits are cached until its history changes, and the earliest moment any sensor
-can fall silent is kept; while no sensor is faulted and that moment is ahead, ``check``
-only restates the latched silences and ``next_check`` names that moment, without
-scanning the sensors. ``SensorHealth(..., cache=False)`` computes everything afresh on
-every call, as the reference the tests hold the cache to.
+Every rule is a numba kernel in :mod:`.health_kernels` acting on this object's state
+arrays, the same kernels the bulk replay runs over a whole log (``hubd.bulk_kernels``):
+each rule is written once. This class names the sensors, turns the kernels' flags into
+findings and keeps what is not a number (device fault reasons). Each sensor's learned
+limits are kept until its history changes, and the earliest moment any sensor can fall
+silent; while no sensor is faulted and that moment is ahead, ``check`` only restates the
+latched silences. The plain-Python reference is ``tests/health_reference.py``.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
 
 from ..detector.base import SYSTEM, Detector, Finding
 from ..events import Event, Kind
+from . import health_kernels as hk
 
 DAY = 86400.0
 HOUR = 3600.0
 ROLES = ("daily_route", "normal", "rare", "autonomous")
 OK, SILENT, FAULT, LEARNING, UNWATCHED = "ok", "silent", "fault", "learning", "unwatched"
-_MAX_WINDOW_EVENTS = 10_000  # a flooding sensor cannot grow memory without bound
 
 
 @dataclass(frozen=True)
@@ -86,397 +88,240 @@ class HealthSettings:
             raise ValueError("fault_hold_s must be >= 0")
 
 
-@dataclass
-class _Day:
-    start: float
-    max_gap: float = 0.0
-    max_rate: int = 0
-    chatter: bool = False  # a rate fault fired: this day's rate says nothing of the usual
+def _opt(x: float) -> Optional[float]:
+    return None if math.isnan(x) else float(x)
 
 
-class _Sensor:
-    """What health knows about one sensor."""
-
-    def __init__(self, role: str, origin: float):
-        self.role = role
-        self.first_seen: Optional[float] = None
-        self.last_seen: Optional[float] = None
-        self.watched_from = origin  # silence of a sensor never seen counts from here
-        self.events = 0
-        self.blind_s = 0.0  # hub downtime since the last event: not silence
-        self.days: deque[_Day] = deque()
-        self.silent_since: Optional[float] = None  # latched until the sensor reports
-        self.silent_limit = 0.0
-        self.window: deque[float] = deque(maxlen=_MAX_WINDOW_EVENTS)
-        self.rate_fault_since: Optional[float] = None
-        self.device_faults: dict[str, float] = {}  # reason -> since; kept fault_hold_s after clearing
-        self.device_cleared_at: Optional[float] = None
-        self._c_ok = False  # cache of what the history implies (see SensorHealth._cached)
-        self._c_expected: Optional[float] = None
-        self._c_learned = False
-        self._c_limit: Optional[float] = None
-        self._c_rate = 0.0
-
-    @property
-    def reference(self) -> float:
-        return self.watched_from if self.last_seen is None else self.last_seen
+def _nan(x: Optional[float]) -> float:
+    return math.nan if x is None else float(x)
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+def _params(s: HealthSettings) -> np.ndarray:
+    """The settings as the kernels' ``hp`` (order of ``health_kernels.P_*``)."""
+    return np.array([s.floor_s, s.normal_floor_s, s.daily_cap_s, s.normal_cap_s, _nan(s.rare_cap_s), s.factor,
+                     s.margin_s, s.quantile, s.history_days, s.min_days, s.min_events, s.life_window_s, s.absence_s,
+                     s.rate_window_s, s.rate_floor, s.rate_factor, s.fault_hold_s], dtype=np.float64)
+
+
+class HealthState:
+    """The kernels' state arrays (layout in :mod:`.health_kernels`), grown a row at a time."""
+
+    def __init__(self, history_days: int, rows: int = 8):
+        self.hf = np.full((rows, hk.NF), np.nan)
+        self.hi = np.zeros((rows, hk.NI), dtype=np.int64)
+        self.days = np.zeros((rows, history_days, hk.ND))
+        self.win = np.zeros((rows, hk.WINDOW))
+        self.hg = np.array([math.nan] * 4 + [math.inf, 0.0, 0.0, -1.0, 0.0])
+
+    def grow(self, rows: int) -> None:
+        if rows <= self.hf.shape[0]:
+            return
+        n = max(rows, 2 * self.hf.shape[0])
+        for name, fill in (("hf", math.nan), ("hi", 0), ("days", 0.0), ("win", 0.0)):
+            old = getattr(self, name)
+            new = np.full((n,) + old.shape[1:], fill, dtype=old.dtype)
+            new[:old.shape[0]] = old
+            setattr(self, name, new)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``hf, hi, days, win, hg`` in the kernels' argument order."""
+        return self.hf, self.hi, self.days, self.win, self.hg
 
 
 class SensorHealth(Detector):
     """Findings ``sensor_silent`` and ``sensor_fault`` (category system, key = sensor id)."""
 
-    def __init__(self, roles: Mapping[str, str] | None = None, settings: HealthSettings | None = None,
-                 cache: bool = True):
+    def __init__(self, roles: Mapping[str, str] | None = None, settings: HealthSettings | None = None):
         self.settings = settings or HealthSettings()
-        self.cache = cache
-        self._due_min: Optional[float] = None  # earliest silence due of any sensor (None: recompute)
         self.roles = dict(roles or {})
         for sensor_id, role in self.roles.items():
             if role not in ROLES:
                 raise ValueError(f"sensor {sensor_id!r}: unknown role {role!r} (expected one of {', '.join(ROLES)})")
-        self.sensors: dict[str, _Sensor] = {}
-        self._origin: Optional[float] = None
-        self._last_mono: Optional[float] = None
-        self._last_event: Optional[float] = None
-        self._resume_from: Optional[float] = None  # set by load: the last time seen before the save
+        self.params = _params(self.settings)
+        self._reset()
+        for sensor_id, role in self.roles.items():
+            self._add_row(sensor_id, role, on_origin=True)
+
+    def _reset(self) -> None:
+        self.st = HealthState(self.settings.history_days)
+        self.ids: list[str] = []  # row -> sensor id (rows in the order sensors were first seen)
+        self._rows: dict[str, int] = {}
+        self._device: dict[int, dict[str, float]] = {}  # row -> device fault reason -> since
+
+    def _add_row(self, sensor_id: str, role: str, on_origin: bool = False) -> int:
+        r = len(self.ids)
+        self.st.grow(r + 1)
+        self.ids.append(sensor_id)
+        self._rows[sensor_id] = r
+        self.st.hi[r, hk.I_ROLE] = ROLES.index(role)
+        self.st.hi[r, hk.I_ONORIGIN] = 1 if on_origin else 0
+        return r
+
+    def _role_of_new(self, sensor_id: str, kind: Kind | None) -> str:
+        # Not configured (a replayed log): without a technician's role only a motion sensor has a
+        # rhythm to expect; a cupboard, appliance door or the OK button is used when it is needed.
+        return self.roles.get(sensor_id, "normal" if kind is Kind.MOTION else "rare")
+
+    def rows(self, sensor_ids: Sequence[str], kinds: Sequence[Kind]) -> np.ndarray:
+        """The row of each sensor, allocating rows (in the order given) for the ones not seen yet;
+        ``kinds``: the kind of each one's first event. For callers running the kernels themselves."""
+        for sensor_id, kind in zip(sensor_ids, kinds):
+            if sensor_id not in self._rows:
+                self._add_row(sensor_id, self._role_of_new(sensor_id, kind))
+        return np.array([self._rows[sensor_id] for sensor_id in sensor_ids], dtype=np.int64)
+
+    @property
+    def sensors(self) -> list[str]:
+        """The sensors known, in the order they were first seen."""
+        return [sid for r, sid in enumerate(self.ids) if self.st.hi[r, hk.I_EXISTS]]
 
     # ------------------------------------------------------------------ inputs
     def observe(self, event: Event) -> None:
-        mono = event.mono
-        self._touch(mono)
-        self._exclude_absence(mono)
-        sensor = self._sensor(event.sensor, event.kind)
-        if sensor.last_seen is not None and mono < sensor.last_seen:
-            sensor.events += 1  # out of order: alive, but no gap to learn
+        st = self.st
+        if st.hg[hk.G_SKIP]:  # the bulk replay observed this event already (see bulk_kernels.run_calls)
+            st.hg[hk.G_SKIP] = 0.0
             return
-        today = sensor.days[-1] if sensor.days else None
-        day = self._day(sensor, mono)
-        changed = day is not today or not sensor._c_learned
-        if sensor.last_seen is not None and sensor.blind_s == 0.0 and mono - sensor.last_seen > day.max_gap:
-            day.max_gap = mono - sensor.last_seen
-            changed = True
-        if sensor.first_seen is None:
-            sensor.first_seen = mono
-        sensor.last_seen = mono
-        sensor.blind_s = 0.0
-        sensor.events += 1
-        sensor.silent_since = None
-        self._due_min = None
-        if event.kind is Kind.APPLIANCE:
-            if changed:
-                sensor._c_ok = False
-            return  # a power meter reports on its own schedule: chatter is a property of switches
-        count = self._window_count(sensor, mono, add=True)
-        if count > day.max_rate:
-            day.max_rate = count
-            changed = True
-        if changed:
-            sensor._c_ok = False
-        if count > self._rate_limit(sensor):
-            if sensor.rate_fault_since is None:
-                sensor.rate_fault_since = mono
-        if sensor.rate_fault_since is not None:  # chatter never becomes the norm, nor its ramp
-            if not day.chatter:
-                day.chatter = True
-                sensor._c_ok = False
-            if sensor.window[0] < day.start and len(sensor.days) > 1 and not sensor.days[-2].chatter:
-                sensor.days[-2].chatter = True
-                sensor._c_ok = False
+        r = self._rows.get(event.sensor)
+        if r is None:
+            r = self._add_row(event.sensor, self._role_of_new(event.sensor, event.kind))
+            st = self.st
+        hk.observe(float(event.mono), r, int(event.kind), st.hf, st.hi, st.days, st.win, st.hg, self.params)
 
     def report_fault(self, sensor_id: str, reason: Optional[str], mono: float) -> None:
         """A fault seen by the device itself (e.g. GPIO chatter); ``reason`` None clears it."""
-        self._touch(mono)
-        sensor = self._sensor(sensor_id)
+        hk.touch(float(mono), self.st.hf, self.st.hi, self.st.days, self.st.hg, self.params)
+        r = self._rows.get(sensor_id)
+        if r is None:
+            r = self._add_row(sensor_id, self._role_of_new(sensor_id, None))
+        st = self.st
+        if not st.hi[r, hk.I_EXISTS]:
+            hk.create(r, st.hf, st.hi, st.days, st.hg, self.params, st.hg[hk.G_ORIGIN] if not
+                      math.isnan(st.hg[hk.G_ORIGIN]) else 0.0)
+        hf = st.hf[r]
+        faults = self._device.setdefault(r, {})
+        if math.isnan(hf[hk.F_DEV]):
+            faults.clear()  # the kernel let the last ones go
         if reason is None:
-            if sensor.device_faults and sensor.device_cleared_at is None:
-                sensor.device_cleared_at = mono
+            if faults and math.isnan(hf[hk.F_DEVCLR]):
+                hf[hk.F_DEVCLR] = mono
             return
-        sensor.device_faults.setdefault(reason, mono)
-        sensor.device_cleared_at = None
+        if not faults:
+            st.hg[hk.G_NDEV] += 1
+        faults.setdefault(reason, mono)
+        hf[hk.F_DEV] = min(faults.values())
+        hf[hk.F_DEVCLR] = math.nan
 
     # ------------------------------------------------------------------ findings
-    def _quiet_until(self) -> float:
-        """Before this time no sensor can fall silent, and nothing else changes while none is faulted."""
-        if self._due_min is None:
-            dues = [self._due(sensor) for sensor in self.sensors.values()]
-            self._due_min = min((d for d in dues if d is not None), default=math.inf)
-        due = self._due_min
-        return due if due == math.inf else due - (1e-3 + 1e-12 * abs(due))
-
-    def _due(self, sensor: _Sensor) -> Optional[float]:
-        limit = self._silence_limit(sensor)
-        if limit is None or sensor.silent_since is not None:
-            return None
-        return sensor.reference + sensor.blind_s + limit
-
-    def _quiet(self) -> bool:
-        return self.cache and not any(s.rate_fault_since is not None or s.device_faults or s.device_cleared_at
-                                      is not None for s in self.sensors.values())
-
     def check(self, mono: float, local: float | None = None) -> list[Finding]:
-        self._touch(mono)
-        if self._quiet() and mono < self._quiet_until():
-            return [self._silent_finding(sensor_id, sensor, mono) for sensor_id, sensor in self.sensors.items()
-                    if sensor.silent_since is not None]
-        self._due_min = None
-        found = []
-        for sensor_id, sensor in self.sensors.items():
-            fault = self._fault_finding(sensor_id, sensor, mono)
-            if fault is not None:
-                found.append(fault)
-            silent = self._silent_finding(sensor_id, sensor, mono)
-            if silent is not None:
-                found.append(silent)
+        st = self.st
+        hk.check(float(mono), st.hf, st.hi, st.days, st.win, st.hg, self.params)
+        return self.findings(mono)
+
+    def findings(self, mono: float) -> list[Finding]:
+        """What the last ``check`` (here or in a bulk kernel) found, for a call at ``mono``."""
+        hf, hi = self.st.hf, self.st.hi
+        found: list[Finding] = []
+        for r in np.flatnonzero(hi[:, hk.I_FFAULT] | hi[:, hk.I_FSILENT]):
+            r = int(r)
+            sensor_id = self.ids[r]
+            if hi[r, hk.I_FFAULT]:
+                reasons: dict[str, float] = {}
+                if not math.isnan(hf[r, hk.F_RATE]):
+                    reasons["rate"] = float(hf[r, hk.F_RATE])
+                if not math.isnan(hf[r, hk.F_DEV]):
+                    reasons.update(self._device.get(r, {}))
+                found.append(Finding(
+                    "sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sensor_id,
+                    detail={
+                        "reasons": sorted(reasons),
+                        "events_in_window": int(hi[r, hk.I_WLEN]),
+                        "window_seconds": self.settings.rate_window_s,
+                        "rate_limit": float(hf[r, hk.F_CRATE]),
+                    },
+                ))  # fmt: skip
+            if hi[r, hk.I_FSILENT]:
+                since = float(hf[r, hk.F_SSINCE])
+                found.append(Finding(
+                    "sensor_silent", SYSTEM, since, float(hf[r, hk.F_SLIMIT]), key=sensor_id,
+                    detail={
+                        "role": ROLES[int(hi[r, hk.I_ROLE])],
+                        "silent_seconds": mono - since,
+                        "expected_max_gap_seconds": _opt(hf[r, hk.F_CEXP]),
+                        "learned": bool(hi[r, hk.I_LEARNED]),
+                        "never_seen": bool(math.isnan(hf[r, hk.F_LAST])),
+                    },
+                ))  # fmt: skip
         return found
 
     def next_check(self, mono: float) -> float | None:
-        self._touch(mono)
-        if self._quiet():
-            self._quiet_until()
-            if self._due_min > mono:
-                return None if self._due_min == math.inf else self._due_min
-        candidates = []
-        for sensor in self.sensors.values():
-            limit = self._silence_limit(sensor)
-            if limit is not None and sensor.silent_since is None:
-                candidates.append(sensor.reference + sensor.blind_s + limit)
-            if sensor.rate_fault_since is not None and sensor.window:
-                candidates.append(sensor.window[0] + self.settings.rate_window_s)
-            if sensor.device_cleared_at is not None:
-                candidates.append(sensor.device_cleared_at + self.settings.fault_hold_s)
-        future = [c for c in candidates if c > mono]
-        return min(future) if future else None
-
-    def _silent_finding(self, sensor_id: str, sensor: _Sensor, mono: float) -> Optional[Finding]:
-        if sensor.silent_since is None:
-            limit = self._silence_limit(sensor)
-            if limit is None or self._faulted(sensor, mono):
-                return None
-            silent_for = mono - sensor.reference - sensor.blind_s
-            if silent_for <= limit or not self._others_alive(sensor_id, mono):
-                return None
-            sensor.silent_since, sensor.silent_limit = sensor.reference, limit
-        return Finding(
-            "sensor_silent", SYSTEM, sensor.silent_since, sensor.silent_limit, key=sensor_id,
-            detail={
-                "role": sensor.role,
-                "silent_seconds": mono - sensor.silent_since,
-                "expected_max_gap_seconds": self._expected_gap(sensor),
-                "learned": self._learned(sensor, mono),
-                "never_seen": sensor.last_seen is None,
-            },
-        )  # fmt: skip
-
-    def _fault_finding(self, sensor_id: str, sensor: _Sensor, mono: float) -> Optional[Finding]:
-        reasons: dict[str, float] = {}
-        if sensor.rate_fault_since is not None:
-            count = self._window_count(sensor, mono)
-            if count * 2 <= self._rate_limit(sensor):
-                sensor.rate_fault_since = None  # hysteresis: half the limit to clear
-            else:
-                reasons["rate"] = sensor.rate_fault_since
-        if sensor.device_cleared_at is not None and mono >= sensor.device_cleared_at + self.settings.fault_hold_s:
-            sensor.device_faults.clear()
-            sensor.device_cleared_at = None
-        reasons.update(sensor.device_faults)
-        if not reasons:
-            return None
-        return Finding(
-            "sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sensor_id,
-            detail={
-                "reasons": sorted(reasons),
-                "events_in_window": len(sensor.window),
-                "window_seconds": self.settings.rate_window_s,
-                "rate_limit": self._rate_limit(sensor),
-            },
-        )  # fmt: skip
-
-    # ------------------------------------------------------------------ learning
-    def _sensor(self, sensor_id: str, kind: Kind | None = None) -> _Sensor:
-        sensor = self.sensors.get(sensor_id)
-        if sensor is None:
-            # Not configured (a replayed log): without a technician's role only a motion sensor has a
-            # rhythm to expect; a cupboard, appliance door or the OK button is used when it is needed.
-            role = self.roles.get(sensor_id, "normal" if kind is Kind.MOTION else "rare")
-            origin = self._origin if self._origin is not None else 0.0
-            sensor = self.sensors[sensor_id] = _Sensor(role, origin)
-            self._due_min = None
-        return sensor
-
-    def _exclude_absence(self, mono: float) -> None:
-        """After a whole-flat silence (the resident away), no sensor was expected to report."""
-        last, self._last_event = self._last_event, mono
-        if last is None or mono - last <= self.settings.absence_s:
-            return
-        lifeless = mono - last - self.settings.life_window_s
-        for sensor in self.sensors.values():
-            sensor.blind_s += lifeless
-        self._due_min = None
-
-    def _touch(self, mono: float) -> None:
-        """Every input carries the time: the first one starts the watch, or ends a downtime."""
-        if self._origin is None:
-            self._origin = mono
-            for sensor_id in self.roles:
-                self._sensor(sensor_id).watched_from = mono
-            self._due_min = None
-        if self._resume_from is not None:
-            down = max(0.0, mono - self._resume_from)
-            for sensor in self.sensors.values():
-                sensor.blind_s += down
-            self._resume_from = None
-            self._due_min = None
-            if self._last_event is not None:
-                self._last_event = max(self._last_event, mono)  # the downtime is already excluded
-        if self._last_mono is None or mono > self._last_mono:
-            self._last_mono = mono
-
-    def _day(self, sensor: _Sensor, mono: float) -> _Day:
-        if not sensor.days:
-            sensor.days.append(_Day(mono))
-        current = sensor.days[-1]
-        if mono >= current.start + DAY:
-            current = _Day(current.start + DAY * math.floor((mono - current.start) / DAY))
-            sensor.days.append(current)
-            while len(sensor.days) > self.settings.history_days:
-                sensor.days.popleft()
-        return current
-
-    def _window_count(self, sensor: _Sensor, mono: float, add: bool = False) -> int:
-        if add:
-            sensor.window.append(mono)
-        while sensor.window and sensor.window[0] <= mono - self.settings.rate_window_s:
-            sensor.window.popleft()
-        return len(sensor.window)
-
-    def _cached(self, sensor: _Sensor) -> _Sensor:
-        """Fill the sensor's cache of what its history implies (kept until observe changes it)."""
-        if not sensor._c_ok:
-            sensor._c_expected = self._expected_gap_now(sensor)
-            sensor._c_learned = self._learned_now(sensor)
-            sensor._c_limit = self._silence_limit_now(sensor)
-            sensor._c_rate = self._rate_limit_now(sensor)
-            sensor._c_ok = self.cache
-        return sensor
-
-    def _learned(self, sensor: _Sensor, mono: float | None = None) -> bool:
-        return self._cached(sensor)._c_learned if self.cache else self._learned_now(sensor)
-
-    def _expected_gap(self, sensor: _Sensor) -> Optional[float]:
-        return self._cached(sensor)._c_expected if self.cache else self._expected_gap_now(sensor)
-
-    def _silence_limit(self, sensor: _Sensor) -> Optional[float]:
-        return self._cached(sensor)._c_limit if self.cache else self._silence_limit_now(sensor)
-
-    def _rate_limit(self, sensor: _Sensor) -> float:
-        return self._cached(sensor)._c_rate if self.cache else self._rate_limit_now(sensor)
-
-    def _learned_now(self, sensor: _Sensor, mono: float | None = None) -> bool:
-        s = self.settings
-        if sensor.first_seen is None or sensor.last_seen is None:
-            return False
-        span = sensor.last_seen - sensor.first_seen
-        return span >= s.min_days * DAY and sensor.events >= s.min_events and self._expected_gap_now(sensor) is not None
-
-    def _expected_gap_now(self, sensor: _Sensor) -> Optional[float]:
-        gaps = [day.max_gap for day in sensor.days if day.max_gap > 0]
-        return _quantile(gaps, self.settings.quantile) if gaps else None
-
-    def _cap(self, sensor: _Sensor) -> Optional[float]:
-        s = self.settings
-        if sensor.role == "daily_route":
-            return s.daily_cap_s
-        if sensor.role == "rare":
-            return s.rare_cap_s
-        return s.normal_cap_s
-
-    def _silence_limit_now(self, sensor: _Sensor) -> Optional[float]:
-        """Seconds of silence past which this sensor is suspect; None: not watched (yet)."""
-        cap = self._cap(sensor)
-        if cap is None:
-            return None
-        if not self._learned_now(sensor):
-            return cap if sensor.role == "daily_route" else None
-        expected = self._expected_gap_now(sensor) or 0.0
-        s = self.settings
-        floor = s.floor_s if sensor.role == "daily_route" else max(s.floor_s, s.normal_floor_s)
-        return min(cap, max(floor, expected * s.factor + s.margin_s))
-
-    def _rate_limit_now(self, sensor: _Sensor) -> float:
-        s = self.settings
-        rates = [day.max_rate for day in sensor.days if day.max_rate > 0 and not day.chatter]
-        if not self._learned_now(sensor) or not rates:
-            return float(s.rate_floor)
-        return max(float(s.rate_floor), s.rate_factor * _quantile(rates, s.quantile))
-
-    def _faulted(self, sensor: _Sensor, mono: float) -> bool:
-        return sensor.rate_fault_since is not None or bool(sensor.device_faults)
-
-    def _others_alive(self, sensor_id: str, mono: float) -> bool:
-        since = mono - self.settings.life_window_s
-        for other_id, other in self.sensors.items():
-            if other_id == sensor_id or other.role == "autonomous" or other.last_seen is None:
-                continue
-            if other.last_seen >= since and not self._faulted(other, mono):
-                return True
-        return False
+        st = self.st
+        due = hk.next_check(float(mono), st.hf, st.hi, st.days, st.win, st.hg, self.params)
+        return None if due == math.inf else float(due)
 
     # ------------------------------------------------------------------ reading
     def status(self, mono: float, local: float | None = None) -> dict[str, Any]:
-        self._touch(mono)
+        st = self.st
+        hk.touch(float(mono), st.hf, st.hi, st.days, st.hg, self.params)
         rows = []
-        for sensor_id, sensor in sorted(self.sensors.items()):
-            limit = self._silence_limit(sensor)
-            if self._faulted(sensor, mono):
+        for sensor_id in sorted(self.sensors):
+            r = self._rows[sensor_id]
+            hf, hi = st.hf[r], st.hi[r]
+            limit = _opt(hf[hk.F_CLIMIT])
+            role = ROLES[int(hi[hk.I_ROLE])]
+            if not math.isnan(hf[hk.F_RATE]) or not math.isnan(hf[hk.F_DEV]):
                 state = FAULT
-            elif sensor.silent_since is not None:
+            elif not math.isnan(hf[hk.F_SSINCE]):
                 state = SILENT
-            elif limit is None and self._cap(sensor) is None:
+            elif limit is None and (role == "rare" and self.settings.rare_cap_s is None):
                 state = UNWATCHED
-            elif not self._learned(sensor):
+            elif not hi[hk.I_LEARNED]:
                 state = LEARNING
             else:
                 state = OK
+            last = _opt(hf[hk.F_LAST])
+            reference = float(hf[hk.F_WATCHED]) if last is None else last
             rows.append({
                 "id": sensor_id,
-                "role": sensor.role,
+                "role": role,
                 "state": state,
-                "last_seen_mono": sensor.last_seen,
-                "silent_seconds": max(0.0, mono - sensor.reference - sensor.blind_s),
-                "expected_max_gap_seconds": self._expected_gap(sensor),
+                "last_seen_mono": last,
+                "silent_seconds": max(0.0, mono - reference - float(hf[hk.F_BLIND])),
+                "expected_max_gap_seconds": _opt(hf[hk.F_CEXP]),
                 "silence_limit_seconds": limit,
-                "events": sensor.events,
-                "history_days": len(sensor.days),
+                "events": int(hi[hk.I_EVENTS]),
+                "history_days": int(hi[hk.I_DCOUNT]),
             })  # fmt: skip
         return {"watcher": "sensor_health", "sensors": rows}
 
     # ------------------------------------------------------------------ persistence
+    def _days(self, r: int) -> list[list]:
+        days, hi = self.st.days, self.st.hi
+        H = days.shape[1]
+        out = []
+        for j in range(int(hi[r, hk.I_DCOUNT])):
+            d = days[r, (int(hi[r, hk.I_DHEAD]) + j) % H]
+            out.append([float(d[hk.D_START]), float(d[hk.D_GAP]), int(d[hk.D_RATE]), bool(d[hk.D_CHAT])])
+        return out
+
     def state(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "origin": self._origin,
-            "last_mono": self._last_mono,
-            "last_event": self._last_event,
-            "sensors": {
-                sensor_id: {
-                    "role": sensor.role,
-                    "first_seen": sensor.first_seen,
-                    "last_seen": sensor.last_seen,
-                    "watched_from": sensor.watched_from,
-                    "events": sensor.events,
-                    "blind_s": sensor.blind_s,
-                    "days": [[d.start, d.max_gap, d.max_rate, d.chatter] for d in sensor.days],
-                    "silent_since": sensor.silent_since,
-                    "silent_limit": sensor.silent_limit,
-                }
-                for sensor_id, sensor in self.sensors.items()
-            },
-        }
+        hg = self.st.hg
+        sensors = {}
+        for sensor_id in self.sensors:
+            r = self._rows[sensor_id]
+            hf, hi = self.st.hf[r], self.st.hi[r]
+            sensors[sensor_id] = {
+                "role": ROLES[int(hi[hk.I_ROLE])],
+                "first_seen": _opt(hf[hk.F_FIRST]),
+                "last_seen": _opt(hf[hk.F_LAST]),
+                "watched_from": float(hf[hk.F_WATCHED]),
+                "events": int(hi[hk.I_EVENTS]),
+                "blind_s": float(hf[hk.F_BLIND]),
+                "days": self._days(r),
+                "silent_since": _opt(hf[hk.F_SSINCE]),
+                "silent_limit": float(hf[hk.F_SLIMIT]),
+            }
+        return {"version": 1, "origin": _opt(hg[hk.G_ORIGIN]), "last_mono": _opt(hg[hk.G_LASTMONO]),
+                "last_event": _opt(hg[hk.G_LASTEVENT]), "sensors": sensors}
 
     def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
         """Restore learned history and latched silences; configured roles win over stored ones."""
@@ -486,36 +331,33 @@ class SensorHealth(Detector):
         def opt(value: Any) -> Optional[float]:
             return None if value is None else rebase(float(value))
 
-        self._origin = opt(state.get("origin"))
+        self._reset()
+        st = self.st
+        origin = opt(state.get("origin"))
         last = opt(state.get("last_mono"))
-        self._last_mono = last
-        self._last_event = opt(state.get("last_event"))
-        self._resume_from = last
-        self.sensors = {}
+        st.hg[hk.G_ORIGIN], st.hg[hk.G_LASTMONO] = _nan(origin), _nan(last)
+        st.hg[hk.G_LASTEVENT], st.hg[hk.G_RESUME] = _nan(opt(state.get("last_event"))), _nan(last)
+        H = self.settings.history_days
         for sensor_id, raw in (state.get("sensors") or {}).items():
             role = self.roles.get(sensor_id, raw.get("role", "normal"))
-            sensor = _Sensor(role if role in ROLES else "normal", opt(raw.get("watched_from")) or 0.0)
-            sensor.first_seen = opt(raw.get("first_seen"))
-            sensor.last_seen = opt(raw.get("last_seen"))
-            sensor.events = int(raw.get("events", 0))
-            sensor.blind_s = float(raw.get("blind_s", 0.0))
-            days = raw.get("days") or []
-            sensor.days = deque(
-                _Day(rebase(float(d[0])), float(d[1]), int(d[2]), bool(d[3]) if len(d) > 3 else False)
-                for d in days[-self.settings.history_days:]
-            )
-            sensor.silent_since = opt(raw.get("silent_since"))
-            sensor.silent_limit = float(raw.get("silent_limit", 0.0))
-            self.sensors[sensor_id] = sensor
+            r = self._add_row(sensor_id, role if role in ROLES else "normal", on_origin=sensor_id in self.roles)
+            hf, hi = st.hf[r], st.hi[r]
+            hi[hk.I_EXISTS] = 1
+            hf[hk.F_FIRST], hf[hk.F_LAST] = _nan(opt(raw.get("first_seen"))), _nan(opt(raw.get("last_seen")))
+            hf[hk.F_WATCHED] = opt(raw.get("watched_from")) or 0.0
+            hi[hk.I_EVENTS] = int(raw.get("events", 0))
+            hf[hk.F_BLIND] = float(raw.get("blind_s", 0.0))
+            days = (raw.get("days") or [])[-H:]
+            for j, d in enumerate(days):
+                st.days[r, j] = (rebase(float(d[0])), float(d[1]), int(d[2]), bool(d[3]) if len(d) > 3 else False)
+            hi[hk.I_DCOUNT] = len(days)
+            hf[hk.F_SSINCE] = _nan(opt(raw.get("silent_since")))
+            hi[hk.I_FSILENT] = 0 if math.isnan(hf[hk.F_SSINCE]) else 1  # a latched silence is found at once
+            hf[hk.F_SLIMIT] = float(raw.get("silent_limit", 0.0))
         # Sensors new in the config are watched from the save (plus the downtime: from the restart).
-        start = last if last is not None else (self._origin or 0.0)
-        for sensor_id in self.roles:
-            if sensor_id not in self.sensors:
-                self.sensors[sensor_id] = _Sensor(self.roles[sensor_id], start)
-        self._invalidate()
-
-    def _invalidate(self) -> None:
-        """Forget every cache (after the state was replaced wholesale)."""
-        for sensor in self.sensors.values():
-            sensor._c_ok = False
-        self._due_min = None
+        start = last if last is not None else (origin or 0.0)
+        for sensor_id, role in self.roles.items():
+            if sensor_id not in self._rows:
+                r = self._add_row(sensor_id, role, on_origin=True)
+                hk.create(r, st.hf, st.hi, st.days, st.hg, self.params, start)
+        hk.refresh_all(st.hf, st.hi, st.days, st.hg, self.params)

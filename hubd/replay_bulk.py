@@ -108,7 +108,7 @@ class _LearnedDriver(_Driver):
         if self.sensors:
             # Register the batch's sensors now, in the order feeding them would (an empty replay):
             # LearnedDetector.load cannot restore a state without sensors (held_hist reshape).
-            from .detector.model import EventBatch
+            from .events import EventBatch
 
             empty = np.zeros(0)
             self.det.replay(EventBatch(empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty,
@@ -123,7 +123,7 @@ class _LearnedDriver(_Driver):
         self.det.load(state, _identity)
 
     def advance(self, target: int, phantoms: bool, t_last: float) -> int:
-        from .detector.model import EventBatch
+        from .events import EventBatch
 
         a, b = int(self.ins_before[self.pos]), int(self.ins_before[target])
         self.pos = target

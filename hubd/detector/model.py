@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..events import Event, EventBatch, Kind
+from ..events import Event, EventBatch
 from . import kernels
 from .kernels import SENS_FIELDS, SV_FIELDS
 from .base import RESIDENT, Detector, Finding

@@ -24,14 +24,13 @@ from .engine import Engine
 from .events import Event, Kind
 from .office import OfficeCommands, report_text
 from .sdnotify import Notifier
-from .seams import Hardware, Uplink
+from .seams import UPLINK_DOWN, Hardware, Uplink
 from .store import Store, StoreError
 
 log = logging.getLogger("hubd")
 # actions whose record must agree with the snapshot (an audit entry marks a change of mode too:
 # "away ended, the resident is back" must not wait for the next batched flush)
 _CONSEQUENCES = (AlertChanged, SendSms, Report, Audit)
-UPLINK_DOWN = ("uplink_down", "")  # the condition the uplink itself reports (hubd.modem.service)
 UPLINK_RESTART_S, UPLINK_RESTART_MAX_S = 10.0, 900.0
 # storage is told working again only after this long without an error: one alert per episode, not a
 # "faulty"/"working again" pair for every write that fails between two that succeed

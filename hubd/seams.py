@@ -64,6 +64,11 @@ class NoHardware(Hardware):
         self.set_outputs("off")
 
 
+UPLINK_DOWN = ("uplink_down", "")
+"""The condition an uplink reports when nothing can reach the office (the daemon raises it too
+when the uplink's task itself dies)."""
+
+
 class Uplink(ABC):
     """The way to the housing office. ``submit`` keeps the message before it returns: committed,
     or, while the disk refuses, held in memory and sent all the same (``on_disk`` is False then);

@@ -30,14 +30,13 @@ from hubd.modem.errors import ErrorClass
 from hubd.modem.modem import CNMI_OPTIONS, Modem, ModemEvent, PinMemory, SimError
 from hubd.modem.outbox import Inbox, Outbox, OutboxMessage
 from hubd.modem.pdu import Deliver, PduError, Reassembler, StatusReport, decode, encode_submit
-from hubd.seams import ConditionSink, InboundSink, Uplink
+from hubd.seams import UPLINK_DOWN, ConditionSink, InboundSink, Uplink
 from hubd.store import Store, StoreError
 
 __all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN", "UPLINK_DEGRADED", "numeric_sender"]
 
 log = logging.getLogger("hubd.modem")
 
-UPLINK_DOWN = ("uplink_down", "")
 UPLINK_DEGRADED = ("uplink_degraded", "")  # sending works, inbound SMS (office commands) do not
 INBOUND_BATCH = 5  # stored SMS read per worker step: between two sends, never a whole flood
 _NUMERIC_TONS = (0, 1, 2)  # unknown, international, national (TS 23.040 9.1.2.5)

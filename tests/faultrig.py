@@ -182,7 +182,7 @@ class Rig:
         return [r for r in rows if purpose is None or r[2] == purpose]
 
     def phone(self) -> list[tuple[str, str]]:
-        with self.emulator._cond:
+        with self.emulator.lock:
             return list(self.emulator.delivered)
 
 

@@ -286,7 +286,7 @@ def run_loop(workdir: str, kills: int, seed: int = 1, speed: float = 2400.0, det
         acked.read(ack_path)
         db_path = copy_state(os.path.join(workdir, "state"), os.path.join(workdir, "check"))
         problems += check_state(db_path, acked) + acked.overwritten
-        with emulator._cond:
+        with emulator.lock:
             delivered = list(emulator.delivered)
         found, stats = check_delivery(db_path, delivered, acked)
         problems += found
@@ -310,7 +310,7 @@ def kill_moment(kind: str, child: Child, emulator: ModemEmulator, rng: random.Ra
     if kind == "sms":
         if child.wait_line(30.0) != "READY":
             raise AssertionError(f"child never became ready:\n{child.post_mortem()}")
-        with emulator._cond:
+        with emulator.lock:
             before = sum(1 for c in emulator.commands if c.startswith("AT+CMGS"))
         seen = emulator.wait_until(lambda e: sum(1 for c in e.commands if c.startswith("AT+CMGS")) > before, 3.0)
         if not seen:

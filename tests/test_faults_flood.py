@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hubd.modem.service import INBOUND_BATCH
+from hubd.modem.inbound import INBOUND_BATCH
 from hubsim.modem import ModemEmulator
 
 from faultrig import HOUR, MIN, OFFICE, Rig, run

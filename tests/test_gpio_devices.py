@@ -17,19 +17,9 @@ from gpiozero.pins.mock import MockFactory, MockPin
 
 from hubd.clock import FakeClock
 from hubd.events import Kind
-from hubd.sensors.gpio import (
-    PATTERNS,
-    Blink,
-    ContactSensor,
-    Debouncer,
-    GpioBoard,
-    GpioSetupError,
-    LocalOutputs,
-    OkButton,
-    Pattern,
-    PirSensor,
-    SensorSpec,
-)
+from hubd.sensors.edge_filters import Debouncer
+from hubd.sensors.gpio import ContactSensor, GpioBoard, GpioSetupError, OkButton, PirSensor, SensorSpec
+from hubd.sensors.local_outputs import PATTERNS, Blink, LocalOutputs, Pattern
 
 T0 = 1000.0  # FakeClock's default start
 

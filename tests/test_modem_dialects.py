@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hubd.modem.modem import choose_storage, cpms_setting, parse_cclk, parse_cpms_options
-from hubd.modem.service import INBOUND_BATCH, UPLINK_DEGRADED, UPLINK_DOWN, numeric_sender
+from hubd.modem.inbound import INBOUND_BATCH, UPLINK_DEGRADED, numeric_sender
+from hubd.modem.service import UPLINK_DOWN
 from smshub import FAST, JST, OFFICE, TO, emulator, hub_on, in_thread, run  # noqa: F401 (emulator: a fixture)
 
 # --------------------------------------------------------------------------- sender type

@@ -1,5 +1,9 @@
-"""The pty modem emulator builds inbound PDUs with hubd's own encoder, byte for byte as before.
+"""The simulator's modem: a sans-IO AT model (``hubsim.at_modem``) behind a pty transport.
 
+The model is tested here without a pty or a thread: bytes in, bytes out, its delayed
+answers on a fake clock. The transport must hand the hub the model's bytes unchanged.
+
+The emulator builds inbound PDUs with hubd's own encoder, byte for byte as before.
 The expected hex strings below were produced by the emulator's former private
 SMS-DELIVER / STATUS-REPORT encoder before it was replaced by
 ``hubd.modem.pdu.encode_deliver`` / ``encode_status_report``: the emulator must
@@ -14,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+import hubsim.at_modem
 import hubsim.modem
-from hubd.modem.pdu import decode, encode_status_report
+from hubd.modem.pdu import decode, encode_status_report, encode_submit
+from hubsim.at_modem import AtModem
 from hubsim.modem import ModemEmulator
 
 JST = timezone(timedelta(hours=9))
@@ -69,7 +75,88 @@ def test_status_report_encoder_matches_the_emulators_former_bytes():
 
 def test_the_emulator_has_no_pdu_encoder_of_its_own():
     """One SMS encoder in the project: the emulator's former twin must not creep back."""
-    tree = ast.parse(Path(hubsim.modem.__file__).read_text(encoding="utf-8"))
-    defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    defined = set()
+    for module in (hubsim.modem, hubsim.at_modem):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        defined |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
     assert not defined & {"build_deliver_pdus", "build_status_report_pdu", "_pack_septets", "_scts", "_address",
                           "_chunks", "_swap"}
+
+
+# ------------------------------------------------------------------ the model without I/O
+class _Now:
+    """A hand-moved clock for the model's delayed answers."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _modem(**options) -> tuple[AtModem, _Now]:
+    now = _Now()
+    model = AtModem("sim800", now=now, **options)
+    model.attach()
+    return model, now
+
+
+def test_the_model_answers_bytes_with_bytes_and_no_io():
+    model, _ = _modem()
+    model.feed(b"ATE0\r")
+    assert model.take_output() == b"ATE0\r\r\nOK\r\n"  # echo is on at boot, off after the command
+    model.feed(b"AT+CSQ\r")
+    assert model.take_output() == b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+    assert model.take_output() == b""
+    assert model.commands == ["ATE0", "AT+CSQ"]
+
+
+def test_a_slow_cmgs_answer_waits_for_the_models_clock_and_holds_later_input_back():
+    model, now = _modem(cmgs_delay=30.0)
+    model.feed(b"ATE0\r")
+    model.take_output()
+    (part,) = encode_submit("+819000000009", "alarm")
+    model.feed(f"AT+CMGS={part.tpdu_length}\r".encode())
+    assert model.take_output() == b"\r\n> "
+    model.feed(part.pdu.encode() + b"\x1a")
+    model.feed(b"AT\r")  # the hub does not wait; the modem is busy and keeps it for later
+    assert model.take_output() == b""
+    assert model.delivered == [("+819000000009", "alarm")]
+    assert model.next_due() == pytest.approx(130.0)
+    now.t = 129.0
+    model.run_due()
+    assert b"+CMGS" not in model.take_output()
+    now.t = 130.0
+    model.run_due()
+    out = model.take_output()
+    assert out.startswith(b"\r\n+CMGS: ") and out.endswith(b"\r\nOK\r\n\r\nOK\r\n")  # then the held AT
+
+
+def test_a_reboot_drops_answers_in_flight_and_boots_with_banners_on_time():
+    model, now = _modem(report_delay=5.0)
+    model.reboot(down_for=2.0)
+    model.feed(b"AT\r")
+    assert model.take_output() == b""  # powered off: nothing is answered
+    assert not model.powered and model.next_due() == pytest.approx(102.0)
+    now.t = 102.0
+    model.run_due()
+    assert model.powered and model.boots == 2
+    assert model.take_output().startswith(b"\r\nRDY\r\n")
+
+
+def test_the_transport_writes_the_models_bytes_to_the_pty_unchanged():
+    import os
+    import select
+
+    with ModemEmulator("sim800") as emu:
+        fd = os.open(emu.port, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, b"AT+CGMI\r")
+            got = b""
+            while not got.endswith(b"OK\r\n"):
+                ready, _, _ = select.select([fd], [], [], 5.0)
+                assert ready, got
+                got += os.read(fd, 4096)
+        finally:
+            os.close(fd)
+    assert got == b"AT+CGMI\r\r\nSIMCOM_Ltd\r\n\r\nOK\r\n"

@@ -90,15 +90,16 @@ def test_a_multipart_sms_stopped_after_its_first_part_resends_only_the_rest(emul
     async def body():
         async with hub_on(emu, tmp_path, timing=PATIENT) as hub:
             await hub.ready()
-            original = emu._cmd_CMGS
+            model = emu.model
+            original = model._cmd_CMGS
             calls = []
 
             def second_swallowed(args):
                 calls.append(args)
                 if len(calls) == 2:
-                    emu._swallow += 1  # emulator thread: the second part is delivered, not answered
+                    model._swallow += 1  # emulator thread: the second part is delivered, not answered
                 return original(args)
-            emu._cmd_CMGS = second_swallowed
+            model._cmd_CMGS = second_swallowed
             message_id = hub.service.submit(TO, parts_text, "alarm", 1)
             assert await in_thread(emu.wait_delivered, 1, 5.0)
         async with hub_on(emu, tmp_path) as hub:

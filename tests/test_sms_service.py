@@ -629,7 +629,7 @@ def test_a_cpin_answer_without_ok_is_accepted(emulator, tmp_path):
 
 
 def test_the_emulator_is_deterministic_for_a_seed(emulator):
-    first, second = emulator("ec25", seed=3), emulator("ec25", seed=3)
+    first, second = emulator("ec25", seed=3).model, emulator("ec25", seed=3).model
     assert first._mr == second._mr and first.rng.random() == second.rng.random()
 
 

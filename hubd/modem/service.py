@@ -2,8 +2,9 @@
 
 :class:`SmsService` owns one modem and one worker coroutine. ``submit`` only
 commits the message to the outbox and wakes the worker; the worker connects,
-sets the modem up, sends the outbox in order, reads inbound SMS and delivery
-reports, polls health and recovers (re-sync, re-initialise, ``AT+CFUN=1,1``,
+sets the modem up, sends the outbox in order, lets its
+:class:`~hubd.modem.inbound.InboundReader` read inbound SMS and delivery reports
+after each send, polls health and recovers (re-sync, re-initialise, ``AT+CFUN=1,1``,
 re-open the port). Whenever the office cannot be reached for longer than
 ``down_after`` (no modem, SIM trouble, no network, sends failing) or a
 message is given up on, it raises the ``uplink_down`` system condition, and
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
@@ -28,31 +28,16 @@ from hubd.detector.base import SYSTEM, Finding
 from hubd.modem.channel import AtChannel, AtError, AtTimeout, ChannelClosed
 from hubd.modem.errors import ErrorClass
 from hubd.modem.modem import CNMI_OPTIONS, Modem, ModemEvent, PinMemory, SimError
+from hubd.modem.inbound import INBOUND_KINDS, InboundReader
+from hubd.modem.link_health import LinkHealth
 from hubd.modem.outbox import Inbox, Outbox, OutboxMessage
-from hubd.modem.pdu import Deliver, PduError, Reassembler, StatusReport, decode, encode_submit
+from hubd.modem.pdu import encode_submit
 from hubd.seams import UPLINK_DOWN, ConditionSink, InboundSink, Uplink
 from hubd.store import Store, StoreError
 
-__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN", "UPLINK_DEGRADED", "numeric_sender"]
+__all__ = ["SmsService", "NoModem", "SmsTiming", "UPLINK_DOWN"]
 
 log = logging.getLogger("hubd.modem")
-
-UPLINK_DEGRADED = ("uplink_degraded", "")  # sending works, inbound SMS (office commands) do not
-INBOUND_BATCH = 5  # stored SMS read per worker step: between two sends, never a whole flood
-_NUMERIC_TONS = (0, 1, 2)  # unknown, international, national (TS 23.040 9.1.2.5)
-_ASCII_DIGITS = re.compile(r"[0-9]+")
-
-
-def numeric_sender(address: str, toa: int) -> bool:
-    """True only if the sender is a phone number: TON unknown/international/national, ASCII digits.
-
-    An alphanumeric sender ID (TON 5) is free text any bulk sender can set, even to
-    ``0312345678``: it must never be mistaken for the office's number.
-    """
-    if (toa >> 4) & 0x07 not in _NUMERIC_TONS:
-        return False
-    digits = address[1:] if address.startswith("+") else address
-    return _ASCII_DIGITS.fullmatch(digits) is not None
 
 
 @dataclass(frozen=True)
@@ -86,36 +71,6 @@ def _count_parts(to: str, text: str) -> tuple[int, str | None]:
         return 0, f"cannot be encoded: {exc}"
 
 
-class _LinkHealth:
-    """Why the office is unreachable, since when, and whether that has been reported."""
-
-    def __init__(self) -> None:
-        self.reasons: dict[str, str] = {}
-        self.immediate: set[str] = set()
-        self.since: float | None = None
-        self.reported: frozenset[str] | None = None
-
-    def problem(self, reason: str, detail: str, now: float, immediate: bool = False) -> None:
-        if not self.reasons:
-            self.since = now
-        self.reasons[reason] = detail
-        if immediate:
-            self.immediate.add(reason)
-
-    def clear(self, *reasons: str) -> None:
-        for reason in reasons:
-            self.reasons.pop(reason, None)
-            self.immediate.discard(reason)
-        if not self.reasons:
-            self.since = None
-
-    def due(self, down_after: float) -> float | None:
-        """Monotonic time at which the condition must be raised (None: nothing to raise)."""
-        if self.since is None:
-            return None
-        return self.since if self.immediate else self.since + down_after
-
-
 class SmsService(Uplink):
     """SMS over a serial AT modem, with a persistent outbox. See the module docstring."""
 
@@ -132,25 +87,21 @@ class SmsService(Uplink):
         self.validity = validity
         self.timing = timing
         self.outbox = Outbox(store, clock)
-        self.inbox = Inbox(store, clock)
         if time_source is None:
             time_source = getattr(clock, "offer_time", None)
         self.modem = Modem(port, baudrate, sim_pin=sim_pin, pin_memory=PinMemory(store), cnmi_options=cnmi_options,
                            init_commands=init_commands, time_source=time_source,
                            command_timeout=timing.command_timeout, cmgs_timeout=timing.cmgs_timeout,
                            settle=timing.settle, channel_factory=channel_factory, on_event=self._on_modem_event)
-        self.health = _LinkHealth()
-        self.inbound_health = _LinkHealth()  # reported as uplink_degraded: inbound only, never sending
-        self._inbound_failures = 0
-        self._inbound_retry_at = 0.0
-        self._inbound: collections.deque[ModemEvent] = collections.deque()
-        self.reassembler = Reassembler(timing.reassembly_timeout)
-        self._groups: dict[tuple, list[int]] = {}
+        self.health = LinkHealth()
+        self.inbox = Inbox(store, clock)
+        self.reader = InboundReader(self.modem, self.inbox, self.outbox, clock,
+                                    reassembly_timeout=timing.reassembly_timeout, backoff=self._backoff,
+                                    note_failed=self._note_failed)
         self._events: collections.deque[ModemEvent] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conditions: ConditionSink | None = None
-        self._inbound_sink: InboundSink | None = None
         self._failures = 0
         self._next_connect = 0.0
         self._next_health = 0.0
@@ -159,7 +110,6 @@ class SmsService(Uplink):
         self._next_sim_check = 0.0
         self._hold_until = 0.0  # after a refused set-up: leave the modem alone until then
         self._step_waiters: list[asyncio.Future] = []
-        self._sweep_needed = True
         self._recovered = False  # interrupted sends and inbox parts of the last run taken up
         self._internal_clears_at = 0.0
         self._last_error: str | None = None
@@ -182,7 +132,7 @@ class SmsService(Uplink):
 
     async def run(self, conditions: ConditionSink, inbound: InboundSink) -> None:
         self._conditions = conditions
-        self._inbound_sink = inbound
+        self.reader.sink = inbound
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         crashes = 0
@@ -204,7 +154,7 @@ class SmsService(Uplink):
             message = self.outbox.get(message_id)
             if message is not None and message.state == "failed":  # cut off mid-send twice: never silently
                 self._note_failed(message, message.last_error or "interrupted while sending, twice")
-        self._reload_inbox()
+        self.reader.reload()
         self._recovered = True
 
     async def _worker_crashed(self, exc: Exception, crashes: int) -> None:
@@ -308,7 +258,7 @@ class SmsService(Uplink):
             await self._check_health()
         await self._read_network_time()
         await self._send_due()  # then one message, then inbound gets its turn: it never holds up an alarm
-        await self._inbound_work()
+        await self.reader.work()
 
     async def _connect(self) -> None:
         log.info("opening modem port %s", self.port)
@@ -332,7 +282,7 @@ class SmsService(Uplink):
     def _initialised_ok(self) -> None:
         self._failures = 0
         self.health.clear("modem", "sim")
-        self._sweep_needed = True
+        self.reader.sweep_needed = True
         self._next_health = self.clock.monotonic()
         self._registration_changed()
 
@@ -382,11 +332,11 @@ class SmsService(Uplink):
     async def _check_health(self) -> None:
         await self.modem.refresh()
         now = self.clock.monotonic()
-        self._sweep_needed = True  # indications can be lost: look in the storage now and then
+        self.reader.sweep_needed = True  # indications can be lost: look in the storage now and then
         usage = await self.modem.storage_usage()
         if usage is not None and usage[1] > 0 and usage[0] >= usage[1]:
-            self._storage_full(f"message storage full ({usage[0]} of {usage[1]})")
-        self._expire_inbound()
+            self.reader.storage_full(f"message storage full ({usage[0]} of {usage[1]})")
+        self.reader.expire()
         registered = self.modem.state.registered is not False
         self._next_health = now + (self.timing.health_interval if registered else self.timing.unregistered_poll)
         self._registration_changed()
@@ -417,7 +367,7 @@ class SmsService(Uplink):
     def _report_health(self) -> None:
         if self._conditions is None:
             return
-        self._report_inbound_health()
+        self.reader.report(self._conditions, self.timing.down_after, self.port)
         now = self.clock.monotonic()
         due = self.health.due(self.timing.down_after)
         if due is not None and now >= due:
@@ -434,23 +384,6 @@ class SmsService(Uplink):
             self.health.reported = None
             log.info("uplink recovered")
             self._conditions(UPLINK_DOWN, None)
-
-    def _report_inbound_health(self) -> None:
-        """One ``uplink_degraded`` per episode: raised when inbound has failed for ``down_after`` (at
-        once for a full SIM), cleared when it works again."""
-        assert self._conditions is not None
-        health, now = self.inbound_health, self.clock.monotonic()
-        due = health.due(self.timing.down_after)
-        if due is not None and now >= due and health.reported is None:
-            health.reported = frozenset(health.reasons)
-            log.error("inbound SMS failing (sending is not affected): %s",
-                      "; ".join(f"{k}: {v}" for k, v in health.reasons.items()))
-            self._conditions(UPLINK_DEGRADED, Finding("uplink_degraded", SYSTEM, health.since or now, 0.0,
-                                                      detail={"reasons": dict(health.reasons), "port": self.port}))
-        elif due is None and health.reported is not None:
-            health.reported = None
-            log.info("inbound SMS working again")
-            self._conditions(UPLINK_DEGRADED, None)
 
     # -- sending ---------------------------------------------------------------------------------
     def _backoff(self, attempts: int) -> float:
@@ -591,11 +524,11 @@ class SmsService(Uplink):
             if not resend:
                 self.health.clear("message_failed")
 
-    # -- inbound -----------------------------------------------------------------------------------
+    # -- modem events -------------------------------------------------------------------------------
     def _on_modem_event(self, event: ModemEvent) -> None:
         """Called by the reader in the loop: queue and wake, nothing more."""
-        if event.kind in ("sms_stored", "report_stored", "sms", "report"):
-            self._inbound.append(event)
+        if event.kind in INBOUND_KINDS:
+            self.reader.queue(event)
         else:
             self._events.append(event)
         self._poke()
@@ -607,158 +540,9 @@ class SmsService(Uplink):
             if event.kind == "registration":
                 self._registration_changed()
             elif event.kind == "reboot":
-                self._sweep_needed = True
+                self.reader.sweep_needed = True
             elif event.kind == "storage_full":
-                self._storage_full(event.text)
-
-    def _storage_full(self, detail: str) -> None:
-        """Inbound SMS are being refused: read (commit) and delete what is stored, and say so."""
-        self.inbound_health.problem("storage_full", detail, self.clock.monotonic(), immediate=True)
-        self._sweep_needed = True
-        self._inbound_retry_at = 0.0
-
-    async def _inbound_work(self) -> None:
-        """A bounded batch of inbound reading, after sending. Its failures (a phone that cannot list
-        or read stored SMS) degrade inbound only: reported, retried with back-off."""
-        if self.clock.monotonic() < self._inbound_retry_at or not (self._inbound or self._sweep_needed):
-            return
-        try:
-            for _ in range(INBOUND_BATCH):
-                if not self._inbound:
-                    break
-                event = self._inbound.popleft()
-                try:
-                    await self._handle_inbound(event)
-                except BaseException:
-                    self._inbound.appendleft(event)  # not lost: tried again after the back-off
-                    raise
-            if self._sweep_needed and not self._inbound:
-                await self._sweep_stored()
-        except AtError as exc:
-            self._inbound_failed(exc)
-            return
-        if self._inbound_failures or "storage_full" in self.inbound_health.reasons:
-            await self._inbound_recovered()
-
-    async def _handle_inbound(self, event: ModemEvent) -> None:
-        if event.kind in ("sms_stored", "report_stored") and event.index is not None:
-            await self._read_stored(event.index, event.storage)
-        elif event.pdu:
-            self._take_pdu(event.pdu)
-        else:
-            log.error("%s without its PDU line: nothing to decode", event.text)
-
-    def _inbound_failed(self, exc: AtError) -> None:
-        self._inbound_failures += 1
-        now = self.clock.monotonic()
-        delay = self._backoff(self._inbound_failures)
-        self._inbound_retry_at = now + delay
-        self._sweep_needed = True
-        if exc.code == 322:  # memory full
-            self._storage_full(str(exc))
-            self._inbound_retry_at = now + delay
-        self.inbound_health.problem("inbound", f"reading stored SMS failed: {exc}", now)
-        log.warning("reading inbound SMS failed (%s, failure %d): retrying in %g s; sending goes on",
-                    exc, self._inbound_failures, delay)
-
-    async def _inbound_recovered(self) -> None:
-        if "storage_full" in self.inbound_health.reasons:
-            usage = await self.modem.storage_usage()
-            if usage is not None and usage[0] >= usage[1] > 0:
-                return  # still full: the next sweep goes on deleting
-        self._inbound_failures = 0
-        self._inbound_retry_at = 0.0
-        self.inbound_health.clear("inbound", "storage_full")
-
-    async def _read_stored(self, index: int, storage: str | None) -> None:
-        pdu = await self.modem.read(index, storage)
-        if pdu is not None:
-            self._take_pdu(pdu)
-        else:
-            log.debug("stored SMS %s/%d is gone or empty (already swept)", storage or "?", index)
-        await self.modem.delete(index, storage)
-
-    async def _sweep_stored(self) -> None:
-        """Read whatever waits in the modem's storage (indications lost while down or rebooting),
-        a batch at a time: the rest waits for the next step, after the next send."""
-        stored = await self.modem.list_stored()
-        for index, pdu in stored[:INBOUND_BATCH]:
-            if pdu is not None:
-                self._take_pdu(pdu)
-            else:
-                log.error("stored SMS %d listed without a PDU; deleting it", index)
-            await self.modem.delete(index)
-        self._sweep_needed = len(stored) > INBOUND_BATCH
-
-    def _take_pdu(self, pdu: str) -> None:
-        """Decode and keep one inbound PDU; a bad one is logged and stored, never fatal. One already
-        committed (its deletion from the SIM failed, or the hub stopped before it) is not taken twice."""
-        if any(part.pdu == pdu for part in self.inbox.parts(limit=200)):
-            log.info("inbound PDU already kept (deleted late from the modem's storage): not taken again")
-            return
-        try:
-            message = decode(pdu)
-        except PduError as exc:
-            log.error("malformed inbound PDU kept in the inbox and ignored: %s (%s)", exc, pdu[:80])
-            self.inbox.add(pdu, None, "malformed", str(exc))
-            return
-        if isinstance(message, StatusReport):
-            updated = self.outbox.apply_report(message.message_ref, message.recipient, message.status)
-            if updated is None:
-                log.info("delivery report for unknown reference %d to %s", message.message_ref, message.recipient)
-            elif updated.state == "failed" and message.outcome in ("failed", "gave_up"):
-                self._note_failed(updated, updated.last_error or "not delivered")
-            else:
-                log.info("SMS %d: delivery report %s", updated.id, message.outcome)
-            return
-        if not isinstance(message, Deliver):
-            log.warning("inbound PDU is a %s, not an SMS: ignored", type(message).__name__)
-            self.inbox.add(pdu, None, "ignored", f"unexpected {type(message).__name__}")
-            return
-        part_id = self.inbox.add(pdu, message.sender)
-        self._assemble(message, part_id)
-
-    def _assemble(self, message: Deliver, part_id: int) -> None:
-        concat = message.concat
-        key = (message.sender, concat.ref_bits, concat.ref, concat.total) if concat and concat.total > 1 else None
-        ids = self._groups.setdefault(key, []) if key else []
-        ids.append(part_id)
-        text = self.reassembler.add(message, self.clock.monotonic())
-        if text is None:
-            return
-        if key:
-            self._groups.pop(key, None)
-        self._hand_over(message.sender, text, ids, numeric_sender(message.sender, message.sender_toa))
-
-    def _hand_over(self, sender: str, text: str, part_ids: list[int], numeric: bool) -> None:
-        log.info("SMS from %s%s (%d characters)", sender, "" if numeric else " (not a number)", len(text))
-        try:
-            if self._inbound_sink is not None:
-                self._inbound_sink(sender, text, numeric)
-        except Exception:  # noqa: BLE001 - a failing handler must not lose the modem loop
-            log.exception("inbound SMS handler failed for a message from %s", sender)
-        finally:
-            self.inbox.mark(part_ids, "done")
-
-    def _reload_inbox(self) -> None:
-        """Parts stored before a restart rejoin the reassembler (complete ones are handed over now)."""
-        for part in self.inbox.waiting_parts():
-            try:
-                message = decode(part.pdu)
-            except PduError as exc:
-                self.inbox.mark([part.id], "malformed", str(exc))
-                continue
-            if isinstance(message, Deliver):
-                self._assemble(message, part.id)
-
-    def _expire_inbound(self) -> None:
-        for incomplete in self.reassembler.expire(self.clock.monotonic()):
-            key = next((k for k in self._groups if k and k[0] == incomplete.sender and k[2] == incomplete.ref
-                        and k[3] == incomplete.total), None)
-            ids = self._groups.pop(key, []) if key else []
-            log.warning("incomplete SMS from %s dropped after %.0f s: parts %s of %d arrived",
-                        incomplete.sender, self.timing.reassembly_timeout, list(incomplete.received), incomplete.total)
-            self.inbox.mark(ids, "expired", "parts missing")
+                self.reader.storage_full(event.text)
 
     # -- waiting -------------------------------------------------------------------------------------
     def _poke(self) -> None:
@@ -796,8 +580,8 @@ class SmsService(Uplink):
                 candidates.append(now + self.outbox.due_in(head, self.timing.backoff_max))
         if self._events and self.modem.ready:
             candidates.append(now)
-        if (self._inbound or self._sweep_needed) and self.modem.ready:
-            candidates.append(max(now, self._inbound_retry_at))
+        if self.modem.ready:
+            candidates.append(self.reader.due())
         if "internal" in self.health.reasons:
             candidates.append(self._internal_clears_at)
         future = [c for c in candidates if c is not None]

@@ -186,7 +186,7 @@ async def live(flat: SimFlat, clock: ScaledClock, console: Console, collapse_at:
             for when, pattern in flat.patterns[seen_patterns:]:
                 console.say(f"hub outputs: buzzer/LED pattern '{pattern}'", when)
             seen_patterns = len(flat.patterns)
-            with emulator._cond:
+            with emulator.lock:
                 delivered = list(emulator.delivered)
             for to, text in delivered[seen_sms:]:
                 console.say(f"office phone {to} received SMS: {text}")

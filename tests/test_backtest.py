@@ -289,3 +289,61 @@ def test_backtest_cli_json_is_the_same_protocol_as_the_benchmark(real, capsys):
     expected = backtest(real, cuts=40, seed=3).as_dict()
     assert data["methods"] == json.loads(json.dumps(expected["methods"]))
     assert data["cut_from_days"] == [3.0, 8.0] and "every resident alert" in data["protocol"]
+
+
+def test_leave_one_home_out_never_trains_on_the_scored_home_or_a_variant_of_it(monkeypatch):
+    """bench_detector.loho: the prior (when hubd.detector.prior exists) is built, and the grid
+    point chosen, on homes of other bases only; a fault variant of a home is the same home."""
+    bench = load_bench()
+    logs = {"a": routine(10, wake=7.0), "b": routine(10, wake=9.0, bed=21.0), "c": routine(10, every=1200.0)}
+    homes = [bench.Home(name, name, "real", EventBatch.from_events(events)) for name, events in logs.items()]
+    homes.append(bench.Home("a+fault", "a", "real variant", homes[0].batch))
+    base_of = {id(h.batch): h.base for h in homes}
+    built = []
+
+    class FakePrior:
+        @staticmethod
+        def build_prior(batches, params):
+            built.append({base_of[id(b)] for b in batches})
+            return ("prior", len(built))
+
+    class Spy(LearnedDetector):
+        def __init__(self, params=None, prior=None):
+            super().__init__(params)
+
+    monkeypatch.setattr(bench, "_prior_module", lambda: FakePrior)
+    monkeypatch.setattr(backtest_module, "LearnedDetector", Spy)
+    run = bench.loho(homes, cuts=10)
+    assert [h.name for h, _ in run["scored"]] == ["a", "b", "c", "a+fault"]
+    assert built == [{"b", "c"}, {"a", "c"}, {"a", "b"}, {"b", "c"}]
+    assert [f["train_homes"] for f in run["folds"]] == [2, 3, 3, 2]
+    assert all(f["chosen"] in bench._grid_points() for f in run["folds"])
+    assert "population prior" in run["prior"]
+    text = bench.format_results(run)
+    assert "pooled, leave-one-home-out" in text and "in-sample" in text
+    monkeypatch.setattr(bench, "_prior_module", lambda: None)
+    assert "no population prior" in bench.loho(homes, cuts=10, grid=False)["prior"]
+
+
+def test_the_screen_bound_resident_sleeps_by_day_and_sits_at_a_pc_seen_by_its_power():
+    bench = load_bench()
+    batch = bench.simulate(bench.RESIDENTS["screen_bound"], 21, seed=3)
+    names = list(batch.sensors)
+    pc = batch.sensor == names.index("pc_power")
+    assert np.all(batch.kind[pc] == Kind.APPLIANCE)
+    watts, t = batch.value[pc], batch.mono[pc]
+    in_use = watts > 10
+    assert np.all((watts[in_use] >= 60) & (watts[in_use] <= 140)) and np.all(watts[~in_use] == 2.0)
+    assert 2 * 60 <= np.median(np.diff(t)[in_use[:-1] & in_use[1:]]) <= 6 * 60  # changes every few minutes
+    sessions = np.diff(np.flatnonzero(~in_use), prepend=-1) - 1  # readings per session
+    assert np.median(sessions[sessions > 0]) * 4 * 60 > 5 * H  # hours at the screen
+    motion = batch.mono[(batch.kind == Kind.MOTION) & (batch.value > 0)]
+    tod = (motion - T0) % DAY / H
+    assert np.mean((tod > 10) & (tod < 16)) < 0.03  # asleep 09:00-17:00
+    at_screen = np.zeros(motion.shape, dtype=bool)
+    for a, b in zip(t[:-1][in_use[:-1]], t[1:][in_use[:-1]]):
+        at_screen |= (motion >= a) & (motion < b)
+    screen_hours = float(np.sum(np.diff(t)[in_use[:-1]])) / H
+    assert at_screen.sum() / screen_hours < 6.0  # few PIR onsets an hour at the screen, breaks included (~90 pottering)
+    door = batch.sensor == names.index("front_door")
+    assert 2 <= door.sum() / 4 <= 21 / 2  # an outing every few days, not daily

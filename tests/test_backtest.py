@@ -347,3 +347,19 @@ def test_the_screen_bound_resident_sleeps_by_day_and_sits_at_a_pc_seen_by_its_po
     assert at_screen.sum() / screen_hours < 6.0  # few PIR onsets an hour at the screen, breaks included (~90 pottering)
     door = batch.sensor == names.index("front_door")
     assert 2 <= door.sum() / 4 <= 21 / 2  # an outing every few days, not daily
+
+
+def test_simulated_residents_take_the_same_quirks_as_the_dev_homes():
+    from hubsim import quirks
+
+    bench = load_bench()
+    resident = bench.RESIDENTS["regular"]
+    plain = bench.simulate(resident, 10, seed=4)
+    faulty = bench.simulate(resident, 10, seed=4, quirks=("inverted_reed", "stray_pulses"))
+    expected = quirks.stray_pulses(quirks.inverted_entrance(plain), seed=5)
+    for column in ("mono", "local", "kind", "sensor", "value"):
+        assert np.array_equal(getattr(faulty, column), getattr(expected, column)), column
+    door = plain.sensor == plain.sensors.index("front_door")
+    assert np.array_equal(faulty.value[faulty.sensor == faulty.sensors.index("front_door")], 1.0 - plain.value[door])
+    assert [h.name for h in bench.fault_variants(bench.Home("r", "r", "synthetic", plain), "synthetic variant")] == \
+        [f"r+{f}" for f in bench.FAULTS]  # the regular resident has a mat, a seat, a door and PIRs: every fault applies

@@ -159,19 +159,15 @@ def test_a_chattering_pir_toggles_for_hours_on_three_days(home, seed):
     before = home_log(home, 10)
     after = quirks.chattering_pir(before, seed=seed)
     others_unchanged(before, after, "hall_pir")
-    times = np.array([t for t, _ in rows_of(after, "hall_pir")])
-    gaps = np.diff(times)
-    runs, start = [], 0  # spells of toggles less than a minute apart
-    for i, g in enumerate(gaps):
-        if g > MIN:
-            runs.append((times[start], times[i]))
-            start = i + 1
-    runs.append((times[start], times[-1]))
-    bursts = [(a, b) for a, b in runs if b - a >= 1.5 * H]
+    old, new = rows_of(before, "hall_pir"), rows_of(after, "hall_pir")
+    added = np.array(sorted(t for t, _ in set(new) - set(old)))
+    cut = np.flatnonzero(np.diff(added) > H) + 1  # the bursts are on different days
+    bursts = [(part[0], part[-1]) for part in np.split(added, cut)]
     assert len(bursts) == 3 and len({int((a - before.mono[0]) // DAY) for a, _ in bursts}) == 3  # log days
     for a, b in bursts:
-        n = np.count_nonzero((times >= a) & (times <= b))
-        assert 2 * H <= b - a + 60 and n / (b - a) > 1 / 10.0  # rapid: more than one toggle per 10 s
+        n = np.count_nonzero((added >= a) & (added <= b))
+        assert 2 * H - 60 <= b - a <= 4 * H and n / (b - a) > 1 / 10.0  # hours of toggles, more than one per 10 s
+        assert not [r for r in old if a < r[0] < b and r in set(new)]  # its own events in a burst are gone
 
 
 def test_a_home_without_a_pir_gets_one_that_only_chatters():

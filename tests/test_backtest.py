@@ -213,6 +213,7 @@ def test_away_time_is_neither_scored_nor_cut():
     assert result.method("fixed 12 h").false_alarms == 0  # the trip would have fired it: away
     assert result.method("learned").alerts_by_type["not_returned"] == 1  # 56 h out, past the 24 h maximum
     assert result.method("learned").false_alarms == 1  # and that is a false alarm on normal life
+    assert result.method("learned").other_alerts == {"stayed_in_place": 0, "not_returned": 1}  # the old name
 
 
 def test_no_collapse_at_home_is_missed_within_24_hours(real):

@@ -108,6 +108,11 @@ class MethodResult:
     def delay_waking(self) -> DelayStats:
         return self.windows[0].waking
 
+    @property
+    def other_alerts(self) -> dict[str, int]:
+        """The resident alerts other than ``inactivity`` (what the old protocol reported beside its false alarms)."""
+        return {k: v for k, v in self.alerts_by_type.items() if k != "inactivity"}
+
 
 @dataclass(frozen=True)
 class BacktestResult:

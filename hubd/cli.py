@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backtest", help="false alarms and detection delay on an event CSV")
     p.add_argument("events")
     p.add_argument("--config", default=None)
-    p.add_argument("--cuts", type=int, default=200, help="simulated collapses (default 200)")
+    p.add_argument("--cuts", type=int, default=200,
+                   help="simulated collapses per cut window, from day 3 and from day 8 (default 200 each)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backtest)

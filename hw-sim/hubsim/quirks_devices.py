@@ -32,7 +32,7 @@ import random
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional, Sequence, Union
 
-from hubd.events import Kind
+from hubd.events import Kind, format_local
 
 from .simtime import HOUR, TimeLike, positive, to_local
 
@@ -216,7 +216,7 @@ class DoorMissed(_Quirk):
         try:
             _, back = _absence(ctx, self.after, ends=True)
         except LookupError:
-            raise ValueError(f"door_missed: the person never comes home after {self.after:.0f}") from None
+            raise ValueError(f"door_missed: the person never comes home after {format_local(self.after)}") from None
         return back - 1, back + self.window_s
 
     def apply(self, intervals, span, ctx):
@@ -230,13 +230,13 @@ class StrayPulses(_Quirk):
     sensor: str
     after: float
     n: int = 2
-    min_absence_s: ClassVar[float] = 40 * 60.0
+    min_absence_s: ClassVar[float] = 15 * 60.0
 
     def span(self, ctx: QuirkContext) -> Span:
         try:
             return _absence(ctx, self.after, ends=False, min_s=self.min_absence_s)
         except LookupError:
-            raise ValueError(f"stray_pulses: no absence of 40 min or more starts after {self.after:.0f}") from None
+            raise ValueError(f"stray_pulses: no absence of 15 min or more starts after {format_local(self.after)}") from None
 
     def apply(self, intervals, span, ctx):
         left, back = span
@@ -294,7 +294,7 @@ def door_missed(sensor: str, after: TimeLike) -> DoorMissed:
 
 def stray_pulses(sensor: str, after: TimeLike, n: int = 2) -> StrayPulses:
     """``n`` stray pulses of ``sensor`` (a mat, or a PIR for its hold time) while nobody is home:
-    in the first absence of 40 min or more that starts after ``after``, from a quarter of
+    in the first absence of 15 min or more that starts after ``after``, from a quarter of
     the way into it, 30 s to 5 min apart."""
     if int(n) < 1:
         raise ValueError(f"n must be at least 1, got {n!r}")

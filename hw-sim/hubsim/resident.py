@@ -8,6 +8,13 @@ and only then into events, so a scenario that cuts life short can tell a person'
 action from its consequence (a PIR falling after its hold time, a kettle that
 switches itself off) — see :func:`collapse`.
 
+Profiles (``PROFILES``): early_riser, late_sleeper, irregular, busy and screen_bound (a
+withdrawn resident asleep through the day, at a PC on a power sensor through the night;
+its flat, ``flat_for``, has the PC). Scenarios: collapse, stays_in_bed, holiday,
+day_night_reversal, pir_dies, modem_loses_network, less_active, and the sensor quirks of
+``quirks_devices`` (mat_stuck, mat_pulses, reed_inverted, pir_chatters, door_missed,
+stray_pulses), re-exported here.
+
 Times are local wall seconds since 1970 (naive local time), whole seconds, so the
 events survive the CSV round trip exactly; ``Event.mono == Event.local``. Every
 random draw comes from a ``random.Random`` seeded from ``(seed, what, when)``: the

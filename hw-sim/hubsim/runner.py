@@ -32,20 +32,39 @@ from .gpio_driver import ApplianceLoadFeed, GpioScript
 from .i2c.bus import SimBus
 from .i2c.ina226 import INA226Sim
 from .modem import ModemEmulator
-from .resident import DEFAULT_FLAT, Resident, collapse, suggested_pins
+from .quirks_devices import door_missed, mat_pulses, mat_stuck, pir_chatters, reed_inverted, stray_pulses
+from .resident import DEFAULT_FLAT, PROFILES, FlatSensor, Resident, collapse, flat_for, suggested_pins
 
 DAY, HOUR = 86400.0, 3600.0
 OFFICE = "+81300000001"
 DC_VOLTS = 24.0  # simulated appliances sit on a 24 V DC supply seen by INA226 shunt monitors
-SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41}
+SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41, "pc": 0x42}  # the PC only in a flat that has one
+
+# `hubd sim --quirk NAME`: a sensor quirk (hubsim.quirks_devices) at a fixed moment of the run.
+# Each maker takes (first history day, live morning 06:00) in local seconds.
+CLI_QUIRKS = {
+    "mat-stuck": ("the bed mat is stuck ON from the live morning for 24 h",
+                  lambda day0, live: mat_stuck("bed", live, 24)),
+    "seat-pulses": ("the sofa mat only pulses (sitting down, shifting), all along",
+                    lambda day0, live: mat_pulses("sofa")),
+    "reed-inverted": ("the front-door reed reads shut as open from history day 3",
+                      lambda day0, live: reed_inverted("front_door", day0 + 2 * DAY)),
+    "pir-chatter": ("the kitchen PIR chatters through the live morning (06:00-09:00)",
+                    lambda day0, live: pir_chatters("kitchen_pir", live, 3)),
+    "door-missed": ("the front door misses the return from the first absence after history day 1",
+                    lambda day0, live: door_missed("front_door", day0 + DAY)),
+    "stray-pulses": ("two stray sofa pulses in the first absence of 15 min+ after history day 1",
+                     lambda day0, live: stray_pulses("sofa", day0 + DAY)),
+}
 
 
-def sim_sensors(poll_seconds: float = 30.0, labels: bool = True) -> list[dict]:
+def sim_sensors(poll_seconds: float = 30.0, labels: bool = True,
+                flat: tuple[FlatSensor, ...] = DEFAULT_FLAT) -> list[dict]:
     """The ``[[sensors]]`` of the simulated flat: PIRs, contacts and mats on the suggested pins,
     the appliances on INA226 chips of the simulated bus (one list for `hubd sim` and the tests)."""
     pins = suggested_pins()
     sensors = []
-    for s in DEFAULT_FLAT:
+    for s in flat:
         if s.id in pins:
             entry = {"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0}
         elif s.id in SIM_APPLIANCES:
@@ -60,7 +79,8 @@ def sim_sensors(poll_seconds: float = 30.0, labels: bool = True) -> list[dict]:
 
 
 def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Config:
-    sensors = sim_sensors()
+    """The simulated flat's config; ``args.profile`` (default: the early riser) picks the flat."""
+    sensors = sim_sensors(flat=flat_for(getattr(args, "profile", "early_riser")))
     data = {
         "hub": {"flat_id": "SIM-1", "language": args.language, "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0},
@@ -214,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wall-limit", type=float, default=90.0, help="give up after this many real seconds")
     parser.add_argument("--quiet", action="store_true", help="do not print every sensor event")
     parser.add_argument("--log", default="warning", help="daemon log level")
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="early_riser",
+                        help="how the resident lives (screen_bound adds a PC on a power sensor)")
+    parser.add_argument("--quirk", action="append", choices=tuple(CLI_QUIRKS), default=[], metavar="QUIRK",
+                        help="a misbehaving sensor, repeatable: " + "; ".join(
+                            f"{name}: {text}" for name, (text, _) in CLI_QUIRKS.items()))
     args = parser.parse_args(argv)
     os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
     from gpiozero import Device
@@ -225,8 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     collapse_at = live_day + hh * HOUR + mm * 60
     live_start = live_day + 6 * HOUR
 
-    resident = Resident(args.seed)
-    events = resident.days(day0, args.history_days + 1, scenarios=[collapse(collapse_at, on_floor=True)])
+    resident = Resident(args.seed, profile=args.profile)
+    quirks = [CLI_QUIRKS[name][1](day0, live_start) for name in args.quirk]
+    try:
+        events = resident.days(day0, args.history_days + 1, scenarios=[collapse(collapse_at, on_floor=True), *quirks])
+    except ValueError as exc:
+        print(f"hubd sim: {exc}", file=sys.stderr)
+        return 2
     history = [e for e in events if e.local < live_start]
     live_events = [e for e in events if e.local >= live_start]
 
@@ -236,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = sim_config(state_dir, emulator.port, args)
         print(f"hubd sim: flat {config.hub.flat_id}, {len(config.sensors)} sensors, detector {config.detector.mode}, "
-              f"modem emulator (EC25 profile) on {emulator.port}, clock x{args.speed:g}", flush=True)
+              f"modem emulator (EC25 profile) on {emulator.port}, clock x{args.speed:g}, resident {args.profile}",
+              flush=True)
+        for name in args.quirk:
+            print(f"sensor quirk {name}: {CLI_QUIRKS[name][0]}", flush=True)
         engine = Engine(config)
         stats = replay(history, config, engine=engine)
         print(f"learned from {args.history_days} days of history: {stats.events} events, "

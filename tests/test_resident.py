@@ -22,6 +22,7 @@ from hubd.config import SensorConfig
 from hubd.events import Event, Kind, read_events, write_events
 from hubsim import resident as R
 from hubsim.gpio_driver import DEFAULT_ACTIVE_HIGH, ApplianceLoadFeed, GpioScript, SensorDrivenPin
+from hubsim.quirks_devices import PRESETS
 from hubsim.resident import (
     DAY,
     DEFAULT_FLAT,
@@ -826,6 +827,14 @@ def test_a_collapsed_person_does_not_shift_on_a_pulse_only_mat(base):
     at = _tv_evening_time(base_events, START + 2 * DAY)
     _, events = run(scenarios=[R.mat_pulses("sofa"), R.collapse(at)])
     assert not [e for e in events if e.sensor == "sofa" and e.local > at + 1]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_named_quirk_preset_places_its_quirk_in_an_ordinary_run(name):
+    quirk = PRESETS[name][1](START, START + 6 * DAY + 6 * HOUR)
+    resident, _ = run(n_days=7, scenarios=[quirk])
+    [marker] = resident.marked("sensor_quirk")
+    assert marker.detail.endswith(f":{quirk.sensor}") and START <= marker.start < START + 7 * DAY
 
 
 @pytest.mark.parametrize("bad, match", [

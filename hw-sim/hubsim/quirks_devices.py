@@ -34,7 +34,7 @@ from typing import ClassVar, Optional, Sequence, Union
 
 from hubd.events import Kind, format_local
 
-from .simtime import HOUR, TimeLike, positive, to_local
+from .simtime import DAY, HOUR, TimeLike, positive, to_local
 
 _INF = math.inf
 BINARY = frozenset({Kind.MOTION, Kind.PRESENCE, Kind.DOOR, Kind.ENTRANCE})
@@ -299,6 +299,25 @@ def stray_pulses(sensor: str, after: TimeLike, n: int = 2) -> StrayPulses:
     if int(n) < 1:
         raise ValueError(f"n must be at least 1, got {n!r}")
     return StrayPulses(sensor, to_local(after), int(n))
+
+
+# One of each quirk at a fixed moment of a run, by name (``hubd sim --quirk NAME``, benchmarks):
+# name -> (what it does, maker(first_day, focus)) with local seconds: ``first_day`` the run's
+# first midnight, ``focus`` the moment the run is about (``hubd sim``: its live morning, 06:00).
+PRESETS = {
+    "mat-stuck": ("the bed mat is stuck ON from the focus for 24 h",
+                  lambda first_day, focus: mat_stuck("bed", focus, 24)),
+    "seat-pulses": ("the sofa mat only pulses (sitting down, shifting), all along",
+                    lambda first_day, focus: mat_pulses("sofa")),
+    "reed-inverted": ("the front-door reed reads shut as open from day 3",
+                      lambda first_day, focus: reed_inverted("front_door", first_day + 2 * DAY)),
+    "pir-chatter": ("the kitchen PIR chatters for 3 h from the focus",
+                    lambda first_day, focus: pir_chatters("kitchen_pir", focus, 3)),
+    "door-missed": ("the front door misses the return from the first absence ending after day 1",
+                    lambda first_day, focus: door_missed("front_door", first_day + DAY)),
+    "stray-pulses": ("two stray sofa pulses in the first absence of 15 min+ after day 1",
+                     lambda first_day, focus: stray_pulses("sofa", first_day + DAY)),
+}
 
 
 def apply_quirks(sensor: str, intervals: list[list], planned: Sequence[tuple[_Quirk, Span]],

@@ -32,31 +32,13 @@ from .gpio_driver import ApplianceLoadFeed, GpioScript
 from .i2c.bus import SimBus
 from .i2c.ina226 import INA226Sim
 from .modem import ModemEmulator
-from .quirks_devices import door_missed, mat_pulses, mat_stuck, pir_chatters, reed_inverted, stray_pulses
+from .quirks_devices import PRESETS
 from .resident import DEFAULT_FLAT, PROFILES, FlatSensor, Resident, collapse, flat_for, suggested_pins
 
 DAY, HOUR = 86400.0, 3600.0
 OFFICE = "+81300000001"
 DC_VOLTS = 24.0  # simulated appliances sit on a 24 V DC supply seen by INA226 shunt monitors
 SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41, "pc": 0x42}  # the PC only in a flat that has one
-
-# `hubd sim --quirk NAME`: a sensor quirk (hubsim.quirks_devices) at a fixed moment of the run.
-# Each maker takes (first history day, live morning 06:00) in local seconds.
-CLI_QUIRKS = {
-    "mat-stuck": ("the bed mat is stuck ON from the live morning for 24 h",
-                  lambda day0, live: mat_stuck("bed", live, 24)),
-    "seat-pulses": ("the sofa mat only pulses (sitting down, shifting), all along",
-                    lambda day0, live: mat_pulses("sofa")),
-    "reed-inverted": ("the front-door reed reads shut as open from history day 3",
-                      lambda day0, live: reed_inverted("front_door", day0 + 2 * DAY)),
-    "pir-chatter": ("the kitchen PIR chatters through the live morning (06:00-09:00)",
-                    lambda day0, live: pir_chatters("kitchen_pir", live, 3)),
-    "door-missed": ("the front door misses the return from the first absence after history day 1",
-                    lambda day0, live: door_missed("front_door", day0 + DAY)),
-    "stray-pulses": ("two stray sofa pulses in the first absence of 15 min+ after history day 1",
-                     lambda day0, live: stray_pulses("sofa", day0 + DAY)),
-}
-
 
 def sim_sensors(poll_seconds: float = 30.0, labels: bool = True,
                 flat: tuple[FlatSensor, ...] = DEFAULT_FLAT) -> list[dict]:
@@ -236,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", default="warning", help="daemon log level")
     parser.add_argument("--profile", choices=tuple(PROFILES), default="early_riser",
                         help="how the resident lives (screen_bound adds a PC on a power sensor)")
-    parser.add_argument("--quirk", action="append", choices=tuple(CLI_QUIRKS), default=[], metavar="QUIRK",
-                        help="a misbehaving sensor, repeatable: " + "; ".join(
-                            f"{name}: {text}" for name, (text, _) in CLI_QUIRKS.items()))
+    parser.add_argument("--quirk", action="append", choices=tuple(PRESETS), default=[], metavar="QUIRK",
+                        help="a misbehaving sensor, repeatable (the focus is the live morning, 06:00; day 1 the first "
+                             "day of history): " + "; ".join(
+                            f"{name}: {text}" for name, (text, _) in PRESETS.items()))
     args = parser.parse_args(argv)
     os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
     from gpiozero import Device
@@ -251,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     live_start = live_day + 6 * HOUR
 
     resident = Resident(args.seed, profile=args.profile)
-    quirks = [CLI_QUIRKS[name][1](day0, live_start) for name in args.quirk]
+    quirks = [PRESETS[name][1](day0, live_start) for name in args.quirk]
     try:
         events = resident.days(day0, args.history_days + 1, scenarios=[collapse(collapse_at, on_floor=True), *quirks])
     except ValueError as exc:
@@ -269,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
               f"modem emulator (EC25 profile) on {emulator.port}, clock x{args.speed:g}, resident {args.profile}",
               flush=True)
         for name in args.quirk:
-            print(f"sensor quirk {name}: {CLI_QUIRKS[name][0]}", flush=True)
+            print(f"sensor quirk {name}: {PRESETS[name][0]}", flush=True)
         engine = Engine(config)
         stats = replay(history, config, engine=engine)
         print(f"learned from {args.history_days} days of history: {stats.events} events, "

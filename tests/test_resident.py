@@ -775,6 +775,18 @@ def test_a_pulse_only_seat_mat_pulses_on_sitting_down_and_now_and_then_but_not_w
         assert max(gaps) > 10 * MINUTE
 
 
+def test_a_sit_across_the_edges_of_a_pulse_only_span_is_held_outside_it(qbase):
+    _, base_events = qbase
+    rows = _rows(between(base_events, QSTART + DAY, START + QUIRK_DAYS * DAY), "sofa")
+    s, f = next((s, f) for (s, v), (f, _) in zip(rows, rows[1:]) if v == 1 and f - s > HOUR)
+    a, b = s + 20 * MINUTE, f - 20 * MINUTE  # the quirk begins and ends while they sit
+    resident, events = run(n_days=QUIRK_DAYS, scenarios=[R.mat_pulses("sofa", a, (b - a) / HOUR)])
+    mine = _rows(events, "sofa")
+    assert (a, 0.0) in mine and (b, 1.0) in mine and (f, 0.0) in mine
+    assert all(a <= t < b and (t - 1, 1.0) in mine for t, v in mine if s < t < f and v == 0 and t != a and t != f)
+    assert [r for r in mine if not a <= r[0] <= b] == [r for r in _rows(base_events, "sofa") if not a <= r[0] <= b]
+
+
 def test_an_inverted_reed_reads_shut_as_open_from_then_on(qbase):
     _, base_events = qbase
     at = QSTART + 12 * HOUR

@@ -123,17 +123,26 @@ class MatPulses(_Quirk):
         return _open_span(self.start, self.hours, ctx)
 
     def apply(self, intervals, span, ctx):
+        """Inside the span a hold becomes its pulses; a hold running across an edge of the span is
+        held outside it as before (it falls at the span's start, and is ON again at its end)."""
         a, b = span
         out = []
         for s, e in intervals:
-            if not a <= s < b:
+            end = _INF if e is None else e
+            if end <= a or s >= b:
                 out.append([s, e])
                 continue
+            if s < a:
+                out.append([s, a])
+            if end > b:
+                out.append([b, e])
             rng = random.Random(f"{ctx.seed}/quirk/pulses/{self.sensor}/{int(s)}")
-            seated_until = min(_INF if e is None else e, ctx.person_stops, ctx.horizon[1])  # a collapsed person does not shift
             every = self.shift_every_min * 60.0
-            out.append([s, s + 1])  # sitting down
-            out += _pulses(s + 2 + rng.expovariate(1.0 / every), seated_until, every, rng)
+            seated_until = min(end, b, ctx.person_stops, ctx.horizon[1])  # a collapsed person does not shift
+            if s >= a:
+                out.append([s, s + 1])  # sitting down
+            first = max(s + 1, a) + 1 + rng.expovariate(1.0 / every)
+            out += _pulses(first, seated_until - 1, every, rng)  # shifting now and then
         return out
 
 

@@ -8,6 +8,7 @@ breaks realism, not a reseed, makes them fail.
 from __future__ import annotations
 
 import io
+import math
 import statistics
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from hubd.config import SensorConfig
 from hubd.events import Event, Kind, read_events, write_events
 from hubsim import resident as R
 from hubsim.gpio_driver import DEFAULT_ACTIVE_HIGH, ApplianceLoadFeed, GpioScript, SensorDrivenPin
+from hubsim.quirks_devices import PRESETS
 from hubsim.resident import (
     DAY,
     DEFAULT_FLAT,
@@ -695,3 +697,284 @@ def test_load_feed_follows_the_residents_appliances(base):
     assert feed.watts_at("kettle", boil.local + 30) == boil.value
     cycling = [feed.watts_at("fridge", START + m * MINUTE) > 10 for m in range(24 * 60)]
     assert 0.15 < sum(cycling) / len(cycling) < 0.6  # the compressor's duty cycle
+
+
+# --------------------------------------------------------------------------- sensor quirks (quirks_devices)
+
+
+QUIRK_DAYS = 8
+QSTART = START + 2 * DAY  # quirks begin after two ordinary days
+
+
+@pytest.fixture(scope="module")
+def qbase():
+    return run(n_days=QUIRK_DAYS)
+
+
+def _rows(events, sensor):
+    return [(e.local, e.value) for e in events if e.sensor == sensor]
+
+
+QUIRKS = {
+    "stuck": lambda: R.mat_stuck("bed", QSTART + 10 * HOUR, 14),
+    "pulses": lambda: R.mat_pulses("sofa", QSTART, 48),
+    "inverted": lambda: R.reed_inverted("front_door", QSTART + 12 * HOUR),
+    "chatter": lambda: R.pir_chatters("kitchen_pir", QSTART + 8 * HOUR, 6),
+    "missed": lambda: R.door_missed("front_door", QSTART),
+    "stray": lambda: R.stray_pulses("sofa", QSTART),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIRKS))
+def test_a_quirk_changes_only_its_sensor_inside_its_span_and_is_seeded(qbase, name):
+    quirk = QUIRKS[name]()
+    resident0, base_events = qbase
+    resident, events = run(n_days=QUIRK_DAYS, scenarios=[quirk])
+    [marker] = resident.marked("sensor_quirk")
+    assert marker.detail == f"{name}:{quirk.sensor}"
+    a, b = marker.start, (math.inf if marker.end is None else marker.end)
+    assert [e for e in events if e.sensor != quirk.sensor] == [e for e in base_events if e.sensor != quirk.sensor]
+    mine, theirs = _rows(events, quirk.sensor), _rows(base_events, quirk.sensor)
+    assert [r for r in mine if not a <= r[0] <= b] == [r for r in theirs if not a <= r[0] <= b]
+    assert mine != theirs, "the quirk must show"
+    assert [m for m in resident.markers if m.kind != "sensor_quirk"] == resident0.markers  # life itself is unchanged
+    assert Resident(7).days(START, QUIRK_DAYS, [quirk]) == events
+    last = None
+    for t, v in mine:  # still a well-formed binary sensor
+        assert v in (0.0, 1.0) and v != last and t == int(t)
+        last = v
+
+
+def test_a_stuck_mat_is_on_throughout_its_span_and_then_tells_the_truth(qbase):
+    _, base_events = qbase
+    a, b = QSTART + 10 * HOUR, QSTART + 24 * HOUR
+    _, events = run(n_days=QUIRK_DAYS, scenarios=[R.mat_stuck("bed", a, 14)])
+    assert all(state_at(events, "bed", t) == 1 for t in range(int(a), int(b), 300))
+    assert not [e for e in events if e.sensor == "bed" and a < e.local < b]
+    assert state_at(base_events, "bed", a + HOUR) == 0  # really up at that time (an early riser at 11:00)
+    assert state_at(events, "bed", b) == state_at(base_events, "bed", b)
+
+
+def test_a_pulse_only_seat_mat_pulses_on_sitting_down_and_now_and_then_but_not_while_still(qbase):
+    _, base_events = qbase
+    a, b = QSTART, QSTART + 2 * DAY
+    _, events = run(n_days=QUIRK_DAYS, scenarios=[R.mat_pulses("sofa", a, 48)])
+    base_rows = _rows(between(base_events, a, b), "sofa")
+    rows = _rows(between(events, a, b), "sofa")
+    rises = [t for t, v in rows if v == 1]
+    assert all(fall - rise == 1 for (rise, _), (fall, _) in zip(rows[::2], rows[1::2]))  # ~1 s pulses
+    sit_downs = [t for t, v in base_rows if v == 1]
+    assert set(sit_downs) <= set(rises)
+    assert all(state_at(base_events, "sofa", t) == 1 for t in rises)  # only while someone is seated
+    assert len(sit_downs) < len(rises) < 0.5 * on_seconds(base_events, "sofa", a, b) / MINUTE
+    holds = [(s, f) for (s, v), (f, _) in zip(base_rows, base_rows[1:]) if v == 1 and f - s > 90 * MINUTE]
+    assert holds, "no long sit in the span"
+    for s, f in holds:  # sitting still: long gaps with nothing at all
+        inside = [t for t in rises if s <= t < f]
+        gaps = [y - x for x, y in zip(inside + [f], inside[1:] + [f])]
+        assert max(gaps) > 10 * MINUTE
+
+
+def test_a_sit_across_the_edges_of_a_pulse_only_span_is_held_outside_it(qbase):
+    _, base_events = qbase
+    rows = _rows(between(base_events, QSTART + DAY, START + QUIRK_DAYS * DAY), "sofa")
+    s, f = next((s, f) for (s, v), (f, _) in zip(rows, rows[1:]) if v == 1 and f - s > HOUR)
+    a, b = s + 20 * MINUTE, f - 20 * MINUTE  # the quirk begins and ends while they sit
+    resident, events = run(n_days=QUIRK_DAYS, scenarios=[R.mat_pulses("sofa", a, (b - a) / HOUR)])
+    mine = _rows(events, "sofa")
+    assert (a, 0.0) in mine and (b, 1.0) in mine and (f, 0.0) in mine
+    assert all(a <= t < b and (t - 1, 1.0) in mine for t, v in mine if s < t < f and v == 0 and t != a and t != f)
+    assert [r for r in mine if not a <= r[0] <= b] == [r for r in _rows(base_events, "sofa") if not a <= r[0] <= b]
+
+
+def test_an_inverted_reed_reads_shut_as_open_from_then_on(qbase):
+    _, base_events = qbase
+    at = QSTART + 12 * HOUR
+    _, events = run(n_days=QUIRK_DAYS, scenarios=[R.reed_inverted("front_door", at)])
+    assert state_at(base_events, "front_door", at) == 0 and _rows(between(events, at - 1, at + 1), "front_door") == [(at, 1.0)]
+    later = [e for e in events if e.sensor == "front_door" and e.local > at]
+    assert len(later) >= 6
+    assert [(e.local, 1 - e.value) for e in later] == _rows(between(base_events, at, START + QUIRK_DAYS * DAY), "front_door")
+    assert state_at(events, "front_door", START + QUIRK_DAYS * DAY) == 1  # shut, reads open
+
+
+def test_a_chattering_pir_adds_bursts_of_rapid_toggles_on_top_of_what_it_sees(qbase):
+    _, base_events = qbase
+    a, b = QSTART + 8 * HOUR, QSTART + 14 * HOUR
+    _, events = run(n_days=QUIRK_DAYS, scenarios=[R.pir_chatters("kitchen_pir", a, 6)])
+    rises = [e.local for e in between(events, a, b) if e.sensor == "kitchen_pir" and e.value == 1]
+    base_rises = [e.local for e in between(base_events, a, b) if e.sensor == "kitchen_pir" and e.value == 1]
+    assert len(rises) > len(base_rises) + 100
+    bursts = sum(1 for x, y in zip(rises, rises[10:]) if y - x <= 60)  # ten toggles within a minute
+    assert bursts >= 20
+    # what it really saw is still reported: on whenever the real PIR was on
+    for e in between(base_events, a, b):
+        if e.sensor == "kitchen_pir" and e.value == 1:
+            assert state_at(events, "kitchen_pir", e.local) == 1
+
+
+def test_a_missed_door_event_leaves_the_return_unrecorded_but_the_person_home(qbase):
+    resident0, base_events = qbase
+    back = next(m.end for m in resident0.marked("away") if m.end >= QSTART)
+    resident, events = run(n_days=QUIRK_DAYS, scenarios=[R.door_missed("front_door", QSTART)])
+    assert _rows(between(base_events, back - 2, back + 60), "front_door")  # there was a door
+    assert not _rows(between(events, back - 2, back + 60), "front_door")
+    assert _rows(between(events, back, back + 60), "hall_pir")  # shoes off in the hall, as ever
+    assert resident.marked("away") == resident0.marked("away")
+
+
+@pytest.mark.parametrize("sensor, length", [("sofa", 1), ("hall_pir", HOLD)])
+def test_stray_pulses_come_while_nobody_is_home(qbase, sensor, length):
+    resident0, _ = qbase
+    trip = next(m for m in resident0.marked("away") if m.start >= QSTART and m.end - m.start >= 15 * MINUTE)
+    resident, events = run(n_days=QUIRK_DAYS, scenarios=[R.stray_pulses(sensor, QSTART)])
+    inside = _rows(between(events, trip.start + HOLD + 1, trip.end), sensor)
+    assert [v for _, v in inside] == [1.0, 0.0, 1.0, 0.0]
+    assert inside[1][0] - inside[0][0] == length and inside[3][0] - inside[2][0] == length
+    assert [(m.start, m.end) for m in resident.marked("sensor_quirk")] == [(trip.start, trip.end)]
+
+
+def test_a_collapsed_person_does_not_shift_on_a_pulse_only_mat(base):
+    _, base_events = base
+    at = _tv_evening_time(base_events, START + 2 * DAY)
+    _, events = run(scenarios=[R.mat_pulses("sofa"), R.collapse(at)])
+    assert not [e for e in events if e.sensor == "sofa" and e.local > at + 1]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_named_quirk_preset_places_its_quirk_in_an_ordinary_run(name):
+    quirk = PRESETS[name][1](START, START + 6 * DAY + 6 * HOUR)
+    resident, _ = run(n_days=7, scenarios=[quirk])
+    [marker] = resident.marked("sensor_quirk")
+    assert marker.detail.endswith(f":{quirk.sensor}") and START <= marker.start < START + 7 * DAY
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda: R.mat_stuck("attic_mat", START, 2), "no sensor"),
+    (lambda: R.mat_pulses("kitchen_pir"), "presence"),
+    (lambda: R.reed_inverted("bed", START), "entrance"),
+    (lambda: R.door_missed("fridge_door", START), "entrance"),
+    (lambda: R.stray_pulses("kettle", START), "presence"),
+    (lambda: R.door_missed("front_door", START + 30 * DAY), "never comes home"),
+    (lambda: R.stray_pulses("sofa", START + 30 * DAY), "no absence"),
+    (lambda: R.mat_stuck("bed", START, 0), "hours"),
+    (lambda: R.stray_pulses("sofa", START, n=0), "n must"),
+])
+def test_bad_quirks_are_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        Resident(1).days(START, 3, [bad()])
+
+
+# --------------------------------------------------------------------------- the screen-bound resident
+
+
+SB_DAYS = 28
+
+
+@pytest.fixture(scope="module")
+def screen_bound():
+    return run(seed=7, n_days=SB_DAYS, profile="screen_bound")
+
+
+def pc_sessions(events):
+    """(on, off, levels) of each PC session: above 10 W until back to standby."""
+    out, on, levels = [], None, []
+    for e in events:
+        if e.sensor != "pc":
+            continue
+        if e.value > 10:
+            on = e.local if on is None else on
+            levels.append(e.value)
+        elif on is not None:
+            out.append((on, e.local, levels))
+            on, levels = None, []
+    return out
+
+
+def test_only_a_screen_bound_residents_flat_has_the_pc(screen_bound):
+    resident, events = screen_bound
+    assert R.PC in resident.sensors and R.PC not in Resident(1).sensors
+    assert resident.sensors == R.flat_for("screen_bound") == DEFAULT_FLAT + (R.PC,)
+    assert resident.baseline_watts()["pc"] == 2.0
+    assert {e.sensor for e in events} >= {"pc", "hall_pir", "bed", "front_door"}
+
+
+def test_the_screen_bound_resident_sleeps_through_the_day(screen_bound):
+    resident, events = screen_bound
+    sleeps = resident.marked("sleep")
+    probes = [START + d * DAY + h * HOUR for d in range(1, SB_DAYS) for h in (10, 12, 14)]
+    asleep = [t for t in probes if any(m.covers(t) for m in sleeps)]
+    assert len(asleep) >= 0.85 * len(probes)
+    assert all(state_at(events, "bed", t) == 1 for t in asleep if not any(m.covers(t) for m in resident.marked("night_up")))
+    nights = full_nights(resident)
+    assert 6.5 <= statistics.mean((m.start % DAY) / HOUR for m in nights) <= 10  # to bed in the morning
+    assert 14.5 <= statistics.mean((m.end % DAY) / HOUR for m in nights) <= 18  # up in the afternoon
+    awake_at_3am = [START + d * DAY + 3 * HOUR for d in range(1, SB_DAYS)]
+    assert not [t for t in awake_at_3am if any(m.covers(t) for m in sleeps)]
+
+
+def test_the_screen_bound_resident_spends_hours_at_a_pc_whose_draw_varies(screen_bound):
+    _, events = screen_bound
+    sessions = pc_sessions(events)
+    hours = [(off - on) / HOUR for on, off, _ in sessions]
+    assert sum(hours) / SB_DAYS >= 8  # hours a day at the screen
+    assert statistics.median(hours) >= 1 and max(hours) >= 4
+    for on, off, levels in sessions:
+        assert all(60 <= w <= 140 for w in levels)
+        if off - on > HOUR:
+            assert len(set(levels)) >= 6  # a new level every few minutes while in use
+    changes = [e.local for e in events if e.sensor == "pc" and e.value > 10]
+    steps = [(y - x) / MINUTE for x, y in zip(changes, changes[1:]) if y - x < 10 * MINUTE]
+    assert 2 <= statistics.median(steps) <= 7
+    assert {e.value for e in events if e.sensor == "pc" and e.value <= 10} == {2.0}  # standby between sessions
+
+
+def test_few_pir_events_while_at_the_screen(screen_bound, base):
+    _, events = screen_bound
+    sessions = pc_sessions(events)
+    rises = [e.local for e in events if e.kind is Kind.MOTION and e.value == 1]
+    at_pc = sum(1 for t in rises if any(on <= t < off for on, off, _ in sessions))
+    per_hour = at_pc / (sum(off - on for on, off, _ in sessions) / HOUR)
+    early, early_events = base
+    awake_s = N_DAYS * DAY - sum(m.end - m.start for m in early.marked("sleep") + early.marked("away"))
+    early_rate = sum(1 for e in early_events if e.kind is Kind.MOTION and e.value == 1
+                     and not any(m.covers(e.local) for m in early.marked("sleep"))) / (awake_s / HOUR)
+    assert per_hour < 6 and per_hour < 0.5 * early_rate
+
+
+def test_the_screen_bound_resident_goes_out_rarely_briefly_and_mostly_at_night():
+    away = []
+    for seed in (1, 7, 21):
+        resident, _ = run(seed=seed, n_days=SB_DAYS, profile="screen_bound")
+        away += resident.marked("away")
+    assert 3 * SB_DAYS / len(away) >= 3  # days between outings, on average
+    assert statistics.median((m.end - m.start) / MINUTE for m in away) <= 40
+    late = [m for m in away if not 5 <= (m.start % DAY) / HOUR < 22]
+    assert len(late) >= 0.35 * len(away)
+
+
+def test_the_screen_bound_residents_meals_are_irregular(screen_bound, base):
+    resident, events = screen_bound
+    cooked = Counter(int((e.local - START) // DAY) for e in events if e.sensor == "microwave" and e.value > 100)
+    assert sum(1 for d in range(SB_DAYS) if cooked[d] < 2) >= SB_DAYS // 4
+    early, early_events = base
+    since_wake = [((e.local - m.end) / HOUR) for m in full_nights(resident) for e in between(events, m.end, m.end + 16 * HOUR)
+                  if e.sensor == "microwave" and e.value > 100]
+    early_since_wake = [((e.local - m.end) / HOUR) for m in full_nights(early) for e in between(early_events, m.end, m.end + 16 * HOUR)
+                        if e.sensor == "microwave" and e.value > 100]
+    assert statistics.stdev(since_wake) > statistics.stdev(early_since_wake)
+
+
+def test_a_pc_left_on_by_a_collapsed_resident_settles_to_one_steady_draw(screen_bound):
+    _, base_events = screen_bound
+    on, off, _ = next(s for s in pc_sessions(base_events) if s[0] > START + 3 * DAY and s[1] - s[0] > 2 * HOUR)
+    at = on + HOUR
+    _, events = run(seed=7, n_days=SB_DAYS, profile="screen_bound", scenarios=[R.collapse(at)])
+    after = [e for e in events if e.sensor == "pc" and e.local > at]
+    assert len(after) == 1 and after[0].value == pytest.approx(0.8 * 60) and after[0].local <= at + 15 * MINUTE
+    assert state_at(events, "pc", START + SB_DAYS * DAY) > 10  # nobody switches it off
+
+
+def test_a_pc_in_a_configured_flat_is_recognised():
+    flat = R.flat_from_config([SensorConfig(id="desk_pc", kind="appliance", chip="ina219")])
+    assert [s.place for s in flat] == ["pc"]

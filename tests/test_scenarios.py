@@ -24,13 +24,14 @@ LIVE = DAY0 + HISTORY_DAYS * DAY + 6 * HOUR  # the live part begins at 06:00
 
 
 class Scenario:
-    def __init__(self, tmp_path, scenarios=(), days=3, detector="fixed", seed=11, timing=None, **emulator_options):
-        self.resident = Resident(seed)
+    def __init__(self, tmp_path, scenarios=(), days=3, detector="fixed", seed=11, timing=None, profile="early_riser",
+                 **emulator_options):
+        self.resident = Resident(seed, profile=profile)
         events = self.resident.days(DAY0, HISTORY_DAYS + days, scenarios=list(scenarios))
         history = [e for e in events if e.local < LIVE]
         self.live_events = [e for e in events if e.local >= LIVE]
         self.emulator = ModemEmulator("ec25", seed=seed, **emulator_options).start()
-        args = SimpleNamespace(language="en", detector=detector)
+        args = SimpleNamespace(language="en", detector=detector, profile=profile)
         self.config = sim_config(str(tmp_path / "state"), self.emulator.port, args)
         engine = learned_engine(self.config, history)
         self.clock = FakeClock(mono=LIVE, local=LIVE)
@@ -341,3 +342,23 @@ def test_restart_is_reported_to_the_office(tmp_path):
         assert len(texts) == 1 and "20min" in texts[0]
 
     run(sc, body)
+
+
+def test_the_screen_bound_residents_pc_is_read_through_its_power_chip(tmp_path):
+    """The PC on its INA226 (0x42): the hub reads the resident's varying draw, and standby."""
+    sc = Scenario(tmp_path, days=2, profile="screen_bound")
+    assert sc.config.sensor("pc").chip == "ina226" and sc.config.sensor("pc").address == 0x42
+    reads = []
+
+    async def body(sc):
+        for _ in range(48):
+            await sc.live_until(sc.clock.local() + 5 * MIN, step=MIN)
+            [pc] = [p for p in sc.flat.hardware.readings()["power"] if p["id"] == "pc"]
+            reads.append((sc.clock.local(), pc["watts"]))
+
+    run(sc, body)
+    matches = [w is not None and abs(w - sc.flat.feed.watts_at("pc", t)) < 1.0 for t, w in reads]
+    assert sum(matches) >= 0.8 * len(reads)  # read every 30 s; a level changes every 2-7 min
+    levels = {round(w) for _, w in reads if w is not None and w > 10}
+    assert len(levels) >= 5 and all(60 <= w <= 140 for w in levels)
+    assert any(w is not None and w < 3 for _, w in reads)  # standby between sessions

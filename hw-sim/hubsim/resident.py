@@ -8,6 +8,13 @@ and only then into events, so a scenario that cuts life short can tell a person'
 action from its consequence (a PIR falling after its hold time, a kettle that
 switches itself off) — see :func:`collapse`.
 
+Profiles (``PROFILES``): early_riser, late_sleeper, irregular, busy and screen_bound (a
+withdrawn resident asleep through the day, at a PC on a power sensor through the night;
+its flat, ``flat_for``, has the PC). Scenarios: collapse, stays_in_bed, holiday,
+day_night_reversal, pir_dies, modem_loses_network, less_active, and the sensor quirks of
+``quirks_devices`` (mat_stuck, mat_pulses, reed_inverted, pir_chatters, door_missed,
+stray_pulses), re-exported here.
+
 Times are local wall seconds since 1970 (naive local time), whole seconds, so the
 events survive the CSV round trip exactly; ``Event.mono == Event.local``. Every
 random draw comes from a ``random.Random`` seeded from ``(seed, what, when)``: the
@@ -18,31 +25,18 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Iterable, Optional, Sequence, Union
 
 from hubd.events import Event, Kind, write_events
 
-DAY = 86400.0
-HOUR = 3600.0
-MINUTE = 60.0
-_EPOCH = datetime(1970, 1, 1)
+from .quirks_devices import (QUIRK_TYPES, DeviceQuirk, QuirkContext, apply_quirks, door_missed, mat_pulses,  # noqa: F401
+                             mat_stuck, pir_chatters, reed_inverted, stray_pulses)
+from .simtime import DAY, HOUR, MINUTE, TimeLike, to_local
+from .simtime import positive as _positive
+
 _INF = math.inf
-
-TimeLike = Union[float, int, datetime, str]
-
-
-def to_local(when: TimeLike) -> float:
-    """Local wall seconds from seconds, a naive ``datetime`` or naive ISO text."""
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    if isinstance(when, datetime):
-        if when.tzinfo is not None:
-            raise ValueError(f"{when.isoformat()} has an offset; the resident lives in naive local time")
-        return (when - _EPOCH).total_seconds()
-    return float(when)
 
 
 # --------------------------------------------------------------------------- the flat
@@ -98,6 +92,7 @@ _PLACE_WORDS = (  # (word in id/label, place for kinds) — first match wins
     ("kettle", {Kind.APPLIANCE: "kettle"}), ("pot", {Kind.APPLIANCE: "kettle"}),
     ("microwave", {Kind.APPLIANCE: "microwave", Kind.DOOR: "microwave"}),
     ("tv", {Kind.APPLIANCE: "tv"}),
+    ("pc", {Kind.APPLIANCE: "pc"}), ("computer", {Kind.APPLIANCE: "pc"}), ("desktop", {Kind.APPLIANCE: "pc"}),
     ("kitchen", {Kind.MOTION: "kitchen"}),
     ("hall", {Kind.MOTION: "hall"}), ("corridor", {Kind.MOTION: "hall"}), ("entrance", {Kind.MOTION: "hall"}),
     ("bath", {Kind.MOTION: "bathroom"}), ("wash", {Kind.MOTION: "bathroom"}),
@@ -122,11 +117,14 @@ def flat_from_config(sensors: Iterable) -> tuple[FlatSensor, ...]:
 @dataclass(frozen=True)
 class ApplianceModel:
     """Rated watts (the flat's unit is drawn once in this range), standby watts, and how
-    long it runs unattended before switching itself off (None: until someone does)."""
+    long it runs unattended before switching itself off (None: until someone does).
+    ``vary_s``: while someone uses it the draw moves to a new level in ``watts`` every
+    (lo, hi) seconds (a PC), and once nobody does it settles at a steady idle draw."""
 
     watts: tuple[float, float]
     standby: float
     auto_off_s: Optional[float] = None
+    vary_s: Optional[tuple[float, float]] = None
 
 
 APPLIANCES = {
@@ -134,7 +132,10 @@ APPLIANCES = {
     "microwave": ApplianceModel((950.0, 1300.0), 1.5),
     "tv": ApplianceModel((70.0, 140.0), 0.3, auto_off_s=3 * HOUR),  # Japanese TVs: off after 3 h untouched
     "fridge": ApplianceModel((70.0, 110.0), 1.0),
+    "pc": ApplianceModel((60.0, 140.0), 2.0, vary_s=(2 * MINUTE, 7 * MINUTE)),  # desktop PC and screen
 }
+PC_IDLE_SHARE = 0.8  # left on with nobody at it: a steady draw at this share of its lowest in-use level
+PC = FlatSensor("pc", Kind.APPLIANCE, "pc", "normal", "desktop PC (power sensor)")
 _OTHER_APPLIANCE = ApplianceModel((40.0, 120.0), 0.5)
 
 
@@ -166,6 +167,10 @@ class Profile:
     pir_hold_s: float = 8.0  # the PIR's output hold after the last motion (installer setting)
     pir_block_s: float = 2.5  # HC-SR501 blind time after its output falls
     power_report_s: Optional[float] = None  # a running appliance's watts re-reported every N s
+    pc_p: float = 0.0  # chance that sitting down in free time means a session at the PC
+    pc_session_h: float = 0.0  # median PC session (short trips to the kitchen or toilet inside it)
+    meal_skip_p: float = 0.0  # chance a lunch or dinner is only a snack
+    meal_jitter_h: float = 0.0  # lunch and dinner move this much (sd) from day to day
 
 
 PROFILES: dict[str, Profile] = {
@@ -188,9 +193,23 @@ PROFILES: dict[str, Profile] = {
                 night_visits=0.5, outings=1.0, weekend_outings=1.2, outing_median_min=40, visit_p=0.3,
                 weekend_visit_p=0.5, tv_evening_p=1.0, tv_daytime_p=0.9, naps=0.0, skip_breakfast_p=0.0,
                 errands=6.0, mobility=1.0, pir_hold_s=2.0, pir_block_s=1.0, power_report_s=5.0),
+        # withdrawn and screen-bound: asleep through the day (~08:00-16:00), the night at a PC on a power
+        # sensor (few PIR events meanwhile), out every few days for a short trip, mostly at night to a
+        # convenience store; meals when hungry. Its flat has the PC (flat_for)
+        Profile("screen_bound", wake_h=16.0, wake_sd_h=1.0, sleep_h=8.0, sleep_sd_h=0.9, weekend_delay_h=0.0,
+                night_visits=0.5, outings=0.3, weekend_outings=0.3, outing_median_min=20, visit_p=0.01,
+                weekend_visit_p=0.01, tv_evening_p=0.0, tv_daytime_p=0.05, naps=0.0, skip_breakfast_p=0.6,
+                errands=0.5, mobility=0.6, pc_p=0.9, pc_session_h=3.0, meal_skip_p=0.4, meal_jitter_h=1.5),
     )
 }
-EARLY_RISER, LATE_SLEEPER, IRREGULAR, BUSY = (PROFILES[n] for n in ("early_riser", "late_sleeper", "irregular", "busy"))
+EARLY_RISER, LATE_SLEEPER, IRREGULAR, BUSY, SCREEN_BOUND = (
+    PROFILES[n] for n in ("early_riser", "late_sleeper", "irregular", "busy", "screen_bound"))
+
+
+def flat_for(profile: Union["Profile", str]) -> tuple[FlatSensor, ...]:
+    """The default flat, with the PC on a power sensor for a profile that sits at one."""
+    profile = PROFILES[profile] if isinstance(profile, str) else profile
+    return DEFAULT_FLAT + (PC,) if profile.pc_p > 0 else DEFAULT_FLAT
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -240,14 +259,8 @@ class LessActive:
     over_days: float = 28.0
 
 
-Scenario = Union[Collapse, StaysInBed, Holiday, DayNightReversal, SensorDies, ModemLosesNetwork, LessActive]
-
-
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return value
+Scenario = Union[Collapse, StaysInBed, Holiday, DayNightReversal, SensorDies, ModemLosesNetwork, LessActive,
+                 DeviceQuirk]  # the quirks: quirks_devices.py
 
 
 def collapse(at: TimeLike, on_floor: bool = False) -> Collapse:
@@ -305,7 +318,8 @@ def less_active(start: TimeLike, factor: float, over_days: float = 28.0) -> Less
 class Marker:
     """Ground truth. kinds: sleep, night_up, away, holiday, visit, in_bed, collapse
     (end None; detail in_bed/floor/out), sensor_dead (end None; detail = sensor id),
-    network_lost."""
+    network_lost, sensor_quirk (detail ``reason:sensor``, e.g. ``stuck:bed``; end None =
+    to the end of the run)."""
 
     kind: str
     start: float
@@ -342,7 +356,7 @@ class Use:
 
 ROOM = {"sleep": "bedroom", "nap": "bedroom", "in_bed": "bedroom", "toilet": "bathroom", "wash": "bathroom",
         "breakfast": "kitchen", "cook": "kitchen", "snack": "kitchen", "living": "living", "tv": "living",
-        "out": "outside", "visit": "living", "chores": "kitchen", "eat": "kitchen"}
+        "out": "outside", "visit": "living", "chores": "kitchen", "eat": "kitchen", "pc": "living"}
 _LDK = frozenset({"kitchen", "living"})  # one open room: no hall between them
 
 
@@ -467,15 +481,24 @@ class _Day:
         share = morning_len / max(morning_len + afternoon_len, 1.0)
         for block in blocks:
             (morning if block[0] != "visit" and rng.random() < share else afternoon).append(block)
+        if p.meal_jitter_h:
+            lunch = max(lunch + rng.gauss(0, p.meal_jitter_h) * HOUR, t + 30 * MINUTE)
+            dinner = max(min(dinner + rng.gauss(0, p.meal_jitter_h) * HOUR, evening_end - HOUR), lunch + HOUR)
         self.window(t, lunch, morning)
-        t = self.push("cook", lunch, m(5, 12))
-        t = self.push("eat", t, m(12, 25), rng.choice(("kitchen", "living")))
+        t = self.meal(lunch, (5, 12), (12, 25))
         self.window(t, dinner, afternoon)
-        t = self.push("cook", dinner, m(10, 25))
-        t = self.push("eat", t, m(15, 30), rng.choice(("kitchen", "living")))
+        t = self.meal(dinner, (10, 25), (15, 30))
         self.evening(t, evening_end)
         t = self.push("wash", max(t, evening_end), routine[0])
         self.push("toilet", t, max(self.bed - t, 60.0))
+
+    def meal(self, at: float, cook: tuple[float, float], eat: tuple[float, float]) -> float:
+        """Cook and eat at ``at`` (or, some days for some people, only a snack)."""
+        p, rng = self.p, self.rng
+        if p.meal_skip_p and rng.random() < p.meal_skip_p:
+            return self.push("snack", at, self.minutes(2, 7))
+        t = self.push("cook", at, self.minutes(*cook))
+        return self.push("eat", t, self.minutes(*eat), rng.choice(("kitchen", "living")))
 
     def blocks(self) -> list[tuple[str, float]]:
         """Outings, a visitor and naps: the day's fixed blocks, placed in free time."""
@@ -523,12 +546,28 @@ class _Day:
                     what, d, room = "snack", m(2, 7), None
                 else:
                     what, d, room = "chores", m(5, 25), rng.choice(("kitchen", "bathroom", "kitchen"))
+            if what == "living" and p.pc_p and rng.random() < p.pc_p:
+                t = self.pc_session(t, b)
+                continue
             if what == "living" and rng.random() < p.tv_daytime_p:
                 what = "tv"
                 self.uses.append(Use(t, t + min(d, b - t), "tv"))
             t = self.push(what, t, min(d, b - t), room)
         if t < b and self.stays and self.stays[-1].end == t:
             self.stays[-1].end = b  # a leftover under a minute belongs to the last stay
+
+    def pc_session(self, a: float, b: float) -> float:
+        """Hours at the PC (on for the whole session), up now and then for the toilet or a snack."""
+        rng, m = self.rng, self.minutes
+        end = min(a + rng.lognormvariate(math.log(self.p.pc_session_h * HOUR), 0.5), b)
+        self.uses.append(Use(a, end, "pc"))
+        t = a
+        while end - t >= 60:
+            t = self.push("pc", t, min(rng.uniform(25, 90) * MINUTE, end - t))
+            if end - t >= 6 * MINUTE:
+                trip = "toilet" if t - self.last_toilet > 2.5 * HOUR or rng.random() < 0.3 else "snack"
+                t = self.push(trip, t, m(2, 5))
+        return max(t, end)
 
     def evening(self, a: float, b: float) -> None:
         """A TV evening on the sofa (the TV stays on through short trips), or free time."""
@@ -585,6 +624,7 @@ class _Run:
     end: Optional[float]
     watts: float
     self_ending: bool  # switches itself off (kettle boiled, microwave timer): not the person's act
+    attended_until: float = math.inf  # a collapse: nobody uses it from here (a PC idles)
 
 
 # Motion in a room: (mean seconds of a movement, mean seconds still between movements).
@@ -752,6 +792,9 @@ class _Renderer:
         self.contact(Kind.PRESENCE, "sofa", stay.start, stay.end)
         self.motion("living", stay.start, stay.end, "still", rng, self._act(stay))
 
+    def _pc(self, stay: Stay, rng: random.Random) -> None:
+        self.motion("living", stay.start, stay.end, "still", rng, self._act(stay))  # at a desk, not on the sofa
+
     def _out(self, stay: Stay, rng: random.Random) -> None:
         pass
 
@@ -796,7 +839,7 @@ class _Renderer:
                 if r.start > at:
                     continue
                 if r.end is not None and r.end > at and not r.self_ending:
-                    r = replace(r, end=None if auto_off is None else at + auto_off)
+                    r = replace(r, end=None if auto_off is None else at + auto_off, attended_until=at)
                 kept.append(r)
             self.runs[sid] = kept
 
@@ -831,6 +874,35 @@ def _merge_held(intervals: Iterable[Sequence], gap: float = 0.0) -> list[list]:
     return out
 
 
+def _varying_rows(rng: random.Random, model: ApplianceModel, s: float, e: float, attended_until: float,
+                  a: float) -> list[tuple[float, float]]:
+    """A new level every few minutes while someone uses it; once nobody does (a collapse), one
+    steady idle draw 5-15 min later (the screen saver) until it is switched off, if ever."""
+    rows = []
+    t = round(s + rng.uniform(*model.vary_s))
+    while t < min(e, attended_until):
+        if t >= a:
+            rows.append((t, round(rng.uniform(*model.watts), 1)))
+        t = round(t + rng.uniform(*model.vary_s))
+    if attended_until < e:
+        idle = round(max(attended_until + rng.uniform(5, 15) * MINUTE, s + 1))
+        if a <= idle < e:
+            rows.append((idle, round(PC_IDLE_SHARE * model.watts[0], 1)))
+    return rows
+
+
+def _absences(stays: list[Stay]) -> tuple[tuple[float, float], ...]:
+    """The person's absences, ``(left, back)`` in time order, back-to-back outings as one."""
+    out: list[list[float]] = []
+    for s in stays:
+        if s.what == "out":
+            if out and out[-1][1] == s.start:
+                out[-1][1] = s.end
+            else:
+                out.append([s.start, s.end])
+    return tuple((a, b) for a, b in out)
+
+
 def _binary_rows(intervals: list[list], horizon: tuple[float, float]) -> list[tuple[float, float]]:
     a, b = horizon
     rows = []
@@ -849,13 +921,14 @@ class Resident:
     ground truth (sleep, outings, visits, collapse, …) of the same run.
     """
 
-    def __init__(self, seed: int, sensors: Sequence[FlatSensor] = DEFAULT_FLAT,
+    def __init__(self, seed: int, sensors: Optional[Sequence[FlatSensor]] = None,
                  profile: Union[Profile, str] = EARLY_RISER):
         if isinstance(profile, str):
             try:
                 profile = PROFILES[profile]
             except KeyError:
                 raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})") from None
+        sensors = flat_for(profile) if sensors is None else sensors
         ids = [s.id for s in sensors]
         if len(ids) != len(set(ids)):
             raise ValueError("sensor ids must be unique")
@@ -883,6 +956,9 @@ class Resident:
         for sc in scenarios:
             if isinstance(sc, SensorDies) and sc.sensor not in known:
                 raise ValueError(f"pir_dies: no sensor {sc.sensor!r} in this flat")
+        quirks = [sc for sc in scenarios if isinstance(sc, QUIRK_TYPES)]
+        for q in quirks:
+            q.check({s.id: s.kind for s in self.sensors})
         planner = _Planner(self.seed, self.profile, scenarios, start)
         stays, uses = planner.plan(int(start // DAY) - 1, int(end // DAY) + 1)
         for sc in scenarios:
@@ -903,27 +979,38 @@ class Resident:
         for sc in scenarios:
             if isinstance(sc, SensorDies):
                 deaths[sc.sensor] = min(deaths.get(sc.sensor, _INF), sc.at)
-        self.events = self._emit(renderer, (start, end), deaths)
+        ctx = QuirkContext(self.seed, (start, end), _absences(stays), _INF if fall is None else fall.at,
+                           self.profile.pir_hold_s, {s.id: s.kind for s in self.sensors})
+        planned = [(q, q.span(ctx)) for q in quirks]
+        self.events = self._emit(renderer, (start, end), deaths, planned, ctx)
         self.markers = self._markers(stays, scenarios, fall, deaths, (start, end))
+        self.markers += [Marker("sensor_quirk", a, None if b == _INF else b, f"{q.reason}:{q.sensor}")
+                         for q, (a, b) in planned]
+        self.markers.sort(key=lambda m: (m.start, m.kind))
         return self.events
 
-    def _emit(self, r: _Renderer, horizon: tuple[float, float], deaths: dict[str, float]) -> list[Event]:
+    def _emit(self, r: _Renderer, horizon: tuple[float, float], deaths: dict[str, float],
+              planned: Sequence = (), ctx: Optional[QuirkContext] = None) -> list[Event]:
         p = self.profile
+
+        def quirked(sid: str, intervals: list[list]) -> list[list]:
+            return apply_quirks(sid, intervals, planned, ctx, _merge_held) if planned else intervals
+
         rows: list[tuple[float, str, Kind, float]] = []
         for sensor in self.sensors:
             sid, kind = sensor.id, sensor.kind
             if kind is Kind.MOTION:
                 pulses = _merge_held(((a, b + p.pir_hold_s) for a, b in r.spells.get(sid, ())), gap=p.pir_block_s)
-                values = _binary_rows(pulses, horizon)
+                values = _binary_rows(quirked(sid, pulses), horizon)
             elif kind is Kind.APPLIANCE:
                 model = r.model(sid)
                 if sensor.role == "autonomous":
                     runs = _autonomous_runs(self.seed, sensor, model, r.rated[sid], *horizon)
                 else:
                     runs = r.runs.get(sid, [])
-                values = self._power_rows(sid, runs, model.standby, horizon)
+                values = self._power_rows(sid, runs, model, horizon)
             else:
-                values = _binary_rows(_merge_held(r.contacts.get(sid, ())), horizon)
+                values = _binary_rows(quirked(sid, _merge_held(r.contacts.get(sid, ()))), horizon)
             dies = deaths.get(sid)
             if dies is not None:
                 before = [v for v in values if v[0] < dies]
@@ -934,9 +1021,11 @@ class Resident:
         rows.sort(key=itemgetter(0))
         return [Event(t, t, sid, kind, v) for t, sid, kind, v in rows]
 
-    def _power_rows(self, sid: str, runs: list[_Run], standby: float, horizon: tuple[float, float]) -> list:
-        """On at the run's watts, re-reported every ``power_report_s`` with a little wander, then standby."""
+    def _power_rows(self, sid: str, runs: list[_Run], model: ApplianceModel, horizon: tuple[float, float]) -> list:
+        """On at the run's watts, re-reported every ``power_report_s`` with a little wander (or, for
+        an appliance whose draw varies in use, at a new level every few minutes), then standby."""
         a, b = horizon
+        standby = model.standby
         every = self.profile.power_report_s
         rows: list[tuple[float, float]] = []
         last_end = -_INF
@@ -947,7 +1036,9 @@ class Resident:
                 continue
             if s >= a:
                 rows.append((s, run.watts))
-            if every:
+            if model.vary_s:
+                rows += _varying_rows(random.Random(f"{self.seed}/power/{sid}/{s}"), model, s, e, run.attended_until, a)
+            elif every:
                 rng = random.Random(f"{self.seed}/power/{sid}/{s}")
                 t = s + every
                 while t < e:

@@ -32,20 +32,21 @@ from .gpio_driver import ApplianceLoadFeed, GpioScript
 from .i2c.bus import SimBus
 from .i2c.ina226 import INA226Sim
 from .modem import ModemEmulator
-from .resident import DEFAULT_FLAT, Resident, collapse, suggested_pins
+from .quirks_devices import PRESETS
+from .resident import DEFAULT_FLAT, PROFILES, FlatSensor, Resident, collapse, flat_for, suggested_pins
 
 DAY, HOUR = 86400.0, 3600.0
 OFFICE = "+81300000001"
 DC_VOLTS = 24.0  # simulated appliances sit on a 24 V DC supply seen by INA226 shunt monitors
-SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41}
+SIM_APPLIANCES = {"kettle": 0x40, "fridge": 0x41, "pc": 0x42}  # the PC only in a flat that has one
 
-
-def sim_sensors(poll_seconds: float = 30.0, labels: bool = True) -> list[dict]:
+def sim_sensors(poll_seconds: float = 30.0, labels: bool = True,
+                flat: tuple[FlatSensor, ...] = DEFAULT_FLAT) -> list[dict]:
     """The ``[[sensors]]`` of the simulated flat: PIRs, contacts and mats on the suggested pins,
     the appliances on INA226 chips of the simulated bus (one list for `hubd sim` and the tests)."""
     pins = suggested_pins()
     sensors = []
-    for s in DEFAULT_FLAT:
+    for s in flat:
         if s.id in pins:
             entry = {"id": s.id, "kind": s.kind.label, "pin": pins[s.id], "role": s.role, "warmup_s": 0.0}
         elif s.id in SIM_APPLIANCES:
@@ -60,7 +61,8 @@ def sim_sensors(poll_seconds: float = 30.0, labels: bool = True) -> list[dict]:
 
 
 def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Config:
-    sensors = sim_sensors()
+    """The simulated flat's config; ``args.profile`` (default: the early riser) picks the flat."""
+    sensors = sim_sensors(flat=flat_for(getattr(args, "profile", "early_riser")))
     data = {
         "hub": {"flat_id": "SIM-1", "language": args.language, "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0},
@@ -214,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wall-limit", type=float, default=90.0, help="give up after this many real seconds")
     parser.add_argument("--quiet", action="store_true", help="do not print every sensor event")
     parser.add_argument("--log", default="warning", help="daemon log level")
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="early_riser",
+                        help="how the resident lives (screen_bound adds a PC on a power sensor)")
+    parser.add_argument("--quirk", action="append", choices=tuple(PRESETS), default=[], metavar="QUIRK",
+                        help="a misbehaving sensor, repeatable (the focus is the live morning, 06:00; day 1 the first "
+                             "day of history): " + "; ".join(
+                            f"{name}: {text}" for name, (text, _) in PRESETS.items()))
     args = parser.parse_args(argv)
     os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
     from gpiozero import Device
@@ -225,8 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     collapse_at = live_day + hh * HOUR + mm * 60
     live_start = live_day + 6 * HOUR
 
-    resident = Resident(args.seed)
-    events = resident.days(day0, args.history_days + 1, scenarios=[collapse(collapse_at, on_floor=True)])
+    resident = Resident(args.seed, profile=args.profile)
+    quirks = [PRESETS[name][1](day0, live_start) for name in args.quirk]
+    try:
+        events = resident.days(day0, args.history_days + 1, scenarios=[collapse(collapse_at, on_floor=True), *quirks])
+    except ValueError as exc:
+        print(f"hubd sim: {exc}", file=sys.stderr)
+        return 2
     history = [e for e in events if e.local < live_start]
     live_events = [e for e in events if e.local >= live_start]
 
@@ -236,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = sim_config(state_dir, emulator.port, args)
         print(f"hubd sim: flat {config.hub.flat_id}, {len(config.sensors)} sensors, detector {config.detector.mode}, "
-              f"modem emulator (EC25 profile) on {emulator.port}, clock x{args.speed:g}", flush=True)
+              f"modem emulator (EC25 profile) on {emulator.port}, clock x{args.speed:g}, resident {args.profile}",
+              flush=True)
+        for name in args.quirk:
+            print(f"sensor quirk {name}: {PRESETS[name][0]}", flush=True)
         engine = Engine(config)
         stats = replay(history, config, engine=engine)
         print(f"learned from {args.history_days} days of history: {stats.events} events, "

@@ -303,3 +303,17 @@ def test_a_version_2_state_is_upgraded_with_the_prior_and_profile_still_works():
     assert det.profile(last, last)["prior"].startswith("population of")
     det.observe(ev(last + DAY))  # the next day is learned with the prior's rows, which an established home outweighs
     assert set(det.thresholds()[1]) == {"learned"}
+
+
+def test_the_builder_command_writes_a_prior_that_loads(tmp_path, capsys):
+    if not HOUSE_A.exists():
+        pytest.skip("shared data not mounted")
+    from hubd.detector.prior import main
+
+    out = tmp_path / "p.npz"
+    assert main(["build", "-o", str(out), "--without", "kasteren_b"]) == 0
+    built = Prior.load(out)
+    assert "kasteren_b" not in built.homes and "kasteren_house_a" in built.homes and built.fits(P) is None
+    assert main(["show", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "alarm after" in text and "not_returned limit: weekday" in text

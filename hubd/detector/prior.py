@@ -248,11 +248,12 @@ def describe(prior: Prior, params: DetectorParams | None = None) -> str:
     from .model import LearnedDetector
 
     det = LearnedDetector(params or DetectorParams(), prior=prior)
-    thr, rules = det.thresholds()
+    delays = det.alarm_delays()
     slot_h = det.params.slot_minutes / 60
-    lines = [f"prior of {len(prior.homes)} homes: {', '.join(prior.homes)}", "day-1 inactivity limit by slot (h):"]
-    for k in range(0, len(thr), 4):
-        lines.append("  " + "  ".join(f"{(k + j) * slot_h:05.1f} {thr[k + j] / 3600:4.1f}" for j in range(4)))
+    lines = [f"prior of {len(prior.homes)} homes: {', '.join(prior.homes)}",
+             "day 1: alarm after (h) a silence begun at (h):"]
+    for k in range(0, len(delays), 4):
+        lines.append("  " + "  ".join(f"{(k + j) * slot_h:05.1f} {delays[k + j] / 3600:4.1f}" for j in range(4)))
     wd, we = det.absence_limits()
     lines.append(f"day-1 not_returned limit: weekday {wd / 3600:.1f} h, weekend {we / 3600:.1f} h")
     return "\n".join(lines)

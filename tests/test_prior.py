@@ -300,7 +300,9 @@ def test_a_version_2_state_is_upgraded_with_the_prior_and_profile_still_works():
     np.testing.assert_array_equal(det.state()["hist"][2 * n:], LearnedDetector(P).state()["hist"][2 * n:])
     last = events[-1].mono
     assert "learned days: 9" in det.profile_text(last, last)  # the tenth day is not over
-    assert det.profile(last, last)["prior"].startswith("population of")
+    data = det.profile(last, last)
+    assert data["prior"].startswith("population of") and data["cold_start"] is False
+    assert data["absence_limit_hours"] == {"weekday": round(s["sv"][16] / H, 3), "weekend": round(s["sv"][16] / H, 3)}
     det.observe(ev(last + DAY))  # the next day is learned with the prior's rows, which an established home outweighs
     assert set(det.thresholds()[1]) == {"learned"}
 

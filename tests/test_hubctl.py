@@ -501,7 +501,7 @@ def test_profile_from_the_real_learned_detector(hub):
     """The technician sees the learned thresholds and an actogram, within a phone-sized screen."""
     from hubd.detector.model import LearnedDetector
     from hubd.events import Event, Kind
-    detector = LearnedDetector()
+    detector = LearnedDetector(prior=False)  # without the population prior: the cold start shows
     for day in range(3):
         for hour in (7, 8, 12, 19, 22):
             t = 1_700_000_000.0 - 1_700_000_000.0 % 86400 + day * 86400 + hour * 3600

@@ -20,6 +20,7 @@ from hubd.detector import kernels
 from hubd.detector.base import FixedTimerDetector
 from hubd.detector.model import SENS_FIELDS, SV_FIELDS, LearnedDetector, feed
 from hubd.detector.params import KERNEL_LAYOUT, DetectorParams
+from hubd.detector.prior import Prior, PriorError, default_prior
 from hubd.events import Event, EventBatch, Kind, read_events
 
 DATA = Path("/work/shared/data/kasteren_house_a.csv")
@@ -100,6 +101,32 @@ def ref_duration_limit(row, edges, q, robust, factor, margin, min_count, lo, hi)
     return min(hi, max(lo, ref_hist_quantile(row, edges, ref_level(sum(row), q, robust)) * factor + margin)), 1.0
 
 
+def ref_day_type(day):
+    """0 weekday, 1 weekend: 1970-01-01 (day 0) was a Thursday."""
+    return 1 if (math.floor(day) + 3) % 7 in (5, 6) else 0
+
+
+def ref_absence_limit(home, prior, w, edges, p):
+    """The home's absences plus w x the prior's, never below the prior's own quantile x margin."""
+    blend = [h + w * x for h, x in zip(home, prior)]
+    limit, learned = ref_duration_limit(blend, edges, p.absence_quantile, p.robust_days, p.absence_margin_factor,
+                                        0.0, p.absence_min_count, p.absence_min_hours * 3600,
+                                        p.absence_max_hours * 3600)
+    if sum(prior) > 0:
+        floor = ref_hist_quantile(prior, edges, p.absence_quantile) * p.absence_margin_factor
+        limit = min(p.absence_max_hours * 3600, max(limit, floor))
+    return limit, learned
+
+
+def ref_prior(p: DetectorParams) -> Prior:
+    """The prior a detector built with ``p`` and no explicit prior uses: the shipped one if it fits."""
+    try:
+        prior = default_prior()
+    except PriorError:
+        return Prior.none(p)
+    return prior if prior.fits(p) is None and p.prior_days > 0 else Prior.none(p)
+
+
 def ref_accumulate(cur_max, cur_home, day_start, a, b, origin, zero, slot):
     """Brute force: every slot of the day against the interval."""
     for k in range(len(cur_max)):
@@ -165,7 +192,7 @@ class RefAppliance:
 class RefDetector:
     """The detector's rules, spelled out event by event in plain Python."""
 
-    def __init__(self, p: DetectorParams, sensors: list[str]):
+    def __init__(self, p: DetectorParams, sensors: list[str], prior: Prior | None = None):
         self.p = p
         self.slot = p.slot_minutes * 60.0
         self.n = p.slots_per_day
@@ -173,12 +200,12 @@ class RefDetector:
         nb = p.hist_bins
         self.sensors = sensors
         self.hist = [[0.0] * nb for _ in range(self.n)]
-        self.abs_hist = [0.0] * nb
+        self.abs_hist = [[0.0] * nb, [0.0] * nb]  # weekday, weekend
+        prior = ref_prior(p) if prior is None else prior
+        self.prior_hist = [[x * p.prior_days for x in row] for row in prior.elapsed]
+        self.prior_rhist = [[x * p.prior_days for x in row] for row in prior.remaining]
+        self.prior_abs = [[x * p.prior_days for x in row] for row in prior.absence]
         self.held_hist = {s: [0.0] * nb for s in range(len(sensors))}
-        self.thr, self.rule = ref_slot_thresholds(self.hist, self.edges, p.quantile, p.robust_days, p.slot_min_weight,
-                                                  p.sparse_pool_slots, p.drift_slots, p.margin_factor,
-                                                  p.margin_minutes * 60, p.min_threshold_minutes * 60,
-                                                  p.cold_start_hours * 3600, p.max_inactivity_hours * 3600, False)
         self.started = False
         self.last = self.last_loc = self.mark = NAN
         self.day = NAN
@@ -194,17 +221,15 @@ class RefDetector:
         self.learned_days = 0.0
         self.days = 0.0
         self.inact_latched = NAN
-        self.abs_limit, self.abs_learned, self.abs_latched = p.absence_max_hours * 3600, 0.0, NAN
+        self.abs_latched = NAN
+        self.run_day = NAN
         self.today_max = [0.0] * self.n
         self.today_home = [0.0] * self.n
         self.rhist = [[0.0] * nb for _ in range(self.n)]
         self.rest_yesterday = [NAN] * self.n  # longest silence remaining from each slot
         self.rest_today = [NAN] * self.n
-        self.rthr, self.rrule = ref_slot_thresholds(self.rhist, self.edges, p.quantile, p.robust_days,
-                                                    p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
-                                                    p.margin_factor, p.residual_margin_minutes * 60,
-                                                    p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
-                                                    p.max_inactivity_hours * 3600, False)
+        self.refresh_limits()
+        self.abs_limit, self.abs_learned = self.abs_limits[0]
         self.acto = [[0.0] * self.n for _ in range(28)]
         self.records: list[tuple] = []
 
@@ -233,6 +258,27 @@ class RefDetector:
                     if math.isnan(row[k]) or r > row[k]:
                         row[k] = r
 
+    def refresh_limits(self):
+        """Thresholds and absence limits from the home's histograms plus the prior's pseudo-days."""
+        p = self.p
+        w = (0.5 ** (1 / p.prior_half_life_days)) ** self.learned_days
+        has_prior = any(x > 0 for rows in (self.prior_hist, self.prior_rhist) for row in rows for x in row)
+        learned = self.learned_days >= p.min_learn_days or has_prior
+        for rows, prior, margin, name in ((self.hist, self.prior_hist, p.margin_minutes, "thr"),
+                                          (self.rhist, self.prior_rhist, p.residual_margin_minutes, "rthr")):
+            blend = [[h + w * x for h, x in zip(hr, pr)] for hr, pr in zip(rows, prior)]
+            values, rules = ref_slot_thresholds(
+                blend, self.edges, p.quantile, p.robust_days, p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
+                p.margin_factor, margin * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
+                p.max_inactivity_hours * 3600, learned)
+            if name == "thr":
+                self.thr, self.rule = values, rules
+            else:
+                self.rthr, self.rrule = values, rules
+        decay = 0.5 ** (1 / p.prior_half_life_days)  # absences: the prior fades per absence of the type seen
+        self.abs_limits = [ref_absence_limit(self.abs_hist[t], self.prior_abs[t], decay ** sum(self.abs_hist[t]),
+                                             self.edges, p) for t in (0, 1)]
+
     def close_day(self):
         lam = 0.5 ** (1 / self.p.half_life_days)
         self.hist = [[w * lam for w in row] for row in self.hist]
@@ -241,7 +287,7 @@ class RefDetector:
             if not math.isnan(self.rest_yesterday[k]):
                 self.rhist[k][ref_bin_index(self.rest_yesterday[k], self.edges)] += 1.0
         self.rest_yesterday, self.rest_today = self.rest_today, [NAN] * self.n
-        self.abs_hist = [w * lam for w in self.abs_hist]
+        self.abs_hist = [[w * lam for w in row] for row in self.abs_hist]
         self.held_hist = {s: [w * lam for w in row] for s, row in self.held_hist.items()}
         home = 0.0
         for k in range(self.n):
@@ -253,18 +299,7 @@ class RefDetector:
         if home >= self.p.learn_day_min_home_hours * 3600:
             self.learned_days += 1
         p = self.p
-        self.thr, self.rule = ref_slot_thresholds(
-            self.hist, self.edges, p.quantile, p.robust_days, p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
-            p.margin_factor, p.margin_minutes * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
-            p.max_inactivity_hours * 3600, self.learned_days >= p.min_learn_days)
-        self.rthr, self.rrule = ref_slot_thresholds(
-            self.rhist, self.edges, p.quantile, p.robust_days, p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
-            p.margin_factor, p.residual_margin_minutes * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
-            p.max_inactivity_hours * 3600, self.learned_days >= p.min_learn_days)
-        self.abs_limit, self.abs_learned = ref_duration_limit(
-            self.abs_hist, self.edges, p.absence_quantile, p.robust_days, p.absence_margin_factor, 0.0,
-            p.absence_min_count,
-            p.absence_min_hours * 3600, p.absence_max_hours * 3600)
+        self.refresh_limits()
         for s in self.held_hist:
             if self.longest[s] > 0:
                 self.held_hist[s][ref_bin_index(self.longest[s], self.edges)] += 1.0
@@ -318,6 +353,7 @@ class RefDetector:
         else:
             off = self.last_loc - self.last
             a, b = self.mark + off, t + off
+            day_before = self.day
             while True:
                 day_start = self.day * DAY
                 if not self.pending:
@@ -329,6 +365,9 @@ class RefDetector:
                 a = day_start + DAY
             while math.floor(loc / DAY) > self.day:
                 self.next_day()
+            if self.day != day_before:  # the limit in force: of the absence's first day, else of today
+                self.abs_limit, self.abs_learned = self.abs_limits[ref_day_type(self.run_day if self.pending
+                                                                                else self.day)]
             if not self.pending:
                 self.record_remaining(self.last_loc, t + off, bool(self.held))
 
@@ -338,6 +377,8 @@ class RefDetector:
             if not self.pending:
                 self.pending, self.run_first, self.run_conf, self.run_cluster = True, t, False, t
                 self.abs_latched, self.returning = NAN, False
+                self.run_day = self.day
+                self.abs_limit, self.abs_learned = self.abs_limits[ref_day_type(self.day)]
             elif t - self.run_last >= confirm:
                 self.run_conf, self.run_cluster, self.returning = True, t, True
             self.run_last = t
@@ -351,7 +392,7 @@ class RefDetector:
                     limit, learned = self.abs_latched_as
                     self.records.append((1, -1, self.run_first, limit, self.abs_latched, t, learned))
                 if self.run_conf:
-                    self.abs_hist[ref_bin_index(t - self.run_first, self.edges)] += 1.0
+                    self.abs_hist[ref_day_type(self.run_day)][ref_bin_index(t - self.run_first, self.edges)] += 1.0
                     self.records.append((3, -1, self.run_first, 0.0, self.run_first, away_end, 0.0))
                 self.pending, self.abs_latched, self.returning = False, NAN, False
             if kind == Kind.PRESENCE:
@@ -397,15 +438,15 @@ class RefDetector:
 
 
 # ============================================================== helpers
-def fresh_arrays(p: DetectorParams, n_sensors: int):
-    det = LearnedDetector(p)
+def fresh_arrays(p: DetectorParams, n_sensors: int, prior: Prior | None = None):
+    det = LearnedDetector(p, prior=prior)
     for i in range(n_sensors):
         det.sensor_id(f"s{i}")
     return det.state()
 
 
-def run_kernel(p, batch):
-    s = fresh_arrays(p, len(batch.sensors))
+def run_kernel(p, batch, prior=None):
+    s = fresh_arrays(p, len(batch.sensors), prior)
     out = np.empty((len(batch) * 2 + len(batch.sensors) + 8, 7))
     nxt, n_out = kernels.scan(batch.mono, batch.local, batch.kind, batch.sensor, batch.value, 0, p.kernel_vector(),
                               p.bin_edges(), s["sv"], s["sens"], s["cur"], s["hist"], s["thr"], s["abs_hist"],
@@ -414,8 +455,8 @@ def run_kernel(p, batch):
     return s, out[:n_out]
 
 
-def run_reference(p, batch):
-    ref = RefDetector(p, list(batch.sensors))
+def run_reference(p, batch, prior=None):
+    ref = RefDetector(p, list(batch.sensors), prior)
     for t, lc, k, s, v in zip(batch.mono, batch.local, batch.kind, batch.sensor, batch.value):
         ref.feed(float(t), float(lc), int(k), int(s), float(v))
     return ref
@@ -431,13 +472,14 @@ def assert_same(state, records, ref: RefDetector):
     np.testing.assert_allclose(state["thr"][0], ref.thr, rtol=1e-12)
     np.testing.assert_array_equal(state["thr"][1], ref.rule)
     np.testing.assert_allclose(state["hist"][:len(ref.hist)], ref.hist, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(state["abs_hist"], ref.abs_hist, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(state["abs_hist"], ref.abs_hist + ref.prior_abs, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(state["cur"][0], ref.today_max, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(state["cur"][1], ref.today_home, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(state["cur"][2], ref.rest_yesterday, rtol=1e-12, atol=1e-9, equal_nan=True)
     np.testing.assert_allclose(state["cur"][3], ref.rest_today, rtol=1e-12, atol=1e-9, equal_nan=True)
     n = len(ref.rhist)
-    np.testing.assert_allclose(state["hist"][n:], ref.rhist, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(state["hist"][n:2 * n], ref.rhist, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(state["hist"][2 * n:], ref.prior_hist + ref.prior_rhist, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(state["thr"][2], ref.rthr, rtol=1e-12)
     np.testing.assert_array_equal(state["thr"][3], ref.rrule)
     np.testing.assert_allclose(state["acto"], ref.acto)
@@ -449,6 +491,8 @@ def assert_same(state, records, ref: RefDetector):
         assert sv["learned_days"] == ref.learned_days and sv["days"] == ref.days
         assert sv["n_held"] == len(ref.held)
         np.testing.assert_allclose(sv["absence_limit"], ref.abs_limit, rtol=1e-12)
+        np.testing.assert_allclose([sv["absence_limit_weekday"], sv["absence_limit_weekend"]],
+                                   [ref.abs_limits[0][0], ref.abs_limits[1][0]], rtol=1e-12)
         due, limit, rule = ref.inactivity()
         np.testing.assert_allclose([sv["inactivity_due"], sv["inactivity_limit"], sv["inactivity_rule"]],
                                    [due, limit, rule], rtol=1e-12, equal_nan=True)
@@ -511,13 +555,15 @@ needs_data = pytest.mark.skipif(not DATA.exists(), reason="shared data not mount
 def test_kernel_vector_follows_layout():
     p = DetectorParams()
     pv = p.kernel_vector()
-    assert len(pv) == len(KERNEL_LAYOUT) == len(kernels.unpack_params(pv))
+    assert len(pv) == len(KERNEL_LAYOUT)
+    assert len(kernels.unpack_params(pv)) == 29  # later parameters are read by name, e.g. kernels.P_PRIOR_DECAY
     named = dict(zip(KERNEL_LAYOUT, pv))
     assert named["slot_seconds"] == 1800 and named["safety_seconds"] == 12 * 3600
     assert named["away_confirm_seconds"] == p.away_confirm_minutes * 60
     assert named["appliance_margin_watts"] == p.appliance_margin_watts  # read as pv[24] by step_event
     assert KERNEL_LAYOUT.index("away_confirm_seconds") == 12 and KERNEL_LAYOUT.index("appliance_tau_seconds") == 25
-    assert list(kernels.unpack_params(pv)) == list(pv)
+    assert list(kernels.unpack_params(pv)) == list(pv[:29])
+    assert named["prior_decay"] == pv[kernels.P_PRIOR_DECAY] == 0.5 ** (1 / p.prior_half_life_days)
 
 
 def test_kind_codes_match_events():
@@ -703,6 +749,23 @@ def test_cyclic_extreme_window(profile, width, lowest):
 def test_scan_matches_reference_on_random_streams(batch):
     state, records = run_kernel(FAST, batch)
     assert_same(state, records, run_reference(FAST, batch))
+
+
+@st.composite
+def priors(draw, p=FAST):
+    """Random population priors for ``p``: sparse rows (slots or day types without data), any shape."""
+    n, nb = p.slots_per_day, p.hist_bins
+    weights = st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.1, 1.0, 3.0]), min_size=nb, max_size=nb)
+    rows = [draw(weights) for _ in range(2 * n + 2)]
+    return Prior(p.slot_minutes, np.array(rows[:n]), np.array(rows[n:2 * n]), np.array(rows[2 * n:]), ("random",))
+
+
+@SETTINGS
+@given(streams(), priors())
+def test_scan_matches_reference_with_a_prior(batch, prior):
+    """The prior's pseudo-days, their fading and the absence floor, as the reference spells them out."""
+    state, records = run_kernel(FAST, batch, prior)
+    assert_same(state, records, run_reference(FAST, batch, prior))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubd.detector.base import RESIDENT
-from hubd.detector.model import IncompatibleState, LearnedDetector, feed
+from hubd.detector.model import STATE_VERSION, IncompatibleState, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
 
@@ -58,7 +58,8 @@ def hours(x):
 
 # ------------------------------------------------------------------ cold start
 def test_cold_start_alarms_after_the_conservative_fixed_threshold():
-    det = run(LearnedDetector(), routine(2))
+    """Without a population prior (tests/test_prior.py has the first week with one)."""
+    det = run(LearnedDetector(prior=False), routine(2))
     last = T0 + 1 * DAY + 23 * H
     assert det.status(last, last)["cold_start"] is True
     assert det.next_check(last) == pytest.approx(last + 12 * H)
@@ -195,7 +196,7 @@ def test_cold_start_is_capped_by_the_safety_net():
 
 # ------------------------------------------------------------------ away
 def test_entrance_then_silence_is_away_and_not_returned_fires_at_the_configured_maximum():
-    det = run(LearnedDetector(), routine(1) + [ev(T0 + 23.5 * H, "front", Kind.ENTRANCE, 1.0)])
+    det = run(LearnedDetector(prior=False), routine(1) + [ev(T0 + 23.5 * H, "front", Kind.ENTRANCE, 1.0)])
     leave = T0 + 23.5 * H
     assert det.status(leave + 5 * M, 0)["inferred"] == "home"  # still leaving
     assert det.status(leave + 11 * M, 0)["inferred"] == "away"
@@ -243,10 +244,10 @@ def test_absence_limit_is_learned_within_the_configured_bounds():
         events += [e for e in day if e.mono < out0 or e.mono > back + 60]
         events += [ev(out0, "front", Kind.ENTRANCE), ev(back, "front", Kind.ENTRANCE), ev(back + 30)]
     events.sort(key=lambda e: e.mono)
-    det = run(LearnedDetector(), events)
+    det = run(LearnedDetector(DetectorParams(absence_min_hours=8.0), prior=False), events)
     limit = det.status(events[-1].mono, 0)["absence_limit_seconds"]
-    assert hours(limit) == pytest.approx(8.0)  # 3 h x 1.5 is below the 8 h floor
-    det2 = run(LearnedDetector(DetectorParams(absence_min_hours=2.0)), events)
+    assert hours(limit) == pytest.approx(8.0)  # 3 h x 1.5 is below a configured 8 h bound
+    det2 = run(LearnedDetector(DetectorParams(absence_min_hours=2.0), prior=False), events)
     assert 4.0 <= hours(det2.status(events[-1].mono, 0)["absence_limit_seconds"]) <= 5.0
     leave = events[-1].mono + 60
     det2.observe(ev(leave, "front", Kind.ENTRANCE))
@@ -257,7 +258,7 @@ def test_absence_limit_is_learned_within_the_configured_bounds():
 
 # ------------------------------------------------------------------ held presence
 def test_held_presence_is_not_inactivity_but_stays_too_long():
-    det = run(LearnedDetector(), [ev(T0), ev(T0 + 60, "bed", Kind.PRESENCE, 1.0)])
+    det = run(LearnedDetector(prior=False), [ev(T0), ev(T0 + 60, "bed", Kind.PRESENCE, 1.0)])
     assert det.status(T0 + 5 * H, 0)["inactive_seconds"] == 0.0
     assert det.next_check(T0 + 60) == pytest.approx(T0 + 60 + 14 * H)  # held_max_hours, not 12 h inactivity
     assert det.check(T0 + 13 * H, 0) == []
@@ -319,25 +320,27 @@ def test_learned_state_survives_a_restart_with_rebase():
 
 
 def test_state_of_version_1_is_upgraded_keeping_what_it_learned():
-    det = run(LearnedDetector(), routine(10))
+    det = run(LearnedDetector(prior=False), routine(10))
     state = det.state()
     n = det.params.slots_per_day
-    v1 = {**state, "version": 1, "cur": state["cur"][:2], "hist": state["hist"][:n], "thr": state["thr"][:2]}
-    upgraded = LearnedDetector()
+    sv = state["sv"][:24]  # the version-2 scalar fields (as version 1 had them)
+    v1 = {**state, "version": 1, "cur": state["cur"][:2], "hist": state["hist"][:n], "thr": state["thr"][:2],
+          "sv": sv, "abs_hist": state["abs_hist"][0]}
+    upgraded = LearnedDetector(prior=False)
     upgraded.load(v1, lambda m: m)
     np.testing.assert_array_equal(upgraded.thresholds()[0], det.thresholds()[0])
     assert upgraded.learned_days == det.learned_days > 0
     last = routine(10)[-1].mono
     # the remaining-silence rule starts cold (12 h), so the elapsed rule decides
-    cold = LearnedDetector(DetectorParams(residual_margin_minutes=720))
+    cold = LearnedDetector(DetectorParams(residual_margin_minutes=720), prior=False)
     run(cold, routine(10))
     assert upgraded.next_check(last) == pytest.approx(cold.next_check(last))
-    assert upgraded.state()["version"] == 2
+    assert upgraded.state()["version"] == STATE_VERSION
 
 
 def test_a_state_saved_before_any_event_loads():
-    fresh = LearnedDetector()
-    fresh.load(LearnedDetector().state(), lambda m: m)  # no sensors yet: an empty held_hist
+    fresh = LearnedDetector(prior=False)
+    fresh.load(LearnedDetector(prior=False).state(), lambda m: m)  # no sensors yet: an empty held_hist
     assert fresh.sensors == [] and fresh.check(T0, T0) == [] and fresh.next_check(T0) is None
     run(fresh, routine(1))
     assert fresh.next_check(T0 + 23 * H) == pytest.approx(T0 + 35 * H)  # cold start, 12 h
@@ -477,7 +480,7 @@ def test_profile_text_fits_80_columns_and_draws_the_rhythm():
 
 
 def test_profile_marks_cold_start_and_the_safety_net():
-    cold = run(LearnedDetector(), routine(2)).profile_text(T0, T0)
+    cold = run(LearnedDetector(prior=False), routine(2)).profile_text(T0, T0)
     assert "cold start" in cold and "c" in cold.splitlines()[3]
     capped = run(LearnedDetector(DetectorParams(max_inactivity_hours=5.0)), routine(10))
     chart = capped.profile_text(T0, math.nan)

@@ -255,7 +255,7 @@ CONFIGS = {
                               alerts={"prealarm_minutes": 0.0, "system_grace_minutes": 0.0, "heartbeat_hours": 0.0}),
     "learned": dict(detector={"mode": "learned", "min_learn_days": 1, "cold_start_hours": 2.0,
                               "max_inactivity_hours": 3.0, "held_max_hours": 2.0, "absence_max_hours": 6.0,
-                              "absence_min_hours": 1.0, "away_confirm_minutes": 5.0},
+                              "absence_min_hours": 1.0, "away_confirm_minutes": 5.0, "prior_days": 0.0},
                     alerts={"heartbeat_hours": 1.0, "heartbeat_time": "00:00", "button_away_hours": 3.0,
                             "away_return_minutes": 10.0}),
     "learned-default": dict(),

@@ -25,7 +25,9 @@ Conventions
    limit, 17 not_returned due, 18 not_returned latched since, 19 absence limit
    learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
    not_returned latched, 23 returning (an entrance event at least the confirmation window
-   after the previous one while out: probably back home, no inside activity yet).
+   after the previous one while out: probably back home, no inside activity yet),
+   24-27 not_returned limit and learned flag of an absence begun on a weekday / a weekend
+   day, 28 local day the current absence began (its day type sets its limit).
 * Per-sensor table ``sens`` (float64[n_sensors, 12], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
@@ -34,9 +36,12 @@ Conventions
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
   slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
-  ``hist`` (2 slots x bins): decayed histograms of the daily per-slot maxima of the
-  elapsed silence (rows 0..slots-1) and of the remaining silence (rows slots..);
-  ``abs_hist`` / ``held_hist`` are decayed duration histograms over ``edges``.
+  ``hist`` (4 slots x bins): decayed histograms of the daily per-slot maxima of the
+  elapsed silence (rows 0..slots-1) and of the remaining silence (rows slots..2 slots-1),
+  then the population prior's pseudo-days for both (rows 2 slots..; fixed, see
+  :func:`learned_limits`); ``abs_hist`` (4 x bins): absence durations of absences begun on
+  weekdays (row 0) and weekends (1), then the prior's (2, 3); ``held_hist`` per sensor;
+  all over ``edges``.
   ``thr`` (4 x slots): elapsed-silence threshold seconds and rule per slot (rows 0, 1;
   rule 0 learned, 1 cold_start, 2 safety_net), remaining-silence limits and rules
   (rows 2, 3).
@@ -65,6 +70,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .params import KERNEL_LAYOUT
+
 # ------------------------------------------------------------------- state layout
 # Field names of the scalar state ``sv`` and the per-sensor table ``sens`` (see the docstring), and
 # their indices as module-level ints, which numba folds into the kernels as constants.
@@ -73,6 +80,8 @@ SV_FIELDS = (
     "run_confirmed", "run_cluster_mono", "n_held", "learned_days", "inactivity_due", "inactivity_limit",
     "inactivity_rule", "inactivity_latched", "absence_limit", "absence_due", "absence_latched", "absence_learned",
     "days", "absence_latched_limit", "absence_latched_learned", "returning",
+    "absence_limit_weekday", "absence_learned_weekday", "absence_limit_weekend", "absence_learned_weekend",
+    "absence_day",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
@@ -82,7 +91,8 @@ SENS_FIELDS = (
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
     SV_INACTIVITY_LIMIT, SV_INACTIVITY_RULE, SV_INACTIVITY_LATCHED, SV_ABSENCE_LIMIT, SV_ABSENCE_DUE,
     SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
-    SV_RETURNING) = range(len(SV_FIELDS))
+    SV_RETURNING, SV_ABSENCE_LIMIT_WEEKDAY, SV_ABSENCE_LEARNED_WEEKDAY, SV_ABSENCE_LIMIT_WEEKEND,
+    SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
     SE_HELD_LATCHED_LEARNED) = range(len(SENS_FIELDS))
@@ -97,6 +107,10 @@ def unpack_params(pv):
         pv[13], pv[14], pv[15], pv[16], pv[17], pv[18], pv[19], pv[20], pv[21], pv[22], pv[23], pv[24],
         pv[25], pv[26], pv[27], pv[28],
     )
+
+
+# parameters appended to params.KERNEL_LAYOUT after the 29 unpacked above, read by name
+P_PRIOR_DECAY = KERNEL_LAYOUT.index("prior_decay")
 
 
 # ------------------------------------------------------------------- robust quantiles
@@ -250,20 +264,23 @@ def add_observation(row, x, weight, edges):
 
 
 @njit(cache=True)
-def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days):
+def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days, sv):
     """Close a local day: forget a little, learn its per-slot maxima, refresh all limits.
 
-    Returns (learned_days, absence_limit, absence_learned).
+    Only the home's rows of ``hist`` and ``abs_hist`` forget; the prior's rows are fixed
+    (their weight falls with the learned days, see :func:`prior_weight`). Returns
+    learned_days; the absence limits per day type are written to ``sv``.
     """
     (slot_s, q, day_decay, min_learn_days, learn_min_home, slot_min_w, drift, mfac, msec, floor_s, cold_s,
      safety_s, confirm_s, a_q, a_fac, a_minc, a_min_s, a_max_s, h_q, h_fac, h_msec, h_minc, h_min_s,
      h_max_s, app_margin, app_tau, pool, robust, resid_msec) = unpack_params(pv)
     n = cur.shape[1]
-    for k in range(hist.shape[0]):
+    for k in range(2 * n):
         for b in range(hist.shape[1]):
             hist[k, b] *= day_decay
-    for b in range(abs_hist.shape[0]):
-        abs_hist[b] *= day_decay
+    for t in range(N_DAY_TYPES):
+        for b in range(abs_hist.shape[1]):
+            abs_hist[t, b] *= day_decay
     for j in range(held_hist.shape[0]):
         for b in range(held_hist.shape[1]):
             held_hist[j, b] *= day_decay
@@ -280,12 +297,7 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
         cur[3, k] = np.nan
     if home >= learn_min_home:
         learned_days += 1.0
-    learned = learned_days >= min_learn_days
-    slot_thresholds(hist[:n], edges, q, robust, slot_min_w, pool, drift, mfac, msec, floor_s, cold_s, safety_s,
-                    learned, thr[0:2])
-    slot_thresholds(hist[n:], edges, q, robust, slot_min_w, pool, drift, mfac, resid_msec, floor_s, cold_s,
-                    safety_s, learned, thr[2:4])
-    abs_limit, abs_learned = duration_limit(abs_hist, edges, a_q, robust, a_fac, 0.0, a_minc, a_min_s, a_max_s)
+    learned_limits(hist, thr, abs_hist, pv, edges, learned_days, sv)
     for j in range(sens.shape[0]):
         if sens[j, SE_LONGEST_HOLD_TODAY] > 0.0:
             add_observation(held_hist[j], sens[j, SE_LONGEST_HOLD_TODAY], 1.0, edges)
@@ -293,7 +305,96 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
         limit, learned = duration_limit(held_hist[j], edges, h_q, robust, h_fac, h_msec, h_minc, h_min_s, h_max_s)
         sens[j, SE_HELD_LIMIT] = limit
         sens[j, SE_HELD_LEARNED] = learned
-    return learned_days, abs_limit, abs_learned
+    return learned_days
+
+
+# ------------------------------------------------------ population prior, day types
+N_DAY_TYPES = 2  # absences are learned apart on weekdays (0) and weekends (1)
+
+
+@njit(cache=True)
+def day_type(day):
+    """0 on a weekday, 1 on Saturday or Sunday, of a local day index (day 0, 1970-01-01, was a Thursday)."""
+    return 1 if (math.floor(day) + 3) % 7 >= 5 else 0
+
+
+@njit(cache=True)
+def prior_weight(pv, seen):
+    """Factor on the prior's pseudo-observations once the home has ``seen`` of its own."""
+    return pv[P_PRIOR_DECAY] ** seen
+
+
+@njit(cache=True)
+def blend_prior(home, prior, w):
+    """The home's histogram rows plus the prior's, weighted by ``w`` (a new array)."""
+    out = np.empty_like(home)
+    for k in range(home.shape[0]):
+        for b in range(home.shape[1]):
+            out[k, b] = home[k, b] + w * prior[k, b]
+    return out
+
+
+@njit(cache=True)
+def absence_limit_of_type(home_row, prior_row, w, edges, q, robust, factor, min_count, min_s, max_s):
+    """The not_returned limit of one day type: (limit, learned?).
+
+    Learned from the home's absences blended with the prior's; never below the prior's
+    own q-quantile times the margin (the population's long days out, e.g. a working
+    day), whatever weight the prior has left. Without a prior: as :func:`duration_limit`.
+    """
+    nb = home_row.shape[0]
+    blend = np.empty(nb)
+    for b in range(nb):
+        blend[b] = home_row[b] + w * prior_row[b]
+    limit, learned = duration_limit(blend, edges, q, robust, factor, 0.0, min_count, min_s, max_s)
+    floor = hist_quantile(prior_row, edges, q)
+    if not math.isnan(floor):
+        limit = min(max_s, max(limit, floor * factor))
+    return limit, learned
+
+
+@njit(cache=True)
+def learned_limits(hist, thr, abs_hist, pv, edges, learned_days, sv):
+    """Refresh every learned limit from the histograms: per-slot inactivity thresholds
+    (``thr``) and the absence limit per day type (``sv``).
+
+    ``hist`` rows 0..2n-1 are the home's (elapsed, remaining), rows 2n..4n-1 the prior's
+    in the same order; ``abs_hist`` rows 0..1 the home's absences by day type, rows 2..3
+    the prior's. The prior enters as pseudo-days whose weight halves with each day the
+    home has learned (for absences: with each absence of that day type it has seen). With a prior the slots are learned from the first day (the cold start
+    is kept only where neither has data); without one, after ``min_learn_days``.
+    """
+    (slot_s, q, day_decay, min_learn_days, learn_min_home, slot_min_w, drift, mfac, msec, floor_s, cold_s,
+     safety_s, confirm_s, a_q, a_fac, a_minc, a_min_s, a_max_s, h_q, h_fac, h_msec, h_minc, h_min_s,
+     h_max_s, app_margin, app_tau, pool, robust, resid_msec) = unpack_params(pv)
+    n = thr.shape[1]
+    w = prior_weight(pv, learned_days)
+    has_prior = False
+    for k in range(2 * n, 4 * n):
+        for b in range(hist.shape[1]):
+            if hist[k, b] > 0.0:
+                has_prior = True
+    blend = blend_prior(hist[:2 * n], hist[2 * n:], w)
+    learned = learned_days >= min_learn_days or has_prior
+    slot_thresholds(blend[:n], edges, q, robust, slot_min_w, pool, drift, mfac, msec, floor_s, cold_s, safety_s,
+                    learned, thr[0:2])
+    slot_thresholds(blend[n:], edges, q, robust, slot_min_w, pool, drift, mfac, resid_msec, floor_s, cold_s,
+                    safety_s, learned, thr[2:4])
+    for t in range(N_DAY_TYPES):  # absences are rarer than days: their prior fades per absence of the type seen
+        seen = 0.0
+        for b in range(abs_hist.shape[1]):
+            seen += abs_hist[t, b]
+        limit, flag = absence_limit_of_type(abs_hist[t], abs_hist[N_DAY_TYPES + t], prior_weight(pv, seen), edges,
+                                            a_q, robust, a_fac, a_minc, a_min_s, a_max_s)
+        sv[SV_ABSENCE_LIMIT_WEEKDAY + 2 * t] = limit
+        sv[SV_ABSENCE_LEARNED_WEEKDAY + 2 * t] = flag
+
+
+@njit(cache=True)
+def absence_limit_for(sv, day):
+    """(limit, learned) of not_returned for an absence begun on local day ``day``."""
+    t = day_type(day)
+    return sv[SV_ABSENCE_LIMIT_WEEKDAY + 2 * t], sv[SV_ABSENCE_LEARNED_WEEKDAY + 2 * t]
 
 
 # ----------------------------------------------------------------- threshold crossing
@@ -482,8 +583,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                     accumulate_home(cur, day_start, a, seg_end, last_loc, n_held > 0, slot_s)
                 if b < day_end:
                     break
-                learned_days, abs_limit, abs_learned = learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv,
-                                                                 edges, learned_days)
+                learned_days = learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days, sv)
                 n_days += 1.0
                 day += 1.0
                 acto[int(day) % acto.shape[0], :] = 0.0
@@ -491,13 +591,13 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 rolled = True
             event_day = math.floor(loc / 86400.0)
             while event_day > day:  # the wall clock jumped forward
-                learned_days, abs_limit, abs_learned = learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv,
-                                                                 edges, learned_days)
+                learned_days = learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days, sv)
                 n_days += 1.0
                 day += 1.0
                 acto[int(day) % acto.shape[0], :] = 0.0
                 rolled = True
             if rolled:
+                abs_limit, abs_learned = absence_limit_for(sv, sv[SV_ABSENCE_DAY] if pending else day)
                 if pending:
                     abs_due = run_first + abs_limit
                 for j in range(sens.shape[0]):
@@ -513,6 +613,8 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
             if not pending:
                 pending, returning = True, False
                 run_first, run_conf, run_cluster = t, False, t
+                sv[SV_ABSENCE_DAY] = day
+                abs_limit, abs_learned = absence_limit_for(sv, day)
                 abs_due, abs_open = t + abs_limit, np.nan
             elif t - run_last >= confirm_s:  # the door again after a while out: probably back
                 run_conf, run_cluster, returning = True, t, True
@@ -526,7 +628,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 if not math.isnan(abs_open):
                     n_out = _emit(out, n_out, 1.0, -1.0, run_first, abs_open_limit, abs_open, t, abs_open_learned)
                 if run_conf:
-                    add_observation(abs_hist, t - run_first, 1.0, edges)
+                    add_observation(abs_hist[day_type(sv[SV_ABSENCE_DAY])], t - run_first, 1.0, edges)
                     n_out = _emit(out, n_out, 3.0, -1.0, run_first, 0.0, run_first, away_end, 0.0)
                 pending, returning = False, False
                 abs_due, abs_open = np.nan, np.nan

@@ -14,6 +14,7 @@ feeds it one event, :meth:`LearnedDetector.replay` feeds it a whole log in numba
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -25,11 +26,15 @@ from . import kernels
 from .kernels import SENS_FIELDS, SV_FIELDS
 from .base import RESIDENT, Detector, Finding
 from .params import DetectorParams
+from .prior import Prior, PriorError, default_prior
+
+log = logging.getLogger(__name__)
 
 TYPES = ("inactivity", "not_returned", "stayed_in_place")
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
-STATE_VERSION = 2  # 2: remaining-silence rows added to cur, hist and thr (1 is upgraded on load)
+STATE_VERSION = 3  # 2: remaining-silence rows in cur, hist, thr; 3: prior rows in hist/abs_hist, absences by day type
+N_DAY_TYPES = kernels.N_DAY_TYPES
 
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
@@ -37,7 +42,8 @@ _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "r
                              "inactivity_due", "inactivity_latched", "absence_due", "absence_latched")]
 _MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
-_LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "absence_limit", "absence_learned", "days")]
+_LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "days", "absence_limit_weekday", "absence_learned_weekday",
+                                 "absence_limit_weekend", "absence_learned_weekend")]
 _LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today")]
 _BULK_ROWS = 4096
 
@@ -62,24 +68,32 @@ class ReplayResult:
 
 
 class LearnedDetector(Detector):
-    """Learned inactivity thresholds by time of day, away inference, held presence."""
+    """Learned inactivity thresholds by time of day, away inference, held presence.
 
-    def __init__(self, params: DetectorParams | None = None):
+    ``prior``: the population prior the first weeks lean on (:mod:`.prior`). None: the
+    shipped one (if it is unusable the detector cold-starts and logs why); False: none
+    (the cold start); or a :class:`Prior` (e.g. one built without the home being scored).
+    """
+
+    def __init__(self, params: DetectorParams | None = None, prior: Prior | bool | None = None):
         self.params = params or DetectorParams()
         p = self.params
         self._pv = p.kernel_vector()
         self._edges = p.bin_edges()
         n, nb = p.slots_per_day, p.hist_bins
+        self.prior, self.prior_note = self._resolve_prior(prior)
         self._sv = np.full(len(SV_FIELDS), np.nan)
         for name in ("started", "pending", "run_confirmed", "n_held", "learned_days", "absence_learned", "days",
                      "returning"):
             self._sv[_SV[name]] = 0.0
-        self._sv[_SV["absence_limit"]] = p.absence_max_hours * 3600.0
         self._cur = np.zeros((4, n))
         self._cur[2:] = np.nan
-        self._hist = np.zeros((2 * n, nb))
-        self._thr = self._cold_thresholds()
-        self._abs_hist = np.zeros(nb)
+        self._hist = np.zeros((4 * n, nb))
+        self._abs_hist = np.zeros((2 * N_DAY_TYPES, nb))
+        self._hist[2 * n:], self._abs_hist[N_DAY_TYPES:] = self.prior.kernel_rows(p)
+        self._thr = np.zeros((4, n))
+        kernels.learned_limits(self._hist, self._thr, self._abs_hist, self._pv, self._edges, 0.0, self._sv)
+        self._sv[_SV["absence_limit"]], self._sv[_SV["absence_learned"]] = self.absence_limits_learned()[0]
         self._held_hist = np.zeros((0, nb))
         self._sens = np.zeros((0, len(SENS_FIELDS)))
         self._acto = np.zeros((ACTO_DAYS, n))
@@ -88,6 +102,26 @@ class LearnedDetector(Detector):
         self._out = np.empty((8, 7))
         self.learning = True
         self._day_unset = False  # the local day was first taken from an unset wall clock
+
+    def _resolve_prior(self, prior: Prior | bool | None) -> tuple[Prior, str]:
+        """(the prior to use, what it is, for status and profile)."""
+        p = self.params
+        if prior is False or p.prior_days <= 0:
+            return Prior.none(p), "none"
+        if isinstance(prior, Prior):
+            reason = prior.fits(p)
+            if reason:
+                raise PriorError(reason)
+            return prior, f"population of {len(prior.homes)} homes" if not prior.empty else "none"
+        try:
+            shipped = default_prior()
+            reason = shipped.fits(p)
+            if reason:
+                raise PriorError(reason)
+        except PriorError as exc:
+            log.warning("population prior not used, cold start (%s)", exc)
+            return Prior.none(p), f"none: {exc}"
+        return shipped, f"population of {len(shipped.homes)} homes"
 
     def _cold_thresholds(self) -> np.ndarray:
         """Both rules' per-slot limits before anything is learned (the cold start)."""
@@ -150,6 +184,9 @@ class LearnedDetector(Detector):
         self._sv[_LEARNED_SV] = kept_sv
         self._sens[sid, _LEARNED_SENS] = kept_sens
         if rolled:
+            sv = self._sv
+            day = sv[_SV["absence_day"]] if sv[_SV["pending"]] > 0 else sv[_SV["day"]]
+            sv[_SV["absence_limit"]], sv[_SV["absence_learned"]] = kernels.absence_limit_for(sv, day)
             kernels.refresh_dues(self._pv, self._sv, self._sens, self._thr)
 
     def hold_learning(self, hold: bool) -> None:
@@ -277,6 +314,11 @@ class LearnedDetector(Detector):
         return bool(self._sv[_SV["started"]] > 0)
 
     @property
+    def cold_start(self) -> bool:
+        """Still on the flat cold-start limit: no prior and fewer than ``min_learn_days`` learned."""
+        return self.prior.empty and self.learned_days < self.params.min_learn_days
+
+    @property
     def learned_days(self) -> int:
         return int(self._sv[_SV["learned_days"]])
 
@@ -287,6 +329,23 @@ class LearnedDetector(Detector):
     def threshold_at(self, local: float) -> tuple[float, str]:
         slot = int((local % 86400.0) // (self.params.slot_minutes * 60.0))
         return float(self._thr[0, slot]), RULES[int(self._thr[1, slot])]
+
+    def absence_limits_learned(self) -> list[tuple[float, float]]:
+        """Per day type (weekday, weekend): (not_returned limit in seconds, learned flag)."""
+        sv = self._sv
+        return [(float(sv[_SV[f"absence_limit_{t}"]]), float(sv[_SV[f"absence_learned_{t}"]]))
+                for t in ("weekday", "weekend")]
+
+    def absence_limits(self) -> tuple[float, float]:
+        """The not_returned limit (seconds) of an absence begun on a weekday and on a weekend day."""
+        (wd, _), (we, _) = self.absence_limits_learned()
+        return wd, we
+
+    def learned_histograms(self) -> tuple[np.ndarray, np.ndarray]:
+        """What this home taught the detector, without the prior: (silence rows [2 x slots, bins]:
+        elapsed then remaining; absence rows [day types, bins])."""
+        n = self.params.slots_per_day
+        return self._hist[:2 * n].copy(), self._abs_hist[:N_DAY_TYPES].copy()
 
     def alarm_delays(self) -> list[float]:
         """Per slot: seconds until the alarm for a silence that begins at the slot's start,
@@ -315,7 +374,10 @@ class LearnedDetector(Detector):
             "alarm_after_hours_by_start": [round(x / 3600.0, 3) for x in self.alarm_delays()],
             "rules": rules,
             "learned_days": self.learned_days,
-            "cold_start": self.learned_days < self.params.min_learn_days,
+            "cold_start": self.cold_start,
+            "prior": self.prior_note,
+            "absence_limit_hours": dict(zip(("weekday", "weekend"),
+                                            (round(x / 3600.0, 3) for x in self.absence_limits()))),
             "actogram_first_day_local": first * 86400.0,
             "actogram": counts.astype(int).tolist(),
         }
@@ -326,7 +388,7 @@ class LearnedDetector(Detector):
 
         thr, rules = self.thresholds()
         first, counts = self.actogram()
-        return render(thr, rules, first, counts, self.learned_days, self.learned_days < self.params.min_learn_days,
+        return render(thr, rules, first, counts, self.learned_days, self.cold_start,
                       now_local=local if math.isfinite(local) else None)
 
     def status(self, mono: float, local: float) -> dict[str, Any]:
@@ -352,7 +414,8 @@ class LearnedDetector(Detector):
             "absence_limit_seconds": float(sv[_SV["absence_limit"]]),
             "held": held,
             "learned_days": self.learned_days,
-            "cold_start": self.learned_days < self.params.min_learn_days,
+            "cold_start": self.cold_start,
+            "prior": self.prior_note,
         }
 
     # ------------------------------------------------------------- persistence
@@ -374,16 +437,20 @@ class LearnedDetector(Detector):
         """Restore learned state; monotonic times go through ``rebase``; due times are recomputed."""
         if state.get("version") == 1:
             state = self._upgrade_v1(state)
+        if state.get("version") == 2:
+            state = self._upgrade_v2(state)
         if state.get("version") != STATE_VERSION:
             raise IncompatibleState(f"detector state version {state.get('version')!r}, expected {STATE_VERSION}")
         hist = np.asarray(state["hist"], dtype=np.float64)
         if hist.shape != self._hist.shape:
             raise IncompatibleState(
-                f"stored detector state has {hist.shape[0] // 2} slots x {hist.shape[1]} bins, the config "
-                f"{self._hist.shape[0] // 2} x {self._hist.shape[1]} (slot_minutes or hist_bins changed)"
+                f"stored detector state has {hist.shape[0] // 4} slots x {hist.shape[1]} bins, the config "
+                f"{self._hist.shape[0] // 4} x {self._hist.shape[1]} (slot_minutes or hist_bins changed)"
             )
         sensors = list(state["sensors"])
         sv = np.array(state["sv"], dtype=np.float64)
+        if sv.shape != self._sv.shape:
+            raise IncompatibleState(f"detector state has {sv.size} scalar fields, expected {self._sv.size}")
         sens = np.array(state["sens"], dtype=np.float64).reshape(len(sensors), len(SENS_FIELDS))
         for i in _MONO_SV:
             sv[i] = _rebased(sv[i], rebase)
@@ -396,7 +463,7 @@ class LearnedDetector(Detector):
         self._cur = np.array(state["cur"], dtype=np.float64)
         self._hist = hist.copy()
         self._thr = np.array(state["thr"], dtype=np.float64)
-        self._abs_hist = np.array(state["abs_hist"], dtype=np.float64)
+        self._abs_hist = np.array(state["abs_hist"], dtype=np.float64).reshape(2 * N_DAY_TYPES, self.params.hist_bins)
         self._held_hist = np.array(state["held_hist"], dtype=np.float64).reshape(len(sensors), self.params.hist_bins)
         self._acto = np.array(state["acto"], dtype=np.float64)
         self._out = np.empty((len(sensors) + 8, 7))
@@ -406,14 +473,32 @@ class LearnedDetector(Detector):
         """Version 1 had only the elapsed-silence rule: keep all it learned; the
         remaining-silence rule starts from the cold start and learns from now on."""
         hist = np.asarray(state["hist"], dtype=np.float64)
-        if hist.shape != (self._hist.shape[0] // 2, self._hist.shape[1]):
+        if hist.shape != (self.params.slots_per_day, self.params.hist_bins):
             return state  # the shape check below explains the mismatch
         cur = np.full((4, hist.shape[0]), np.nan)
         cur[:2] = np.asarray(state["cur"], dtype=np.float64)
         thr = self._cold_thresholds()
         thr[:2] = np.asarray(state["thr"], dtype=np.float64)
-        return {**state, "version": STATE_VERSION, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]),
-                "thr": thr}
+        return {**state, "version": 2, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]), "thr": thr}
+
+    def _upgrade_v2(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Version 2 had no prior and one absence history: the configured prior's rows are
+        added (an established home has outweighed them already) and the absences learned so
+        far seed both day types; their limits start as the one limit learned so far."""
+        hist = np.asarray(state["hist"], dtype=np.float64)
+        if hist.shape != (2 * self.params.slots_per_day, self.params.hist_bins):
+            return state  # the shape check below explains the mismatch
+        n = self.params.slots_per_day
+        abs_old = np.asarray(state["abs_hist"], dtype=np.float64).reshape(1, -1)
+        sv_old = np.asarray(state["sv"], dtype=np.float64)
+        v2 = dict(zip(SV_FIELDS, sv_old))
+        extra = {"absence_limit_weekday": v2["absence_limit"], "absence_learned_weekday": v2["absence_learned"],
+                 "absence_limit_weekend": v2["absence_limit"], "absence_learned_weekend": v2["absence_learned"],
+                 "absence_day": v2["day"]}
+        sv = np.array([v2[name] if name in v2 else extra[name] for name in SV_FIELDS])
+        return {**state, "version": STATE_VERSION, "sv": sv,
+                "hist": np.vstack([hist, self._hist[2 * n:]]),
+                "abs_hist": np.vstack([abs_old, abs_old, self._abs_hist[N_DAY_TYPES:]])}
 
     def skip_unobserved(self, mono: float) -> None:
         """Do not learn the time up to ``mono`` as inactivity (the hub was down: unknown, not

@@ -30,7 +30,7 @@ class DetectorParams:
     quantile: float = _p(0.95, 0.5, 0.999, "quantile of daily per-slot inactivity the threshold covers; 0.5..0.999")
     robust_days: float = _p(1.5, 0.0, 10.0, "the top this many days' worth of a slot's history never set its limit (outliers); 0..10")
     half_life_days: float = _p(30.0, 2.0, 365.0, "forgetting: a day's weight halves after this many days; 2..365")
-    min_learn_days: int = _p(7, 1, 60, "days learned before learned thresholds replace the cold start; 1..60")
+    min_learn_days: int = _p(7, 1, 60, "without a population prior: days learned before learned thresholds replace the cold start; 1..60")
     learn_day_min_home_hours: float = _p(6.0, 0.0, 24.0, "hours at home for a day to count as learned; 0..24")
     slot_min_weight: float = _p(3.0, 0.5, 60.0, "count floor: effective days a slot needs before it is learned; 0.5..60")
     sparse_pool_slots: int = _p(8, 0, 24, "a slot short of data borrows up to +-this many neighbouring slots; 0..24")
@@ -39,14 +39,14 @@ class DetectorParams:
     margin_minutes: float = _p(60.0, 0.0, 360.0, "additive margin on the learned quantile, minutes; 0..360")
     residual_margin_minutes: float = _p(180.0, 0.0, 720.0, "additive margin on the learned silence remaining after each time of day (the rule that judges a silence by when it began), minutes; 0..720")
     min_threshold_minutes: float = _p(90.0, 15.0, 720.0, "floor of any learned threshold, minutes; 15..720")
-    cold_start_hours: float = _p(12.0, 1.0, 72.0, "fixed threshold until min_learn_days are learned, hours; 1..72")
+    cold_start_hours: float = _p(12.0, 1.0, 72.0, "threshold of a slot with no data (without a prior: of every slot until min_learn_days are learned), hours; 1..72")
     max_inactivity_hours: float = _p(12.0, 1.0, 72.0, "safety net: no threshold ever exceeds this, hours; 1..72")
     # --- away inference ----------------------------------------------------------------
     away_confirm_minutes: float = _p(10.0, 1.0, 120.0, "entrance then no inside activity this long = out, minutes; 1..120")
     absence_quantile: float = _p(0.9, 0.5, 0.999, "quantile of past absences the learned limit covers; 0.5..0.999")
     absence_margin_factor: float = _p(1.5, 1.0, 5.0, "multiplicative margin on the learned absence quantile; 1..5")
     absence_min_count: int = _p(5, 1, 100, "absences seen before the learned limit is used; 1..100")
-    absence_min_hours: float = _p(8.0, 1.0, 168.0, "not_returned never fires before this absence, hours; 1..168")
+    absence_min_hours: float = _p(2.0, 1.0, 168.0, "not_returned never fires before this absence, hours (a bound only: the floor that covers a long day out comes from the population prior); 1..168")
     absence_max_hours: float = _p(24.0, 1.0, 336.0, "not_returned always fires by this absence (also cold start), hours; 1..336")
     # --- held presence (bed / seat mats) -------------------------------------------------
     held_quantile: float = _p(0.9, 0.5, 0.999, "quantile of past days' longest hold per sensor the limit covers; 0.5..0.999")
@@ -60,6 +60,9 @@ class DetectorParams:
     appliance_standby_tau_hours: float = _p(24.0, 0.1, 720.0, "time constant of the standby baseline creeping up, hours; 0.1..720")
     # --- resolution ------------------------------------------------------------------------
     hist_bins: int = _p(128, 16, 1024, "log-spaced duration bins (1 min..72 h) of the learned histograms; 16..1024")
+    # --- population prior (hubd/detector/prior.py) ----------------------------------------
+    prior_days: float = _p(30.0, 0.0, 365.0, "weight of the population prior on the first day, in pseudo-days (0: no prior, cold start); 0..365")
+    prior_half_life_days: float = _p(1.0, 0.5, 365.0, "the prior's weight halves with every this many days the home has learned (absences: absences of that day type seen); 0.5..365")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -134,6 +137,7 @@ class DetectorParams:
             "sparse_pool_slots": float(self.sparse_pool_slots),
             "robust_days": self.robust_days,
             "residual_margin_seconds": self.residual_margin_minutes * m,
+            "prior_decay": 0.5 ** (1.0 / self.prior_half_life_days),
         }
         return np.array([values[name] for name in KERNEL_LAYOUT], dtype=np.float64)
 
@@ -169,4 +173,5 @@ KERNEL_LAYOUT = (
     "sparse_pool_slots",
     "robust_days",
     "residual_margin_seconds",
+    "prior_decay",
 )

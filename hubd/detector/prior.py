@@ -1,0 +1,265 @@
+"""The population prior: what other homes' detectors learned, so a new home is watched from day 1.
+
+A :class:`Prior` holds, per time-of-day slot, the distribution of the two silences the
+detector learns (the day's longest silence elapsed in the slot, and the longest silence
+remaining from it; the ``hist`` rows of ``kernels``), and the distribution of absence
+durations per day type (weekday, weekend). Each row is a distribution (weight 1, or 0
+where no home had data); the detector gives it ``DetectorParams.prior_days`` pseudo-days
+(30: the 0.95 quantile is usable on day 1) whose weight halves with every
+``prior_half_life_days`` day the home has learned (1: after a week the home's own days
+outweigh it ~100 to 1; ``kernels.learned_limits``).
+
+The prior is broad on purpose, since we know nothing of the new resident yet: each home
+is phase-shifted by up to +-``PHASE_SHIFT_HOURS`` (later and earlier sleepers), and the
+silence rows are the distribution of the *largest* of the homes' silences (no home of
+the population would alarm on its first nights). Absences are the homes' mean
+distribution per day type; its quantile times the absence margin is also a floor of
+``not_returned`` (the population's long days out, e.g. a working day, never alarm).
+
+:func:`build_prior` replays each home with the detector (no prior) and pools what it
+learned, every home weighted equally. The shipped prior (``prior.npz`` beside this
+module) is built from the development homes by::
+
+    .venv/bin/python -m hubd.detector.prior build -o hubd/detector/prior.npz
+    .venv/bin/python -m hubd.detector.prior show      # the day-1 limits it gives
+
+(van Kasteren house A and B, and the synthetic residents of ``benchmarks/bench_detector.py``
+plus a resident working long weekdays; see :func:`development_batches`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..events import EventBatch
+from .kernels import N_DAY_TYPES
+from .params import DetectorParams
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = Path(__file__).with_name("prior.npz")
+FORMAT = 1  # version of the .npz layout
+PHASE_SHIFT_HOURS = 3.0  # a new resident may live this much earlier or later than any home of the population
+
+
+class PriorError(ValueError):
+    """A prior file that cannot be used (missing, damaged, or built for other slots/bins)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Prior:
+    """Per-slot silence distributions and per-day-type absence distributions of a population."""
+
+    slot_minutes: int
+    elapsed: np.ndarray  # [slots, bins]: the day's longest silence elapsed in each slot
+    remaining: np.ndarray  # [slots, bins]: the longest silence remaining from each slot
+    absence: np.ndarray  # [N_DAY_TYPES, bins]: absence durations, weekday then weekend
+    homes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("elapsed", "remaining", "absence"):
+            a = np.array(getattr(self, name), dtype=np.float64)
+            if a.ndim != 2 or not np.all(np.isfinite(a)) or np.any(a < 0):
+                raise PriorError(f"prior.{name}: must be a 2-d array of finite, non-negative weights")
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+        n, nb = self.elapsed.shape
+        if self.slot_minutes <= 0 or 1440 % self.slot_minutes or n != 1440 // self.slot_minutes:
+            raise PriorError(f"prior: {n} slots do not fit slot_minutes = {self.slot_minutes}")
+        if self.remaining.shape != (n, nb) or self.absence.shape != (N_DAY_TYPES, nb):
+            raise PriorError(f"prior: shapes {self.elapsed.shape}, {self.remaining.shape}, {self.absence.shape} "
+                             f"do not agree ({n} slots x {nb} bins, {N_DAY_TYPES} day types)")
+
+    @property
+    def hist_bins(self) -> int:
+        return self.elapsed.shape[1]
+
+    @classmethod
+    def none(cls, params: DetectorParams | None = None) -> "Prior":
+        """No prior at all (all weights zero): the detector cold-starts as without one."""
+        p = params or DetectorParams()
+        z = np.zeros((p.slots_per_day, p.hist_bins))
+        return cls(p.slot_minutes, z, z, np.zeros((N_DAY_TYPES, p.hist_bins)))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.elapsed.any() or self.remaining.any() or self.absence.any())
+
+    def fits(self, params: DetectorParams) -> str | None:
+        """Why this prior cannot serve ``params`` (None: it can)."""
+        if self.slot_minutes != params.slot_minutes or self.hist_bins != params.hist_bins:
+            return (f"the prior has {self.slot_minutes}-minute slots x {self.hist_bins} bins, the detector "
+                    f"{params.slot_minutes} x {params.hist_bins} (slot_minutes or hist_bins changed)")
+        return None
+
+    def kernel_rows(self, params: DetectorParams) -> tuple[np.ndarray, np.ndarray]:
+        """The prior as the kernel's extra rows: (hist rows 2n..4n, abs_hist rows 2..3), in pseudo-days."""
+        reason = self.fits(params)
+        if reason:
+            raise PriorError(reason)
+        w = params.prior_days
+        return np.vstack([self.elapsed, self.remaining]) * w, self.absence * w
+
+    # ------------------------------------------------------------------ codec
+    def save(self, path: str | Path) -> None:
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, format=np.int64(FORMAT), slot_minutes=np.int64(self.slot_minutes),
+                                elapsed=self.elapsed, remaining=self.remaining, absence=self.absence,
+                                homes=np.array(self.homes, dtype=str))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Prior":
+        """Read a prior file; :class:`PriorError` saying what is wrong if it cannot be used."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if int(z["format"]) != FORMAT:
+                    raise PriorError(f"prior file {path}: format {int(z['format'])}, expected {FORMAT}")
+                return cls(int(z["slot_minutes"]), z["elapsed"], z["remaining"], z["absence"],
+                           tuple(str(h) for h in z["homes"]))
+        except PriorError:
+            raise
+        except Exception as exc:  # zip, npy or key errors of a damaged or foreign file
+            raise PriorError(f"prior file {path} is unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str) -> Prior:
+    return Prior.load(path)
+
+
+def default_prior(path: str | Path = DEFAULT_PATH) -> Prior:
+    """The shipped population prior (read once). Raises :class:`PriorError` if it is unusable."""
+    return _load_cached(str(path))
+
+
+# ---------------------------------------------------------------------- building
+def _normalised(rows: np.ndarray) -> np.ndarray:
+    """Each row scaled to weight 1 (rows without weight stay zero)."""
+    total = rows.sum(axis=1, keepdims=True)
+    return np.divide(rows, total, out=np.zeros_like(rows), where=total > 0)
+
+
+def _pool(per_home: list[np.ndarray]) -> np.ndarray:
+    """Row by row, the mean of the homes' distributions, over the homes that have data there."""
+    stack = np.stack([_normalised(r) for r in per_home])
+    have = (stack.sum(axis=2, keepdims=True) > 0).sum(axis=0)
+    return np.divide(stack.sum(axis=0), have, out=np.zeros(stack.shape[1:]), where=have > 0)
+
+
+def _shifted(rows: np.ndarray, shift_slots: int) -> np.ndarray:
+    """A home's slot rows as if it lived up to ``shift_slots`` earlier or later (the mean of
+    its rows within +-shift of each slot, wrapping midnight): residents differ in phase."""
+    norm = _normalised(rows)
+    out = np.zeros_like(norm)
+    for s in range(-shift_slots, shift_slots + 1):
+        out += np.roll(norm, s, axis=0)
+    return _normalised(out)
+
+
+def _envelope(per_home: list[np.ndarray], shift_slots: int) -> np.ndarray:
+    """Row by row, the distribution of the largest of the homes' values (the product of
+    their CDFs, over the homes that have data there), each home phase-shifted (see
+    :func:`_shifted`): in each slot the silence normal for the quietest home at about that
+    time of day, so that no home of the population would alarm there."""
+    stack = np.stack([_shifted(r, shift_slots) for r in per_home])
+    have = stack.sum(axis=2) > 0  # [homes, rows]
+    cdf = np.clip(np.cumsum(stack, axis=2), 0.0, 1.0)
+    cdf[~have] = 1.0  # a home without data in a row does not bound it
+    pmf = np.clip(np.diff(np.prod(cdf, axis=0), axis=1, prepend=0.0), 0.0, None)
+    pmf[~have.any(axis=0)] = 0.0
+    return pmf
+
+
+def build_prior(batches: Sequence[EventBatch], params: DetectorParams | None = None,
+                names: Sequence[str] = ()) -> Prior:
+    """Replay each home's log with the detector (no prior) and pool what it learned, each home weighted equally."""
+    from .model import LearnedDetector
+
+    p = params or DetectorParams()
+    if not batches:
+        raise ValueError("build_prior needs at least one home's log")
+    n = p.slots_per_day
+    elapsed, remaining, absence = [], [], []
+    for batch in batches:
+        det = LearnedDetector(p, prior=False)
+        det.replay(batch)
+        hist, abs_hist = det.learned_histograms()
+        elapsed.append(hist[:n])
+        remaining.append(hist[n:2 * n])
+        absence.append(abs_hist[:N_DAY_TYPES])
+    shift = int(round(PHASE_SHIFT_HOURS * 60 / p.slot_minutes))
+    return Prior(p.slot_minutes, _envelope(elapsed, shift), _envelope(remaining, shift), _pool(absence), tuple(names))
+
+
+def development_batches(root: Path) -> list[tuple[str, EventBatch]]:
+    """The development homes the shipped prior is built from: the two real logs and the
+    synthetic residents of ``benchmarks/bench_detector.py`` (56 days each), plus a
+    resident working long weekdays (the population's long absences; it is no real home)."""
+    from dataclasses import replace
+
+    from ..events import read_events
+
+    sys.path.insert(0, str(root / "benchmarks"))
+    import bench_detector as bench  # noqa: E402  (a development tool, not a runtime import)
+
+    homes = []
+    for path in (root.parent / "shared" / "data" / "kasteren_house_a.csv", root / "benchmarks" / "data" / "kasteren_b.csv"):
+        with open(path) as fh:
+            homes.append((path.stem, EventBatch.from_events(read_events(fh))))
+    residents = dict(bench.RESIDENTS)
+    residents["worker"] = replace(bench.RESIDENTS["regular"], name="worker", out_prob=0.75, out_start_h=7.8,
+                                  out_hours=9.5, weekend_shift_h=1.5)
+    for i, (name, r) in enumerate(residents.items()):
+        homes.append((f"synthetic {name}", bench.simulate(r, 56, seed=100 + i)))
+    return homes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hubd.detector.prior", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build the population prior from the development homes")
+    b.add_argument("-o", "--output", default=str(DEFAULT_PATH), help="where to write the .npz (default: the shipped file)")
+    b.add_argument("--root", default=str(Path(__file__).resolve().parents[2]), help="the repository (for benchmarks/)")
+    b.add_argument("--without", action="append", default=[], metavar="HOME",
+                   help="leave a home out (repeatable; e.g. for a leave-one-home-out check)")
+    s = sub.add_parser("show", help="print a prior's limits per slot and per day type")
+    s.add_argument("path", nargs="?", default=str(DEFAULT_PATH))
+    args = ap.parse_args(argv)
+    if args.cmd == "build":
+        homes = [(n, b) for n, b in development_batches(Path(args.root)) if n not in args.without]
+        prior = build_prior([b for _, b in homes], DetectorParams(), names=[n for n, _ in homes])
+        prior.save(args.output)
+        print(f"wrote {args.output}: {len(homes)} homes: {', '.join(prior.homes)}")
+        return 0
+    print(describe(Prior.load(args.path)))
+    return 0
+
+
+def describe(prior: Prior, params: DetectorParams | None = None) -> str:
+    """The limits a new home starts from under this prior, in hours."""
+    from .model import LearnedDetector
+
+    det = LearnedDetector(params or DetectorParams(), prior=prior)
+    delays = det.alarm_delays()
+    slot_h = det.params.slot_minutes / 60
+    lines = [f"prior of {len(prior.homes)} homes: {', '.join(prior.homes)}",
+             "day 1: alarm after (h) a silence begun at (h):"]
+    for k in range(0, len(delays), 4):
+        lines.append("  " + "  ".join(f"{(k + j) * slot_h:05.1f} {delays[k + j] / 3600:4.1f}" for j in range(4)))
+    wd, we = det.absence_limits()
+    lines.append(f"day-1 not_returned limit: weekday {wd / 3600:.1f} h, weekend {we / 3600:.1f} h")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # run the package's module, not this __main__ copy (one Prior class)
+    from hubd.detector.prior import main as _main
+
+    sys.exit(_main())

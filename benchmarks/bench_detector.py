@@ -337,9 +337,15 @@ WAKING = {"regular": (8.0, 22.0), "late_sleeper": (12.0, 2.0), "reversed": (18.0
 FAULTS = ("stuck_mat", "pulse_seat", "inverted_reed", "chatter_pir", "missed_door", "stray_pulses")
 #: the declared grid of leave-one-home-out parameter choice (defaults first); chosen per fold on
 #: the training homes: fewest false alarms per day, then the lowest p90 of the cuts from day 3.
-#: Both trade false alarms against delay on the cuts. (Held-mat and absence limits are not in
-#: it: cuts at home release the mats, so a laxer limit would cost nothing the backtest sees.)
-GRID = {"cold_start_hours": (12.0, 8.0), "margin_minutes": (60.0, 120.0)}
+#: It trades false alarms against delay on the cuts. (Held-mat and absence limits are not in
+#: it: cuts at home release the mats, so a laxer limit would cost nothing the backtest sees;
+#: ``cold_start_hours`` is not either: with a population prior there is no cold start.)
+GRID = {"margin_minutes": (60.0, 120.0)}
+#: the homes the population prior is built from are other seeds of the same residents (and a
+#: worker with long weekdays that is never scored): a home is left out by its base name
+PRIOR_SEED = 100
+WORKER = replace(RESIDENTS["regular"], name="worker", out_prob=0.75, out_start_h=7.8, out_hours=9.5,
+                 weekend_shift_h=1.5)
 CUTS, SEED, DAYS = 200, 1, 56
 
 
@@ -441,39 +447,62 @@ def _score(results: list) -> tuple[float, float]:
     return fa / days, float(np.quantile(d, 0.9)) / HOUR
 
 
+def prior_homes(days: int = 56) -> list[tuple[str, EventBatch]]:
+    """The development homes the population prior is built from, by base name: the real logs,
+    and each synthetic resident (and the worker) on seeds of its own, never the scored ones."""
+    out = [(name, EventBatch.from_events(events)) for name, events in real_logs()]
+    residents = {**RESIDENTS, "worker": WORKER}
+    out += [(f"syn_{name}", simulate(r, days, seed=PRIOR_SEED + i)) for i, (name, r) in enumerate(residents.items())]
+    return out
+
+
+def fold_prior(without: str, params=None, homes_: list[tuple[str, EventBatch]] | None = None):
+    """The shipped recipe of the population prior with one home (base name) left out."""
+    from hubd.detector.params import DetectorParams
+    from hubd.detector.prior import build_prior
+
+    kept = [(n, b) for n, b in (homes_ if homes_ is not None else prior_homes()) if n != without]
+    return build_prior([b for _, b in kept], params or DetectorParams(), names=[n for n, _ in kept])
+
+
 def loho(homes_: list[Home], cuts: int = CUTS, seed: int = SEED, grid: bool = True, log=None) -> dict:
-    """Leave-one-home-out: for each scored home the grid point (and the population prior, when
-    ``hubd.detector.prior`` exists) is chosen or built on the homes of other bases only."""
+    """Leave-one-home-out, one fold per home (a base and its fault variants): the population prior
+    is built without that home, and the grid point is chosen on the other homes (each scored with
+    that fold's prior); then the home and its variants are scored with both, and with the defaults."""
     from hubd.detector.backtest import backtest
     from hubd.detector.params import DetectorParams
 
     points = _grid_points() if grid else [{}]
-    table = {}  # (grid index, home name) -> BacktestResult without a prior
-    for g, point in enumerate(points):
-        params = DetectorParams(**point)
-        for h in homes_:
-            table[g, h.name] = backtest(h.batch, params, cuts=cuts, seed=seed, waking_hours=h.waking, title=h.name)
     prior_mod = _prior_module()
-    scored, folds = [], []
-    for h in homes_:
-        train = [o for o in homes_ if o.base != h.base]
-        scores = [_score([table[g, o.name] for o in train]) for g in range(len(points))]
+    sources = prior_homes() if prior_mod is not None else []
+    chosen, default_results, folds = {}, {}, []
+    for base in dict.fromkeys(h.base for h in homes_):
+        prior = fold_prior(base, homes_=sources) if prior_mod is not None else None
+        train = [o for o in homes_ if o.base != base]
+        table = {}
+        for g, point in enumerate(points):
+            params = DetectorParams(**point)
+            table[g] = [backtest(o.batch, params, cuts=cuts, seed=seed, waking_hours=o.waking, title=o.name,
+                                 prior=prior) for o in train]
+        scores = [_score(table[g]) for g in range(len(points))]
         g = min(range(len(points)), key=lambda i: (round(scores[i][0], 9), scores[i][1], i))
-        params = DetectorParams(**points[g])
-        if prior_mod is not None:
-            prior = prior_mod.build_prior([o.batch for o in train], params)
-            result = backtest(h.batch, params, cuts=cuts, seed=seed, waking_hours=h.waking, title=h.name, prior=prior)
-        else:
-            result = table[g, h.name]
-        scored.append((h, result))
-        folds.append({"home": h.name, "chosen": points[g], "train_homes": len(train),
-                      "train_fa_per_day": scores[g][0], "train_p90_h": scores[g][1]})
+        for h in (o for o in homes_ if o.base == base):
+            for index in {0, g}:
+                result = backtest(h.batch, DetectorParams(**points[index]), cuts=cuts, seed=seed,
+                                  waking_hours=h.waking, title=h.name, prior=prior)
+                if index == g:
+                    chosen[h.name] = result
+                if index == 0:
+                    default_results[h.name] = result
+            folds.append({"home": h.name, "chosen": points[g], "train_homes": len(train),
+                          "train_fa_per_day": scores[g][0], "train_p90_h": scores[g][1]})
         if log is not None:
-            print(f"  fold {h.name}: chose {points[g]}", file=log)
-    defaults = [(h, table[0, h.name]) for h in homes_]
+            print(f"  fold {base}: chose {points[g]}", file=log)
+    scored = [(h, chosen[h.name]) for h in homes_]
+    defaults = [(h, default_results[h.name]) for h in homes_]
     return {"scored": scored, "folds": folds, "defaults": defaults, "grid": GRID if grid else {},
-            "prior": "population prior built per fold on the other homes (hubd.detector.prior)" if prior_mod
-            else "no population prior (hubd.detector.prior not present): cold start"}
+            "prior": "population prior built per fold without the scored home (bench_detector.fold_prior)"
+            if prior_mod else "no population prior (hubd.detector.prior not present): cold start"}
 
 
 METHODS = ("learned", "fixed 12 h", "fixed 6 h", "in-sample bound")

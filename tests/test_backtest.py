@@ -293,31 +293,36 @@ def test_backtest_cli_json_is_the_same_protocol_as_the_benchmark(real, capsys):
 
 
 def test_leave_one_home_out_never_trains_on_the_scored_home_or_a_variant_of_it(monkeypatch):
-    """bench_detector.loho: the prior (when hubd.detector.prior exists) is built, and the grid
-    point chosen, on homes of other bases only; a fault variant of a home is the same home."""
+    """bench_detector.loho: one fold per home (a base and its fault variants): the prior is built
+    from the prior's source homes without that base, and the grid point chosen on homes of other
+    bases only; a fault variant of a home is the same home."""
     bench = load_bench()
     logs = {"a": routine(10, wake=7.0), "b": routine(10, wake=9.0, bed=21.0), "c": routine(10, every=1200.0)}
     homes = [bench.Home(name, name, "real", EventBatch.from_events(events)) for name, events in logs.items()]
     homes.append(bench.Home("a+fault", "a", "real variant", homes[0].batch))
-    base_of = {id(h.batch): h.base for h in homes}
-    built = []
+    built, priors_seen = [], []
 
     class FakePrior:
         @staticmethod
-        def build_prior(batches, params):
-            built.append({base_of[id(b)] for b in batches})
+        def build_prior(batches, params, names=()):
+            built.append(set(names))
             return ("prior", len(built))
 
     class Spy(LearnedDetector):
         def __init__(self, params=None, prior=None):
-            super().__init__(params)
+            priors_seen.append(prior)
+            super().__init__(params, prior=False)
 
     monkeypatch.setattr(bench, "_prior_module", lambda: FakePrior)
+    monkeypatch.setitem(sys.modules, "hubd.detector.prior", FakePrior)
+    monkeypatch.setattr(bench, "prior_homes", lambda days=56: [(h.name, h.batch) for h in homes[:3]])
     monkeypatch.setattr(backtest_module, "LearnedDetector", Spy)
     run = bench.loho(homes, cuts=10)
     assert [h.name for h, _ in run["scored"]] == ["a", "b", "c", "a+fault"]
-    assert built == [{"b", "c"}, {"a", "c"}, {"a", "b"}, {"b", "c"}]
-    assert [f["train_homes"] for f in run["folds"]] == [2, 3, 3, 2]
+    assert built == [{"b", "c"}, {"a", "c"}, {"a", "b"}]
+    assert {p[1] for p in priors_seen if p is not None} == {1, 2, 3}  # every backtest ran with its fold's prior
+    folds = {f["home"]: f["train_homes"] for f in run["folds"]}
+    assert folds == {"a": 2, "a+fault": 2, "b": 3, "c": 3}
     assert all(f["chosen"] in bench._grid_points() for f in run["folds"])
     assert "population prior" in run["prior"]
     text = bench.format_results(run)

@@ -20,17 +20,19 @@ distribution per day type; its quantile times the absence margin is also a floor
 learned, every home weighted equally. The shipped prior (``prior.npz`` beside this
 module) is built from the development homes by::
 
-    .venv/bin/python -m hubd.detector.prior build -o hubd/detector/prior.npz
-    .venv/bin/python -m hubd.detector.prior show      # the day-1 limits it gives
+    .venv/bin/python benchmarks/build_prior.py -o hubd/detector/prior.npz
+    .venv/bin/python -m hubd.detector.prior      # the day-1 limits it gives
 
 (van Kasteren house A and B, and the synthetic residents of ``benchmarks/bench_detector.py``
-plus a resident working long weekdays; see :func:`development_batches`).
+plus a resident working long weekdays; ``bench_detector.prior_homes``). The benchmark
+builds the same recipe without the home it scores (leave-one-home-out).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -113,7 +115,7 @@ class Prior:
         with open(path, "wb") as fh:
             np.savez_compressed(fh, format=np.int64(FORMAT), slot_minutes=np.int64(self.slot_minutes),
                                 elapsed=self.elapsed, remaining=self.remaining, absence=self.absence,
-                                homes=np.array(self.homes, dtype=str))
+                                homes=np.array(json.dumps(list(self.homes))))  # numpy's str arrays drop trailing NULs
 
     @classmethod
     def load(cls, path: str | Path) -> "Prior":
@@ -122,8 +124,10 @@ class Prior:
             with np.load(path, allow_pickle=False) as z:
                 if int(z["format"]) != FORMAT:
                     raise PriorError(f"prior file {path}: format {int(z['format'])}, expected {FORMAT}")
-                return cls(int(z["slot_minutes"]), z["elapsed"], z["remaining"], z["absence"],
-                           tuple(str(h) for h in z["homes"]))
+                homes = json.loads(str(z["homes"]))
+                if not isinstance(homes, list) or not all(isinstance(h, str) for h in homes):
+                    raise PriorError(f"prior file {path}: its list of homes is not a list of names")
+                return cls(int(z["slot_minutes"]), z["elapsed"], z["remaining"], z["absence"], tuple(homes))
         except PriorError:
             raise
         except Exception as exc:  # zip, npy or key errors of a damaged or foreign file
@@ -199,47 +203,16 @@ def build_prior(batches: Sequence[EventBatch], params: DetectorParams | None = N
     return Prior(p.slot_minutes, _envelope(elapsed, shift), _envelope(remaining, shift), _pool(absence), tuple(names))
 
 
-def development_batches(root: Path) -> list[tuple[str, EventBatch]]:
-    """The development homes the shipped prior is built from: the two real logs and the
-    synthetic residents of ``benchmarks/bench_detector.py`` (56 days each), plus a
-    resident working long weekdays (the population's long absences; it is no real home)."""
-    from dataclasses import replace
-
-    from ..events import read_events
-
-    sys.path.insert(0, str(root / "benchmarks"))
-    import bench_detector as bench  # noqa: E402  (a development tool, not a runtime import)
-
-    homes = []
-    for path in (root.parent / "shared" / "data" / "kasteren_house_a.csv", root / "benchmarks" / "data" / "kasteren_b.csv"):
-        with open(path) as fh:
-            homes.append((path.stem, EventBatch.from_events(read_events(fh))))
-    residents = dict(bench.RESIDENTS)
-    residents["worker"] = replace(bench.RESIDENTS["regular"], name="worker", out_prob=0.75, out_start_h=7.8,
-                                  out_hours=9.5, weekend_shift_h=1.5)
-    for i, (name, r) in enumerate(residents.items()):
-        homes.append((f"synthetic {name}", bench.simulate(r, 56, seed=100 + i)))
-    return homes
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hubd.detector.prior", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="build the population prior from the development homes")
-    b.add_argument("-o", "--output", default=str(DEFAULT_PATH), help="where to write the .npz (default: the shipped file)")
-    b.add_argument("--root", default=str(Path(__file__).resolve().parents[2]), help="the repository (for benchmarks/)")
-    b.add_argument("--without", action="append", default=[], metavar="HOME",
-                   help="leave a home out (repeatable; e.g. for a leave-one-home-out check)")
-    s = sub.add_parser("show", help="print a prior's limits per slot and per day type")
-    s.add_argument("path", nargs="?", default=str(DEFAULT_PATH))
+    """``python -m hubd.detector.prior [PATH]``: the day-1 limits a prior gives (the shipped one by default)."""
+    ap = argparse.ArgumentParser(prog="python -m hubd.detector.prior", description=main.__doc__)
+    ap.add_argument("path", nargs="?", default=str(DEFAULT_PATH))
     args = ap.parse_args(argv)
-    if args.cmd == "build":
-        homes = [(n, b) for n, b in development_batches(Path(args.root)) if n not in args.without]
-        prior = build_prior([b for _, b in homes], DetectorParams(), names=[n for n, _ in homes])
-        prior.save(args.output)
-        print(f"wrote {args.output}: {len(homes)} homes: {', '.join(prior.homes)}")
-        return 0
-    print(describe(Prior.load(args.path)))
+    try:
+        print(describe(Prior.load(args.path)))
+    except PriorError as exc:
+        print(f"prior: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubd.detector.base import RESIDENT
-from hubd.detector.model import IncompatibleState, LearnedDetector, feed
+from hubd.detector.model import STATE_VERSION, IncompatibleState, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
 
@@ -322,7 +322,8 @@ def test_state_of_version_1_is_upgraded_keeping_what_it_learned():
     det = run(LearnedDetector(), routine(10))
     state = det.state()
     n = det.params.slots_per_day
-    v1 = {**state, "version": 1, "cur": state["cur"][:2], "hist": state["hist"][:n], "thr": state["thr"][:2]}
+    v1 = {**state, "version": 1, "cur": state["cur"][:2], "hist": state["hist"][:n], "thr": state["thr"][:2],
+          "sens": state["sens"][:, :12]}
     upgraded = LearnedDetector()
     upgraded.load(v1, lambda m: m)
     np.testing.assert_array_equal(upgraded.thresholds()[0], det.thresholds()[0])
@@ -332,7 +333,7 @@ def test_state_of_version_1_is_upgraded_keeping_what_it_learned():
     cold = LearnedDetector(DetectorParams(residual_margin_minutes=720))
     run(cold, routine(10))
     assert upgraded.next_check(last) == pytest.approx(cold.next_check(last))
-    assert upgraded.state()["version"] == 2
+    assert upgraded.state()["version"] == STATE_VERSION
 
 
 def test_a_state_saved_before_any_event_loads():

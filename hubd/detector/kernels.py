@@ -14,7 +14,8 @@ Conventions
 * Kind codes follow ``hubd.events.Kind``: 0 motion, 1 presence, 2 door, 3 entrance,
   4 appliance, 5 button.
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
-  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly).
+  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12] directly; later parameters are read
+  through named indices such as ``P_APP_VARY_WATTS``).
 * Scalar state ``sv`` (float64[24], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
@@ -30,7 +31,10 @@ Conventions
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
-  learned flag when stayed_in_place latched.
+  learned flag when stayed_in_place latched, 12 appliance session start (mono; NaN: off),
+  13 how far into that session use counts, 14 learned in-use watts, 15 mask of the clock
+  hours it switched on in today, 16 that local day, 17 the previous day's mask, 18 first
+  reading (mono). A power sensor's row of ``held_hist`` holds its session lengths.
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
   slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
@@ -65,6 +69,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .params import KERNEL_LAYOUT
+
 # ------------------------------------------------------------------- state layout
 # Field names of the scalar state ``sv`` and the per-sensor table ``sens`` (see the docstring), and
 # their indices as module-level ints, which numba folds into the kernels as constants.
@@ -77,6 +83,8 @@ SV_FIELDS = (
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
     "last_reading_mono", "last_reading_watts", "longest_hold_today", "held_latched_limit", "held_latched_learned",
+    "app_session_start", "app_session_limit", "app_use_watts", "app_hours_mask", "app_hours_day", "app_hours_prev",
+    "app_first_mono",
 )
 (SV_STARTED, SV_LAST_MONO, SV_LAST_LOCAL, SV_DAY, SV_ACCOUNTED_MONO, SV_PENDING, SV_RUN_FIRST_MONO,
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
@@ -85,7 +93,8 @@ SENS_FIELDS = (
     SV_RETURNING) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
-    SE_HELD_LATCHED_LEARNED) = range(len(SENS_FIELDS))
+    SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
+    SE_APP_HOURS_DAY, SE_APP_HOURS_PREV, SE_APP_FIRST_MONO) = range(len(SENS_FIELDS))
 
 
 # --------------------------------------------------------------------------- parameters
@@ -402,6 +411,114 @@ def appliance_active(sens, s, t, watts, margin, tau):
     return active
 
 
+# ------------------------------------------------------- appliances as presence
+# A screen, PC or console in use is someone there even when no PIR sees them: while an appliance
+# is on, a reading that changes like a person using it is a sign of life. The inactivity limit
+# then runs from the last such reading, so a device left on with a steady draw cannot hide a
+# collapse. Three things never count: a session far past the appliance's usual length (a TV left
+# running), readings while the resident is out (something left on), and devices that cycle by
+# themselves (fridge, freezer, pump), recognised by switching on around the clock.
+P_APP_VARY_WATTS = KERNEL_LAYOUT.index("appliance_vary_watts")
+P_APP_VARY_FRACTION = KERNEL_LAYOUT.index("appliance_vary_fraction")
+P_APP_LEVEL_TAU = KERNEL_LAYOUT.index("appliance_level_tau_seconds")
+P_APP_SESSION_Q = KERNEL_LAYOUT.index("appliance_session_quantile")
+P_APP_SESSION_FACTOR = KERNEL_LAYOUT.index("appliance_session_margin_factor")
+P_APP_SESSION_MIN_COUNT = KERNEL_LAYOUT.index("appliance_session_min_count")
+P_APP_SESSION_MIN = KERNEL_LAYOUT.index("appliance_session_min_seconds")
+P_APP_SESSION_MAX = KERNEL_LAYOUT.index("appliance_session_max_seconds")
+P_APP_SESSION_COLD = KERNEL_LAYOUT.index("appliance_session_cold_seconds")
+P_APP_AUTONOMOUS_HOURS = KERNEL_LAYOUT.index("appliance_autonomous_hours")
+P_APP_MARGIN = KERNEL_LAYOUT.index("appliance_margin_watts")
+P_APP_STANDBY_TAU = KERNEL_LAYOUT.index("appliance_tau_seconds")
+P_ROBUST = KERNEL_LAYOUT.index("robust_days")
+APP_WATCH_SECONDS = 86400.0  # a new appliance is watched a whole day (is it a fridge?) before its use counts
+
+
+@njit(cache=True)
+def hours_covered(mask):
+    """How many clock hours a 24-bit mask of hours holds."""
+    m, n = int(mask), 0
+    while m > 0:
+        n += m & 1
+        m >>= 1
+    return n
+
+
+@njit(cache=True)
+def appliance_autonomous(sens, s, loc, switched_on, min_hours):
+    """Whether an appliance cycles by itself: it switched on in at least ``min_hours``
+    different clock hours of today and yesterday together (local days; updates ``sens``).
+
+    A person switches a TV or PC on a few times a day at their own hours; a compressor
+    or pump does it around the clock, night included. Keeping only whole clock hours
+    (a 24-bit mask per day) makes the rule cheap and independent of the sampling rate.
+    """
+    day = math.floor(loc / 86400.0)
+    if sens[s, SE_APP_HOURS_DAY] != day:  # a new local day (or the first reading: NaN)
+        kept = sens[s, SE_APP_HOURS_MASK] if sens[s, SE_APP_HOURS_DAY] == day - 1.0 else 0.0
+        sens[s, SE_APP_HOURS_PREV] = kept
+        sens[s, SE_APP_HOURS_MASK] = 0.0
+        sens[s, SE_APP_HOURS_DAY] = day
+    if switched_on:
+        bit = 1 << int((loc - day * 86400.0) // 3600.0)
+        sens[s, SE_APP_HOURS_MASK] = float(int(sens[s, SE_APP_HOURS_MASK]) | bit)
+    both = int(sens[s, SE_APP_HOURS_MASK]) | int(sens[s, SE_APP_HOURS_PREV])
+    return hours_covered(both) >= min_hours
+
+
+@njit(cache=True)
+def appliance_session_limit(row, edges, pv):
+    """How far into a session use still counts: the usual session (a quantile of the
+    appliance's past sessions) times a margin, within [min, max]; the cold value until
+    enough sessions were seen."""
+    limit, learned = duration_limit(row, edges, pv[P_APP_SESSION_Q], pv[P_ROBUST], pv[P_APP_SESSION_FACTOR], 0.0,
+                                    pv[P_APP_SESSION_MIN_COUNT], pv[P_APP_SESSION_MIN], pv[P_APP_SESSION_MAX])
+    return limit if learned > 0.0 else pv[P_APP_SESSION_COLD]
+
+
+@njit(cache=True)
+def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, pv, edges):
+    """Whether a power reading shows someone there (updates ``sens`` and ``session_hist``,
+    the appliance's histogram of session lengths: its row of ``held_hist``, which a power
+    sensor never uses for holds).
+
+    Switching on counts, as it always did. While the appliance stays on, a reading that
+    differs from the previous one by more than max(vary watts, vary fraction x learned
+    in-use level) is a person using it and counts too, but only at home (``home``), after a
+    day of watching, within the session's limit, and never for a device that cycles by
+    itself (which does not count even when it switches on). A steady draw never counts.
+    """
+    was_on = sens[s, SE_APPLIANCE_ON] > 0.0
+    prev_t, prev_w = sens[s, SE_LAST_READING_MONO], sens[s, SE_LAST_READING_WATTS]
+    switched_on = appliance_active(sens, s, t, watts, pv[P_APP_MARGIN], pv[P_APP_STANDBY_TAU])
+    on = sens[s, SE_APPLIANCE_ON] > 0.0
+    if math.isnan(sens[s, SE_APP_FIRST_MONO]):
+        sens[s, SE_APP_FIRST_MONO] = t
+    autonomous = appliance_autonomous(sens, s, loc, switched_on, pv[P_APP_AUTONOMOUS_HOURS])
+    start = sens[s, SE_APP_SESSION_START]
+    varying = False
+    if switched_on:
+        sens[s, SE_APP_SESSION_START] = t
+        sens[s, SE_APP_SESSION_LIMIT] = appliance_session_limit(session_hist, edges, pv)
+        if math.isnan(sens[s, SE_APP_USE_WATTS]):
+            sens[s, SE_APP_USE_WATTS] = watts
+    elif was_on and on:
+        level = sens[s, SE_APP_USE_WATTS]
+        varying = abs(watts - prev_w) > max(pv[P_APP_VARY_WATTS], pv[P_APP_VARY_FRACTION] * level)
+        if t > prev_t:
+            sens[s, SE_APP_USE_WATTS] = level + (watts - level) * (1.0 - math.exp(-(t - prev_t) / pv[P_APP_LEVEL_TAU]))
+    elif was_on:  # switched off: the session is learned
+        if not math.isnan(start):
+            add_observation(session_hist, t - start, 1.0, edges)
+        sens[s, SE_APP_SESSION_START] = np.nan
+    if autonomous:
+        return False
+    if switched_on:
+        return True
+    return (varying and home and t - sens[s, SE_APP_FIRST_MONO] >= APP_WATCH_SECONDS
+            and t - start <= sens[s, SE_APP_SESSION_LIMIT])
+
+
 # ------------------------------------------------------------------ the event step
 @njit(cache=True)
 def _emit(out, n_out, typ, key, since, limit, start, end, rule):
@@ -461,7 +578,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
     if kd == 0 or kd == 5:
         active = v > 0.0
     elif kd == 4:
-        active = appliance_active(sens, s, t, v, pv[24], pv[25])
+        active = appliance_sign_of_life(sens, held_hist[s], s, t, loc, v, not pending or returning, pv, edges)
     else:
         active = True
 

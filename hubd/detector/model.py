@@ -29,16 +29,19 @@ from .params import DetectorParams
 TYPES = ("inactivity", "not_returned", "stayed_in_place")
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
-STATE_VERSION = 2  # 2: remaining-silence rows added to cur, hist and thr (1 is upgraded on load)
+STATE_VERSION = 3  # 2: remaining-silence rows added to cur, hist and thr; 3: appliance columns in sens (older upgraded)
 
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
                              "inactivity_due", "inactivity_latched", "absence_due", "absence_latched")]
-_MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono")]
+_MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono", "app_session_start",
+                               "app_first_mono")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
 _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "absence_limit", "absence_learned", "days")]
-_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today")]
+_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today", "app_hours_mask",
+                                   "app_hours_day", "app_hours_prev")]
+_SENS_V2 = 12  # columns of a sensor's row in state version <= 2 (the appliance columns came after)
 _BULK_ROWS = 4096
 
 
@@ -108,6 +111,8 @@ class LearnedDetector(Detector):
         row[_SE["held_learned"]] = 0.0
         row[_SE["appliance_on"]] = 0.0
         row[_SE["longest_hold_today"]] = 0.0
+        row[_SE["app_hours_mask"]] = 0.0
+        row[_SE["app_hours_prev"]] = 0.0
         return row
 
     def sensor_id(self, name: str) -> int:
@@ -305,11 +310,34 @@ class LearnedDetector(Detector):
         rows = [self._acto[d % ACTO_DAYS] for d in range(first, today + 1)]
         return first, np.array(rows)
 
+    def appliances(self) -> list[dict[str, Any]]:
+        """Each power sensor's learned in-use signature, as of its last reading (``hubctl profile``)."""
+        p, out = self.params, []
+        for sid, row in enumerate(self._sens):
+            if math.isnan(row[_SE["standby_watts"]]):
+                continue  # not a power sensor (or no reading yet)
+            sessions = self._held_hist[sid]
+            limit = kernels.appliance_session_limit(sessions, self._edges, self._pv)
+            hours = kernels.hours_covered(int(row[_SE["app_hours_mask"]]) | int(row[_SE["app_hours_prev"]]))
+            use = row[_SE["app_use_watts"]]
+            out.append({
+                "sensor": self.sensors[sid],
+                "standby_watts": round(float(row[_SE["standby_watts"]]), 1),
+                "in_use_watts": None if math.isnan(use) else round(float(use), 1),
+                "counts_for_hours": round(float(limit) / 3600.0, 2),
+                "sessions_learned": bool(sessions.sum() >= p.appliance_session_min_count),
+                "switch_on_hours": hours,
+                "cycles_by_itself": hours >= p.appliance_autonomous_hours,
+                "on": bool(row[_SE["appliance_on"]] > 0),
+            })
+        return out
+
     def profile(self, mono: float, local: float) -> dict[str, Any]:
         """The learned rhythm as data (``hubctl profile --json``)."""
         thr, rules = self.thresholds()
         first, counts = self.actogram()
         return {
+            "appliances": self.appliances(),
             "slot_minutes": self.params.slot_minutes,
             "threshold_hours": [round(float(x) / 3600.0, 3) for x in thr],
             "alarm_after_hours_by_start": [round(x / 3600.0, 3) for x in self.alarm_delays()],
@@ -326,8 +354,9 @@ class LearnedDetector(Detector):
 
         thr, rules = self.thresholds()
         first, counts = self.actogram()
-        return render(thr, rules, first, counts, self.learned_days, self.learned_days < self.params.min_learn_days,
+        text = render(thr, rules, first, counts, self.learned_days, self.learned_days < self.params.min_learn_days,
                       now_local=local if math.isfinite(local) else None)
+        return text + "".join("\n" + line for line in _appliance_lines(self.appliances()))
 
     def status(self, mono: float, local: float) -> dict[str, Any]:
         sv = self._sv
@@ -374,6 +403,8 @@ class LearnedDetector(Detector):
         """Restore learned state; monotonic times go through ``rebase``; due times are recomputed."""
         if state.get("version") == 1:
             state = self._upgrade_v1(state)
+        if state.get("version") == 2:
+            state = self._upgrade_v2(state)
         if state.get("version") != STATE_VERSION:
             raise IncompatibleState(f"detector state version {state.get('version')!r}, expected {STATE_VERSION}")
         hist = np.asarray(state["hist"], dtype=np.float64)
@@ -412,8 +443,16 @@ class LearnedDetector(Detector):
         cur[:2] = np.asarray(state["cur"], dtype=np.float64)
         thr = self._cold_thresholds()
         thr[:2] = np.asarray(state["thr"], dtype=np.float64)
-        return {**state, "version": STATE_VERSION, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]),
-                "thr": thr}
+        return {**state, "version": 2, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]), "thr": thr}
+
+    def _upgrade_v2(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Version 2 had no appliance columns: each sensor gets them fresh (an appliance on
+        now counts from its next switch-on, after its day of watching)."""
+        n = len(state["sensors"])
+        old = np.array(state["sens"], dtype=np.float64).reshape(n, _SENS_V2)
+        sens = np.array([self._new_sensor_row() for _ in range(n)]).reshape(n, len(SENS_FIELDS))
+        sens[:, :_SENS_V2] = old
+        return {**state, "version": 3, "sens": sens}
 
     def skip_unobserved(self, mono: float) -> None:
         """Do not learn the time up to ``mono`` as inactivity (the hub was down: unknown, not
@@ -421,6 +460,22 @@ class LearnedDetector(Detector):
         i = _SV["accounted_mono"]
         if self.started and not mono <= self._sv[i]:
             self._sv[i] = float(mono)
+
+
+def _appliance_lines(appliances: list[dict[str, Any]]) -> list[str]:
+    """One line per power sensor: what its use is worth as presence."""
+    if not appliances:
+        return []
+    lines = ["", "appliances (use counts as presence while its draw varies):"]
+    for a in appliances:
+        use = "-" if a["in_use_watts"] is None else f"{a['in_use_watts']:.0f} W"
+        if a["cycles_by_itself"]:
+            worth = f"cycles by itself ({a['switch_on_hours']} h of the clock): never counts"
+        else:
+            worth = f"counts up to {a['counts_for_hours']:.1f} h into a session" + (
+                "" if a["sessions_learned"] else " (not learned)")
+        lines.append(f"  {a['sensor'][:16]:16} standby {a['standby_watts']:.0f} W, in use {use}; {worth}"[:80])
+    return lines
 
 
 def _holds(latched: float, due: float, mono: float) -> bool:

@@ -142,6 +142,24 @@ def test_a_resident_at_a_pc_for_6_hours_with_no_pir_raises_no_inactivity():
     assert [e for e in steady_eps if window[0] < e.start_mono < window[1]]
 
 
+def test_a_long_pc_day_keeps_counting_while_the_resident_shows_up_now_and_then():
+    """Past its session limit a screen still counts if something else showed the resident
+    meanwhile: the limit runs from the later of switch-on and the last other sign of life."""
+    rng = np.random.default_rng(6)
+    events = history(rng, lambda d: pc_day(d, rng))
+    breaks = [at(TEST_DAY, h) for h in (10.5, 13.0, 15.5, 18.0, 20.5)]
+    events += routine(TEST_DAY, rng, busy=(6.0, 8.0)) + [Event(t, t, "pir_hall", Kind.MOTION, 1.0) for t in breaks]
+    events += pc_day(TEST_DAY, rng, a=8.0, b=23.0)
+    until = at(TEST_DAY + 1, 0)
+    episodes = inactivity(replayed(events, until))
+    assert not [e for e in episodes if at(TEST_DAY, 8) <= e.start_mono < at(TEST_DAY, 23)]
+    det = LearnedDetector(P)
+    det.replay(EventBatch.from_events(ordered([e for e in events if e.mono < at(TEST_DAY, 8)])))
+    limit = kernels.appliance_session_limit(det.state()["held_hist"][det.sensor_id("pc")], P.bin_edges(),
+                                            P.kernel_vector())
+    assert limit < 15 * H - 2.5 * H  # the session outlasted its limit: only the re-anchoring kept it
+
+
 def collapse_at_pc(steady_after: bool) -> tuple[list[Event], float]:
     """Day 10: at the PC from 13 h; collapses at 15 h. The PC stays on, drawing a steady 62 W
     for the next day (or, the control, the log simply ends at the collapse)."""
@@ -217,6 +235,8 @@ def tv_flat(tv_until_hours: float, counted_until: float | None = None) -> tuple[
 
 
 def test_a_tv_left_running_far_past_its_usual_session_stops_counting():
+    """Here the resident collapses half an hour after switching on: the TV counts for its
+    session limit from then, no longer."""
     until = at(TEST_DAY + 2, 12)
     events, on = tv_flat(tv_until_hours=30.0)
     learned = LearnedDetector(P)
@@ -224,8 +244,10 @@ def test_a_tv_left_running_far_past_its_usual_session_stops_counting():
     limit = learned.state()["sens"][learned.sensor_id("tv"), _SE["app_session_limit"]]
     assert 1.5 * 2 * H <= limit <= P.appliance_session_max_hours * H  # learned from 2 h evenings
     got = first_alarm_after(events, on, until)
-    # the same as if the TV had stopped reporting when its session ran past the limit
-    control, _ = tv_flat(tv_until_hours=30.0, counted_until=on + limit + 1.0)
+    # the same as if the TV had stopped reporting when it had stood alone for the resident
+    # (since the last other sign of life) longer than its limit
+    alone_since = max(on, max(e.mono for e in events if e.sensor != "tv"))
+    control, _ = tv_flat(tv_until_hours=30.0, counted_until=alone_since + limit + 1.0)
     assert got == first_alarm_after(control, on, until)
     assert got < on + 30 * H  # long before the TV goes off
     # and it did count until then: later than if the TV had gone quiet with the resident

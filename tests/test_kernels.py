@@ -193,6 +193,7 @@ class RefDetector:
         self.day = NAN
         self.pending, self.run_first, self.run_last, self.run_conf, self.run_cluster = False, NAN, NAN, False, NAN
         self.returning = False
+        self.attended = NAN
         self.held: dict[int, float] = {}
         self.held_latched: dict[int, float] = {}
         self.held_latched_as: dict[int, tuple] = {}
@@ -300,13 +301,17 @@ class RefDetector:
             if h not in self.held_latched and since + self.held_limit[h] < t:
                 self.latch_hold(h, since + self.held_limit[h])
 
+        shown = None
         if kind in (Kind.MOTION, Kind.BUTTON):
             active = v > 0
         elif kind == Kind.APPLIANCE:
-            active = self.appliance_sign_of_life(t, loc, s, v)
+            shown = self.appliance_sign_of_life(t, loc, s, v)
+            active = shown is not None
         else:
             active = True
         if active:
+            if shown != "in use":
+                self.attended = t  # the last sign of life that was not a screen alone
             self.activity(t, loc, kind, s, v)
         # whatever is due at this very moment holds from now on
         due, _, _ = self.inactivity()
@@ -380,9 +385,10 @@ class RefDetector:
         self.last, self.last_loc, self.mark = t, loc, t
 
     def appliance_sign_of_life(self, t, loc, s, w):
-        """Switching on counts; so does a reading that changes like a person using the appliance,
-        at home, after a day of watching, within the session's limit; nothing from a device
-        that switched on in many clock hours of today and yesterday (it cycles by itself)."""
+        """"switched on" counts; so does "in use": a reading that changes like a person using the
+        appliance, at home, after a day of watching, while the appliance has not stood alone for
+        longer than its session limit (since switch-on or the last other sign of life, the later);
+        None from a device that switched on in many clock hours of today and yesterday."""
         p, app = self.p, self.appliances[s]
         was_on, prev_t, prev_w = app.on, app.last_t, app.last_w
         switched_on = app.reading(t, w, p.appliance_margin_watts, p.appliance_standby_tau_hours * 3600)
@@ -415,11 +421,14 @@ class RefDetector:
                 self.held_hist[s][ref_bin_index(t - start, self.edges)] += 1.0
             app.session_start = NAN
         if autonomous:
-            return False
+            return None
         if switched_on:
-            return True
+            return "switched on"
         home = not self.pending or self.returning
-        return varying and home and t - app.first_t >= DAY and t - start <= app.session_limit
+        alone_since = max(start, self.attended) if not math.isnan(self.attended) else start
+        if varying and home and t - app.first_t >= DAY and t - alone_since <= app.session_limit:
+            return "in use"
+        return None
 
     def latch_absence(self, when):
         """not_returned holds from ``when`` under the limit of that moment."""
@@ -495,6 +504,7 @@ def assert_same(state, records, ref: RefDetector):
     assert bool(sv["started"]) == ref.started
     if ref.started:
         assert sv["last_mono"] == ref.last and sv["day"] == ref.day
+        np.testing.assert_equal(sv["attended_mono"], ref.attended)
         assert bool(sv["pending"]) == ref.pending
         assert bool(sv["returning"]) == ref.returning
         assert sv["learned_days"] == ref.learned_days and sv["days"] == ref.days
@@ -920,8 +930,8 @@ def test_appliance_references_are_not_vacuous():
         def appliance_sign_of_life(self, t, loc, s, w):
             was_on = self.appliances[s].on
             counted = super().appliance_sign_of_life(t, loc, s, w)
-            Counting.used += counted and was_on and self.appliances[s].on
-            Counting.suppressed += not counted and self.appliances[s].on and not was_on
+            Counting.used += counted == "in use"
+            Counting.suppressed += counted is None and self.appliances[s].on and not was_on
             return counted
 
     for seed in range(10):

@@ -26,7 +26,9 @@ Conventions
    limit, 17 not_returned due, 18 not_returned latched since, 19 absence limit
    learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
    not_returned latched, 23 returning (an entrance event at least the confirmation window
-   after the previous one while out: probably back home, no inside activity yet).
+   after the previous one while out: probably back home, no inside activity yet), 24 the last
+  sign of life other than an appliance in use (mono; how long a screen alone may stand for
+  the resident counts from it).
 * Per-sensor table ``sens`` (float64[n_sensors, 12], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
@@ -78,7 +80,7 @@ SV_FIELDS = (
     "started", "last_mono", "last_local", "day", "accounted_mono", "pending", "run_first_mono", "run_last_mono",
     "run_confirmed", "run_cluster_mono", "n_held", "learned_days", "inactivity_due", "inactivity_limit",
     "inactivity_rule", "inactivity_latched", "absence_limit", "absence_due", "absence_latched", "absence_learned",
-    "days", "absence_latched_limit", "absence_latched_learned", "returning",
+    "days", "absence_latched_limit", "absence_latched_learned", "returning", "attended_mono",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
@@ -90,7 +92,7 @@ SENS_FIELDS = (
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
     SV_INACTIVITY_LIMIT, SV_INACTIVITY_RULE, SV_INACTIVITY_LATCHED, SV_ABSENCE_LIMIT, SV_ABSENCE_DUE,
     SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
-    SV_RETURNING) = range(len(SV_FIELDS))
+    SV_RETURNING, SV_ATTENDED_MONO) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
     SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
@@ -418,6 +420,7 @@ def appliance_active(sens, s, t, watts, margin, tau):
 # collapse. Three things never count: a session far past the appliance's usual length (a TV left
 # running), readings while the resident is out (something left on), and devices that cycle by
 # themselves (fridge, freezer, pump), recognised by switching on around the clock.
+APP_NONE, APP_SWITCHED_ON, APP_IN_USE = 0, 1, 2  # what a power reading showed
 P_APP_VARY_WATTS = KERNEL_LAYOUT.index("appliance_vary_watts")
 P_APP_VARY_FRACTION = KERNEL_LAYOUT.index("appliance_vary_fraction")
 P_APP_LEVEL_TAU = KERNEL_LAYOUT.index("appliance_level_tau_seconds")
@@ -477,16 +480,18 @@ def appliance_session_limit(row, edges, pv):
 
 
 @njit(cache=True)
-def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, pv, edges):
-    """Whether a power reading shows someone there (updates ``sens`` and ``session_hist``,
-    the appliance's histogram of session lengths: its row of ``held_hist``, which a power
-    sensor never uses for holds).
+def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, attended, pv, edges):
+    """What a power reading shows: ``APP_SWITCHED_ON``, ``APP_IN_USE`` (a sign of life too)
+    or ``APP_NONE``. Updates ``sens`` and ``session_hist``, the appliance's histogram of
+    session lengths (its row of ``held_hist``, which a power sensor never uses for holds).
 
     Switching on counts, as it always did. While the appliance stays on, a reading that
     differs from the previous one by more than max(vary watts, vary fraction x learned
     in-use level) is a person using it and counts too, but only at home (``home``), after a
-    day of watching, within the session's limit, and never for a device that cycles by
-    itself (which does not count even when it switches on). A steady draw never counts.
+    day of watching, and while the appliance has not stood alone for the resident longer
+    than its session limit: from the later of its switch-on and ``attended`` (the last other
+    sign of life). A device that cycles by itself never counts, not even switching on. A
+    steady draw never counts.
     """
     was_on = sens[s, SE_APPLIANCE_ON] > 0.0
     prev_t, prev_w = sens[s, SE_LAST_READING_MONO], sens[s, SE_LAST_READING_WATTS]
@@ -512,11 +517,14 @@ def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, pv, edges
             add_observation(session_hist, t - start, 1.0, edges)
         sens[s, SE_APP_SESSION_START] = np.nan
     if autonomous:
-        return False
+        return APP_NONE
     if switched_on:
-        return True
-    return (varying and home and t - sens[s, SE_APP_FIRST_MONO] >= APP_WATCH_SECONDS
-            and t - start <= sens[s, SE_APP_SESSION_LIMIT])
+        return APP_SWITCHED_ON
+    alone_since = attended if attended > start else start  # (NaN attended: the switch-on)
+    if (varying and home and t - sens[s, SE_APP_FIRST_MONO] >= APP_WATCH_SECONDS
+            and t - alone_since <= sens[s, SE_APP_SESSION_LIMIT]):
+        return APP_IN_USE
+    return APP_NONE
 
 
 # ------------------------------------------------------------------ the event step
@@ -575,14 +583,19 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 sens[j, SE_HELD_LATCHED_LEARNED] = sens[j, SE_HELD_LEARNED]
 
     # 2. is this a sign of life?
+    shown = APP_NONE
     if kd == 0 or kd == 5:
         active = v > 0.0
     elif kd == 4:
-        active = appliance_sign_of_life(sens, held_hist[s], s, t, loc, v, not pending or returning, pv, edges)
+        shown = appliance_sign_of_life(sens, held_hist[s], s, t, loc, v, not pending or returning,
+                                       sv[SV_ATTENDED_MONO], pv, edges)
+        active = shown != APP_NONE
     else:
         active = True
 
     if active:
+        if shown != APP_IN_USE:
+            sv[SV_ATTENDED_MONO] = t
         # 3. account home time since the last activity, closing finished local days
         if not started:
             started = True

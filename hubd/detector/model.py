@@ -34,7 +34,8 @@ STATE_VERSION = 3  # 2: remaining-silence rows added to cur, hist and thr; 3: ap
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
-                             "inactivity_due", "inactivity_latched", "absence_due", "absence_latched")]
+                             "inactivity_due", "inactivity_latched", "absence_due", "absence_latched",
+                             "attended_mono")]
 _MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono", "app_session_start",
                                "app_first_mono")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
@@ -42,6 +43,7 @@ _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "absence_limit", "absence
 _LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today", "app_hours_mask",
                                    "app_hours_day", "app_hours_prev")]
 _SENS_V2 = 12  # columns of a sensor's row in state version <= 2 (the appliance columns came after)
+_SV_V2 = 24  # fields of the scalar state in version <= 2
 _BULK_ROWS = 4096
 
 
@@ -452,7 +454,9 @@ class LearnedDetector(Detector):
         old = np.array(state["sens"], dtype=np.float64).reshape(n, _SENS_V2)
         sens = np.array([self._new_sensor_row() for _ in range(n)]).reshape(n, len(SENS_FIELDS))
         sens[:, :_SENS_V2] = old
-        return {**state, "version": 3, "sens": sens}
+        sv = np.full(len(SV_FIELDS), np.nan)
+        sv[:_SV_V2] = np.asarray(state["sv"], dtype=np.float64)[:_SV_V2]
+        return {**state, "version": 3, "sens": sens, "sv": sv}
 
     def skip_unobserved(self, mono: float) -> None:
         """Do not learn the time up to ``mono`` as inactivity (the hub was down: unknown, not

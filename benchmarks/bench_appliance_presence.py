@@ -52,14 +52,15 @@ def screen_bound(days: int, seed: int, fridge: bool = True) -> EventBatch:
         sleep = day0 + DAY + (6.0 + rng.normal(0, 1.0)) * H
         pc(prev_on, wake, 10 * MIN, lambda: 3.0)
         if rng.random() < 0.2:  # left on idle through the previous sleep: a steady 65 W
-            rows[:] = [r for r in rows if not (r[1] == "pc" and prev_on - 8 * H < r[0] < wake)]
-            pc(prev_on - 8 * H, wake, 2 * MIN, lambda: 65.0 + rng.normal(0, 0.5))
+            rows[:] = [r for r in rows if not (r[1] == "pc" and prev_on <= r[0] < wake)]
+            pc(prev_on, wake, 2 * MIN, lambda: 65.0 + rng.normal(0, 0.5))
         rows.append((wake, "pir_bedroom", MOTION, 1.0))
         t = wake + H
         pir("kitchen", wake, t, 90.0)
         pir("bathroom", wake, t, 600.0)
         if rng.random() < 0.2:  # a rare outing
-            leave, back = t + rng.uniform(0, 2) * H, None
+            leave = t + rng.uniform(5, 20) * MIN
+            pir("hall", t, leave, 120.0)
             back = leave + rng.uniform(1, 2.5) * H
             rows += [(leave - 30, "pir_hall", MOTION, 1.0), (leave, "front_door", ENTRANCE, 1.0),
                      (back, "front_door", ENTRANCE, 1.0), (back + 30, "pir_hall", MOTION, 1.0)]

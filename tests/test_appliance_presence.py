@@ -207,7 +207,7 @@ def test_a_fridge_cycling_never_vetoes_inactivity():
     det.replay(EventBatch.from_events(ordered(events)))
     assert det.status(until, until)["last_activity_local"] < collapse  # no fridge reading counted
     (info,) = det.appliances()
-    assert info["cycles_by_itself"] and info["switch_on_hours"] >= P.appliance_autonomous_hours
+    assert info["cycles_by_itself"] and info["plain_cycle_hours"] >= P.appliance_autonomous_hours
 
 
 def test_a_fridge_start_surge_counts_in_its_first_hours_only_as_switching_on_did_before():
@@ -218,6 +218,39 @@ def test_a_fridge_start_surge_counts_in_its_first_hours_only_as_switching_on_did
     det.replay(EventBatch.from_events(events))
     starts = [e.mono for e in events if e.value == 250.0]
     assert det.status(T0 + 6 * H, T0 + 6 * H)["last_activity_local"] == starts[-1]
+
+
+def test_a_kettle_used_at_many_hours_still_counts_when_switched_on():
+    """Eight uses a day at odd hours one day, even hours the next (16 hours of the clock over
+    two days, 8 in each): a person's habit, not a compressor."""
+    events = []
+    for day in range(6):
+        for h in range(8):
+            t = at(day, 7 + 2 * h + day % 2 + 0.25)
+            events += [Event(t, t, "kettle", Kind.APPLIANCE, 2000.0),
+                       Event(t + 180, t + 180, "kettle", Kind.APPLIANCE, 0.5)]
+    det = LearnedDetector(P)
+    det.replay(EventBatch.from_events(ordered(events)))
+    (info,) = det.appliances()
+    assert not info["cycles_by_itself"] and info["plain_cycle_hours"] == 8
+    assert det.status(events[-1].mono, events[-1].local)["last_activity_local"] == events[-2].mono
+
+
+def test_a_pc_flapping_on_and_off_in_use_around_the_clock_is_not_taken_for_a_fridge():
+    """48 sessions a day in every hour of the clock, but each one varying: a person's use."""
+    rng = np.random.default_rng(7)
+    events = []
+    for k in range(2 * 48):
+        a = T0 + k * 30 * MIN
+        events += power("pc", a, a + 20 * MIN, 2 * MIN, in_use(rng, 70.0, 40.0))
+        events += power("pc", a + 20 * MIN, a + 30 * MIN, 5 * MIN, standby(3.0))
+    events = ordered(events)
+    det = LearnedDetector(P)
+    det.replay(EventBatch.from_events(events))
+    (info,) = det.appliances()
+    assert not info["cycles_by_itself"] and info["plain_cycle_hours"] < P.appliance_autonomous_hours
+    used = [e.mono for e in events if e.value > 10.0]
+    assert det.status(events[-1].mono, events[-1].local)["last_activity_local"] == used[-1]
 
 
 def tv_flat(tv_until_hours: float, counted_until: float | None = None) -> tuple[list[Event], float]:

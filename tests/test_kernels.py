@@ -31,7 +31,7 @@ NAN = math.nan
 FAST = DetectorParams(slot_minutes=60, min_learn_days=1, learn_day_min_home_hours=1.0, slot_min_weight=0.5,
                       sparse_pool_slots=3, drift_slots=1, hist_bins=16, absence_min_count=1, held_min_count=1,
                       min_threshold_minutes=20.0, away_confirm_minutes=5.0, absence_min_hours=1.0,
-                      held_min_hours=0.5, half_life_days=3.0, appliance_autonomous_hours=4,
+                      held_min_hours=0.5, half_life_days=3.0, appliance_autonomous_hours=2,
                       appliance_session_min_count=1)
 
 
@@ -151,7 +151,9 @@ class RefAppliance:
         self.session_limit = NAN
         self.use_w = NAN
         self.day = NAN
-        self.hours: set[int] = set()  # clock hours it switched on in, today
+        self.varied = NAN  # varying readings in the current session
+        self.floor = NAN  # the standby it began at
+        self.hours: set[int] = set()  # clock hours it ended a plain cycle in, today
         self.prev_hours: set[int] = set()  # and on the day before
 
     def reading(self, t, w, margin, tau):
@@ -385,26 +387,31 @@ class RefDetector:
         self.last, self.last_loc, self.mark = t, loc, t
 
     def appliance_sign_of_life(self, t, loc, s, w):
-        """"switched on" counts; so does "in use": a reading that changes like a person using the
-        appliance, at home, after a day of watching, while the appliance has not stood alone for
-        longer than its session limit (since switch-on or the last other sign of life, the later);
-        None from a device that switched on in many clock hours of today and yesterday."""
+        """"switched on" counts; so does "in use": inside a session (from a switch-on until the draw
+        is back within half the margin of the standby it began at) a reading that changes like a
+        person using the appliance, at home, after a day of watching, while the appliance has not
+        stood alone for longer than its session limit (since switch-on or the last other sign of
+        life, the later); None from a device that ended plain on/off cycles in many clock hours of
+        one day (today or yesterday)."""
         p, app = self.p, self.appliances[s]
-        was_on, prev_t, prev_w = app.on, app.last_t, app.last_w
+        prev_t, prev_w = app.last_t, app.last_w
         switched_on = app.reading(t, w, p.appliance_margin_watts, p.appliance_standby_tau_hours * 3600)
         if math.isnan(app.first_t):
             app.first_t = t
-        day = math.floor(loc / DAY)
-        if app.day != day:
-            app.prev_hours = app.hours if app.day == day - 1 else set()
-            app.hours, app.day = set(), day
-        if switched_on:
-            app.hours.add(int((loc - day * DAY) // 3600))
-        autonomous = len(app.hours | app.prev_hours) >= p.appliance_autonomous_hours
         start = app.session_start
-        varying = False
-        if switched_on:
-            app.session_start = t
+        varying = plain_end = False
+        if not math.isnan(start):
+            if w > app.floor + p.appliance_margin_watts / 2:
+                varying = abs(w - prev_w) > max(p.appliance_vary_watts, p.appliance_vary_fraction * app.use_w)
+                app.varied += varying
+                if t > prev_t:
+                    app.use_w += (w - app.use_w) * (1 - math.exp(-(t - prev_t) / (p.appliance_level_tau_minutes * 60)))
+            else:
+                self.held_hist[s][ref_bin_index(t - start, self.edges)] += 1.0
+                plain_end = app.varied <= 1
+                app.session_start = NAN
+        if switched_on and math.isnan(app.session_start):
+            app.session_start, app.floor, app.varied = t, app.base, 0
             limit, learned = ref_duration_limit(
                 self.held_hist[s], self.edges, p.appliance_session_quantile, p.robust_days,
                 p.appliance_session_margin_factor, 0.0, p.appliance_session_min_count,
@@ -412,15 +419,13 @@ class RefDetector:
             app.session_limit = limit if learned else p.appliance_session_cold_hours * 3600
             if math.isnan(app.use_w):
                 app.use_w = w
-        elif was_on and app.on:
-            varying = abs(w - prev_w) > max(p.appliance_vary_watts, p.appliance_vary_fraction * app.use_w)
-            if t > prev_t:
-                app.use_w += (w - app.use_w) * (1 - math.exp(-(t - prev_t) / (p.appliance_level_tau_minutes * 60)))
-        elif was_on:
-            if not math.isnan(start):
-                self.held_hist[s][ref_bin_index(t - start, self.edges)] += 1.0
-            app.session_start = NAN
-        if autonomous:
+        day = math.floor(loc / DAY)
+        if app.day != day:
+            app.prev_hours = app.hours if app.day == day - 1 else set()
+            app.hours, app.day = set(), day
+        if plain_end:  # a cycle that was only on and off (a start-up surge at most)
+            app.hours.add(int((loc - day * DAY) // 3600))
+        if max(len(app.hours), len(app.prev_hours)) >= p.appliance_autonomous_hours:
             return None
         if switched_on:
             return "switched on"
@@ -523,8 +528,9 @@ def assert_same(state, records, ref: RefDetector):
         np.testing.assert_allclose(sens[s, i["held_latched"]], ref.held_latched.get(s, NAN), equal_nan=True)
         app = ref.appliances[s]
         np.testing.assert_allclose(sens[s, i["standby_watts"]], app.base, rtol=1e-12, equal_nan=True)
-        np.testing.assert_allclose([sens[s, i["app_session_start"]], sens[s, i["app_use_watts"]]],
-                                   [app.session_start, app.use_w], rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose([sens[s, i["app_session_start"]], sens[s, i["app_use_watts"]],
+                                    sens[s, i["app_session_varied"]]],
+                                   [app.session_start, app.use_w, app.varied], rtol=1e-12, equal_nan=True)
         if not math.isnan(app.session_start):
             np.testing.assert_allclose(sens[s, i["app_session_limit"]], app.session_limit, rtol=1e-12)
         np.testing.assert_allclose(state["held_hist"][s], ref.held_hist[s], rtol=1e-12, atol=1e-300)

@@ -35,8 +35,10 @@ Conventions
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
   learned flag when stayed_in_place latched, 12 appliance session start (mono; NaN: off),
   13 how far into that session use counts, 14 learned in-use watts, 15 mask of the clock
-  hours it switched on in today, 16 that local day, 17 the previous day's mask, 18 first
-  reading (mono). A power sensor's row of ``held_hist`` holds its session lengths.
+  hours it ended a plain cycle in today, 16 that local day, 17 the previous day's mask, 18
+  first reading (mono), 19 varying readings in the current session, 20 its floor (the
+  standby when it began: the session lasts until the draw falls back near it). A power
+  sensor's row of ``held_hist`` holds its session lengths.
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
   slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
@@ -86,7 +88,7 @@ SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
     "last_reading_mono", "last_reading_watts", "longest_hold_today", "held_latched_limit", "held_latched_learned",
     "app_session_start", "app_session_limit", "app_use_watts", "app_hours_mask", "app_hours_day", "app_hours_prev",
-    "app_first_mono",
+    "app_first_mono", "app_session_varied", "app_session_floor",
 )
 (SV_STARTED, SV_LAST_MONO, SV_LAST_LOCAL, SV_DAY, SV_ACCOUNTED_MONO, SV_PENDING, SV_RUN_FIRST_MONO,
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
@@ -96,7 +98,8 @@ SENS_FIELDS = (
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
     SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
-    SE_APP_HOURS_DAY, SE_APP_HOURS_PREV, SE_APP_FIRST_MONO) = range(len(SENS_FIELDS))
+    SE_APP_HOURS_DAY, SE_APP_HOURS_PREV, SE_APP_FIRST_MONO, SE_APP_SESSION_VARIED,
+    SE_APP_SESSION_FLOOR) = range(len(SENS_FIELDS))
 
 
 # --------------------------------------------------------------------------- parameters
@@ -448,13 +451,17 @@ def hours_covered(mask):
 
 
 @njit(cache=True)
-def appliance_autonomous(sens, s, loc, switched_on, min_hours):
-    """Whether an appliance cycles by itself: it switched on in at least ``min_hours``
-    different clock hours of today and yesterday together (local days; updates ``sens``).
+def appliance_autonomous(sens, s, loc, plain_cycle_ended, min_hours):
+    """Whether an appliance cycles by itself: it ended a *plain* cycle (a session whose
+    draw did not vary beyond a start-up surge) in at least ``min_hours`` different clock
+    hours of one local day, today or yesterday (updates ``sens``).
 
-    A person switches a TV or PC on a few times a day at their own hours; a compressor
-    or pump does it around the clock, night included. Keeping only whole clock hours
-    (a 24-bit mask per day) makes the rule cheap and independent of the sampling rate.
+    A compressor or pump does nothing but switch on and off, around the clock, night
+    included; a person switches a kettle on a few times a day, and a PC or TV in use
+    varies (so a PC that flaps on and off in use never qualifies). Whole clock hours (a
+    24-bit mask per day) keep the rule cheap and independent of the sampling rate; one
+    day at a time (not two together) so that a kettle used at different hours on two
+    days is not taken for a fridge.
     """
     day = math.floor(loc / 86400.0)
     if sens[s, SE_APP_HOURS_DAY] != day:  # a new local day (or the first reading: NaN)
@@ -462,11 +469,10 @@ def appliance_autonomous(sens, s, loc, switched_on, min_hours):
         sens[s, SE_APP_HOURS_PREV] = kept
         sens[s, SE_APP_HOURS_MASK] = 0.0
         sens[s, SE_APP_HOURS_DAY] = day
-    if switched_on:
+    if plain_cycle_ended:
         bit = 1 << int((loc - day * 86400.0) // 3600.0)
         sens[s, SE_APP_HOURS_MASK] = float(int(sens[s, SE_APP_HOURS_MASK]) | bit)
-    both = int(sens[s, SE_APP_HOURS_MASK]) | int(sens[s, SE_APP_HOURS_PREV])
-    return hours_covered(both) >= min_hours
+    return max(hours_covered(sens[s, SE_APP_HOURS_MASK]), hours_covered(sens[s, SE_APP_HOURS_PREV])) >= min_hours
 
 
 @njit(cache=True)
@@ -485,37 +491,44 @@ def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, attended,
     or ``APP_NONE``. Updates ``sens`` and ``session_hist``, the appliance's histogram of
     session lengths (its row of ``held_hist``, which a power sensor never uses for holds).
 
-    Switching on counts, as it always did. While the appliance stays on, a reading that
-    differs from the previous one by more than max(vary watts, vary fraction x learned
+    Switching on counts, as it always did. A session runs from a switch-on until the draw
+    falls back within half the margin of the standby it began at (the standby baseline
+    creeps up under a long session, which would cut it into pieces). Within it, a reading
+    that differs from the previous one by more than max(vary watts, vary fraction x learned
     in-use level) is a person using it and counts too, but only at home (``home``), after a
     day of watching, and while the appliance has not stood alone for the resident longer
     than its session limit: from the later of its switch-on and ``attended`` (the last other
-    sign of life). A device that cycles by itself never counts, not even switching on. A
-    steady draw never counts.
+    sign of life). A device that cycles by itself (:func:`appliance_autonomous`) never
+    counts, not even switching on. A steady draw never counts.
     """
-    was_on = sens[s, SE_APPLIANCE_ON] > 0.0
     prev_t, prev_w = sens[s, SE_LAST_READING_MONO], sens[s, SE_LAST_READING_WATTS]
     switched_on = appliance_active(sens, s, t, watts, pv[P_APP_MARGIN], pv[P_APP_STANDBY_TAU])
-    on = sens[s, SE_APPLIANCE_ON] > 0.0
     if math.isnan(sens[s, SE_APP_FIRST_MONO]):
         sens[s, SE_APP_FIRST_MONO] = t
-    autonomous = appliance_autonomous(sens, s, loc, switched_on, pv[P_APP_AUTONOMOUS_HOURS])
     start = sens[s, SE_APP_SESSION_START]
-    varying = False
-    if switched_on:
+    varying = plain_end = False
+    if not math.isnan(start):
+        if watts > sens[s, SE_APP_SESSION_FLOOR] + 0.5 * pv[P_APP_MARGIN]:  # still on
+            level = sens[s, SE_APP_USE_WATTS]
+            varying = abs(watts - prev_w) > max(pv[P_APP_VARY_WATTS], pv[P_APP_VARY_FRACTION] * level)
+            if varying:
+                sens[s, SE_APP_SESSION_VARIED] += 1.0
+            if t > prev_t:
+                sens[s, SE_APP_USE_WATTS] = level + (watts - level) * (1.0 - math.exp(-(t - prev_t)
+                                                                                       / pv[P_APP_LEVEL_TAU]))
+        else:  # back near its standby: the session is over, and learned
+            add_observation(session_hist, t - start, 1.0, edges)
+            plain_end = sens[s, SE_APP_SESSION_VARIED] <= 1.0  # at most the start-up surge settling
+            sens[s, SE_APP_SESSION_START] = np.nan
+    if switched_on and math.isnan(sens[s, SE_APP_SESSION_START]):
+        start = t
         sens[s, SE_APP_SESSION_START] = t
+        sens[s, SE_APP_SESSION_FLOOR] = sens[s, SE_STANDBY_WATTS]
         sens[s, SE_APP_SESSION_LIMIT] = appliance_session_limit(session_hist, edges, pv)
+        sens[s, SE_APP_SESSION_VARIED] = 0.0
         if math.isnan(sens[s, SE_APP_USE_WATTS]):
             sens[s, SE_APP_USE_WATTS] = watts
-    elif was_on and on:
-        level = sens[s, SE_APP_USE_WATTS]
-        varying = abs(watts - prev_w) > max(pv[P_APP_VARY_WATTS], pv[P_APP_VARY_FRACTION] * level)
-        if t > prev_t:
-            sens[s, SE_APP_USE_WATTS] = level + (watts - level) * (1.0 - math.exp(-(t - prev_t) / pv[P_APP_LEVEL_TAU]))
-    elif was_on:  # switched off: the session is learned
-        if not math.isnan(start):
-            add_observation(session_hist, t - start, 1.0, edges)
-        sens[s, SE_APP_SESSION_START] = np.nan
+    autonomous = appliance_autonomous(sens, s, loc, plain_end, pv[P_APP_AUTONOMOUS_HOURS])
     if autonomous:
         return APP_NONE
     if switched_on:

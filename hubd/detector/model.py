@@ -320,7 +320,8 @@ class LearnedDetector(Detector):
                 continue  # not a power sensor (or no reading yet)
             sessions = self._held_hist[sid]
             limit = kernels.appliance_session_limit(sessions, self._edges, self._pv)
-            hours = kernels.hours_covered(int(row[_SE["app_hours_mask"]]) | int(row[_SE["app_hours_prev"]]))
+            hours = max(kernels.hours_covered(row[_SE["app_hours_mask"]]),
+                        kernels.hours_covered(row[_SE["app_hours_prev"]]))
             use = row[_SE["app_use_watts"]]
             out.append({
                 "sensor": self.sensors[sid],
@@ -328,7 +329,7 @@ class LearnedDetector(Detector):
                 "in_use_watts": None if math.isnan(use) else round(float(use), 1),
                 "counts_for_hours": round(float(limit) / 3600.0, 2),
                 "sessions_learned": bool(sessions.sum() >= p.appliance_session_min_count),
-                "switch_on_hours": hours,
+                "plain_cycle_hours": hours,
                 "cycles_by_itself": hours >= p.appliance_autonomous_hours,
                 "on": bool(row[_SE["appliance_on"]] > 0),
             })
@@ -474,7 +475,7 @@ def _appliance_lines(appliances: list[dict[str, Any]]) -> list[str]:
     for a in appliances:
         use = "-" if a["in_use_watts"] is None else f"{a['in_use_watts']:.0f} W"
         if a["cycles_by_itself"]:
-            worth = f"cycles by itself ({a['switch_on_hours']} h of the clock): never counts"
+            worth = f"cycles by itself ({a['plain_cycle_hours']} h of the clock): never counts"
         else:
             worth = f"counts up to {a['counts_for_hours']:.1f} h into a session" + (
                 "" if a["sessions_learned"] else " (not learned)")

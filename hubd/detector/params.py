@@ -70,7 +70,7 @@ class DetectorParams:
     appliance_session_min_hours: float = _p(1.0, 0.25, 24.0, "use counts as presence at least this far into a session, hours; 0.25..24")
     appliance_session_max_hours: float = _p(12.0, 0.5, 24.0, "use never counts as presence past this far into a session, hours; 0.5..24")
     appliance_session_cold_hours: float = _p(6.0, 0.5, 24.0, "how far into a session use counts while the usual session is not learned, hours; 0.5..24")
-    appliance_autonomous_hours: int = _p(12, 2, 24, "an appliance that switched on in at least this many different clock hours of today and yesterday cycles by itself (fridge, freezer, pump) and never counts; 2..24")
+    appliance_autonomous_hours: int = _p(12, 2, 24, "an appliance that ended a plain on/off cycle (no varying draw) in at least this many different clock hours of one day (today or yesterday) cycles by itself (fridge, freezer, pump) and never counts; 2..24")
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hubd.detector import kernels
-from hubd.detector.model import SENS_FIELDS, LearnedDetector, feed
+from hubd.detector.model import SENS_FIELDS, STATE_VERSION, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind
 from test_kernels import assert_same, run_kernel, run_reference
@@ -354,7 +354,7 @@ def test_state_of_version_2_is_upgraded_and_appliances_learn_again():
     v2 = {**state, "version": 2, "sens": state["sens"][:, :12]}
     upgraded = LearnedDetector(P)
     upgraded.load(v2, lambda m: m)
-    assert upgraded.state()["version"] == det.state()["version"] == 3
+    assert upgraded.state()["version"] == det.state()["version"] == STATE_VERSION
     np.testing.assert_array_equal(upgraded.thresholds()[0], det.thresholds()[0])
     row = upgraded.state()["sens"][upgraded.sensor_id("pc")]
     assert math.isnan(row[_SE["app_session_start"]]) and math.isnan(row[_SE["app_first_mono"]])
@@ -374,7 +374,7 @@ def test_profile_shows_each_appliance_and_what_it_is_worth():
     assert 55 <= data["pc"]["in_use_watts"] <= 105 and data["pc"]["standby_watts"] == 2.0
     assert data["fridge"]["cycles_by_itself"]
     text = det.profile_text(events[-1].mono, events[-1].local)
-    assert "pc" in text and "cycles by itself" in text and "counts up to" in text
+    assert "pc" in text and "cycles by itself" in text and "counts, alone, for up to" in text
     assert max(len(line) for line in text.splitlines()) <= 80
 
 

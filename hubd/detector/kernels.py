@@ -16,7 +16,7 @@ Conventions
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
   :func:`unpack_params`; ``step_event`` reads pv[0], pv[12] directly; later parameters are read
   through named indices such as ``P_APP_VARY_WATTS``).
-* Scalar state ``sv`` (float64[24], indexed by the ``SV_*`` constants below); NaN means "none":
+* Scalar state ``sv`` (float64[25], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
    seen, no inside activity since), 6 first entrance of the pending run, 7 last
@@ -27,9 +27,9 @@ Conventions
    learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
    not_returned latched, 23 returning (an entrance event at least the confirmation window
    after the previous one while out: probably back home, no inside activity yet), 24 the last
-  sign of life other than an appliance in use (mono; how long a screen alone may stand for
-  the resident counts from it).
-* Per-sensor table ``sens`` (float64[n_sensors, 12], columns ``SE_*``): 0 held since, 1 stayed due,
+   sign of life other than an appliance in use (mono; how long a screen alone may stand for
+   the resident counts from it).
+* Per-sensor table ``sens`` (float64[n_sensors, 21], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
@@ -420,9 +420,9 @@ def appliance_active(sens, s, t, watts, margin, tau):
 # A screen, PC or console in use is someone there even when no PIR sees them: while an appliance
 # is on, a reading that changes like a person using it is a sign of life. The inactivity limit
 # then runs from the last such reading, so a device left on with a steady draw cannot hide a
-# collapse. Three things never count: a session far past the appliance's usual length (a TV left
-# running), readings while the resident is out (something left on), and devices that cycle by
-# themselves (fridge, freezer, pump), recognised by switching on around the clock.
+# collapse. Never counted: use once the appliance has stood alone for the resident far past its
+# usual session (a TV left running), readings while the resident is out (something left on), and
+# devices that cycle by themselves (fridge, freezer, pump: plain on/off cycles around the clock).
 APP_NONE, APP_SWITCHED_ON, APP_IN_USE = 0, 1, 2  # what a power reading showed
 P_APP_VARY_WATTS = KERNEL_LAYOUT.index("appliance_vary_watts")
 P_APP_VARY_FRACTION = KERNEL_LAYOUT.index("appliance_vary_fraction")

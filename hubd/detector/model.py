@@ -29,7 +29,7 @@ from .params import DetectorParams
 TYPES = ("inactivity", "not_returned", "stayed_in_place")
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
-STATE_VERSION = 3  # 2: remaining-silence rows added to cur, hist and thr; 3: appliance columns in sens (older upgraded)
+STATE_VERSION = 3  # 2: remaining-silence rows in cur, hist, thr; 3: appliance columns in sens, attended_mono in sv
 
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
@@ -475,9 +475,9 @@ def _appliance_lines(appliances: list[dict[str, Any]]) -> list[str]:
     for a in appliances:
         use = "-" if a["in_use_watts"] is None else f"{a['in_use_watts']:.0f} W"
         if a["cycles_by_itself"]:
-            worth = f"cycles by itself ({a['plain_cycle_hours']} h of the clock): never counts"
+            worth = "cycles by itself: never counts"
         else:
-            worth = f"counts up to {a['counts_for_hours']:.1f} h into a session" + (
+            worth = f"counts, alone, for up to {a['counts_for_hours']:.1f} h" + (
                 "" if a["sessions_learned"] else " (not learned)")
         lines.append(f"  {a['sensor'][:16]:16} standby {a['standby_watts']:.0f} W, in use {use}; {worth}"[:80])
     return lines

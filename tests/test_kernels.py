@@ -32,7 +32,8 @@ NAN = math.nan
 FAST = DetectorParams(slot_minutes=60, min_learn_days=1, learn_day_min_home_hours=1.0, slot_min_weight=0.5,
                       sparse_pool_slots=3, drift_slots=1, hist_bins=16, absence_min_count=1, held_min_count=1,
                       min_threshold_minutes=20.0, away_confirm_minutes=5.0, absence_min_hours=1.0,
-                      held_min_hours=0.5, half_life_days=3.0)
+                      held_min_hours=0.5, half_life_days=3.0, appliance_autonomous_hours=2,
+                      appliance_session_min_count=1)
 
 
 # ============================================================== slow references
@@ -171,6 +172,16 @@ class RefAppliance:
         self.on = False
         self.last_t = NAN
         self.last_w = NAN
+        # appliances as presence
+        self.first_t = NAN
+        self.session_start = NAN
+        self.session_limit = NAN
+        self.use_w = NAN
+        self.day = NAN
+        self.varied = NAN  # varying readings in the current session
+        self.floor = NAN  # the standby it began at
+        self.hours: set[int] = set()  # clock hours it ended a plain cycle in, today
+        self.prev_hours: set[int] = set()  # and on the day before
 
     def reading(self, t, w, margin, tau):
         if math.isnan(self.base):
@@ -211,6 +222,7 @@ class RefDetector:
         self.day = NAN
         self.pending, self.run_first, self.run_last, self.run_conf, self.run_cluster = False, NAN, NAN, False, NAN
         self.returning = False
+        self.attended = NAN
         self.held: dict[int, float] = {}
         self.held_latched: dict[int, float] = {}
         self.held_latched_as: dict[int, tuple] = {}
@@ -326,13 +338,17 @@ class RefDetector:
             if h not in self.held_latched and since + self.held_limit[h] < t:
                 self.latch_hold(h, since + self.held_limit[h])
 
+        shown = None
         if kind in (Kind.MOTION, Kind.BUTTON):
             active = v > 0
         elif kind == Kind.APPLIANCE:
-            active = self.appliances[s].reading(t, v, p.appliance_margin_watts, p.appliance_standby_tau_hours * 3600)
+            shown = self.appliance_sign_of_life(t, loc, s, v)
+            active = shown is not None
         else:
             active = True
         if active:
+            if shown != "in use":
+                self.attended = t  # the last sign of life that was not a screen alone
             self.activity(t, loc, kind, s, v)
         # whatever is due at this very moment holds from now on
         due, _, _ = self.inactivity()
@@ -411,6 +427,55 @@ class RefDetector:
             self.inact_latched = NAN
         self.last, self.last_loc, self.mark = t, loc, t
 
+    def appliance_sign_of_life(self, t, loc, s, w):
+        """"switched on" counts; so does "in use": inside a session (from a switch-on until the draw
+        is back within half the margin of the standby it began at) a reading that changes like a
+        person using the appliance, at home, after a day of watching, while the appliance has not
+        stood alone for longer than its session limit (since switch-on or the last other sign of
+        life, the later); None from a device that ended plain on/off cycles in many clock hours of
+        one day (today or yesterday)."""
+        p, app = self.p, self.appliances[s]
+        prev_t, prev_w = app.last_t, app.last_w
+        switched_on = app.reading(t, w, p.appliance_margin_watts, p.appliance_standby_tau_hours * 3600)
+        if math.isnan(app.first_t):
+            app.first_t = t
+        start = app.session_start
+        varying = plain_end = False
+        if not math.isnan(start):
+            if w > app.floor + p.appliance_margin_watts / 2:
+                varying = abs(w - prev_w) > max(p.appliance_vary_watts, p.appliance_vary_fraction * app.use_w)
+                app.varied += varying
+                if t > prev_t:
+                    app.use_w += (w - app.use_w) * (1 - math.exp(-(t - prev_t) / (p.appliance_level_tau_minutes * 60)))
+            else:
+                self.held_hist[s][ref_bin_index(t - start, self.edges)] += 1.0
+                plain_end = app.varied <= 1
+                app.session_start = NAN
+        if switched_on and math.isnan(app.session_start):
+            app.session_start, app.floor, app.varied = t, app.base, 0
+            limit, learned = ref_duration_limit(
+                self.held_hist[s], self.edges, p.appliance_session_quantile, p.robust_days,
+                p.appliance_session_margin_factor, 0.0, p.appliance_session_min_count,
+                p.appliance_session_min_hours * 3600, p.appliance_session_max_hours * 3600)
+            app.session_limit = limit if learned else p.appliance_session_cold_hours * 3600
+            if math.isnan(app.use_w):
+                app.use_w = w
+        day = math.floor(loc / DAY)
+        if app.day != day:
+            app.prev_hours = app.hours if app.day == day - 1 else set()
+            app.hours, app.day = set(), day
+        if plain_end:  # a cycle that was only on and off (a start-up surge at most)
+            app.hours.add(int((loc - day * DAY) // 3600))
+        if max(len(app.hours), len(app.prev_hours)) >= p.appliance_autonomous_hours:
+            return None
+        if switched_on:
+            return "switched on"
+        home = not self.pending or self.returning
+        alone_since = max(start, self.attended) if not math.isnan(self.attended) else start
+        if varying and home and t - app.first_t >= DAY and t - alone_since <= app.session_limit:
+            return "in use"
+        return None
+
     def latch_absence(self, when):
         """not_returned holds from ``when`` under the limit of that moment."""
         self.abs_latched, self.abs_latched_as = when, (self.abs_limit, self.abs_learned)
@@ -486,6 +551,7 @@ def assert_same(state, records, ref: RefDetector):
     assert bool(sv["started"]) == ref.started
     if ref.started:
         assert sv["last_mono"] == ref.last and sv["day"] == ref.day
+        np.testing.assert_equal(sv["attended_mono"], ref.attended)
         assert bool(sv["pending"]) == ref.pending
         assert bool(sv["returning"]) == ref.returning
         assert sv["learned_days"] == ref.learned_days and sv["days"] == ref.days
@@ -506,6 +572,12 @@ def assert_same(state, records, ref: RefDetector):
         np.testing.assert_allclose(sens[s, i["held_latched"]], ref.held_latched.get(s, NAN), equal_nan=True)
         app = ref.appliances[s]
         np.testing.assert_allclose(sens[s, i["standby_watts"]], app.base, rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose([sens[s, i["app_session_start"]], sens[s, i["app_use_watts"]],
+                                    sens[s, i["app_session_varied"]]],
+                                   [app.session_start, app.use_w, app.varied], rtol=1e-12, equal_nan=True)
+        if not math.isnan(app.session_start):
+            np.testing.assert_allclose(sens[s, i["app_session_limit"]], app.session_limit, rtol=1e-12)
+        np.testing.assert_allclose(state["held_hist"][s], ref.held_hist[s], rtol=1e-12, atol=1e-300)
 
 
 # ============================================================== random inputs
@@ -556,14 +628,16 @@ def test_kernel_vector_follows_layout():
     p = DetectorParams()
     pv = p.kernel_vector()
     assert len(pv) == len(KERNEL_LAYOUT)
-    assert len(kernels.unpack_params(pv)) == 29  # later parameters are read by name, e.g. kernels.P_PRIOR_DECAY
     named = dict(zip(KERNEL_LAYOUT, pv))
     assert named["slot_seconds"] == 1800 and named["safety_seconds"] == 12 * 3600
     assert named["away_confirm_seconds"] == p.away_confirm_minutes * 60
     assert named["appliance_margin_watts"] == p.appliance_margin_watts  # read as pv[24] by step_event
     assert KERNEL_LAYOUT.index("away_confirm_seconds") == 12 and KERNEL_LAYOUT.index("appliance_tau_seconds") == 25
-    assert list(kernels.unpack_params(pv)) == list(pv[:29])
+    unpacked = list(kernels.unpack_params(pv))  # the first parameters; later ones are read by named index
+    assert unpacked == list(pv[:len(unpacked)])
     assert named["prior_decay"] == pv[kernels.P_PRIOR_DECAY] == 0.5 ** (1 / p.prior_half_life_days)
+    assert pv[kernels.P_APP_VARY_WATTS] == p.appliance_vary_watts
+    assert pv[kernels.P_APP_SESSION_COLD] == p.appliance_session_cold_hours * 3600
 
 
 def test_kind_codes_match_events():
@@ -913,6 +987,27 @@ def test_references_are_not_vacuous():
     """Busy random streams do reach alarms, not_returned, stayed_in_place and absences."""
     kinds = {r[0] for seed in range(10) for r in run_reference(FAST, _stream(np.random.default_rng(seed))).records}
     assert {0, 1, 2, 3} <= kinds
+
+
+def test_appliance_references_are_not_vacuous():
+    """Busy random streams reach the appliance rules: use that counts while the appliance stays on,
+    and switch-ons that do not count because the device switched on around the clock."""
+    class Counting(RefDetector):
+        used = suppressed = 0
+
+        def appliance_sign_of_life(self, t, loc, s, w):
+            was_on = self.appliances[s].on
+            counted = super().appliance_sign_of_life(t, loc, s, w)
+            Counting.used += counted == "in use"
+            Counting.suppressed += counted is None and self.appliances[s].on and not was_on
+            return counted
+
+    for seed in range(10):
+        batch = _stream(np.random.default_rng(seed))
+        ref = Counting(FAST, list(batch.sensors))
+        for t, lc, k, s, v in zip(batch.mono, batch.local, batch.kind, batch.sensor, batch.value):
+            ref.feed(float(t), float(lc), int(k), int(s), float(v))
+    assert Counting.used > 0 and Counting.suppressed > 0
 
 
 def _stream(rng) -> EventBatch:

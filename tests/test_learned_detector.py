@@ -325,7 +325,7 @@ def test_state_of_version_1_is_upgraded_keeping_what_it_learned():
     n = det.params.slots_per_day
     sv = state["sv"][:24]  # the version-2 scalar fields (as version 1 had them)
     v1 = {**state, "version": 1, "cur": state["cur"][:2], "hist": state["hist"][:n], "thr": state["thr"][:2],
-          "sv": sv, "abs_hist": state["abs_hist"][0]}
+          "sv": sv, "abs_hist": state["abs_hist"][0], "sens": state["sens"][:, :12]}
     upgraded = LearnedDetector(prior=False)
     upgraded.load(v1, lambda m: m)
     np.testing.assert_array_equal(upgraded.thresholds()[0], det.thresholds()[0])

@@ -306,7 +306,8 @@ def test_a_version_2_state_is_upgraded_with_the_prior_and_profile_still_works():
         old.observe(e)
     s = old.state()
     n = P.slots_per_day
-    v2 = {**s, "version": 2, "sv": s["sv"][:24], "hist": s["hist"][:2 * n], "abs_hist": s["abs_hist"][0]}
+    v2 = {**s, "version": 2, "sv": s["sv"][:24], "hist": s["hist"][:2 * n], "abs_hist": s["abs_hist"][0],
+          "sens": s["sens"][:, :12]}
     det = LearnedDetector(P)
     det.load(v2, lambda m: m)
     assert det.state()["version"] == STATE_VERSION == 3

@@ -14,8 +14,9 @@ Conventions
 * Kind codes follow ``hubd.events.Kind``: 0 motion, 1 presence, 2 door, 3 entrance,
   4 appliance, 5 button.
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
-  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly).
-* Scalar state ``sv`` (float64[24], indexed by the ``SV_*`` constants below); NaN means "none":
+  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12] directly; later parameters are read
+  through named indices such as ``P_APP_VARY_WATTS``).
+* Scalar state ``sv`` (float64[25], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
    seen, no inside activity since), 6 first entrance of the pending run, 7 last
@@ -27,12 +28,19 @@ Conventions
    not_returned latched, 23 returning (an entrance event at least the confirmation window
    after the previous one while out: probably back home, no inside activity yet),
    24-27 not_returned limit and learned flag of an absence begun on a weekday / a weekend
-   day, 28 local day the current absence began (its day type sets its limit).
-* Per-sensor table ``sens`` (float64[n_sensors, 12], columns ``SE_*``): 0 held since, 1 stayed due,
+   day, 28 local day the current absence began (its day type sets its limit), 29 the last
+   sign of life other than an appliance in use (mono; how long a screen alone may stand for
+   the resident counts from it).
+* Per-sensor table ``sens`` (float64[n_sensors, 21], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
-  learned flag when stayed_in_place latched.
+  learned flag when stayed_in_place latched, 12 appliance session start (mono; NaN: off),
+  13 how far into that session use counts, 14 learned in-use watts, 15 mask of the clock
+  hours it ended a plain cycle in today, 16 that local day, 17 the previous day's mask, 18
+  first reading (mono), 19 varying readings in the current session, 20 its floor (the
+  standby when it began: the session lasts until the draw falls back near it). A power
+  sensor's row of ``held_hist`` holds its session lengths.
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
   slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
@@ -81,21 +89,25 @@ SV_FIELDS = (
     "inactivity_rule", "inactivity_latched", "absence_limit", "absence_due", "absence_latched", "absence_learned",
     "days", "absence_latched_limit", "absence_latched_learned", "returning",
     "absence_limit_weekday", "absence_learned_weekday", "absence_limit_weekend", "absence_learned_weekend",
-    "absence_day",
+    "absence_day", "attended_mono",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
     "last_reading_mono", "last_reading_watts", "longest_hold_today", "held_latched_limit", "held_latched_learned",
+    "app_session_start", "app_session_limit", "app_use_watts", "app_hours_mask", "app_hours_day", "app_hours_prev",
+    "app_first_mono", "app_session_varied", "app_session_floor",
 )
 (SV_STARTED, SV_LAST_MONO, SV_LAST_LOCAL, SV_DAY, SV_ACCOUNTED_MONO, SV_PENDING, SV_RUN_FIRST_MONO,
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
     SV_INACTIVITY_LIMIT, SV_INACTIVITY_RULE, SV_INACTIVITY_LATCHED, SV_ABSENCE_LIMIT, SV_ABSENCE_DUE,
     SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
     SV_RETURNING, SV_ABSENCE_LIMIT_WEEKDAY, SV_ABSENCE_LEARNED_WEEKDAY, SV_ABSENCE_LIMIT_WEEKEND,
-    SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY) = range(len(SV_FIELDS))
+    SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY, SV_ATTENDED_MONO) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
-    SE_HELD_LATCHED_LEARNED) = range(len(SENS_FIELDS))
+    SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
+    SE_APP_HOURS_DAY, SE_APP_HOURS_PREV, SE_APP_FIRST_MONO, SE_APP_SESSION_VARIED,
+    SE_APP_SESSION_FLOOR) = range(len(SENS_FIELDS))
 
 
 # --------------------------------------------------------------------------- parameters
@@ -503,6 +515,130 @@ def appliance_active(sens, s, t, watts, margin, tau):
     return active
 
 
+# ------------------------------------------------------- appliances as presence
+# A screen, PC or console in use is someone there even when no PIR sees them: while an appliance
+# is on, a reading that changes like a person using it is a sign of life. The inactivity limit
+# then runs from the last such reading, so a device left on with a steady draw cannot hide a
+# collapse. Never counted: use once the appliance has stood alone for the resident far past its
+# usual session (a TV left running), readings while the resident is out (something left on), and
+# devices that cycle by themselves (fridge, freezer, pump: plain on/off cycles around the clock).
+APP_NONE, APP_SWITCHED_ON, APP_IN_USE = 0, 1, 2  # what a power reading showed
+P_APP_VARY_WATTS = KERNEL_LAYOUT.index("appliance_vary_watts")
+P_APP_VARY_FRACTION = KERNEL_LAYOUT.index("appliance_vary_fraction")
+P_APP_LEVEL_TAU = KERNEL_LAYOUT.index("appliance_level_tau_seconds")
+P_APP_SESSION_Q = KERNEL_LAYOUT.index("appliance_session_quantile")
+P_APP_SESSION_FACTOR = KERNEL_LAYOUT.index("appliance_session_margin_factor")
+P_APP_SESSION_MIN_COUNT = KERNEL_LAYOUT.index("appliance_session_min_count")
+P_APP_SESSION_MIN = KERNEL_LAYOUT.index("appliance_session_min_seconds")
+P_APP_SESSION_MAX = KERNEL_LAYOUT.index("appliance_session_max_seconds")
+P_APP_SESSION_COLD = KERNEL_LAYOUT.index("appliance_session_cold_seconds")
+P_APP_AUTONOMOUS_HOURS = KERNEL_LAYOUT.index("appliance_autonomous_hours")
+P_APP_MARGIN = KERNEL_LAYOUT.index("appliance_margin_watts")
+P_APP_STANDBY_TAU = KERNEL_LAYOUT.index("appliance_tau_seconds")
+P_ROBUST = KERNEL_LAYOUT.index("robust_days")
+APP_WATCH_SECONDS = 86400.0  # a new appliance is watched a whole day (is it a fridge?) before its use counts
+
+
+@njit(cache=True)
+def hours_covered(mask):
+    """How many clock hours a 24-bit mask of hours holds."""
+    m, n = int(mask), 0
+    while m > 0:
+        n += m & 1
+        m >>= 1
+    return n
+
+
+@njit(cache=True)
+def appliance_autonomous(sens, s, loc, plain_cycle_ended, min_hours):
+    """Whether an appliance cycles by itself: it ended a *plain* cycle (a session whose
+    draw did not vary beyond a start-up surge) in at least ``min_hours`` different clock
+    hours of one local day, today or yesterday (updates ``sens``).
+
+    A compressor or pump does nothing but switch on and off, around the clock, night
+    included; a person switches a kettle on a few times a day, and a PC or TV in use
+    varies (so a PC that flaps on and off in use never qualifies). Whole clock hours (a
+    24-bit mask per day) keep the rule cheap and independent of the sampling rate; one
+    day at a time (not two together) so that a kettle used at different hours on two
+    days is not taken for a fridge.
+    """
+    day = math.floor(loc / 86400.0)
+    if sens[s, SE_APP_HOURS_DAY] != day:  # a new local day (or the first reading: NaN)
+        kept = sens[s, SE_APP_HOURS_MASK] if sens[s, SE_APP_HOURS_DAY] == day - 1.0 else 0.0
+        sens[s, SE_APP_HOURS_PREV] = kept
+        sens[s, SE_APP_HOURS_MASK] = 0.0
+        sens[s, SE_APP_HOURS_DAY] = day
+    if plain_cycle_ended:
+        bit = 1 << int((loc - day * 86400.0) // 3600.0)
+        sens[s, SE_APP_HOURS_MASK] = float(int(sens[s, SE_APP_HOURS_MASK]) | bit)
+    return max(hours_covered(sens[s, SE_APP_HOURS_MASK]), hours_covered(sens[s, SE_APP_HOURS_PREV])) >= min_hours
+
+
+@njit(cache=True)
+def appliance_session_limit(row, edges, pv):
+    """How far into a session use still counts: the usual session (a quantile of the
+    appliance's past sessions) times a margin, within [min, max]; the cold value until
+    enough sessions were seen."""
+    limit, learned = duration_limit(row, edges, pv[P_APP_SESSION_Q], pv[P_ROBUST], pv[P_APP_SESSION_FACTOR], 0.0,
+                                    pv[P_APP_SESSION_MIN_COUNT], pv[P_APP_SESSION_MIN], pv[P_APP_SESSION_MAX])
+    return limit if learned > 0.0 else pv[P_APP_SESSION_COLD]
+
+
+@njit(cache=True)
+def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, attended, pv, edges):
+    """What a power reading shows: ``APP_SWITCHED_ON``, ``APP_IN_USE`` (a sign of life too)
+    or ``APP_NONE``. Updates ``sens`` and ``session_hist``, the appliance's histogram of
+    session lengths (its row of ``held_hist``, which a power sensor never uses for holds).
+
+    Switching on counts, as it always did. A session runs from a switch-on until the draw
+    falls back within half the margin of the standby it began at (the standby baseline
+    creeps up under a long session, which would cut it into pieces). Within it, a reading
+    that differs from the previous one by more than max(vary watts, vary fraction x learned
+    in-use level) is a person using it and counts too, but only at home (``home``), after a
+    day of watching, and while the appliance has not stood alone for the resident longer
+    than its session limit: from the later of its switch-on and ``attended`` (the last other
+    sign of life). A device that cycles by itself (:func:`appliance_autonomous`) never
+    counts, not even switching on. A steady draw never counts.
+    """
+    prev_t, prev_w = sens[s, SE_LAST_READING_MONO], sens[s, SE_LAST_READING_WATTS]
+    switched_on = appliance_active(sens, s, t, watts, pv[P_APP_MARGIN], pv[P_APP_STANDBY_TAU])
+    if math.isnan(sens[s, SE_APP_FIRST_MONO]):
+        sens[s, SE_APP_FIRST_MONO] = t
+    start = sens[s, SE_APP_SESSION_START]
+    varying = plain_end = False
+    if not math.isnan(start):
+        if watts > sens[s, SE_APP_SESSION_FLOOR] + 0.5 * pv[P_APP_MARGIN]:  # still on
+            level = sens[s, SE_APP_USE_WATTS]
+            varying = abs(watts - prev_w) > max(pv[P_APP_VARY_WATTS], pv[P_APP_VARY_FRACTION] * level)
+            if varying:
+                sens[s, SE_APP_SESSION_VARIED] += 1.0
+            if t > prev_t:
+                sens[s, SE_APP_USE_WATTS] = level + (watts - level) * (1.0 - math.exp(-(t - prev_t)
+                                                                                       / pv[P_APP_LEVEL_TAU]))
+        else:  # back near its standby: the session is over, and learned
+            add_observation(session_hist, t - start, 1.0, edges)
+            plain_end = sens[s, SE_APP_SESSION_VARIED] <= 1.0  # at most the start-up surge settling
+            sens[s, SE_APP_SESSION_START] = np.nan
+    if switched_on and math.isnan(sens[s, SE_APP_SESSION_START]):
+        start = t
+        sens[s, SE_APP_SESSION_START] = t
+        sens[s, SE_APP_SESSION_FLOOR] = sens[s, SE_STANDBY_WATTS]
+        sens[s, SE_APP_SESSION_LIMIT] = appliance_session_limit(session_hist, edges, pv)
+        sens[s, SE_APP_SESSION_VARIED] = 0.0
+        if math.isnan(sens[s, SE_APP_USE_WATTS]):
+            sens[s, SE_APP_USE_WATTS] = watts
+    autonomous = appliance_autonomous(sens, s, loc, plain_end, pv[P_APP_AUTONOMOUS_HOURS])
+    if autonomous:
+        return APP_NONE
+    if switched_on:
+        return APP_SWITCHED_ON
+    alone_since = attended if attended > start else start  # (NaN attended: the switch-on)
+    if (varying and home and t - sens[s, SE_APP_FIRST_MONO] >= APP_WATCH_SECONDS
+            and t - alone_since <= sens[s, SE_APP_SESSION_LIMIT]):
+        return APP_IN_USE
+    return APP_NONE
+
+
 # ------------------------------------------------------------------ the event step
 @njit(cache=True)
 def _emit(out, n_out, typ, key, since, limit, start, end, rule):
@@ -559,14 +695,19 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 sens[j, SE_HELD_LATCHED_LEARNED] = sens[j, SE_HELD_LEARNED]
 
     # 2. is this a sign of life?
+    shown = APP_NONE
     if kd == 0 or kd == 5:
         active = v > 0.0
     elif kd == 4:
-        active = appliance_active(sens, s, t, v, pv[24], pv[25])
+        shown = appliance_sign_of_life(sens, held_hist[s], s, t, loc, v, not pending or returning,
+                                       sv[SV_ATTENDED_MONO], pv, edges)
+        active = shown != APP_NONE
     else:
         active = True
 
     if active:
+        if shown != APP_IN_USE:
+            sv[SV_ATTENDED_MONO] = t
         # 3. account home time since the last activity, closing finished local days
         if not started:
             started = True

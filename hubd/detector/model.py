@@ -33,18 +33,23 @@ log = logging.getLogger(__name__)
 TYPES = ("inactivity", "not_returned", "stayed_in_place")
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
-STATE_VERSION = 3  # 2: remaining-silence rows in cur, hist, thr; 3: prior rows in hist/abs_hist, absences by day type
+STATE_VERSION = 3  # 2: remaining-silence rows in cur, hist, thr; 3: prior rows in hist/abs_hist, absences by
+#                   day type, appliance columns in sens, attended_mono in sv
 N_DAY_TYPES = kernels.N_DAY_TYPES
 
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
-                             "inactivity_due", "inactivity_latched", "absence_due", "absence_latched")]
-_MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono")]
+                             "inactivity_due", "inactivity_latched", "absence_due", "absence_latched",
+                             "attended_mono")]
+_MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono", "app_session_start",
+                               "app_first_mono")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
 _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "days", "absence_limit_weekday", "absence_learned_weekday",
                                  "absence_limit_weekend", "absence_learned_weekend")]
-_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today")]
+_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today", "app_hours_mask",
+                                   "app_hours_day", "app_hours_prev")]
+_SENS_V2 = 12  # columns of a sensor's row in state version <= 2 (the appliance columns came after)
 _BULK_ROWS = 4096
 
 
@@ -142,6 +147,8 @@ class LearnedDetector(Detector):
         row[_SE["held_learned"]] = 0.0
         row[_SE["appliance_on"]] = 0.0
         row[_SE["longest_hold_today"]] = 0.0
+        row[_SE["app_hours_mask"]] = 0.0
+        row[_SE["app_hours_prev"]] = 0.0
         return row
 
     def sensor_id(self, name: str) -> int:
@@ -364,11 +371,35 @@ class LearnedDetector(Detector):
         rows = [self._acto[d % ACTO_DAYS] for d in range(first, today + 1)]
         return first, np.array(rows)
 
+    def appliances(self) -> list[dict[str, Any]]:
+        """Each power sensor's learned in-use signature, as of its last reading (``hubctl profile``)."""
+        p, out = self.params, []
+        for sid, row in enumerate(self._sens):
+            if math.isnan(row[_SE["standby_watts"]]):
+                continue  # not a power sensor (or no reading yet)
+            sessions = self._held_hist[sid]
+            limit = kernels.appliance_session_limit(sessions, self._edges, self._pv)
+            hours = max(kernels.hours_covered(row[_SE["app_hours_mask"]]),
+                        kernels.hours_covered(row[_SE["app_hours_prev"]]))
+            use = row[_SE["app_use_watts"]]
+            out.append({
+                "sensor": self.sensors[sid],
+                "standby_watts": round(float(row[_SE["standby_watts"]]), 1),
+                "in_use_watts": None if math.isnan(use) else round(float(use), 1),
+                "counts_for_hours": round(float(limit) / 3600.0, 2),
+                "sessions_learned": bool(sessions.sum() >= p.appliance_session_min_count),
+                "plain_cycle_hours": hours,
+                "cycles_by_itself": hours >= p.appliance_autonomous_hours,
+                "on": bool(row[_SE["appliance_on"]] > 0),
+            })
+        return out
+
     def profile(self, mono: float, local: float) -> dict[str, Any]:
         """The learned rhythm as data (``hubctl profile --json``)."""
         thr, rules = self.thresholds()
         first, counts = self.actogram()
         return {
+            "appliances": self.appliances(),
             "slot_minutes": self.params.slot_minutes,
             "threshold_hours": [round(float(x) / 3600.0, 3) for x in thr],
             "alarm_after_hours_by_start": [round(x / 3600.0, 3) for x in self.alarm_delays()],
@@ -388,8 +419,9 @@ class LearnedDetector(Detector):
 
         thr, rules = self.thresholds()
         first, counts = self.actogram()
-        return render(thr, rules, first, counts, self.learned_days, self.cold_start,
+        text = render(thr, rules, first, counts, self.learned_days, self.cold_start,
                       now_local=local if math.isfinite(local) else None)
+        return text + "".join("\n" + line for line in _appliance_lines(self.appliances()))
 
     def status(self, mono: float, local: float) -> dict[str, Any]:
         sv = self._sv
@@ -482,21 +514,25 @@ class LearnedDetector(Detector):
         return {**state, "version": 2, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]), "thr": thr}
 
     def _upgrade_v2(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Version 2 had no prior and one absence history: the configured prior's rows are
-        added (an established home has outweighed them already) and the absences learned so
-        far seed both day types; their limits start as the one limit learned so far."""
+        """Version 2 had no prior, one absence history and no appliance columns: the configured
+        prior's rows are added (an established home has outweighed them already), the absences
+        learned so far seed both day types (their limits start as the one limit learned so far),
+        and each sensor gets the appliance columns fresh (an appliance on now counts from its next
+        switch-on, after its day of watching)."""
         hist = np.asarray(state["hist"], dtype=np.float64)
         if hist.shape != (2 * self.params.slots_per_day, self.params.hist_bins):
             return state  # the shape check below explains the mismatch
         n = self.params.slots_per_day
         abs_old = np.asarray(state["abs_hist"], dtype=np.float64).reshape(1, -1)
-        sv_old = np.asarray(state["sv"], dtype=np.float64)
-        v2 = dict(zip(SV_FIELDS, sv_old))
+        v2 = dict(zip(SV_FIELDS, np.asarray(state["sv"], dtype=np.float64)))
         extra = {"absence_limit_weekday": v2["absence_limit"], "absence_learned_weekday": v2["absence_learned"],
                  "absence_limit_weekend": v2["absence_limit"], "absence_learned_weekend": v2["absence_learned"],
-                 "absence_day": v2["day"]}
+                 "absence_day": v2["day"], "attended_mono": math.nan}
         sv = np.array([v2[name] if name in v2 else extra[name] for name in SV_FIELDS])
-        return {**state, "version": STATE_VERSION, "sv": sv,
+        k = len(state["sensors"])
+        sens = np.array([self._new_sensor_row() for _ in range(k)]).reshape(k, len(SENS_FIELDS))
+        sens[:, :_SENS_V2] = np.array(state["sens"], dtype=np.float64).reshape(k, _SENS_V2)
+        return {**state, "version": STATE_VERSION, "sv": sv, "sens": sens,
                 "hist": np.vstack([hist, self._hist[2 * n:]]),
                 "abs_hist": np.vstack([abs_old, abs_old, self._abs_hist[N_DAY_TYPES:]])}
 
@@ -506,6 +542,22 @@ class LearnedDetector(Detector):
         i = _SV["accounted_mono"]
         if self.started and not mono <= self._sv[i]:
             self._sv[i] = float(mono)
+
+
+def _appliance_lines(appliances: list[dict[str, Any]]) -> list[str]:
+    """One line per power sensor: what its use is worth as presence."""
+    if not appliances:
+        return []
+    lines = ["", "appliances (use counts as presence while its draw varies):"]
+    for a in appliances:
+        use = "-" if a["in_use_watts"] is None else f"{a['in_use_watts']:.0f} W"
+        if a["cycles_by_itself"]:
+            worth = "cycles by itself: never counts"
+        else:
+            worth = f"counts, alone, for up to {a['counts_for_hours']:.1f} h" + (
+                "" if a["sessions_learned"] else " (not learned)")
+        lines.append(f"  {a['sensor'][:16]:16} standby {a['standby_watts']:.0f} W, in use {use}; {worth}"[:80])
+    return lines
 
 
 def _holds(latched: float, due: float, mono: float) -> bool:

@@ -63,6 +63,17 @@ class DetectorParams:
     # --- population prior (hubd/detector/prior.py) ----------------------------------------
     prior_days: float = _p(30.0, 0.0, 365.0, "weight of the population prior on the first day, in pseudo-days (0: no prior, cold start); 0..365")
     prior_half_life_days: float = _p(1.0, 0.5, 365.0, "the prior's weight halves with every this many days the home has learned (absences: absences of that day type seen); 0.5..365")
+    # --- appliances as presence (a screen or console in use) --------------------------------
+    appliance_vary_watts: float = _p(5.0, 0.5, 500.0, "while an appliance is on, a reading that differs from the previous one by more than this (or the fraction below of its in-use level) is a person using it, W; 0.5..500")
+    appliance_vary_fraction: float = _p(0.1, 0.0, 1.0, "the same as a fraction of the appliance's learned in-use level; 0..1")
+    appliance_level_tau_minutes: float = _p(60.0, 1.0, 1440.0, "time constant of the learned in-use level, minutes; 1..1440")
+    appliance_session_quantile: float = _p(0.9, 0.5, 0.999, "quantile of past sessions (switch-on to off) per appliance the usual session covers; 0.5..0.999")
+    appliance_session_margin_factor: float = _p(1.5, 1.0, 5.0, "a session this many times its usual length no longer counts as presence; 1..5")
+    appliance_session_min_count: int = _p(3, 1, 100, "sessions seen before an appliance's usual session is learned; 1..100")
+    appliance_session_min_hours: float = _p(1.0, 0.25, 24.0, "use counts as presence at least this far into a session, hours; 0.25..24")
+    appliance_session_max_hours: float = _p(12.0, 0.5, 24.0, "use never counts as presence past this far into a session, hours; 0.5..24")
+    appliance_session_cold_hours: float = _p(6.0, 0.5, 24.0, "how far into a session use counts while the usual session is not learned, hours; 0.5..24")
+    appliance_autonomous_hours: int = _p(12, 2, 24, "an appliance that ended a plain on/off cycle (no varying draw) in at least this many different clock hours of one day (today or yesterday) cycles by itself (fridge, freezer, pump) and never counts; 2..24")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -91,6 +102,9 @@ class DetectorParams:
             raise ValueError("detector.absence_min_hours: must not exceed absence_max_hours")
         if self.held_min_hours > self.held_max_hours:
             raise ValueError("detector.held_min_hours: must not exceed held_max_hours")
+        if not self.appliance_session_min_hours <= self.appliance_session_cold_hours <= self.appliance_session_max_hours:
+            raise ValueError("detector.appliance_session_cold_hours: must lie within appliance_session_min_hours.."
+                             "appliance_session_max_hours")
 
     # --- derived values for the kernels ---------------------------------------------------
     @property
@@ -138,6 +152,16 @@ class DetectorParams:
             "robust_days": self.robust_days,
             "residual_margin_seconds": self.residual_margin_minutes * m,
             "prior_decay": 0.5 ** (1.0 / self.prior_half_life_days),
+            "appliance_vary_watts": self.appliance_vary_watts,
+            "appliance_vary_fraction": self.appliance_vary_fraction,
+            "appliance_level_tau_seconds": self.appliance_level_tau_minutes * m,
+            "appliance_session_quantile": self.appliance_session_quantile,
+            "appliance_session_margin_factor": self.appliance_session_margin_factor,
+            "appliance_session_min_count": float(self.appliance_session_min_count),
+            "appliance_session_min_seconds": self.appliance_session_min_hours * h,
+            "appliance_session_max_seconds": self.appliance_session_max_hours * h,
+            "appliance_session_cold_seconds": self.appliance_session_cold_hours * h,
+            "appliance_autonomous_hours": float(self.appliance_autonomous_hours),
         }
         return np.array([values[name] for name in KERNEL_LAYOUT], dtype=np.float64)
 
@@ -174,4 +198,14 @@ KERNEL_LAYOUT = (
     "robust_days",
     "residual_margin_seconds",
     "prior_decay",
+    "appliance_vary_watts",
+    "appliance_vary_fraction",
+    "appliance_level_tau_seconds",
+    "appliance_session_quantile",
+    "appliance_session_margin_factor",
+    "appliance_session_min_count",
+    "appliance_session_min_seconds",
+    "appliance_session_max_seconds",
+    "appliance_session_cold_seconds",
+    "appliance_autonomous_hours",
 )

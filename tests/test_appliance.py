@@ -108,6 +108,18 @@ def test_fridge_and_freezer_on_one_clamp_are_not_activity(seed):
     assert classifier.envelope > 150.0  # both compressors together are learned as background
 
 
+@pytest.mark.parametrize("seed", [1, 3])
+def test_three_compressors_on_one_clamp_are_not_activity(seed):
+    """Fridge, freezer and a wine cooler: their overlaps move the level all the time, but by whole
+    compressor steps, never small moves back and forth like someone at a screen."""
+    loads = [router(), CyclingLoad("fridge", seed=seed),
+             CyclingLoad("freezer", power=120.0, period=70 * MINUTE, duty=0.4, seed=seed + 10),
+             CyclingLoad("cooler", power=60.0, period=35 * MINUTE, duty=0.5, seed=seed + 20)]
+    classifier, transitions = run(loads, days=4, step=10.0)
+    assert transitions == []
+    assert classifier.envelope > 200.0
+
+
 def test_kettle_over_a_running_compressor_is_seen_and_ends_with_the_kettle():
     fridge = CyclingLoad(seed=4)
     uses = [Use(d * DAY + 7 * HOUR + k * 97 * MINUTE, 150.0, 2000.0) for d in range(2, 5) for k in range(6)]

@@ -110,7 +110,7 @@ class ApplianceConfig:
     level_interval_s: float = 60.0
     settle_s: float = 120.0
     use_min_moves: int = 3
-    use_moves_per_hour: float = 5.0
+    use_moves_per_hour: float = 3.0
     max_watts: float = 25000.0
     negative_tolerance_watts: float = 5.0
     max_episodes: int = 500
@@ -201,8 +201,9 @@ class _Stretch:
 
     sid: int
     start: float
-    moves: int = 0
+    moves: int = 0  # small level moves that reversed the previous one
     use: bool = False
+    last_rise: Optional[bool] = None  # direction of the last small move
 
 
 @dataclass
@@ -439,8 +440,14 @@ class ApplianceClassifier:
             return
         if abs(watts - self._anchor) < cfg.level_step(self._anchor):
             return
-        if now - self._anchor_mono >= cfg.settle_s:
-            stretch = self._stretch
+        stretch = self._stretch
+        rise = watts > self._anchor
+        if now - self._anchor_mono >= cfg.settle_s and abs(watts - self._anchor) < margin:
+            reversed_ = stretch.last_rise is not None and rise != stretch.last_rise
+            stretch.last_rise = rise
+            if not reversed_:
+                self._anchor, self._anchor_mono = watts, now
+                return
             stretch.moves += 1
             if self._open is not None:
                 self._open.moves += 1

@@ -297,19 +297,44 @@ def test_a_pc_used_day_and_night_is_never_learned_as_autonomous(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_pc_on_a_shared_clamp_is_not_learned_as_a_fridge(seed):
-    """The same PC on a clamp that also meters the router: after the learning day every session is
-    seen, once; the hours it ran are someone's use, not autonomous duty (before: envelope ~124 W)."""
+    """The same PC on a clamp that also meters the router (before: envelope ~130 W, 0 ONs in 3 days).
+    The hours it ran are someone's use, not autonomous duty; after the learning day every session is
+    ON within a minute of its start, and on the learning day (300 W explained) most are seen by how
+    the level moves (measured: 20-230 min after the start, 4-7 of 5-8 sessions over seeds 0-5)."""
     pc_load = pc(3, first=0.5 * HOUR, seed=seed)
     classifier, transitions = run([router(), pc_load], days=3, step=10.0)
     assert classifier.envelope < 10.0 and classifier.signatures == ()
-    later = [Use(max(a, DAY), b - max(a, DAY), 0.0) for a, b in pc_load.sessions if b > DAY + 60]
-    assert matches(transitions, later, slack=40.0) == len(later) == len(ons(transitions))
+    per_session = [[t for t in ons(transitions) if a <= t.mono <= b] for a, b in pc_load.sessions]
+    assert sum(map(len, per_session)) == len(ons(transitions))  # never ON outside a session
+    assert all(len(o) <= 1 for o in per_session)  # never flapping within one
+    later = [o for (a, _), o in zip(pc_load.sessions, per_session) if a > DAY]
+    assert all(len(o) == 1 and o[0].mono - o[0].started <= 60.0 for o in later)
+    first_day = [o for (a, b), o in zip(pc_load.sessions, per_session) if b < DAY]
+    assert sum(1 for o in first_day if o and "small level moves" in o[0].reason) >= len(first_day) / 2
 
 
 def test_a_pc_next_to_a_fridge_on_a_shared_clamp_leaves_the_fridge_learned_alone():
     fridge = CyclingLoad(power=100.0, seed=3)
     classifier, transitions = run([router(), fridge, pc(3, first=0.5 * HOUR, seed=4)], days=3, step=10.0)
     assert 90.0 < classifier.envelope < 130.0  # the fridge (and its surge), not fridge + PC (~220 W)
+
+
+def test_a_pc_left_on_beside_a_fridge_goes_quiet_when_its_use_stops():
+    """On a shared clamp: two days of PC sessions and the fridge are learned; on day 3 the PC is used
+    for 2 h, then left on at a steady 60 W for 10 h. Once its level stopped moving nothing is reported
+    (not even the fridge's 30-odd cycles under it) until it is switched off: a steady draw is no
+    evidence of anyone, and it must not look like one."""
+    fridge = CyclingLoad(seed=3)
+    use = SessionLoad("pc", [(2 * DAY + 20 * HOUR, 2 * DAY + 22 * HOUR)], seed=2, standby=0.0)
+    left = ScheduledLoad("pc_idle", [Use(2 * DAY + 22 * HOUR, 10 * HOUR, 60.0)])
+    classifier, transitions = run([router(), fridge, use, left, pc(2, first=0.5 * HOUR, seed=5)], days=3.5,
+                                  step=10.0)
+    day3 = [t for t in transitions if t.mono > 2 * DAY + 19 * HOUR]
+    assert any(t.on for t in day3 if t.mono < 2 * DAY + 22 * HOUR)  # the use was seen
+    assert [t for t in day3 if 2 * DAY + 22.2 * HOUR < t.mono < 2 * DAY + 32 * HOUR] == []
+    # OFF once the flat is back near standby: if the fridge was running, when it stops (<= one compressor run)
+    assert not day3[-1].on and 2 * DAY + 32 * HOUR <= day3[-1].mono <= 2 * DAY + 32 * HOUR + 30 * MINUTE
+    assert len([c for c in fridge.intervals(3.5 * DAY) if 2 * DAY + 22.2 * HOUR < c[0] < 2 * DAY + 32 * HOUR]) > 8
 
 
 def test_fridge_never_reported_on_a_shared_clamp_at_a_ten_second_poll():

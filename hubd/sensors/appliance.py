@@ -109,8 +109,9 @@ class ApplianceConfig:
     level_ratio: float = 0.1
     level_interval_s: float = 60.0
     settle_s: float = 120.0
+    compressor_quiet_s: float = 360.0
     use_min_moves: int = 3
-    use_moves_per_hour: float = 3.0
+    use_moves_per_hour: float = 2.0
     max_watts: float = 25000.0
     negative_tolerance_watts: float = 5.0
     max_episodes: int = 500
@@ -126,7 +127,7 @@ class ApplianceConfig:
             if not getattr(self, name) > 0:
                 raise ValueError(f"appliance {name}={getattr(self, name)!r} must be positive")
         for name in ("margin_ratio", "min_on_s", "cold_start_s", "cold_start_watts", "cycle_tolerance",
-                     "device_margin_ratio", "level_ratio", "level_interval_s", "settle_s", "negative_tolerance_watts",
+                     "device_margin_ratio", "level_ratio", "level_interval_s", "settle_s", "compressor_quiet_s", "negative_tolerance_watts",
                      "log_interval_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"appliance {name}={getattr(self, name)!r} cannot be negative")
@@ -316,6 +317,7 @@ class ApplianceClassifier:
         self._anchor_mono = 0.0  # when it was set
         self._reported: Optional[float] = None  # watts of the last ON or level event
         self._reported_mono = -math.inf
+        self._quiet_until = -math.inf  # a compressor step under an ON: its surge settles unreported
 
     @property
     def autonomous(self) -> bool:
@@ -438,7 +440,8 @@ class ApplianceClassifier:
             self._stretch = _Stretch(self._next_sid, now)
             self._next_sid += 1
             return
-        if abs(watts - self._anchor) < cfg.level_step(self._anchor):
+        base = watts - excess
+        if abs(watts - self._anchor) < cfg.level_step(self._anchor - base):  # 10 % of the load, not of the flat
             return
         stretch = self._stretch
         rise = watts > self._anchor
@@ -553,30 +556,56 @@ class ApplianceClassifier:
 
     def _decide(self, now: float, watts: float) -> Optional[ApplianceTransition]:
         on_threshold, off_threshold = self.thresholds(now)
+        stretch = self._stretch
+        in_use = stretch is not None and stretch.use  # moving like use, not yet back near standby
         if self.on:
-            if watts < off_threshold:
+            if watts < off_threshold and not in_use:
                 return self._switch_off(now, f"{watts:.0f} W < {off_threshold:.0f} W")
             return self._level(now, watts)
-        if watts <= on_threshold:
+        if in_use:  # under the threshold: a small load beside a compressor, or the learning day
+            self._pending_since = stretch.start
+            reason = f"{watts:.0f} W, {stretch.moves} small level moves in {(now - stretch.start) / MINUTE:.0f} min"
+        elif watts <= on_threshold:
             self._pending_since = None
             return None
-        if self._pending_since is None:
-            self._pending_since = now
-        if now - self._pending_since < self.config.min_on_s:
-            return None
+        else:
+            reason = f"{watts:.0f} W > {on_threshold:.0f} W"
+            if self._pending_since is None:
+                self._pending_since = now
+            if now - self._pending_since < self.config.min_on_s:
+                return None
         self.on = True
         self._on_since = self._pending_since
         self._pending_since = None
         self._reported, self._reported_mono = watts, now
         if self.autonomous:
             return None
-        return ApplianceTransition(now, True, watts, self._on_since, f"{watts:.0f} W > {on_threshold:.0f} W")
+        return ApplianceTransition(now, True, watts, self._on_since, reason)
+
+    def compressor_step(self, moved: float) -> bool:
+        """Whether a move of ``moved`` watts is about a learned autonomous load switching (shared clamps)."""
+        if self.config.device:
+            return False
+        tol = 1.0 + self.config.cycle_tolerance
+        steps = [s.watts for s in self.signatures] + ([self.envelope] if self.envelope > 0 else [])
+        return any(step / tol <= moved <= step * tol for step in steps)
 
     def _level(self, now: float, watts: float) -> Optional[ApplianceTransition]:
         """While ON: the new watts if the draw moved max(5 W, 10 %) from the last reported value,
-        at most once per ``level_interval_s``; nothing while it holds steady."""
+        at most once per ``level_interval_s``; nothing while it holds steady. On a shared clamp a
+        move the size of a learned compressor (and its surge settling, ``compressor_quiet_s``) is followed
+        silently: the fridge under a PC left on is not someone using it."""
+        cfg = self.config
         last = self._reported if self._reported is not None else watts
-        if abs(watts - last) < self.config.level_step(last) or now - self._reported_mono < self.config.level_interval_s:
+        moved = abs(watts - last)
+        if moved < cfg.level_step(last):
+            return None
+        if now < self._quiet_until or self.compressor_step(moved):
+            if self.compressor_step(moved):
+                self._quiet_until = now + cfg.compressor_quiet_s
+            self._reported = watts
+            return None
+        if now - self._reported_mono < cfg.level_interval_s:
             return None
         self._reported, self._reported_mono = watts, now
         if self.autonomous:

@@ -1,12 +1,37 @@
-"""ApplianceClassifier: power samples in, ON/OFF transitions out — a person's use, not the fridge's.
+"""ApplianceClassifier: power samples in, ON / level / OFF transitions out — a person's use, not the fridge's.
 
 Pure and synchronous: ``update(now, watts)`` with monotonic seconds and a reading (or
 ``None`` when the sensor had nothing) returns an :class:`ApplianceTransition` or ``None``.
-An ON becomes an ``appliance`` event with the watts as value; an OFF has value 0 (the
-detector treats value > 0 as activity).
 
-How the decision is made
-------------------------
+The event contract (what the detector may rely on)
+--------------------------------------------------
+Each transition becomes one ``appliance`` event (kind 4) of the sensor, value in watts:
+
+* **ON**: the value is the watts drawn (> 0) when use is confirmed.
+* **Level** (``transition.level``): while ON, the current watts (> 0) whenever the draw has
+  moved by at least max(5 W, 10 %) from the last reported value (ON or level), at most one
+  per ``level_interval_s`` (60 s) per sensor; a noisy meter cannot flood the log, and a
+  draw that holds steady sends nothing. A stream of level events is someone using the
+  device (a PC, a console, a TV being zapped); an ON followed by silence is a steady draw,
+  which may be a device left on with nobody there.
+* **OFF**: value 0, when the draw falls back (or no reading came for ``max_gap_s``).
+
+So for one sensor: ON, zero or more levels, OFF, in that order; never a level outside an
+ON. ``role = "autonomous"`` reports nothing at all.
+
+What "in use" means depends on ``metering`` (config ``[[sensors]] metering``)
+---------------------------------------------------------------------------
+* ``device`` — the sensor is on one device's own cable (a clamp or shunt per device).
+  Standby is a low quantile (2 %) of its 10-minute minima over 3 days, in use is above
+  standby + max(10 W, 50 % of standby), held for ``min_on_s``; no learning day, no
+  autonomous envelope, no cycle learning: a 40 W console, a 60 W PC, a 90 W TV are ON
+  from the first hour. (A device in use more than ~98 % of three days would lift its own
+  standby; a device whose standby wanders above 10 W, e.g. a console updating at night,
+  shows as ON.)
+* ``shared`` (default) — several loads, up to the flat's mains. The rest of this page.
+
+How a shared clamp decides
+--------------------------
 * **Standby baseline.** Every ``baseline_bucket_s`` (10 min) keeps its minimum; the
   baseline is a low quantile (10 %) of those minima over ``baseline_window_s`` (3 days).
   A heater left on all afternoon or a week-end of cooking does not lift it; a new
@@ -14,40 +39,62 @@ How the decision is made
 * **Threshold.** ON when the excess over the baseline exceeds what autonomous loads can
   explain plus a margin ``max(margin_watts, margin_ratio·baseline)``, held for
   ``min_on_s``; OFF when it falls below the explained level plus ``hysteresis``·margin.
+* **Use by how the level moves.** A *stretch* is the time the draw stays above standby
+  (excess ≥ hysteresis·margin). Its level moves when it changes by max(5 W, 10 % of the
+  load above standby); a move within ``settle_s`` of the previous one (a compressor's
+  start-up surge decaying) is not counted. A *small* move (under the margin) that
+  reverses the previous small move is what someone at a screen makes every few minutes;
+  a compressor switching moves the level by a whole compressor, and its slow drift goes
+  one way. A stretch with ``use_min_moves`` (3) such moves, at least
+  ``use_moves_per_hour`` (2) per hour, is **use**: it switches ON even under the
+  threshold (a 60 W PC beside a 100 W fridge, or on the learning day) and stays ON until
+  the draw is back near standby (if a compressor is running then, when it stops), and it
+  is never learned as autonomous (below).
 * **The fridge** is learned two ways; the larger explanation wins.
 
   1. *Cycle signature* (the usual single compressor). Every excursion above the
-     baseline is an episode (start, duration, median step). Episodes of similar step
-     (±``cycle_tolerance``) recurring at least ``cycle_min_count`` times in
-     ``cycle_window_s`` (a day), regularly (robust coefficient of variation of the
-     intervals ≤ ``cycle_max_cv``, so one cycle hidden under a kettle does not break
-     it), at least every ``cycle_max_period_s``, ON for at least ``cycle_min_duty`` of
-     each period, and spread over the day *and night* (``cycle_min_coverage`` of the
-     hour-sized bins) form a :class:`CycleSignature`: step, period, ON time.
+     baseline is an episode (start, duration, median step, small reversing moves).
+     Episodes of similar step (±``cycle_tolerance``) without use-like moves, recurring at
+     least ``cycle_min_count`` times in ``cycle_window_s`` (a day), regularly (robust
+     coefficient of variation of the intervals ≤ ``cycle_max_cv``, so one cycle hidden
+     under a kettle does not break it), at least every ``cycle_max_period_s``, ON for at
+     least ``cycle_min_duty`` of each period, and spread over the day *and night*
+     (``cycle_min_coverage`` of the hour-sized bins) form a :class:`CycleSignature`.
   2. *Autonomous envelope* (several compressors, or one hiding the other). For every
-     hour the excess held for at least ~2 minutes (its 97th percentile) is kept; the
-     median of those over the last day is a level the flat reaches in most hours,
-     night included. Fridge + freezer running together a few minutes each hour end up
-     here, a kettle used at breakfast does not.
+     hour the excess held for at least ~2 minutes (its 97th percentile) is kept — but
+     only for an hour in which the draw came back near standby at some point, and
+     without the samples of stretches judged as use (an hour waits, up to another hour,
+     for the stretch running at its end to be judged); the median over the last day is
+     a level the flat reaches in most hours, night included. Fridge + freezer (+ a wine
+     cooler) running together end up here; a kettle at breakfast does not, nor a PC used
+     14 hours a day, night included (before: ~130 W of it was learned as "fridge"), nor a
+     device left on steadily for hours (it never comes back near standby).
 
   The learned level (plus ``cycle_tolerance``) is added to what is explained, so a
   compressor — alone, with its start-up surge, or under a kettle — never crosses the
-  threshold, while a kettle, microwave or iron does, and the kettle's OFF comes when
-  the kettle stops, not when the compressor does. A person's habits do not qualify:
-  they are rare, short for their interval (a kettle is 3 minutes in hours) and stop at
-  night. A compressor that stops cycling is forgotten within a day.
-* **Cold start.** Until a day of data has been seen, a cycling load may not have shown
-  its pattern yet, so ``cold_start_watts`` (300 W: more than a domestic compressor) is
-  treated as explained: from the first minute kettles, microwaves and irons count,
-  small loads only once the day of learning is over. A restart begins a new day of
-  learning (the monotonic clock restarts with the Pi, so nothing is carried over).
+  threshold, while a kettle, microwave or iron does. While ON, a level move of about a
+  learned compressor step (±``cycle_tolerance``) and its surge for
+  ``compressor_quiet_s`` are followed without a level event: the fridge cycling under a
+  PC left on is not someone using it.
+* **Cold start.** Until a day of data has been seen, ``cold_start_watts`` (300 W) is
+  treated as explained: kettles, microwaves and irons count from the first minute,
+  smaller loads only by how their level moves (above) until the day is over. A restart
+  begins a new day of learning.
 * ``role = "autonomous"`` (a clamp on the fridge's own cable): samples still feed the
   statistics and the sensor is still health-checked, but no transition is reported.
 
-Limits: a load of about the compressor's power (a 90 W TV next to a 100 W fridge on one
-clamp) is hidden while the compressor is off and seen, ON/OFF with the compressor, while
-it runs; a defrost heater that runs once a day is not learned (it is short, ~20 min, so
-it costs one spurious ON a day at most on a flat-wide clamp).
+What a shared clamp cannot see: a steady small load (a 90 W TV left on a channel) next to
+a compressor of about its power, before the day of learning is over or while the
+compressor is off (it is seen ON/OFF with the compressor); a device whose draw holds
+steady is never told apart from an appliance left on. On a shared clamp, levels are of
+the whole clamp, and moves of several compressors at once may still show as levels. Put
+a PC, console or TV a resident sits at on its own sensor with ``metering = "device"``.
+
+Bad readings (non-finite, not a number, below −``negative_tolerance_watts``, above
+``max_watts``) are ignored like a missing one, with one rate-limited warning per kind;
+small negatives (meter noise around 0 W) read as 0 W. Memory is bounded: three days of
+10-minute minima, a day of hourly levels, at most ``max_episodes`` episodes and three
+closed hours waiting for judgement.
 """
 
 from __future__ import annotations

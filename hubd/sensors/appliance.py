@@ -174,12 +174,12 @@ class ApplianceConfig:
             if not getattr(self, name) > 0:
                 raise ValueError(f"appliance {name}={getattr(self, name)!r} must be positive")
         for name in ("margin_ratio", "min_on_s", "cold_start_s", "cold_start_watts", "cycle_tolerance",
-                     "device_margin_ratio", "level_ratio", "level_interval_s", "settle_s", "compressor_quiet_s", "negative_tolerance_watts",
-                     "log_interval_s"):
+                     "device_margin_ratio", "level_ratio", "level_interval_s", "settle_s", "compressor_quiet_s",
+                     "negative_tolerance_watts", "log_interval_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"appliance {name}={getattr(self, name)!r} cannot be negative")
-        for name in ("hysteresis", "baseline_quantile", "device_baseline_quantile", "cycle_min_duty", "cycle_min_coverage",
-                     "envelope_bin_quantile", "envelope_quantile"):
+        for name in ("hysteresis", "baseline_quantile", "device_baseline_quantile", "cycle_min_duty",
+                     "cycle_min_coverage", "envelope_bin_quantile", "envelope_quantile"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"appliance {name}={getattr(self, name)!r} must be within 0..1")
         if self.cycle_min_count < 3:
@@ -671,13 +671,14 @@ class ApplianceClassifier:
 
     def status(self, now: float) -> dict:
         on_threshold, off_threshold = self.thresholds(now)
+        learning = not self.config.device and (self._first is None or now - self._first < self.config.cold_start_s)
         return {
             "on": self.on,
             "metering": self.config.metering,
             "baseline_watts": self.baseline,
             "on_threshold_watts": on_threshold,
             "off_threshold_watts": off_threshold,
-            "learning": not self.config.device and (self._first is None or now - self._first < self.config.cold_start_s),
+            "learning": learning,
             "cycles": [s.__dict__ for s in self.signatures],
             "autonomous_envelope_watts": self.envelope,
             "rejected_readings": self.rejected,

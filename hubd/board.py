@@ -84,9 +84,8 @@ class HubHardware(Hardware):
         appliances = [s for s in self.config.sensors if s.kind == "appliance"]
         if not appliances:
             return
-        from .sensors.appliance import ApplianceClassifier, ApplianceConfig
         from .sensors.i2c import BusPool
-        from .sensors.power import PowerSensor, make_power_meter
+        from .sensors.power import PowerSensor, make_classifier, make_power_meter
 
         self.bus_pool = BusPool(self.bus_factory) if self.bus_factory else BusPool()
         for s in appliances:
@@ -94,7 +93,7 @@ class HubHardware(Hardware):
                                      max_current_a=s.max_current_a, burden_ohms=s.burden_ohms,
                                      ct_ratio=s.ct_ratio, mains_volts=s.mains_volts,
                                      monotonic=self.clock.monotonic)
-            classifier = ApplianceClassifier(ApplianceConfig(role="autonomous" if s.role == "autonomous" else "normal"))
+            classifier = make_classifier(s.id, role=s.role, metering=s.metering)
             self.power.append(PowerChannel(s.id, PowerSensor(s.id, meter), classifier, s.poll_seconds))
         self.io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubd-i2c")
 

@@ -130,6 +130,9 @@ class SensorConfig:
     ct_ratio: float = rule(2000.0, help="CT turns ratio (SCT-013-000: 2000)", min=1, max=100000)
     mains_volts: float = rule(100.0, help="mains voltage for watts (Japan 100 V)", min=50, max=260)
     poll_seconds: float = rule(10.0, help="how often the power chip is read", min=0.5, max=600)
+    metering: str = rule("shared", help="appliance: device (one device's own cable: in use = above its standby, "
+                         "from day 1) or shared (several loads: the fridge's cycles are learned and kept out)",
+                         choices=("shared", "device"))
 
 
 @dataclass(frozen=True)

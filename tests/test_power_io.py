@@ -15,9 +15,16 @@ import asyncio
 import threading
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
-from faultrig import CHIPS, Rig, run
+from faultrig import CHIPS, DC_VOLTS, Rig, run
+from hubd.board import HubHardware
+from hubd.clock import FakeClock
+from hubd.config import parse_config
+from hubd.events import Kind
 from hubsim.i2c.bus import SimBus
+from hubsim.i2c.ina226 import INA226Sim
+from hubsim.loads import HOUR, SessionLoad
 
 POLL = 10.0  # poll_seconds of both chips in the rig
 FAIL_AFTER = 120.0  # PowerSensor default
@@ -137,3 +144,33 @@ def test_i2c_errors_raised_in_the_io_thread_reach_the_supervision(tmp_path, faul
         assert bus.threads == {"hubd-i2c_0"}
 
     run(rig, body)
+
+
+def test_a_pc_on_its_own_sensor_reaches_the_hub_as_on_level_and_off_events(tmp_path):
+    """``metering = "device"`` from the config to the events: the board builds the classifier for the
+    sensor, and its ON, level and OFF transitions come out as ``appliance`` events (watts, then 0).
+    Driven by hand on a fake clock (no loop: each read happens in place)."""
+    config = parse_config({"hub": {"state_dir": str(tmp_path)}, "sensors": [
+        {"id": "pc", "kind": "appliance", "chip": "ina226", "address": 0x40, "shunt_ohms": 0.0005,
+         "max_current_a": 100.0, "poll_seconds": 10.0, "metering": "device"}]})
+    assert config.sensor("pc").metering == "device"
+    clock = FakeClock(mono=0.0, local=0.0)
+    pc = SessionLoad("pc", [(HOUR, 3 * HOUR)], standby=2.0, seed=3)
+    bus = SimBus()
+    bus.attach(0x40, INA226Sim(clock.monotonic, shunt_ohms=0.0005, bus_volts=DC_VOLTS,
+                               current=lambda t: pc.watts(t) / DC_VOLTS))
+    events = []
+    hardware = HubHardware(config, clock, pin_factory=MockFactory(), bus_factory=bus.handle)
+    hardware.start(lambda sensor, kind, value, mono: events.append((sensor, kind, value, mono)),
+                   lambda ident, finding: None)
+    try:
+        while clock.monotonic() < 4 * HOUR:
+            hardware.service(clock.monotonic())
+            clock.advance(10.0)
+    finally:
+        hardware.close()
+    assert {(sensor, kind) for sensor, kind, _, _ in events} == {("pc", Kind.APPLIANCE)}
+    values = [value for _, _, value, _ in events]
+    assert values[-1] == 0.0 and all(v > 0 for v in values[:-1])  # ON, levels, then OFF
+    assert HOUR <= events[0][3] <= HOUR + 60 and 3 * HOUR <= events[-1][3] <= 3 * HOUR + 60
+    assert 2 * 7 <= len(values) - 2 <= 2 * 15  # ~10 level events an hour of use

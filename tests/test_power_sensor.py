@@ -13,7 +13,7 @@ from hubd.sensors.ads1115 import CTClamp
 from hubd.sensors.i2c import BusPool, WrongDeviceError
 from hubd.sensors.ina219 import INA219
 from hubd.sensors.ina226 import INA226
-from hubd.sensors.power import Health, PowerSensor, RateLimitedLog, make_power_meter
+from hubd.sensors.power import Health, PowerSensor, RateLimitedLog, make_classifier, make_power_meter
 from hubsim.i2c import ADS1115Sim, INA219Sim, SimBus
 from hubsim.loads import ConstantLoad, MainsCT
 
@@ -397,3 +397,20 @@ def test_a_driver_bug_in_the_thread_is_a_fault_of_the_chip_not_an_exception():
     assert isinstance(outcome.error, ZeroDivisionError) and outcome.needs_init
     assert rig.sensor.finish(0.0, outcome) is None
     assert rig.sensor.health is Health.DEGRADED and "ZeroDivisionError" in rig.sensor.stats.last_error
+
+
+def test_make_classifier_follows_the_sensor_config():
+    """role autonomous reports nothing; metering device judges use against the device's own standby."""
+    device = make_classifier("pc", role="normal", metering="device")
+    assert device.device and not device.autonomous and device.name == "pc"
+    shared = make_classifier("mains", role="daily_route")
+    assert not shared.device and shared.config.role == "normal"
+    fridge = make_classifier("fridge", role="autonomous", metering="device")
+    assert fridge.autonomous
+    for i in range(10):
+        assert fridge.update(i * 10.0, 1.0) is None and device.update(i * 10.0, 1.0) is None
+    for i in range(10, 20):
+        assert fridge.update(i * 10.0, 60.0) is None
+    assert [device.update(i * 10.0, 60.0) for i in range(10, 20)].count(None) == 9  # a 60 W PC: ON from day 1
+    with pytest.raises(ValueError, match="metering"):
+        make_classifier("x", metering="flat")

@@ -28,14 +28,15 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
 from .ads1115 import ADS1115, MUX_AIN0_AIN1, CTClamp, ct_full_scale_volts
+from .appliance import AUTONOMOUS, ApplianceClassifier, ApplianceConfig
 from .i2c import REOPEN_ERRNOS, TRANSIENT_ERRNOS, DeviceResetError, I2CBus, ReadingSkipped, describe_errno
 from .ina219 import INA219
 from .ina226 import INA226
+from .ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -138,28 +139,6 @@ class PowerSensorStats:
     skipped: int = 0
     overflows: int = 0
     last_error: Optional[str] = None
-
-
-class RateLimitedLog:
-    """Logs the first message of each key, then at most one per ``interval_s``, counting the rest."""
-
-    def __init__(self, logger: logging.Logger, interval_s: float):
-        self.logger = logger
-        self.interval_s = interval_s
-        self._last: dict[Any, float] = {}
-        self._suppressed: Counter = Counter()
-
-    def log(self, now: float, key: Any, level: int, message: str) -> bool:
-        last = self._last.get(key)
-        if last is not None and now - last < self.interval_s:
-            self._suppressed[key] += 1
-            return False
-        suppressed = self._suppressed.pop(key, 0)
-        if suppressed:
-            message += f" ({suppressed} similar message{'s' if suppressed > 1 else ''} suppressed)"
-        self._last[key] = now
-        self.logger.log(level, message)
-        return True
 
 
 def describe_error(exc: BaseException) -> str:
@@ -416,3 +395,16 @@ def make_power_meter(chip: str, bus: I2CBus, address: int, *, shunt_ohms: float 
         return CTClamp(adc, burden_ohms=burden_ohms, ct_ratio=ct_ratio, mains_volts=mains_volts,
                        monotonic=monotonic, **options)
     raise ValueError(f"chip {chip!r} is not one of {', '.join(CHIPS)}")
+
+
+def make_classifier(sensor_id: str, *, role: str = "normal", metering: str = "shared",
+                    **options: Any) -> ApplianceClassifier:
+    """The :class:`~hubd.sensors.appliance.ApplianceClassifier` for a ``[[sensors]]`` entry.
+
+    Its transitions become ``appliance`` events (``transition.value``: watts at ON and at each
+    level change while ON, 0 at OFF; see the contract in hubd.sensors.appliance). ``role =
+    "autonomous"`` (a clamp on the fridge's own cable) reports nothing; ``metering = "device"``
+    judges use against the device's own standby, ``"shared"`` learns the fridge first.
+    """
+    config = ApplianceConfig(role=AUTONOMOUS if role == AUTONOMOUS else "normal", metering=metering, **options)
+    return ApplianceClassifier(config, name=sensor_id)

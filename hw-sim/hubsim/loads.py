@@ -138,6 +138,55 @@ class CyclingLoad:
         return [(s, s + on) for s, on, _ in self._cycles if s < until]
 
 
+class SessionLoad:
+    """A device a person uses (PC, game console): sessions during which the draw moves to a new
+    level every few minutes, ``standby`` watts between sessions.
+
+    ``sessions`` are (start, end) seconds; within one, the level is redrawn uniformly in
+    ``levels`` every ``change_s`` (uniform range) seconds. A PC's load follows what is on the
+    screen; a compressor's does not.
+    """
+
+    def __init__(self, name: str, sessions: Iterable[tuple[float, float]], *,
+                 levels: tuple[float, float] = (60.0, 140.0), standby: float = 2.0,
+                 change_s: tuple[float, float] = (2 * MINUTE, 7 * MINUTE), seed: int = 0):
+        self.name = name
+        self.standby = standby
+        self.sessions = sorted(sessions)
+        rng = random.Random(seed)
+        self._times: list[float] = []
+        self._watts: list[float] = []
+        for a, b in self.sessions:
+            if self._times and a < self._times[-1]:
+                raise ValueError(f"{name}: sessions overlap at {a}")
+            t = a
+            while t < b:
+                self._times.append(t)
+                self._watts.append(rng.uniform(*levels))
+                t += rng.uniform(*change_s)
+            self._times.append(b)
+            self._watts.append(standby)
+
+    def watts(self, t: float) -> float:
+        i = bisect.bisect_right(self._times, t) - 1
+        return self._watts[i] if i >= 0 else self.standby
+
+    def intervals(self) -> list[tuple[float, float]]:
+        return list(self.sessions)
+
+
+def pc(days: float, *, on_hours: tuple[float, float] = (1.0, 4.0), off_hours: tuple[float, float] = (0.5, 3.0),
+       first: float = 0.0, seed: int = 4, **options) -> SessionLoad:
+    """A PC used in sessions of 1-4 h with 0.5-3 h breaks, day and night (~14 h a day), 60-140 W."""
+    rng = random.Random(seed)
+    sessions, t = [], first
+    while t < days * DAY:
+        end = t + rng.uniform(*on_hours) * HOUR
+        sessions.append((t, min(end, days * DAY)))
+        t = end + rng.uniform(*off_hours) * HOUR
+    return SessionLoad("pc", sessions, seed=seed, **options)
+
+
 def kettle(days: int, *, at: float = 7.5 * HOUR, power: float = 2200.0, seed: int = 1) -> ScheduledLoad:
     """A kettle boiled at breakfast: 2–3 kW for about three minutes."""
     return ScheduledLoad.daily("kettle", days=days, at=at, power=power, duration=3 * MINUTE, jitter=20 * MINUTE,

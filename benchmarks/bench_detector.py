@@ -433,10 +433,10 @@ def _grid_points() -> list[dict]:
 
 def _prior_module():
     try:
-        from hubd.detector import prior
+        from hubd.detector import population
     except ImportError:
         return None
-    return prior if hasattr(prior, "build_prior") else None
+    return population
 
 
 def _score(results: list) -> tuple[float, float]:
@@ -459,7 +459,7 @@ def prior_homes(days: int = 56) -> list[tuple[str, EventBatch]]:
 def fold_prior(without: str, params=None, homes_: list[tuple[str, EventBatch]] | None = None):
     """The shipped recipe of the population prior with one home (base name) left out."""
     from hubd.detector.params import DetectorParams
-    from hubd.detector.prior import build_prior
+    from hubd.detector.population import build_prior
 
     kept = [(n, b) for n, b in (homes_ if homes_ is not None else prior_homes()) if n != without]
     return build_prior([b for _, b in kept], params or DetectorParams(), names=[n for n, _ in kept])
@@ -502,7 +502,7 @@ def loho(homes_: list[Home], cuts: int = CUTS, seed: int = SEED, grid: bool = Tr
     defaults = [(h, default_results[h.name]) for h in homes_]
     return {"scored": scored, "folds": folds, "defaults": defaults, "grid": GRID if grid else {},
             "prior": "population prior built per fold without the scored home (bench_detector.fold_prior)"
-            if prior_mod else "no population prior (hubd.detector.prior not present): cold start"}
+            if prior_mod else "no population prior (hubd.detector.population not present): cold start"}
 
 
 METHODS = ("learned", "fixed 12 h", "fixed 6 h", "in-sample bound")

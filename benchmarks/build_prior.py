@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/build_prior.py                      # rebuild the shipped file
     .venv/bin/python benchmarks/build_prior.py -o /tmp/p.npz --without kasteren_b
-    .venv/bin/python -m hubd.detector.prior /tmp/p.npz              # the day-1 limits it gives
+    .venv/bin/python -m hubd.detector.population /tmp/p.npz         # the day-1 limits it gives
 
 The homes are ``bench_detector.prior_homes()``: van Kasteren house A and B, and the synthetic
 residents of ``bench_detector.py`` (and a worker with long weekdays) on seeds of their own.
@@ -21,7 +21,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import bench_detector as bench  # noqa: E402
 from hubd.detector.params import DetectorParams  # noqa: E402
-from hubd.detector.prior import DEFAULT_PATH, build_prior  # noqa: E402
+from hubd.detector.population import build_prior  # noqa: E402
+from hubd.detector.prior import DEFAULT_PATH  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -314,7 +314,7 @@ def test_leave_one_home_out_never_trains_on_the_scored_home_or_a_variant_of_it(m
             super().__init__(params, prior=False)
 
     monkeypatch.setattr(bench, "_prior_module", lambda: FakePrior)
-    monkeypatch.setitem(sys.modules, "hubd.detector.prior", FakePrior)
+    monkeypatch.setitem(sys.modules, "hubd.detector.population", FakePrior)
     monkeypatch.setattr(bench, "prior_homes", lambda days=56: [(h.name, h.batch) for h in homes[:3]])
     monkeypatch.setattr(backtest_module, "LearnedDetector", Spy)
     run = bench.loho(homes, cuts=10)

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from hubd.detector import model
 from hubd.detector.model import STATE_VERSION, LearnedDetector
 from hubd.detector.params import DetectorParams
-from hubd.detector.prior import DEFAULT_PATH, Prior, PriorError, build_prior, default_prior
+from hubd.detector.population import build_prior
+from hubd.detector.prior import DEFAULT_PATH, Prior, PriorError, default_prior
 from hubd.events import Event, EventBatch, Kind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -326,7 +327,7 @@ def test_a_version_2_state_is_upgraded_with_the_prior_and_profile_still_works():
 def test_the_builder_command_writes_a_prior_that_loads(tmp_path, capsys):
     if not HOUSE_A.exists():
         pytest.skip("shared data not mounted")
-    from hubd.detector.prior import main as show
+    from hubd.detector.population import main as show
 
     out = tmp_path / "p.npz"
     assert _benchmark("build_prior").main(["-o", str(out), "--without", "kasteren_b"]) == 0

@@ -23,22 +23,30 @@ import numpy as np
 from ..events import Event, EventBatch
 from . import kernels
 from .kernels import SENS_FIELDS, SV_FIELDS
-from .base import RESIDENT, Detector, Finding
+from .base import RESIDENT, SYSTEM, Detector, Finding
 from .params import DetectorParams
 
-TYPES = ("inactivity", "not_returned", "stayed_in_place")
+TYPES = ("inactivity", "not_returned", "stayed_in_place", "sensor_fault")
+FAULT_REASONS = {1: "stuck", 2: "inverted"}  # kernels.FAULT_STUCK, FAULT_INVERTED
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
-STATE_VERSION = 2  # 2: remaining-silence rows added to cur, hist and thr (1 is upgraded on load)
+STATE_VERSION = 3  # 2: remaining-silence rows in cur, hist, thr; 3: sensor behaviour and trust (older upgraded on load)
 
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
-                             "inactivity_due", "inactivity_latched", "absence_due", "absence_latched")]
-_MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono")]
+                             "inactivity_due", "inactivity_latched", "absence_due", "absence_latched", "stray_mono")]
+_MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono", "on_since", "fault_since",
+                               "fault_start", "other_first", "open_since")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
 _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "absence_limit", "absence_learned", "days")]
-_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today")]
+_LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today", "longest_on_today", "on_days",
+                                   "long_days", "pulses")]
+# what version 3 added, and the values a sensor or a detector starts with
+_SV_V3 = {"quiet_origin": -1.0, "stray_sensor": -1.0, "stray_mono": math.nan}
+_SENS_V3 = {"on_since": math.nan, "longest_on_today": math.nan, "on_days": 0.0, "long_days": 0.0, "pulses": 0.0,
+            "fault": 0.0, "fault_since": math.nan, "fault_start": math.nan, "other_first": math.nan,
+            "other_sensor": -1.0, "other_two": 0.0, "open_since": math.nan}
 _BULK_ROWS = 4096
 
 
@@ -74,6 +82,8 @@ class LearnedDetector(Detector):
         for name in ("started", "pending", "run_confirmed", "n_held", "learned_days", "absence_learned", "days",
                      "returning"):
             self._sv[_SV[name]] = 0.0
+        for name, value in _SV_V3.items():
+            self._sv[_SV[name]] = value
         self._sv[_SV["absence_limit"]] = p.absence_max_hours * 3600.0
         self._cur = np.zeros((4, n))
         self._cur[2:] = np.nan
@@ -108,6 +118,8 @@ class LearnedDetector(Detector):
         row[_SE["held_learned"]] = 0.0
         row[_SE["appliance_on"]] = 0.0
         row[_SE["longest_hold_today"]] = 0.0
+        for name, value in _SENS_V3.items():
+            row[_SE[name]] = value
         return row
 
     def sensor_id(self, name: str) -> int:
@@ -137,7 +149,7 @@ class LearnedDetector(Detector):
         learned is put back, and due times follow the limits as they were."""
         arrays = (self._cur, self._hist, self._thr, self._abs_hist, self._held_hist, self._acto)
         kept = [a.copy() for a in arrays]
-        kept_sv, kept_sens = self._sv[_LEARNED_SV].copy(), self._sens[sid, _LEARNED_SENS].copy()
+        kept_sv, kept_sens = self._sv[_LEARNED_SV].copy(), self._sens[:, _LEARNED_SENS].copy()
         kernels.step_event(float(event.mono), float(event.local), int(event.kind), sid, float(event.value),
                            self._pv, self._edges, self._sv, self._sens, self._cur, self._hist, self._thr,
                            self._abs_hist, self._held_hist, self._acto, self._out, 0)
@@ -148,7 +160,7 @@ class LearnedDetector(Detector):
             self._day_unset = True
             kept_sv[0] = self._sv[_SV["day"]]
         self._sv[_LEARNED_SV] = kept_sv
-        self._sens[sid, _LEARNED_SENS] = kept_sens
+        self._sens[:, _LEARNED_SENS] = kept_sens
         if rolled:
             kernels.refresh_dues(self._pv, self._sv, self._sens, self._thr)
 
@@ -192,6 +204,9 @@ class LearnedDetector(Detector):
                 learned = row[_SE["held_latched_learned" if latched else "held_learned"]]
                 found.append(Finding("stayed_in_place", RESIDENT, float(row[_SE["held_since"]]), float(limit),
                                      key=self.sensors[sid], detail={"rule": _limit_rule(learned)}))
+        for sid, row in enumerate(self._sens):
+            if row[_SE["fault"]] > 0 and row[_SE["fault_start"]] + kernels.FAULT_SHOW_AFTER_S <= mono:
+                found.append(_fault_finding(self.sensors[sid], row[_SE["fault"]], row[_SE["fault_since"]]))
         return found
 
     def next_check(self, mono: float) -> float | None:
@@ -208,6 +223,8 @@ class LearnedDetector(Detector):
         for row in self._sens:
             if not math.isnan(row[_SE["held_since"]]) and math.isnan(row[_SE["held_latched"]]):
                 dues.append(row[_SE["held_due"]])
+            if row[_SE["fault"]] > 0:
+                dues.append(row[_SE["fault_start"]] + kernels.FAULT_SHOW_AFTER_S)
         later = [float(d) for d in dues if d > mono and math.isfinite(d)]
         return min(later) if later else None
 
@@ -254,9 +271,11 @@ class LearnedDetector(Detector):
                               detail={"threshold": float(limit), "rule": RULES[int(rule)]})
         elif typ == 1:
             finding = Finding("not_returned", RESIDENT, float(since), float(limit), detail={"rule": _limit_rule(rule)})
-        else:
+        elif typ == 2:
             finding = Finding("stayed_in_place", RESIDENT, float(since), float(limit), key=self.sensors[int(key)],
                               detail={"rule": _limit_rule(rule)})
+        else:
+            finding = _fault_finding(self.sensors[int(key)], rule, since)
         return Episode(finding, float(start), float(end))
 
     def _start_of(self, finding: Finding) -> float:
@@ -266,6 +285,8 @@ class LearnedDetector(Detector):
             latched, due = sv[_SV["inactivity_latched"]], sv[_SV["inactivity_due"]]
         elif finding.type == "not_returned":
             latched, due = sv[_SV["absence_latched"]], sv[_SV["absence_due"]]
+        elif finding.type == "sensor_fault":
+            return float(self._sens[self._ids[finding.key], _SE["fault_start"]] + kernels.FAULT_SHOW_AFTER_S)
         else:
             row = self._sens[self._ids[finding.key]]
             latched, due = row[_SE["held_latched"]], row[_SE["held_due"]]
@@ -374,6 +395,8 @@ class LearnedDetector(Detector):
         """Restore learned state; monotonic times go through ``rebase``; due times are recomputed."""
         if state.get("version") == 1:
             state = self._upgrade_v1(state)
+        if state.get("version") == 2:
+            state = _upgrade_v2(state)
         if state.get("version") != STATE_VERSION:
             raise IncompatibleState(f"detector state version {state.get('version')!r}, expected {STATE_VERSION}")
         hist = np.asarray(state["hist"], dtype=np.float64)
@@ -412,8 +435,7 @@ class LearnedDetector(Detector):
         cur[:2] = np.asarray(state["cur"], dtype=np.float64)
         thr = self._cold_thresholds()
         thr[:2] = np.asarray(state["thr"], dtype=np.float64)
-        return {**state, "version": STATE_VERSION, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]),
-                "thr": thr}
+        return {**state, "version": 2, "cur": cur, "hist": np.vstack([hist, np.zeros_like(hist)]), "thr": thr}
 
     def skip_unobserved(self, mono: float) -> None:
         """Do not learn the time up to ``mono`` as inactivity (the hub was down: unknown, not
@@ -421,6 +443,29 @@ class LearnedDetector(Detector):
         i = _SV["accounted_mono"]
         if self.started and not mono <= self._sv[i]:
             self._sv[i] = float(mono)
+
+
+def _upgrade_v2(state: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 knew no sensor behaviour: every sensor starts trusted and holding, as before,
+    and learns how it behaves from now on."""
+    n_sv, n_se = SV_FIELDS.index("returning") + 1, SENS_FIELDS.index("held_latched_learned") + 1  # version 2's
+    sv = np.full(len(SV_FIELDS), np.nan)
+    sv[:n_sv] = np.asarray(state["sv"], dtype=np.float64).ravel()[:n_sv]
+    for name, value in _SV_V3.items():
+        sv[_SV[name]] = value
+    sens = np.full((len(state["sensors"]), len(SENS_FIELDS)), np.nan)
+    sens[:, :n_se] = np.asarray(state["sens"], dtype=np.float64).reshape(len(state["sensors"]), -1)[:, :n_se]
+    for name, value in _SENS_V3.items():
+        sens[:, _SE[name]] = value
+    sens[:, _SE["on_since"]] = sens[:, _SE["held_since"]]  # a held sensor is ON
+    return {**state, "version": 3, "sv": sv, "sens": sens}
+
+
+def _fault_finding(sensor: str, code: float, since: float) -> Finding:
+    """The detector's ``sensor_fault``: a sensor judged by its behaviour (the rate fault, ``chatter``,
+    is the sensor-health watcher's)."""
+    return Finding("sensor_fault", SYSTEM, float(since), 0.0, key=sensor,
+                   detail={"reasons": [FAULT_REASONS[int(code)]], "judged_by": "detector"})
 
 
 def _holds(latched: float, due: float, mono: float) -> bool:

@@ -60,6 +60,12 @@ class DetectorParams:
     appliance_standby_tau_hours: float = _p(24.0, 0.1, 720.0, "time constant of the standby baseline creeping up, hours; 0.1..720")
     # --- resolution ------------------------------------------------------------------------
     hist_bins: int = _p(128, 16, 1024, "log-spaced duration bins (1 min..72 h) of the learned histograms; 16..1024")
+    # --- sensors judged by behaviour, corroboration --------------------------------------------
+    pulse_max_seconds: float = _p(60.0, 1.0, 3600.0, "a presence sensor whose longest ON is below this on most days pulses (never held), seconds; 1..3600")
+    pulse_min_days: float = _p(3.0, 1.0, 60.0, "effective days with ONs before a presence sensor is judged to pulse; 1..60")
+    stuck_min_hold_minutes: float = _p(10.0, 1.0, 240.0, "a presence held this long when the front door is used is stuck (nobody opens it from a bed), minutes; 1..240")
+    stuck_other_minutes: float = _p(30.0, 5.0, 720.0, "a presence held while 2 other sensors are active over this long is stuck, minutes; 5..720")
+    corroborate_minutes: float = _p(5.0, 0.5, 60.0, "while out, one sensor ends the absence only with a second sensor within this, minutes; 0.5..60")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -134,6 +140,11 @@ class DetectorParams:
             "sparse_pool_slots": float(self.sparse_pool_slots),
             "robust_days": self.robust_days,
             "residual_margin_seconds": self.residual_margin_minutes * m,
+            "pulse_max_seconds": self.pulse_max_seconds,
+            "pulse_min_days": self.pulse_min_days,
+            "stuck_min_hold_seconds": self.stuck_min_hold_minutes * m,
+            "stuck_other_seconds": self.stuck_other_minutes * m,
+            "corroborate_seconds": self.corroborate_minutes * m,
         }
         return np.array([values[name] for name in KERNEL_LAYOUT], dtype=np.float64)
 
@@ -169,4 +180,9 @@ KERNEL_LAYOUT = (
     "sparse_pool_slots",
     "robust_days",
     "residual_margin_seconds",
+    "pulse_max_seconds",
+    "pulse_min_days",
+    "stuck_min_hold_seconds",
+    "stuck_other_seconds",
+    "corroborate_seconds",
 )

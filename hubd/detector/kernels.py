@@ -15,7 +15,7 @@ Conventions
   4 appliance, 5 button.
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
   :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly).
-* Scalar state ``sv`` (float64[24], indexed by the ``SV_*`` constants below); NaN means "none":
+* Scalar state ``sv`` (float64[27], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
    seen, no inside activity since), 6 first entrance of the pending run, 7 last
@@ -25,12 +25,19 @@ Conventions
    limit, 17 not_returned due, 18 not_returned latched since, 19 absence limit
    learned (0/1), 20 days finalised, 21-22 absence limit and learned flag when
    not_returned latched, 23 returning (an entrance event at least the confirmation window
-   after the previous one while out: probably back home, no inside activity yet).
-* Per-sensor table ``sens`` (float64[n_sensors, 12], columns ``SE_*``): 0 held since, 1 stayed due,
+   after the previous one while out: probably back home, no inside activity yet),
+   24 quiet origin (the pulse sensor whose event began the silence, -1: none), 25-26 the
+   stray (an uncorroborated inside event while out: sensor or -1, mono).
+* Per-sensor table ``sens`` (float64[n_sensors, 24], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
-  9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
-  learned flag when stayed_in_place latched.
+  9 today's longest completed hold (learned at the day's end; for a pulse sensor the
+  longest silence after its events), 10-11 hold limit and learned flag when
+  stayed_in_place latched, 12 raw ON since (presence), 13 today's longest ON (NaN: none),
+  14-15 decayed days with an ON / with an ON >= a pulse, 16 pulses (0/1), 17 fault
+  (0 trusted, 1 stuck, 2 inverted), 18 fault since, 19 fault decided (mono), 20-22 first
+  other contact used during the hold, its sensor, a second contact seen (0/1), 23 entrance
+  reading open since.
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
   slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
@@ -42,8 +49,8 @@ Conventions
   (rows 2, 3).
   ``acto`` (days x slots): activity counts of the last days (ring by day index).
 * Episode records ``out`` (rows of 7): type (0 inactivity, 1 not_returned,
-  2 stayed_in_place, 3 away interval in hindsight), sensor id or -1, since, limit,
-  start, end, rule.
+  2 stayed_in_place, 3 away interval in hindsight, 4 sensor_fault), sensor id or -1,
+  since, limit, start, end, rule (for 4: the fault code).
 
 Two learned rules judge a silence; the earlier one fires. *Elapsed*: the silence so far
 against the longest silence normally still running at this time of day. *Remaining*:

@@ -212,11 +212,12 @@ class ReferenceHealth(Detector):
             if count * 2 <= self._rate_limit(sensor):
                 sensor.rate_fault_since = None  # hysteresis: half the limit to clear
             else:
-                reasons["rate"] = sensor.rate_fault_since
+                reasons["chatter"] = sensor.rate_fault_since
         if sensor.device_cleared_at is not None and mono >= sensor.device_cleared_at + self.settings.fault_hold_s:
             sensor.device_faults.clear()
             sensor.device_cleared_at = None
-        reasons.update(sensor.device_faults)
+        for reason, since in sensor.device_faults.items():  # a device's chatter and a rate fault: one reason
+            reasons[reason] = min(since, reasons.get(reason, since))
         if not reasons:
             return None
         return Finding(

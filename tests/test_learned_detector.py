@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubd.detector.base import RESIDENT
+from hubd.detector.kernels import SENS_FIELDS, SV_FIELDS
 from hubd.detector.model import STATE_VERSION, IncompatibleState, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
@@ -317,6 +318,25 @@ def test_learned_state_survives_a_restart_with_rebase():
     np.testing.assert_allclose(restarted.thresholds()[0], det.thresholds()[0])
     last = more[-1].mono
     assert restarted.next_check(last + shift) == pytest.approx(det.next_check(last) + shift)
+
+
+def test_state_of_version_2_is_upgraded_every_sensor_trusted_and_holding():
+    events = routine(10) + [ev(T0 + 10 * DAY + 8 * H, "bed", Kind.PRESENCE, 1.0)]
+    det = run(LearnedDetector(), events)
+    state = det.state()
+    n_sv, n_se = SV_FIELDS.index("returning") + 1, SENS_FIELDS.index("held_latched_learned") + 1
+    n = det.params.slots_per_day
+    v2 = {**state, "version": 2, "sv": state["sv"][:n_sv], "sens": state["sens"][:, :n_se],
+          "hist": state["hist"][:2 * n], "abs_hist": state["abs_hist"][0]}
+    upgraded = LearnedDetector()
+    upgraded.load(v2, lambda m: m)
+    assert upgraded.state()["version"] == STATE_VERSION
+    np.testing.assert_array_equal(upgraded.thresholds()[0], det.thresholds()[0])
+    now = T0 + 10 * DAY + 9 * H
+    assert upgraded.status(now, now) == det.status(now, now)  # the bed still held
+    assert upgraded.next_check(now) == det.next_check(now)
+    sens = upgraded.state()["sens"]
+    assert (sens[:, SENS_FIELDS.index("fault")] == 0).all() and (sens[:, SENS_FIELDS.index("pulses")] == 0).all()
 
 
 def test_state_of_version_1_is_upgraded_keeping_what_it_learned():

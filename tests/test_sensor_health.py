@@ -226,7 +226,7 @@ def test_a_sensor_far_above_its_usual_rate_is_a_suspected_fault_until_it_calms()
     started = first_alert(found, "kitchen_door", "sensor_fault")
     assert started is not None and started < t0 + 200
     (fault,) = [f for f in found[started] if f.type == "sensor_fault"]
-    assert fault.category == SYSTEM and fault.detail["reasons"] == ["rate"]
+    assert fault.category == SYSTEM and fault.detail["reasons"] == ["chatter"]  # the one word for it (DESIGN.md)
     assert row(health, started, "kitchen_door")["state"] == "fault"
     end = flood[-1].mono
     assert [f for f in health.check(end + 60) if f.type == "sensor_fault"]

@@ -14,9 +14,9 @@ Conventions
 * Kind codes follow ``hubd.events.Kind``: 0 motion, 1 presence, 2 door, 3 entrance,
   4 appliance, 5 button.
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
-  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12] directly; later parameters are read
-  through named indices such as ``P_APP_VARY_WATTS``).
-* Scalar state ``sv`` (float64[25], indexed by the ``SV_*`` constants below); NaN means "none":
+  :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly; later parameters
+  are read through named indices such as ``P_APP_VARY_WATTS``).
+* Scalar state ``sv`` (float64[33], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
    seen, no inside activity since), 6 first entrance of the pending run, 7 last
@@ -30,8 +30,9 @@ Conventions
    24-27 not_returned limit and learned flag of an absence begun on a weekday / a weekend
    day, 28 local day the current absence began (its day type sets its limit), 29 the last
    sign of life other than an appliance in use (mono; how long a screen alone may stand for
-   the resident counts from it).
-* Per-sensor table ``sens`` (float64[n_sensors, 21], columns ``SE_*``): 0 held since, 1 stayed due,
+   the resident counts from it), 30 quiet origin (the pulse sensor whose event began the silence,
+   -1: none), 31-32 the stray (an uncorroborated inside event while out: sensor or -1, mono).
+* Per-sensor table ``sens`` (float64[n_sensors, 33], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
@@ -40,7 +41,12 @@ Conventions
   hours it ended a plain cycle in today, 16 that local day, 17 the previous day's mask, 18
   first reading (mono), 19 varying readings in the current session, 20 its floor (the
   standby when it began: the session lasts until the draw falls back near it). A power
-  sensor's row of ``held_hist`` holds its session lengths.
+  sensor's row of ``held_hist`` holds its session lengths. Sensor trust: 21 raw ON since
+  (presence), 22 today's longest ON (NaN: none), 23-24 decayed days with an ON / with an ON >=
+  a pulse, 25 pulses (0/1), 26 fault (0 trusted, 1 stuck, 2 inverted), 27 fault since, 28 fault
+  decided (mono), 29-31 first other contact used during the hold, its sensor, a second contact
+  seen (0/1), 32 entrance reading open since. For a pulse sensor, ``longest_hold_today`` and its
+  ``held_hist`` row hold the longest silence after its events.
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
   slot of yesterday (2) and of today (3) (NaN: no silence at home seen there).
@@ -55,8 +61,8 @@ Conventions
   (rows 2, 3).
   ``acto`` (days x slots): activity counts of the last days (ring by day index).
 * Episode records ``out`` (rows of 7): type (0 inactivity, 1 not_returned,
-  2 stayed_in_place, 3 away interval in hindsight), sensor id or -1, since, limit,
-  start, end, rule.
+  2 stayed_in_place, 3 away interval in hindsight, 4 sensor_fault), sensor id or -1,
+  since, limit, start, end, rule (for 4: the fault code).
 
 Two learned rules judge a silence; the earlier one fires. *Elapsed*: the silence so far
 against the longest silence normally still running at this time of day. *Remaining*:
@@ -90,24 +96,41 @@ SV_FIELDS = (
     "days", "absence_latched_limit", "absence_latched_learned", "returning",
     "absence_limit_weekday", "absence_learned_weekday", "absence_limit_weekend", "absence_learned_weekend",
     "absence_day", "attended_mono",
+    "quiet_origin", "stray_sensor", "stray_mono",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
     "last_reading_mono", "last_reading_watts", "longest_hold_today", "held_latched_limit", "held_latched_learned",
     "app_session_start", "app_session_limit", "app_use_watts", "app_hours_mask", "app_hours_day", "app_hours_prev",
     "app_first_mono", "app_session_varied", "app_session_floor",
+    "on_since", "longest_on_today", "on_days", "long_days", "pulses", "fault", "fault_since", "fault_start",
+    "other_first", "other_sensor", "other_two", "open_since",
 )
 (SV_STARTED, SV_LAST_MONO, SV_LAST_LOCAL, SV_DAY, SV_ACCOUNTED_MONO, SV_PENDING, SV_RUN_FIRST_MONO,
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
     SV_INACTIVITY_LIMIT, SV_INACTIVITY_RULE, SV_INACTIVITY_LATCHED, SV_ABSENCE_LIMIT, SV_ABSENCE_DUE,
     SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
     SV_RETURNING, SV_ABSENCE_LIMIT_WEEKDAY, SV_ABSENCE_LEARNED_WEEKDAY, SV_ABSENCE_LIMIT_WEEKEND,
-    SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY, SV_ATTENDED_MONO) = range(len(SV_FIELDS))
+    SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY, SV_ATTENDED_MONO, SV_QUIET_ORIGIN, SV_STRAY_SENSOR,
+    SV_STRAY_MONO) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
     SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
     SE_APP_HOURS_DAY, SE_APP_HOURS_PREV, SE_APP_FIRST_MONO, SE_APP_SESSION_VARIED,
-    SE_APP_SESSION_FLOOR) = range(len(SENS_FIELDS))
+    SE_APP_SESSION_FLOOR, SE_ON_SINCE, SE_LONGEST_ON_TODAY, SE_ON_DAYS, SE_LONG_DAYS, SE_PULSES, SE_FAULT,
+    SE_FAULT_SINCE, SE_FAULT_START, SE_OTHER_FIRST, SE_OTHER_SENSOR, SE_OTHER_TWO, SE_OPEN_SINCE) = range(len(SENS_FIELDS))
+FAULT_STUCK, FAULT_INVERTED = 1.0, 2.0  # SE_FAULT codes (0: trusted); model.FAULT_REASONS names them
+# A fault is shown this long after it was decided: a mat's release that reaches the hub just
+# after the door event (same second, radio order) is no fault to report.
+FAULT_SHOW_AFTER_S = 60.0
+
+# parameters of the sensor-trust rules, read by name (``params.KERNEL_LAYOUT``)
+P_SAFETY = KERNEL_LAYOUT.index("safety_seconds")
+P_PULSE_MAX = KERNEL_LAYOUT.index("pulse_max_seconds")
+P_PULSE_MIN_DAYS = KERNEL_LAYOUT.index("pulse_min_days")
+P_STUCK_MIN_HOLD = KERNEL_LAYOUT.index("stuck_min_hold_seconds")
+P_STUCK_OTHER = KERNEL_LAYOUT.index("stuck_other_seconds")
+P_CORROBORATE = KERNEL_LAYOUT.index("corroborate_seconds")
 
 
 # --------------------------------------------------------------------------- parameters
@@ -310,10 +333,11 @@ def learn_day(cur, hist, thr, abs_hist, held_hist, sens, pv, edges, learned_days
     if home >= learn_min_home:
         learned_days += 1.0
     learned_limits(hist, thr, abs_hist, pv, edges, learned_days, sv)
+    learn_sensor_behaviour(sens, held_hist, day_decay, pv[P_PULSE_MAX], pv[P_PULSE_MIN_DAYS])
     for j in range(sens.shape[0]):
-        if sens[j, SE_LONGEST_HOLD_TODAY] > 0.0:
+        if sens[j, SE_LONGEST_HOLD_TODAY] >= pv[P_PULSE_MAX]:  # a day of blips says nothing of a stay's length
             add_observation(held_hist[j], sens[j, SE_LONGEST_HOLD_TODAY], 1.0, edges)
-            sens[j, SE_LONGEST_HOLD_TODAY] = 0.0
+        sens[j, SE_LONGEST_HOLD_TODAY] = 0.0
         limit, learned = duration_limit(held_hist[j], edges, h_q, robust, h_fac, h_msec, h_minc, h_min_s, h_max_s)
         sens[j, SE_HELD_LIMIT] = limit
         sens[j, SE_HELD_LEARNED] = learned
@@ -639,6 +663,196 @@ def appliance_sign_of_life(sens, session_hist, s, t, loc, watts, home, attended,
     return APP_NONE
 
 
+# ------------------------------------------------------- sensors judged by behaviour
+@njit(cache=True)
+def learn_sensor_behaviour(sens, held_hist, day_decay, pulse_s, min_days):
+    """Close a day of each presence sensor's ONs: does it hold for a stay, or only pulse?
+
+    A sensor *pulses* when on most (decayed) days its longest ON was shorter than
+    ``pulse_s``: a seat mat that sends a 1-s blip when sat on. Judged from ``min_days``
+    effective days on; until then a presence sensor holds (as its kind says). A pulse
+    sensor is never held; its stay limit (``held_hist``) measures instead the silence
+    that follows its events (someone sitting still on it), so on a change of class the
+    sensor's stay history starts afresh.
+    """
+    for j in range(sens.shape[0]):
+        longest = sens[j, SE_LONGEST_ON_TODAY]
+        sens[j, SE_ON_DAYS] *= day_decay
+        sens[j, SE_LONG_DAYS] *= day_decay
+        if not math.isnan(longest):
+            sens[j, SE_ON_DAYS] += 1.0
+            if longest >= pulse_s:
+                sens[j, SE_LONG_DAYS] += 1.0
+        sens[j, SE_LONGEST_ON_TODAY] = np.nan
+        if sens[j, SE_ON_DAYS] >= min_days:
+            pulses = 1.0 if 2.0 * sens[j, SE_LONG_DAYS] < sens[j, SE_ON_DAYS] else 0.0
+            if pulses != sens[j, SE_PULSES]:
+                sens[j, SE_PULSES] = pulses
+                held_hist[j, :] = 0.0
+                sens[j, SE_LONGEST_HOLD_TODAY] = 0.0
+
+
+@njit(cache=True)
+def holds_a_stay(sens, s):
+    """Whether an ON of presence sensor ``s`` opens a hold: it holds for a stay and is trusted."""
+    return sens[s, SE_PULSES] <= 0.0 and sens[s, SE_FAULT] <= 0.0
+
+
+@njit(cache=True)
+def presence_reading(sens, s, t, v):
+    """Track a presence sensor's raw ON; a completed ON's length (not a stuck one's) is learned."""
+    since = sens[s, SE_ON_SINCE]
+    if v > 0.0:
+        if math.isnan(since):
+            sens[s, SE_ON_SINCE] = t
+    elif not math.isnan(since):
+        if sens[s, SE_FAULT] <= 0.0 and not sens[s, SE_LONGEST_ON_TODAY] >= t - since:
+            sens[s, SE_LONGEST_ON_TODAY] = t - since
+        sens[s, SE_ON_SINCE] = np.nan
+
+
+@njit(cache=True)
+def learn_pulse_quiet(sv, sens, t, at_home):
+    """The silence begun by a pulse sensor's event ended at ``t``: how long one sat still by it today."""
+    q = int(sv[SV_QUIET_ORIGIN])
+    if q >= 0 and at_home and sens[q, SE_PULSES] > 0.0:
+        d = t - sv[SV_LAST_MONO]
+        if d > sens[q, SE_LONGEST_HOLD_TODAY]:
+            sens[q, SE_LONGEST_HOLD_TODAY] = d
+
+
+@njit(cache=True)
+def pulse_stay_due(due, limit, rule, origin_mono, sv, sens, safety_s):
+    """A silence begun by a pulse sensor's event is someone sitting still by it, not an empty
+    flat: it is judged by that sensor's learned stay when that is longer (never past the safety net)."""
+    q = int(sv[SV_QUIET_ORIGIN])
+    if q < 0 or sens[q, SE_PULSES] <= 0.0 or sens[q, SE_HELD_LEARNED] <= 0.0:
+        return due, limit, rule
+    stay = min(sens[q, SE_HELD_LIMIT], safety_s)
+    if not origin_mono + stay > due:
+        return due, limit, rule
+    return origin_mono + stay, stay, 2.0 if stay >= safety_s else 0.0
+
+
+# ------------------------------------------------------------ distrust and trust again
+@njit(cache=True)
+def distrust_hold(sens, j, t, out, n_out):
+    """Presence ``j``'s hold is no person (stuck): it stops counting as held from ``t``; a
+    stayed_in_place it showed ends now. Returns n_out."""
+    if not math.isnan(sens[j, SE_HELD_LATCHED]):
+        n_out = _emit(out, n_out, 2.0, float(j), sens[j, SE_HELD_SINCE], sens[j, SE_HELD_LATCHED_LIMIT],
+                      sens[j, SE_HELD_LATCHED], t, sens[j, SE_HELD_LATCHED_LEARNED])
+    sens[j, SE_FAULT] = FAULT_STUCK
+    sens[j, SE_FAULT_SINCE] = sens[j, SE_HELD_SINCE]
+    sens[j, SE_FAULT_START] = t
+    sens[j, SE_HELD_SINCE] = np.nan
+    sens[j, SE_HELD_DUE] = np.nan
+    sens[j, SE_HELD_LATCHED] = np.nan
+    return n_out
+
+
+@njit(cache=True)
+def distrust_old_holds(sens, t, min_hold_s, skip, out, n_out):
+    """Every hold older than ``min_hold_s`` (but sensor ``skip``'s) is stuck: the front door was
+    used, or the flat was found empty, while it held; nobody does either from a bed or a seat.
+    Returns (count, n_out)."""
+    n = 0
+    for j in range(sens.shape[0]):
+        if j != skip and not math.isnan(sens[j, SE_HELD_SINCE]) and t - sens[j, SE_HELD_SINCE] >= min_hold_s:
+            n_out = distrust_hold(sens, j, t, out, n_out)
+            n += 1
+    return n, n_out
+
+
+@njit(cache=True)
+def activity_elsewhere(sens, s, t, span_s, out, n_out):
+    """Contact ``s`` (a door, cupboard or the entrance: a hand on it) was used: a hold during which
+    two different contacts were used over ``span_s`` or more is stuck (the person is up).
+    Motion and appliances are no such evidence: a PIR sees the person in the bed or on the
+    seat, and a TV runs while one sits. Returns (count, n_out)."""
+    n = 0
+    for j in range(sens.shape[0]):
+        if j == s or math.isnan(sens[j, SE_HELD_SINCE]):
+            continue
+        if math.isnan(sens[j, SE_OTHER_FIRST]):
+            sens[j, SE_OTHER_FIRST], sens[j, SE_OTHER_SENSOR] = t, float(s)
+        elif sens[j, SE_OTHER_SENSOR] != float(s):
+            sens[j, SE_OTHER_TWO] = 1.0
+        if sens[j, SE_OTHER_TWO] > 0.0 and t - sens[j, SE_OTHER_FIRST] >= span_s:
+            n_out = distrust_hold(sens, j, t, out, n_out)
+            n += 1
+    return n, n_out
+
+
+@njit(cache=True)
+def start_hold(sens, s, t):
+    sens[s, SE_HELD_SINCE] = t
+    sens[s, SE_HELD_DUE] = t + sens[s, SE_HELD_LIMIT]
+    sens[s, SE_HELD_LATCHED] = np.nan
+    sens[s, SE_OTHER_FIRST], sens[s, SE_OTHER_SENSOR], sens[s, SE_OTHER_TWO] = np.nan, -1.0, 0.0
+
+
+@njit(cache=True)
+def adopt_holds(sens, t):
+    """Back home: a presence that went ON while the flat looked empty (no hold then) holds from now.
+    Returns the number of holds opened."""
+    n = 0
+    for j in range(sens.shape[0]):
+        if not math.isnan(sens[j, SE_ON_SINCE]) and math.isnan(sens[j, SE_HELD_SINCE]) and holds_a_stay(sens, j):
+            start_hold(sens, j, t)
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def trust_again(sens, s, t, out, n_out):
+    """Sensor ``s``'s fault ends at ``t``: it behaved. Its episode is recorded if it was shown."""
+    shown = sens[s, SE_FAULT_START] + FAULT_SHOW_AFTER_S
+    if shown < t:
+        n_out = _emit(out, n_out, 4.0, float(s), sens[s, SE_FAULT_SINCE], 0.0, shown, t, sens[s, SE_FAULT])
+    sens[s, SE_FAULT] = 0.0
+    sens[s, SE_FAULT_SINCE] = np.nan
+    sens[s, SE_FAULT_START] = np.nan
+    return n_out
+
+
+@njit(cache=True)
+def entrance_reading(sens, s, t, v, back, run_first, out, n_out):
+    """An entrance event; ``back``: the door again after a while out (the end of an absence).
+
+    A contact that closed in a blip as the resident left and then read "open" (1) through
+    the whole time out is inverted (open is its resting state); one that read closed
+    through an absence is trusted again. (A door left open as one leaves reads open from
+    the first event of the leaving on: that is not called inverted.) Returns n_out.
+    """
+    since = sens[s, SE_OPEN_SINCE]
+    if back:
+        if since > run_first:
+            if sens[s, SE_FAULT] <= 0.0:
+                sens[s, SE_FAULT], sens[s, SE_FAULT_SINCE], sens[s, SE_FAULT_START] = FAULT_INVERTED, since, t
+        elif math.isnan(since) and sens[s, SE_FAULT] == FAULT_INVERTED:
+            n_out = trust_again(sens, s, t, out, n_out)
+    if v > 0.0:
+        if math.isnan(since):
+            sens[s, SE_OPEN_SINCE] = t
+    else:
+        sens[s, SE_OPEN_SINCE] = np.nan
+    return n_out
+
+
+# ------------------------------------------------------------------- corroboration
+@njit(cache=True)
+def corroborated(sv, s, t, window_s):
+    """While out, an inside event is a return only if a different sensor fired within
+    ``window_s`` before it (one stray pulse, or one sensor repeating, is no person);
+    otherwise it is kept as the stray a next sensor may corroborate."""
+    prev = int(sv[SV_STRAY_SENSOR])
+    if prev >= 0 and prev != s and t - sv[SV_STRAY_MONO] <= window_s:
+        return True
+    sv[SV_STRAY_SENSOR], sv[SV_STRAY_MONO] = float(s), t
+    return False
+
+
 # ------------------------------------------------------------------ the event step
 @njit(cache=True)
 def _emit(out, n_out, typ, key, since, limit, start, end, rule):
@@ -748,20 +962,35 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 record_remaining(cur, day, last_loc, t + off, n_held > 0, slot_s)
 
         # 4. apply the activity
+        learn_pulse_quiet(sv, sens, t, not pending)
         slot = int((loc % 86400.0) // slot_s)
         acto[int(day) % acto.shape[0], min(slot, acto.shape[1] - 1)] += 1.0
         if kd == 3:
+            n_out = entrance_reading(sens, s, t, v, pending and t - run_last >= confirm_s, run_first, out, n_out)
+            if n_held > 0:  # nobody opens the front door from a bed or a seat
+                k, n_out = distrust_old_holds(sens, t, pv[P_STUCK_MIN_HOLD], -1, out, n_out)
+                n_held -= k
+            if n_held > 0:
+                k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], out, n_out)
+                n_held -= k
             if not pending:
                 pending, returning = True, False
                 run_first, run_conf, run_cluster = t, False, t
                 sv[SV_ABSENCE_DAY] = day
                 abs_limit, abs_learned = absence_limit_for(sv, day)
                 abs_due, abs_open = t + abs_limit, np.nan
+                sv[SV_STRAY_SENSOR] = -1.0
             elif t - run_last >= confirm_s:  # the door again after a while out: probably back
                 run_conf, run_cluster, returning = True, t, True
             run_last = t
         else:
-            if pending:
+            returned = True  # (or never left)
+            if pending and not returning and t - run_last >= confirm_s:  # out a while: is this a return?
+                if n_held > 0:  # a hold that outlived the leaving is no person (its own release: it behaved)
+                    k, n_out = distrust_old_holds(sens, t, 0.0, s if kd == 1 and v <= 0.0 else -1, out, n_out)
+                    n_held -= k
+                returned = corroborated(sv, s, t, pv[P_CORROBORATE])
+            if pending and returned:
                 if t - run_last >= confirm_s:
                     run_conf, away_end = True, t
                 else:
@@ -773,12 +1002,12 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                     n_out = _emit(out, n_out, 3.0, -1.0, run_first, 0.0, run_first, away_end, 0.0)
                 pending, returning = False, False
                 abs_due, abs_open = np.nan, np.nan
+                n_held += adopt_holds(sens, t)
             if kd == 1:
+                presence_reading(sens, s, t, v)
                 if v > 0.0:
-                    if math.isnan(sens[s, SE_HELD_SINCE]):
-                        sens[s, SE_HELD_SINCE] = t
-                        sens[s, SE_HELD_DUE] = t + sens[s, SE_HELD_LIMIT]
-                        sens[s, SE_HELD_LATCHED] = np.nan
+                    if returned and math.isnan(sens[s, SE_HELD_SINCE]) and holds_a_stay(sens, s):
+                        start_hold(sens, s, t)
                         n_held += 1
                 elif not math.isnan(sens[s, SE_HELD_SINCE]):
                     sens[s, SE_LONGEST_HOLD_TODAY] = max(sens[s, SE_LONGEST_HOLD_TODAY], t - sens[s, SE_HELD_SINCE])
@@ -789,12 +1018,20 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                     sens[s, SE_HELD_DUE] = np.nan
                     sens[s, SE_HELD_LATCHED] = np.nan
                     n_held -= 1
+                elif sens[s, SE_FAULT] == FAULT_STUCK:  # released: it behaves again
+                    n_out = trust_again(sens, s, t, out, n_out)
+            elif kd == 2 and returned and n_held > 0:
+                k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], out, n_out)
+                n_held -= k
         if not math.isnan(inact_open):
             n_out = _emit(out, n_out, 0.0, -1.0, last, inact_limit, inact_open, t, inact_rule)
             inact_open = np.nan
         last, last_loc, mark = t, loc, t
+        sv[SV_QUIET_ORIGIN] = float(s) if kd == 1 and sens[s, SE_PULSES] > 0.0 else -1.0
         if (not pending or returning) and n_held == 0:  # a silence after coming back is watched too
             inact_due, inact_limit, inact_rule = inactivity_due(t, loc, thr, slot_s)
+            inact_due, inact_limit, inact_rule = pulse_stay_due(inact_due, inact_limit, inact_rule, t, sv, sens,
+                                                                pv[P_SAFETY])
         else:
             inact_due, inact_limit, inact_rule = np.nan, np.nan, np.nan
 
@@ -858,8 +1095,9 @@ def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist
 def refresh_dues(pv, sv, sens, thr):
     """Recompute due times from origins and limits (after a restart's rebase)."""
     if sv[SV_STARTED] > 0.0 and (sv[SV_PENDING] <= 0.0 or sv[SV_RETURNING] > 0.0) and int(sv[SV_N_HELD]) == 0:
-        sv[SV_INACTIVITY_DUE], sv[SV_INACTIVITY_LIMIT], sv[SV_INACTIVITY_RULE] = inactivity_due(
-            sv[SV_LAST_MONO], sv[SV_LAST_LOCAL], thr, pv[0])
+        due, limit, rule = inactivity_due(sv[SV_LAST_MONO], sv[SV_LAST_LOCAL], thr, pv[0])
+        sv[SV_INACTIVITY_DUE], sv[SV_INACTIVITY_LIMIT], sv[SV_INACTIVITY_RULE] = pulse_stay_due(
+            due, limit, rule, sv[SV_LAST_MONO], sv, sens, pv[P_SAFETY])
     else:
         sv[SV_INACTIVITY_DUE], sv[SV_INACTIVITY_LIMIT], sv[SV_INACTIVITY_RULE] = np.nan, np.nan, np.nan
     sv[SV_ABSENCE_DUE] = sv[SV_RUN_FIRST_MONO] + sv[SV_ABSENCE_LIMIT] if sv[SV_PENDING] > 0.0 else np.nan

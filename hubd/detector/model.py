@@ -24,32 +24,40 @@ import numpy as np
 from ..events import Event, EventBatch
 from . import kernels
 from .kernels import SENS_FIELDS, SV_FIELDS
-from .base import RESIDENT, Detector, Finding
+from .base import RESIDENT, SYSTEM, Detector, Finding
 from .params import DetectorParams
 from .prior import Prior, PriorError, default_prior
 
 log = logging.getLogger(__name__)
 
-TYPES = ("inactivity", "not_returned", "stayed_in_place")
+TYPES = ("inactivity", "not_returned", "stayed_in_place", "sensor_fault")
+FAULT_REASONS = {1: "stuck", 2: "inverted"}  # kernels.FAULT_STUCK, FAULT_INVERTED
 RULES = ("learned", "cold_start", "safety_net")
 ACTO_DAYS = 28  # days of per-slot activity counts kept for `hubctl profile`
 STATE_VERSION = 3  # 2: remaining-silence rows in cur, hist, thr; 3: prior rows in hist/abs_hist, absences by
-#                   day type, appliance columns in sens, attended_mono in sv
+#                   day type, appliance columns in sens, attended_mono in sv, sensor behaviour and trust
 N_DAY_TYPES = kernels.N_DAY_TYPES
 
 _SV = {name: i for i, name in enumerate(SV_FIELDS)}
 _SE = {name: i for i, name in enumerate(SENS_FIELDS)}
 _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "run_last_mono", "run_cluster_mono",
                              "inactivity_due", "inactivity_latched", "absence_due", "absence_latched",
-                             "attended_mono")]
+                             "attended_mono", "stray_mono")]
 _MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono", "app_session_start",
-                               "app_first_mono")]
+                               "app_first_mono", "on_since", "fault_since", "fault_start", "other_first",
+                               "open_since")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
 _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "days", "absence_limit_weekday", "absence_learned_weekday",
                                  "absence_limit_weekend", "absence_learned_weekend")]
 _LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today", "app_hours_mask",
-                                   "app_hours_day", "app_hours_prev")]
+                                   "app_hours_day", "app_hours_prev", "longest_on_today", "on_days", "long_days",
+                                   "pulses")]
 _SENS_V2 = 12  # columns of a sensor's row in state version <= 2 (the appliance columns came after)
+# what version 3 added for sensor trust, and the values a sensor or a detector starts with
+_SV_V3 = {"quiet_origin": -1.0, "stray_sensor": -1.0, "stray_mono": math.nan}
+_SENS_V3 = {"on_since": math.nan, "longest_on_today": math.nan, "on_days": 0.0, "long_days": 0.0, "pulses": 0.0,
+            "fault": 0.0, "fault_since": math.nan, "fault_start": math.nan, "other_first": math.nan,
+            "other_sensor": -1.0, "other_two": 0.0, "open_since": math.nan}
 _BULK_ROWS = 4096
 
 
@@ -91,6 +99,8 @@ class LearnedDetector(Detector):
         for name in ("started", "pending", "run_confirmed", "n_held", "learned_days", "absence_learned", "days",
                      "returning"):
             self._sv[_SV[name]] = 0.0
+        for name, value in _SV_V3.items():
+            self._sv[_SV[name]] = value
         self._cur = np.zeros((4, n))
         self._cur[2:] = np.nan
         self._hist = np.zeros((4 * n, nb))
@@ -149,6 +159,8 @@ class LearnedDetector(Detector):
         row[_SE["longest_hold_today"]] = 0.0
         row[_SE["app_hours_mask"]] = 0.0
         row[_SE["app_hours_prev"]] = 0.0
+        for name, value in _SENS_V3.items():
+            row[_SE[name]] = value
         return row
 
     def sensor_id(self, name: str) -> int:
@@ -178,7 +190,7 @@ class LearnedDetector(Detector):
         learned is put back, and due times follow the limits as they were."""
         arrays = (self._cur, self._hist, self._thr, self._abs_hist, self._held_hist, self._acto)
         kept = [a.copy() for a in arrays]
-        kept_sv, kept_sens = self._sv[_LEARNED_SV].copy(), self._sens[sid, _LEARNED_SENS].copy()
+        kept_sv, kept_sens = self._sv[_LEARNED_SV].copy(), self._sens[:, _LEARNED_SENS].copy()
         kernels.step_event(float(event.mono), float(event.local), int(event.kind), sid, float(event.value),
                            self._pv, self._edges, self._sv, self._sens, self._cur, self._hist, self._thr,
                            self._abs_hist, self._held_hist, self._acto, self._out, 0)
@@ -189,7 +201,7 @@ class LearnedDetector(Detector):
             self._day_unset = True
             kept_sv[0] = self._sv[_SV["day"]]
         self._sv[_LEARNED_SV] = kept_sv
-        self._sens[sid, _LEARNED_SENS] = kept_sens
+        self._sens[:, _LEARNED_SENS] = kept_sens
         if rolled:
             sv = self._sv
             day = sv[_SV["absence_day"]] if sv[_SV["pending"]] > 0 else sv[_SV["day"]]
@@ -236,6 +248,9 @@ class LearnedDetector(Detector):
                 learned = row[_SE["held_latched_learned" if latched else "held_learned"]]
                 found.append(Finding("stayed_in_place", RESIDENT, float(row[_SE["held_since"]]), float(limit),
                                      key=self.sensors[sid], detail={"rule": _limit_rule(learned)}))
+        for sid, row in enumerate(self._sens):
+            if row[_SE["fault"]] > 0 and row[_SE["fault_start"]] + kernels.FAULT_SHOW_AFTER_S <= mono:
+                found.append(_fault_finding(self.sensors[sid], row[_SE["fault"]], row[_SE["fault_since"]]))
         return found
 
     def next_check(self, mono: float) -> float | None:
@@ -252,6 +267,8 @@ class LearnedDetector(Detector):
         for row in self._sens:
             if not math.isnan(row[_SE["held_since"]]) and math.isnan(row[_SE["held_latched"]]):
                 dues.append(row[_SE["held_due"]])
+            if row[_SE["fault"]] > 0:
+                dues.append(row[_SE["fault_start"]] + kernels.FAULT_SHOW_AFTER_S)
         later = [float(d) for d in dues if d > mono and math.isfinite(d)]
         return min(later) if later else None
 
@@ -298,9 +315,11 @@ class LearnedDetector(Detector):
                               detail={"threshold": float(limit), "rule": RULES[int(rule)]})
         elif typ == 1:
             finding = Finding("not_returned", RESIDENT, float(since), float(limit), detail={"rule": _limit_rule(rule)})
-        else:
+        elif typ == 2:
             finding = Finding("stayed_in_place", RESIDENT, float(since), float(limit), key=self.sensors[int(key)],
                               detail={"rule": _limit_rule(rule)})
+        else:
+            finding = _fault_finding(self.sensors[int(key)], rule, since)
         return Episode(finding, float(start), float(end))
 
     def _start_of(self, finding: Finding) -> float:
@@ -310,6 +329,8 @@ class LearnedDetector(Detector):
             latched, due = sv[_SV["inactivity_latched"]], sv[_SV["inactivity_due"]]
         elif finding.type == "not_returned":
             latched, due = sv[_SV["absence_latched"]], sv[_SV["absence_due"]]
+        elif finding.type == "sensor_fault":
+            return float(self._sens[self._ids[finding.key], _SE["fault_start"]] + kernels.FAULT_SHOW_AFTER_S)
         else:
             row = self._sens[self._ids[finding.key]]
             latched, due = row[_SE["held_latched"]], row[_SE["held_due"]]
@@ -517,8 +538,9 @@ class LearnedDetector(Detector):
         """Version 2 had no prior, one absence history and no appliance columns: the configured
         prior's rows are added (an established home has outweighed them already), the absences
         learned so far seed both day types (their limits start as the one limit learned so far),
-        and each sensor gets the appliance columns fresh (an appliance on now counts from its next
-        switch-on, after its day of watching)."""
+        each sensor gets the appliance columns fresh (an appliance on now counts from its next
+        switch-on, after its day of watching), and every sensor starts trusted and holding, as
+        before, learning how it behaves from now on."""
         hist = np.asarray(state["hist"], dtype=np.float64)
         if hist.shape != (2 * self.params.slots_per_day, self.params.hist_bins):
             return state  # the shape check below explains the mismatch
@@ -527,11 +549,12 @@ class LearnedDetector(Detector):
         v2 = dict(zip(SV_FIELDS, np.asarray(state["sv"], dtype=np.float64)))
         extra = {"absence_limit_weekday": v2["absence_limit"], "absence_learned_weekday": v2["absence_learned"],
                  "absence_limit_weekend": v2["absence_limit"], "absence_learned_weekend": v2["absence_learned"],
-                 "absence_day": v2["day"], "attended_mono": math.nan}
+                 "absence_day": v2["day"], "attended_mono": math.nan, **_SV_V3}
         sv = np.array([v2[name] if name in v2 else extra[name] for name in SV_FIELDS])
         k = len(state["sensors"])
         sens = np.array([self._new_sensor_row() for _ in range(k)]).reshape(k, len(SENS_FIELDS))
         sens[:, :_SENS_V2] = np.array(state["sens"], dtype=np.float64).reshape(k, _SENS_V2)
+        sens[:, _SE["on_since"]] = sens[:, _SE["held_since"]]  # a held sensor is ON
         return {**state, "version": STATE_VERSION, "sv": sv, "sens": sens,
                 "hist": np.vstack([hist, self._hist[2 * n:]]),
                 "abs_hist": np.vstack([abs_old, abs_old, self._abs_hist[N_DAY_TYPES:]])}
@@ -558,6 +581,13 @@ def _appliance_lines(appliances: list[dict[str, Any]]) -> list[str]:
                 "" if a["sessions_learned"] else " (not learned)")
         lines.append(f"  {a['sensor'][:16]:16} standby {a['standby_watts']:.0f} W, in use {use}; {worth}"[:80])
     return lines
+
+
+def _fault_finding(sensor: str, code: float, since: float) -> Finding:
+    """The detector's ``sensor_fault``: a sensor judged by its behaviour (the rate fault, ``chatter``,
+    is the sensor-health watcher's)."""
+    return Finding("sensor_fault", SYSTEM, float(since), 0.0, key=sensor,
+                   detail={"reasons": [FAULT_REASONS[int(code)]], "judged_by": "detector"})
 
 
 def _holds(latched: float, due: float, mono: float) -> bool:

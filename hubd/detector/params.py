@@ -74,6 +74,12 @@ class DetectorParams:
     appliance_session_max_hours: float = _p(12.0, 0.5, 24.0, "use never counts as presence past this far into a session, hours; 0.5..24")
     appliance_session_cold_hours: float = _p(6.0, 0.5, 24.0, "how far into a session use counts while the usual session is not learned, hours; 0.5..24")
     appliance_autonomous_hours: int = _p(12, 2, 24, "an appliance that ended a plain on/off cycle (no varying draw) in at least this many different clock hours of one day (today or yesterday) cycles by itself (fridge, freezer, pump) and never counts; 2..24")
+    # --- sensors judged by behaviour, corroboration --------------------------------------------
+    pulse_max_seconds: float = _p(60.0, 1.0, 3600.0, "a presence sensor whose longest ON is below this on most days pulses (never held), seconds; 1..3600")
+    pulse_min_days: float = _p(3.0, 1.0, 60.0, "effective days with ONs before a presence sensor is judged to pulse; 1..60")
+    stuck_min_hold_minutes: float = _p(10.0, 1.0, 240.0, "a presence held this long when the front door is used is stuck (nobody opens it from a bed), minutes; 1..240")
+    stuck_other_minutes: float = _p(30.0, 5.0, 720.0, "a presence held while 2 other sensors are active over this long is stuck, minutes; 5..720")
+    corroborate_minutes: float = _p(5.0, 0.5, 60.0, "while out, one sensor ends the absence only with a second sensor within this, minutes; 0.5..60")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -162,6 +168,11 @@ class DetectorParams:
             "appliance_session_max_seconds": self.appliance_session_max_hours * h,
             "appliance_session_cold_seconds": self.appliance_session_cold_hours * h,
             "appliance_autonomous_hours": float(self.appliance_autonomous_hours),
+            "pulse_max_seconds": self.pulse_max_seconds,
+            "pulse_min_days": self.pulse_min_days,
+            "stuck_min_hold_seconds": self.stuck_min_hold_minutes * m,
+            "stuck_other_seconds": self.stuck_other_minutes * m,
+            "corroborate_seconds": self.corroborate_minutes * m,
         }
         return np.array([values[name] for name in KERNEL_LAYOUT], dtype=np.float64)
 
@@ -208,4 +219,9 @@ KERNEL_LAYOUT = (
     "appliance_session_max_seconds",
     "appliance_session_cold_seconds",
     "appliance_autonomous_hours",
+    "pulse_max_seconds",
+    "pulse_min_days",
+    "stuck_min_hold_seconds",
+    "stuck_other_seconds",
+    "corroborate_seconds",
 )

@@ -226,10 +226,11 @@ class SensorHealth(Detector):
             sensor_id = self.ids[r]
             if hi[r, hk.I_FFAULT]:
                 reasons: dict[str, float] = {}
-                if not math.isnan(hf[r, hk.F_RATE]):
-                    reasons["rate"] = float(hf[r, hk.F_RATE])
                 if not math.isnan(hf[r, hk.F_DEV]):
                     reasons.update(self._device.get(r, {}))
+                if not math.isnan(hf[r, hk.F_RATE]):  # far above its usual rate: the same word as a device's
+                    since = float(hf[r, hk.F_RATE])
+                    reasons["chatter"] = min(since, reasons.get("chatter", since))
                 found.append(Finding(
                     "sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sensor_id,
                     detail={

@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from hubd.config import parse_config  # noqa: E402
-from hubd.engine import Engine  # noqa: E402
+from hubd.core.engine import Engine  # noqa: E402
 from hubd.events import load_event_log, read_events  # noqa: E402
-from hubd.replay import Replayer  # noqa: E402
-from hubd.replay_bulk import handle_batch  # noqa: E402
+from hubd.replay.per_event import Replayer  # noqa: E402
+from hubd.replay.bulk import handle_batch  # noqa: E402
 
 KINDS = np.array(["motion", "presence", "door", "entrance", "appliance", "button"])
 

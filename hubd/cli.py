@@ -80,7 +80,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Bulk by default (``replay_bulk.handle_batch`` on columns from the fast loader); ``--per-event``
     feeds the engine one event at a time through the streaming reader (the reference: the
     output is byte-identical, only slower)."""
-    from .replay import alert_line, replay, replay_log
+    from .replay.per_event import alert_line, replay, replay_log
 
     config = _config_or_default(args.config)
     until = _until(args.until)

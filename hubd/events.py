@@ -323,7 +323,7 @@ _KIND_TABLE = None
 def _first_line_error(data: bytes) -> EventCsvError | None:
     """The header error for line 1, decided here when the line is plain (no quote, NUL or lone
     carriage return: those go to the csv module, which decides it in the strict reader)."""
-    from .bulk_kernels import MAX_LINE
+    from .replay.bulk_kernels import MAX_LINE
 
     if not data:
         return header_error(None)
@@ -349,7 +349,7 @@ def load_event_log(data: bytes | str) -> EventLog:
     """
     import numpy as np
 
-    from . import bulk_kernels as bk
+    from .replay import bulk_kernels as bk
 
     global _KIND_TABLE
     if isinstance(data, str):

@@ -27,8 +27,8 @@ def health_dump(h) -> dict:
     shape of ``health_reference.reference_dump``, to compare two of them whole."""
     import math
 
-    from hubd.sensors import health_kernels as hk
-    from hubd.sensors.health import ROLES
+    from hubd.core import health_kernels as hk
+    from hubd.core.health import ROLES
 
     def opt(x):
         return None if math.isnan(x) else float(x)

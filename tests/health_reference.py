@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from hubd.detector.base import SYSTEM, Detector, Finding
 from hubd.events import Event, Kind
-from hubd.sensors.health import DAY, FAULT, LEARNING, OK, ROLES, SILENT, UNWATCHED, HealthSettings
+from hubd.core.health import DAY, FAULT, LEARNING, OK, ROLES, SILENT, UNWATCHED, HealthSettings
 
 _MAX_WINDOW_EVENTS = 10_000
 

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hubd import bulk_kernels as bk
+from hubd.replay import bulk_kernels as bk
 from hubd.detector.base import FixedTimerDetector
 from hubd.events import Event, EventCsvError, EventReader, Kind, load_event_log
 

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from hubd import cli
 from hubd.config import parse_config
 from hubd.events import EventBatch
-from hubd.engine import Engine
+from hubd.core.engine import Engine
 from hubd.events import Event, Kind, events_to_csv, load_event_log, read_events
-from hubd.replay import Replayer, replay_log
-from hubd.replay_bulk import handle_batch
+from hubd.replay.per_event import Replayer, replay_log
+from hubd.replay.bulk import handle_batch
 
 from fakes import health_dump
 
@@ -310,7 +310,7 @@ def test_random_streams_through_replay_log(steps, cfg):
     c = config(**CONFIGS[cfg])
     seen_ref, seen_bulk = [], []
     from hubd.events import EventReader
-    from hubd.replay import replay
+    from hubd.replay.per_event import replay
 
     reader = EventReader(io.StringIO(text))
     ref = replay(reader, c, on_alert=lambda r: seen_ref.append((r, reader.offset)))
@@ -334,7 +334,7 @@ def test_a_finding_due_at_the_instant_of_the_event_that_ends_it(cfg):
 def _daemon_state(engine: Engine, events, how: str) -> Event:
     """Feed a prefix per event, then what a running daemon adds besides events."""
     from hubd.detector.base import SYSTEM, Finding
-    from hubd.engine import PAUSED
+    from hubd.core.engine import PAUSED
 
     half = len(events) // 2
     per_event(engine, events[:half])

@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .actions import AlertChanged
-from .config import Config
-from .engine import Engine
-from .events import Event, Kind, format_local
+from ..core.actions import AlertChanged
+from ..config import Config
+from ..core.engine import Engine
+from ..events import Event, Kind, format_local
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Replayer:
     def feed_batch(self, batch, until_mono: float | None = None) -> None:
         """Feed a columnar batch in bulk (``replay_bulk.handle_batch``), exactly as :meth:`feed` for
         each of its events (then :meth:`advance_to` ``until_mono``) would; mixes with ``feed``."""
-        from .replay_bulk import handle_batch  # numba: loaded only when bulk is used
+        from .bulk import handle_batch  # numba: loaded only when bulk is used
 
         n = len(batch)
         if until_mono is not None and n:
@@ -136,7 +136,7 @@ def replay_log(log, config: Config, until_mono: float | None = None,
     gets each alert raised, with the UTC offset of the input row the streaming reader
     had read when the alert was raised (the convention the output is printed in).
     """
-    from .replay_bulk import handle_batch  # numba: loaded only when bulk is used
+    from .bulk import handle_batch  # numba: loaded only when bulk is used
 
     engine = engine or Engine(config)
     stats = ReplayStats()

@@ -41,9 +41,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from . import bulk_kernels as bk
-from .sensors import health_kernels as hk
-from .detector.base import FixedTimerDetector, Finding
-from .events import Event, Kind
+from ..core import health_kernels as hk
+from ..detector.base import FixedTimerDetector, Finding
+from ..events import Event, Kind
 
 HOUR = 3600.0
 INF = math.inf
@@ -108,7 +108,7 @@ class _LearnedDriver(_Driver):
         if self.sensors:
             # Register the batch's sensors now, in the order feeding them would (an empty replay):
             # LearnedDetector.load cannot restore a state without sensors (held_hist reshape).
-            from .events import EventBatch
+            from ..events import EventBatch
 
             empty = np.zeros(0)
             self.det.replay(EventBatch(empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty,
@@ -123,7 +123,7 @@ class _LearnedDriver(_Driver):
         self.det.load(state, _identity)
 
     def advance(self, target: int, phantoms: bool, t_last: float) -> int:
-        from .events import EventBatch
+        from ..events import EventBatch
 
         a, b = int(self.ins_before[self.pos]), int(self.ins_before[target])
         self.pos = target
@@ -256,8 +256,8 @@ class _DetectorProxy:
 
 # ---------------------------------------------------------------------------- the run
 def bulk_supported(engine) -> bool:
-    from .detector.model import LearnedDetector
-    from .sensors.health import SensorHealth
+    from ..detector.model import LearnedDetector
+    from ..core.health import SensorHealth
 
     det_ok = isinstance(engine.detector, LearnedDetector) or type(engine.detector) is FixedTimerDetector
     watchers_ok = all(type(w) is SensorHealth for w in engine.watchers) and len(engine.watchers) <= 1
@@ -268,7 +268,7 @@ class BulkRun:
     def __init__(self, engine, mono, local, kind, sensor, value, names: Sequence[str],
                  until_mono: float | None, last: Event | None,
                  on_actions: Callable[[list, int], None] | None):
-        from .detector.model import LearnedDetector
+        from ..detector.model import LearnedDetector
 
         self.engine = engine
         self.detector = engine.detector
@@ -286,7 +286,7 @@ class BulkRun:
         self.inside = ~autonomous[self.sensor] if self.n else np.zeros(0, dtype=bool)
         self.driver = _LearnedDriver(self) if isinstance(self.detector, LearnedDetector) else _FixedDriver(self)
         # the health watcher's state arrays (an empty watcher's when there is none: the kernel skips it)
-        from .sensors.health import SensorHealth
+        from ..core.health import SensorHealth
 
         self.health = engine.watchers[0] if engine.watchers else SensorHealth({})
         self._slots = np.zeros(0, dtype=np.int64)
@@ -485,7 +485,7 @@ def _sorted(mono: np.ndarray) -> bool:
 
 def _per_event(engine, batch, until_mono, last, on_actions) -> list:
     """The reference path (an engine this module cannot run in bulk, or an unsorted batch)."""
-    from .replay import Replayer
+    from .per_event import Replayer
 
     out: list = []
     ctx = [0]

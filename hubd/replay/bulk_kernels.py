@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .sensors import health_kernels as hk
+from ..core import health_kernels as hk
 
 APPLIANCE = 4
 

@@ -23,7 +23,7 @@ from typing import Any
 from .actions import Audit, Report, SendSms
 from .engine import CommandError
 from .messages import heartbeat, status_reply
-from .phone import sender_international
+from ..phone import sender_international
 
 REPLY_WINDOW_SECONDS = 3600.0
 REPLY = "reply"  # the purpose of a STATUS reply (hubd.actions.SendSms.purpose)

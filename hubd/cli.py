@@ -100,7 +100,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         with stream:
             stats = replay(reader, config, until_mono=until, on_alert=lambda record: show(record, reader.offset))
     else:
-        from .events import load_event_log
+        from .replay.loader import load_event_log
 
         stats = replay_log(load_event_log(_read_events(args.events)), config, until_mono=until, on_alert=show)
     if not args.json:

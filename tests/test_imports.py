@@ -19,8 +19,6 @@ CORE = ("hubd.core", "hubd.events", "hubd.detector", "hubd.phone")
 SHELLS = ("hubd.daemon", "hubd.cli", "hubd.hubctl", "hubd.control", "hubd.board", "hubd.modem", "hubd.replay",
           "hubd.store", "hubd.sdnotify", "hubd.seams")
 PURE_CODECS = ("hubd.modem.pdu", "hubd.modem.gsm7")  # bytes in, values out: the core may use them
-# events' fast CSV loader (load_event_log) still runs replay.bulk_kernels.parse_csv: it moves to replay/ next
-LOADER_NOT_YET_MOVED = ["hubd.events -> hubd.replay", "hubd.events -> hubd.replay.bulk_kernels"]
 
 KNOWN_CIRCLES = [
     # replay.Replayer.feed_batch and replay_log drive replay_bulk.handle_batch, whose per-event
@@ -122,7 +120,7 @@ def test_every_named_layer_exists():
 
 
 def test_no_core_module_imports_a_shell():
-    assert [x for x in core_to_shell(import_graph(HUBD)) if x not in LOADER_NOT_YET_MOVED] == []
+    assert core_to_shell(import_graph(HUBD)) == []
 
 
 def test_no_import_circles_but_the_known_one():

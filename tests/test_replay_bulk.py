@@ -23,9 +23,10 @@ from hubd import cli
 from hubd.config import parse_config
 from hubd.events import EventBatch
 from hubd.core.engine import Engine
-from hubd.events import Event, Kind, events_to_csv, load_event_log, read_events
+from hubd.events import Event, Kind, events_to_csv, read_events
 from hubd.replay.per_event import Replayer, replay_log
 from hubd.replay.bulk import handle_batch
+from hubd.replay.loader import load_event_log
 
 from fakes import health_dump
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from .core.actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
 from .clock import Clock, SystemClock
 from .config import Config, ConfigError, check_runnable, load_config, with_secrets
-from .detector.base import SYSTEM, Finding
+from .findings import SYSTEM, Finding
 from .core.engine import Engine
 from .events import Event, Kind
 from .core.office import OfficeCommands, report_text

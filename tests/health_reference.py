@@ -13,7 +13,9 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Mapping, Optional
 
-from hubd.detector.base import SYSTEM, Detector, Finding
+from hubd.detector.base import Detector
+
+from hubd.findings import SYSTEM, Finding
 from hubd.events import Event, Kind
 from hubd.core.health import DAY, FAULT, LEARNING, OK, ROLES, SILENT, UNWATCHED, HealthSettings
 

@@ -160,7 +160,7 @@ def test_autonomous_sensor_is_not_a_person(make_config):
 
 
 def _fault(flat, key="kitchen_pir", on=True):
-    from hubd.detector.base import Finding
+    from hubd.findings import Finding
     f = Finding("sensor_fault", "system", flat.mono, 0.0, key=key)
     flat.actions += flat.engine.report_condition(f if on else None, f.ident, flat.mono, flat.local)
 

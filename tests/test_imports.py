@@ -15,7 +15,7 @@ import pytest
 
 HUBD = Path(__file__).resolve().parent.parent / "hubd"
 
-CORE = ("hubd.core", "hubd.events", "hubd.detector", "hubd.phone")
+CORE = ("hubd.core", "hubd.events", "hubd.findings", "hubd.detector", "hubd.phone")
 SHELLS = ("hubd.daemon", "hubd.cli", "hubd.hubctl", "hubd.control", "hubd.board", "hubd.modem", "hubd.replay",
           "hubd.store", "hubd.sdnotify", "hubd.seams")
 PURE_CODECS = ("hubd.modem.pdu", "hubd.modem.gsm7")  # bytes in, values out: the core may use them

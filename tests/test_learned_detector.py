@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubd.detector.base import RESIDENT
+from hubd.findings import RESIDENT
 from hubd.detector.model import IncompatibleState, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events

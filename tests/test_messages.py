@@ -120,7 +120,7 @@ def test_only_a_silence_ending_says_there_was_activity(language, activity):
 def test_a_cleared_sensor_fault_is_texted_as_the_sensor_working_again():
     from hubd.core.alerts import AlertPolicy
     from hubd.config import AlertsConfig
-    from hubd.detector.base import SYSTEM, Finding
+    from hubd.findings import SYSTEM, Finding
 
     policy = AlertPolicy(AlertsConfig(system_grace_minutes=0.0), ["+8100000001"], "FLAT-1", "en")
     fault = Finding("sensor_fault", SYSTEM, 100.0, 0.0, key="kettle")

@@ -334,7 +334,7 @@ def test_a_finding_due_at_the_instant_of_the_event_that_ends_it(cfg):
 
 def _daemon_state(engine: Engine, events, how: str) -> Event:
     """Feed a prefix per event, then what a running daemon adds besides events."""
-    from hubd.detector.base import SYSTEM, Finding
+    from hubd.findings import SYSTEM, Finding
     from hubd.core.engine import PAUSED
 
     half = len(events) // 2

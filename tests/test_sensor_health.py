@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hubd.detector.base import SYSTEM, Detector
+from hubd.detector.base import Detector
+
+from hubd.findings import SYSTEM
 from hubd.events import Event, Kind
 from hubd.core.health import DAY, HOUR, HealthSettings, SensorHealth
 

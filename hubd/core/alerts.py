@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from .actions import AlertChanged, Audit, SendSms, SetOutputs
 from ..config import AlertsConfig
-from ..detector.base import RESIDENT, SYSTEM, Finding
+from ..findings import RESIDENT, SYSTEM, Finding
 from .messages import render
 
 PREALARM, PENDING, ALARM = "prealarm", "pending", "alarm"

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable
 from .actions import Audit, Log, Report, SendSms, SetOutputs
 from .alerts import AlertPolicy
 from ..config import Config
-from ..detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding, is_activity
+from ..detector.base import Detector, FixedTimerDetector, is_activity
+from ..findings import RESIDENT, SYSTEM, Finding
 from ..events import LONG_PRESS, Event, Kind
 from .messages import render
 from .outage import Bridge, PendingOutage, UnknownWall, bridge, corrector

@@ -43,8 +43,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..detector.base import SYSTEM, Detector, Finding
+from ..detector.base import Detector
 from ..events import Event, Kind
+from ..findings import SYSTEM, Finding
 from . import health_kernels as hk
 
 DAY = 86400.0

@@ -23,7 +23,8 @@ import numpy as np
 from ..events import Event, EventBatch
 from . import kernels
 from .kernels import SENS_FIELDS, SV_FIELDS
-from .base import RESIDENT, Detector, Finding
+from .base import Detector
+from ..findings import RESIDENT, Finding
 from .params import DetectorParams
 
 TYPES = ("inactivity", "not_returned", "stayed_in_place")

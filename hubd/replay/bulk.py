@@ -42,7 +42,8 @@ import numpy as np
 
 from . import bulk_kernels as bk
 from ..core import health_kernels as hk
-from ..detector.base import FixedTimerDetector, Finding
+from ..detector.base import FixedTimerDetector
+from ..findings import Finding
 from ..events import Event, Kind
 
 HOUR = 3600.0

@@ -11,8 +11,6 @@ import ast
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 HUBD = Path(__file__).resolve().parent.parent / "hubd"
 
 CORE = ("hubd.core", "hubd.events", "hubd.findings", "hubd.detector", "hubd.phone")
@@ -20,12 +18,6 @@ SHELLS = ("hubd.daemon", "hubd.cli", "hubd.hubctl", "hubd.control", "hubd.board"
           "hubd.store", "hubd.sdnotify", "hubd.seams")
 PURE_CODECS = ("hubd.modem.pdu", "hubd.modem.gsm7")  # bytes in, values out: the core may use them
 
-KNOWN_CIRCLES = [
-    # replay.Replayer.feed_batch and replay_log drive replay_bulk.handle_batch, whose per-event
-    # fallback (_per_event) drives replay.Replayer. Both are shells (no core module is in it);
-    # it goes with the hubd/replay/ layout step, which owns replay_bulk.py (issue 14).
-    {"hubd.replay.per_event", "hubd.replay.bulk"},
-]
 
 
 def under(name: str, prefixes: tuple[str, ...]) -> bool:
@@ -123,12 +115,5 @@ def test_no_core_module_imports_a_shell():
     assert core_to_shell(import_graph(HUBD)) == []
 
 
-def test_no_import_circles_but_the_known_one():
-    found = circles(import_graph(HUBD))
-    assert [c for c in found if c not in KNOWN_CIRCLES] == []
-
-
-@pytest.mark.xfail(strict=True, reason="replay <-> replay_bulk: cut with the hubd/replay/ layout step "
-                                       "(replay_bulk.py is rewritten there); see KNOWN_CIRCLES")
-def test_no_import_circles_at_all():
+def test_no_import_circles():
     assert circles(import_graph(HUBD)) == []

@@ -24,8 +24,8 @@ from hubd.config import parse_config
 from hubd.events import EventBatch
 from hubd.core.engine import Engine
 from hubd.events import Event, Kind, events_to_csv, read_events
-from hubd.replay.per_event import Replayer, replay_log
-from hubd.replay.bulk import handle_batch
+from hubd.replay.per_event import Replayer
+from hubd.replay.bulk import feed_batch, handle_batch, replay_log
 from hubd.replay.loader import load_event_log
 
 from fakes import health_dump
@@ -37,8 +37,7 @@ OFFICE = {"modem": {"recipients": ["+8100000001", "+8100000002"]}}
 # ----------------------------------------------------------------------------- helpers
 def per_event(engine: Engine, events, until=None, last=None) -> list:
     out: list = []
-    runner = Replayer(engine, on_actions=out.extend)
-    runner._last = last
+    runner = Replayer(engine, on_actions=out.extend, last=last)
     for ev in events:
         if until is not None and ev.mono > until:
             break
@@ -466,10 +465,10 @@ def test_replayer_mixes_feed_and_feed_batch(real_log):
         ref.feed(ev)
     ref.advance_to(events[-1].mono + DAY)
     mixed = Replayer(Engine(cfg), on_actions=got_actions.extend)
-    mixed.feed_batch(EventBatch.from_events(events[:1000]))
+    feed_batch(mixed, EventBatch.from_events(events[:1000]))
     for ev in events[1000:1100]:
         mixed.feed(ev)
-    mixed.feed_batch(EventBatch.from_events(events[1100:]), until_mono=events[-1].mono + DAY)
+    feed_batch(mixed, EventBatch.from_events(events[1100:]), until_mono=events[-1].mono + DAY)
     assert got_actions == ref_actions
     assert (mixed.stats.events, mixed.stats.first_local, mixed.stats.last_local) == (
         ref.stats.events, ref.stats.first_local, ref.stats.last_local)

@@ -40,11 +40,15 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from . import bulk_kernels as bk
+from ..config import Config
 from ..core import health_kernels as hk
+from ..core.actions import AlertChanged
+from ..core.engine import Engine
 from ..detector.base import FixedTimerDetector
-from ..findings import Finding
 from ..events import Event, Kind
+from ..findings import Finding
+from . import bulk_kernels as bk
+from .per_event import Replayer, ReplayStats
 
 HOUR = 3600.0
 INF = math.inf
@@ -486,8 +490,6 @@ def _sorted(mono: np.ndarray) -> bool:
 
 def _per_event(engine, batch, until_mono, last, on_actions) -> list:
     """The reference path (an engine this module cannot run in bulk, or an unsorted batch)."""
-    from .per_event import Replayer
-
     out: list = []
     ctx = [0]
 
@@ -497,8 +499,7 @@ def _per_event(engine, batch, until_mono, last, on_actions) -> list:
             if on_actions is not None:
                 on_actions(actions, ctx[0])
 
-    runner = Replayer(engine, on_actions=collect)
-    runner._last = last
+    runner = Replayer(engine, on_actions=collect, last=last)
     events = batch.events() if hasattr(batch, "events") else list(batch)
     for i, ev in enumerate(events):
         if until_mono is not None and ev.mono > until_mono:
@@ -509,3 +510,59 @@ def _per_event(engine, batch, until_mono, last, on_actions) -> list:
         ctx[0] = len(events)
         runner.advance_to(until_mono)
     return out
+
+
+def feed_batch(runner: Replayer, batch, until_mono: float | None = None) -> None:
+    """Feed a columnar batch to ``runner`` in bulk (:func:`handle_batch`), exactly as ``runner.feed``
+    for each of its events (then ``runner.advance_to(until_mono)``) would; mixes with ``feed``."""
+    n = len(batch)
+    if until_mono is not None and n:
+        n = int(np.searchsorted(batch.mono, until_mono, side="right"))
+    handle_batch(runner.engine, batch, until_mono=until_mono, last=runner.last,
+                 on_actions=lambda actions, index: runner.collect(actions))
+    if n:
+        i = n - 1
+        runner.last = Event(float(batch.mono[i]), float(batch.local[i]), batch.sensors[int(batch.sensor[i])],
+                            Kind(int(batch.kind[i])), float(batch.value[i]))
+        runner.stats.events += n
+        if runner.stats.first_local is None:
+            runner.stats.first_local = float(batch.local[0])
+        runner.stats.last_local = float(batch.local[i])
+
+
+def replay_log(log, config: Config, until_mono: float | None = None,
+               on_alert: Callable[[dict[str, Any], float | None], None] | None = None,
+               engine: Engine | None = None) -> ReplayStats:
+    """``hubd replay`` on a loaded :class:`~hubd.replay.loader.EventLog`, in bulk (:func:`handle_batch`).
+
+    Behaves as ``per_event.replay`` over the streaming :class:`~hubd.events.EventReader`: events
+    after ``until_mono`` are not fed (nor is anything after them read: a bad row there is
+    never seen); a bad row before is raised (``log.error``) after the rows before it
+    were replayed, without ticking on to ``until_mono``. ``on_alert(record, offset)``
+    gets each alert raised, with the UTC offset of the input row the streaming reader
+    had read when the alert was raised (the convention the output is printed in).
+    """
+    engine = engine or Engine(config)
+    stats = ReplayStats()
+    n = len(log)
+    fed = n
+    if until_mono is not None and n:
+        fed = int(np.searchsorted(log.mono, until_mono, side="right"))
+    cut = fed < n  # the reader stopped at row ``fed`` (after until): it never reached the bad row
+    last_read = fed if cut else n - 1
+
+    def collect(actions: list, index: int) -> None:
+        for action in actions:
+            if isinstance(action, AlertChanged) and action.raised:
+                stats.alerts.append(action.record)
+                if on_alert:
+                    on_alert(action.record, log.offset_of(min(index, last_read)) if n else None)
+
+    error = None if cut else log.error
+    handle_batch(engine, log.batch(fed), until_mono=None if error is not None else until_mono, on_actions=collect)
+    stats.events = fed
+    if fed:
+        stats.first_local, stats.last_local = float(log.local[0]), float(log.local[fed - 1])
+    if error is not None:
+        raise error
+    return stats

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from ..core.actions import AlertChanged
 from ..config import Config
 from ..core.engine import Engine
-from ..events import Event, Kind, format_local
+from ..events import Event, format_local
 
 
 @dataclass
@@ -48,18 +46,20 @@ def alert_line(record: dict[str, Any], offset: float | None) -> dict[str, Any]:
 class Replayer:
     """The per-event reference: every event, and a tick at every deadline the engine names.
 
-    ``on_actions`` (optional) sees every non-empty list of actions the engine returns.
+    ``on_actions`` (optional) sees every non-empty list of actions the engine returns. ``last``:
+    the event fed last (ticks start from it; None: no ticks before the first event).
     """
 
     def __init__(self, engine: Engine, on_alert: Callable[[dict[str, Any]], None] | None = None,
-                 on_actions: Callable[[list], None] | None = None):
+                 on_actions: Callable[[list], None] | None = None, last: Event | None = None):
         self.engine = engine
         self.on_alert = on_alert
         self.on_actions = on_actions
         self.stats = ReplayStats()
-        self._last: Event | None = None
+        self.last = last
 
-    def _collect(self, actions: list) -> None:
+    def collect(self, actions: list) -> None:
+        """Count the alerts raised in ``actions`` and pass them on (``on_alert``, ``on_actions``)."""
         if actions and self.on_actions is not None:
             self.on_actions(actions)
         for action in actions:
@@ -69,42 +69,23 @@ class Replayer:
                     self.on_alert(action.record)
 
     def _local_at(self, mono: float) -> float:
-        assert self._last is not None
-        return self._last.local + (mono - self._last.mono)
+        assert self.last is not None
+        return self.last.local + (mono - self.last.mono)
 
     def advance_to(self, mono: float) -> None:
         """Tick at every deadline up to ``mono`` (inclusive)."""
-        if self._last is None:
+        if self.last is None:
             return
         while True:
-            deadline = self.engine.next_deadline(self._last.mono)
+            deadline = self.engine.next_deadline(self.last.mono)
             if deadline is None or deadline > mono:
                 break
-            self._collect(self.engine.tick(deadline, self._local_at(deadline)))
-
-    def feed_batch(self, batch, until_mono: float | None = None) -> None:
-        """Feed a columnar batch in bulk (``replay_bulk.handle_batch``), exactly as :meth:`feed` for
-        each of its events (then :meth:`advance_to` ``until_mono``) would; mixes with ``feed``."""
-        from .bulk import handle_batch  # numba: loaded only when bulk is used
-
-        n = len(batch)
-        if until_mono is not None and n:
-            n = int(np.searchsorted(batch.mono, until_mono, side="right"))
-        handle_batch(self.engine, batch, until_mono=until_mono, last=self._last,
-                     on_actions=lambda actions, index: self._collect(actions))
-        if n:
-            i = n - 1
-            self._last = Event(float(batch.mono[i]), float(batch.local[i]), batch.sensors[int(batch.sensor[i])],
-                               Kind(int(batch.kind[i])), float(batch.value[i]))
-            self.stats.events += n
-            if self.stats.first_local is None:
-                self.stats.first_local = float(batch.local[0])
-            self.stats.last_local = float(batch.local[i])
+            self.collect(self.engine.tick(deadline, self._local_at(deadline)))
 
     def feed(self, event: Event) -> None:
         self.advance_to(event.mono)
-        self._collect(self.engine.handle(event))
-        self._last = event
+        self.collect(self.engine.handle(event))
+        self.last = event
         self.stats.events += 1
         if self.stats.first_local is None:
             self.stats.first_local = event.local
@@ -122,43 +103,3 @@ def replay(events: Iterable[Event], config: Config, until_mono: float | None = N
     if until_mono is not None:
         runner.advance_to(until_mono)
     return runner.stats
-
-
-def replay_log(log, config: Config, until_mono: float | None = None,
-               on_alert: Callable[[dict[str, Any], float | None], None] | None = None,
-               engine: Engine | None = None) -> ReplayStats:
-    """``hubd replay`` on a loaded :class:`~hubd.events.EventLog`, in bulk (``replay_bulk.handle_batch``).
-
-    Behaves as :func:`replay` over the streaming :class:`~hubd.events.EventReader`: events
-    after ``until_mono`` are not fed (nor is anything after them read: a bad row there is
-    never seen); a bad row before is raised (``log.error``) after the rows before it
-    were replayed, without ticking on to ``until_mono``. ``on_alert(record, offset)``
-    gets each alert raised, with the UTC offset of the input row the streaming reader
-    had read when the alert was raised (the convention the output is printed in).
-    """
-    from .bulk import handle_batch  # numba: loaded only when bulk is used
-
-    engine = engine or Engine(config)
-    stats = ReplayStats()
-    n = len(log)
-    fed = n
-    if until_mono is not None and n:
-        fed = int(np.searchsorted(log.mono, until_mono, side="right"))
-    cut = fed < n  # the reader stopped at row ``fed`` (after until): it never reached the bad row
-    last_read = fed if cut else n - 1
-
-    def collect(actions: list, index: int) -> None:
-        for action in actions:
-            if isinstance(action, AlertChanged) and action.raised:
-                stats.alerts.append(action.record)
-                if on_alert:
-                    on_alert(action.record, log.offset_of(min(index, last_read)) if n else None)
-
-    error = None if cut else log.error
-    handle_batch(engine, log.batch(fed), until_mono=None if error is not None else until_mono, on_actions=collect)
-    stats.events = fed
-    if fed:
-        stats.first_local, stats.last_local = float(log.local[0]), float(log.local[fed - 1])
-    if error is not None:
-        raise error
-    return stats

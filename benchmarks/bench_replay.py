@@ -9,7 +9,7 @@ events/s for
 
   (a) loading the CSV: ``replay.loader.load_event_log`` (vectorised scanner) vs ``events.read_events``
       (the strict per-row reader, building Event objects);
-  (b) the engine: ``replay_bulk.handle_batch`` on the loaded columns vs ``replay.Replayer``
+  (b) the engine: ``replay.bulk.handle_batch`` on the loaded columns vs ``replay.per_event.Replayer``
       feeding one Event at a time (default config: learned detector, sensor health, policy);
       the action lists are compared for equality;
   (c) ``hubd replay FILE --json`` end to end in a fresh process (interpreter start, imports,

@@ -398,7 +398,7 @@ class Daemon:
 
     # -- inbound SMS commands ----------------------------------------------------
     def _on_inbound(self, sender: str, text: str, numeric: bool = False) -> None:
-        """An SMS from the modem: the office rules decide (hubd.office); this only carries them out."""
+        """An SMS from the modem: the office rules decide (hubd.core.office); this only carries them out."""
         mono, local = self.clock.monotonic(), self.clock.local()
         self.apply(self.office.on_sms(sender, text, numeric, self.engine, mono, local), local)
 

@@ -1,7 +1,7 @@
-"""The plain-Python reference of sensor health: every rule of ``hubd.sensors.health``, slowly.
+"""The plain-Python reference of sensor health: every rule of ``hubd.core.health``, slowly.
 
-``hubd.sensors.health.SensorHealth`` runs its rules as numba kernels
-(``hubd/sensors/health_kernels.py``), the same ones the bulk replay runs; this is the
+``hubd.core.health.SensorHealth`` runs its rules as numba kernels
+(``hubd/core/health_kernels.py``), the same ones the bulk replay runs; this is the
 obvious version they are held to (``test_health_cache.py``): every limit recomputed from
 the history and every sensor scanned on every call. It lives only in the tests.
 """

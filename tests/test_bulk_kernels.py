@@ -1,4 +1,4 @@
-"""The bulk kernels (``hubd.bulk_kernels``) against their slow, obvious references.
+"""The bulk kernels (``hubd.replay.bulk_kernels``) against their slow, obvious references.
 
 * ``parse_csv`` / ``replay.loader.load_event_log`` against ``events.EventReader``: the same rows,
   the same UTC offsets, the same first error (line and message), on grammar-based and on

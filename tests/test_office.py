@@ -1,4 +1,4 @@
-"""Only the office commands the hub (issue 13, items 4, 5, 7, 8): the rules in hubd.office on
+"""Only the office commands the hub (issue 13, items 4, 5, 7, 8): the rules in hubd.core.office on
 the real engine, then through the daemon (inbound SMS in, actions executed), then the
 heartbeat against the real SmsService.status() and on the modem emulator's office phone."""
 

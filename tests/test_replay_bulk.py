@@ -1,6 +1,6 @@
-"""The bulk replay (``replay_bulk.handle_batch``, ``hubd replay``) against the per-event reference.
+"""The bulk replay (``replay.bulk.handle_batch``, ``hubd replay``) against the per-event reference.
 
-The reference is ``replay.Replayer``: every event through ``Engine.handle``, a tick at every
+The reference is ``replay.per_event.Replayer``: every event through ``Engine.handle``, a tick at every
 deadline the engine names. The bulk path must return the same actions in the same order
 and leave the engine, its detector and its watcher in the same state — on the real month,
 on simulated residents, and on random streams with dropouts, held mats, outings, buttons,

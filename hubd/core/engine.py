@@ -282,7 +282,7 @@ class Engine:
 
         ``synced``: whether the wall clock is trusted now. Across a reboot with an unset clock the
         outage is unknown: it is bridged with a lower bound, said so, and measured by
-        :meth:`wall_clock_set` once the clock is set (see :mod:`hubd.outage`).
+        :meth:`wall_clock_set` once the clock is set (see :mod:`hubd.core.outage`).
         """
         bridged = bridge(snap, mono, local, boot_id, synced)
         rebase = bridged.rebase

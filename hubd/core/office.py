@@ -26,7 +26,7 @@ from .messages import heartbeat, status_reply
 from ..phone import sender_international
 
 REPLY_WINDOW_SECONDS = 3600.0
-REPLY = "reply"  # the purpose of a STATUS reply (hubd.actions.SendSms.purpose)
+REPLY = "reply"  # the purpose of a STATUS reply (hubd.core.actions.SendSms.purpose)
 _ACK = re.compile(r"ACK\s+([0-9]{1,9})", re.ASCII | re.IGNORECASE)
 _ACK_WORD = re.compile(r"ACK(\s.*)?", re.ASCII | re.IGNORECASE | re.DOTALL)
 _WORDS = {"STATUS": "status", "TEST": "test"}

@@ -1,6 +1,6 @@
 """The engine over a whole batch of events at once: :func:`handle_batch`, a shell that drives the core.
 
-The reference is the per-event path, ``replay.Replayer``: for every event, tick the
+The reference is the per-event path, ``per_event.Replayer``: for every event, tick the
 engine at each deadline it names up to the event's time (inclusive), then
 ``Engine.handle(event)``; with ``until``, tick on up to it. This module makes the same
 sequence of engine calls, but only the calls in which something besides the sensor
@@ -8,7 +8,7 @@ health watcher and the detector's learning happens go through the Python engine:
 
 * the learned detector learns in bulk (``LearnedDetector.replay``; the fixed timer
   in ``bulk_kernels.fixed_advance``) between those calls;
-* the sensor-health watcher runs its own kernels (``sensors.health_kernels``, the ones
+* the sensor-health watcher runs its own kernels (``core.health_kernels``, the ones
   ``SensorHealth`` calls per event) on its own state arrays, inside
   ``bulk_kernels.run_calls``, which also reproduces the engine's tick schedule (the
   engine's own deadlines from ``Engine.timers``, the detector's and the watcher's) and
@@ -456,7 +456,7 @@ class BulkRun:
 
 def handle_batch(engine, batch, until_mono: float | None = None, last: Event | None = None,
                  on_actions: Callable[[list, int], None] | None = None) -> list:
-    """A whole batch of events through ``engine``, as ``replay.Replayer`` feeding them one by one would.
+    """A whole batch of events through ``engine``, as ``per_event.Replayer`` feeding them one by one would.
 
     ``batch``: a columnar :class:`~hubd.events.EventBatch` in time order. Before each event
     the engine is ticked at every deadline up to its time (inclusive); events after

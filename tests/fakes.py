@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from hubd.events import Event, Kind
 from hubd.seams import Uplink
+
+
+def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0, offset=0.0) -> Event:
+    """One event at monotonic ``t``, local time ``t + offset``: by default the hall PIR seeing motion."""
+    return Event(float(t), float(t) + offset, sensor, kind, float(value))
 
 
 class RecordingUplink(Uplink):

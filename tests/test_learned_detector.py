@@ -17,6 +17,8 @@ from hubd.detector.model import IncompatibleState, LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
 
+from fakes import ev
+
 DATA = Path("/work/shared/data/kasteren_house_a.csv")
 H, M, DAY = 3600.0, 60.0, 86400.0
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
@@ -25,10 +27,6 @@ T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
 FAST = DetectorParams(slot_minutes=60, min_learn_days=1, learn_day_min_home_hours=1.0, slot_min_weight=0.5,
                       hist_bins=16, absence_min_count=1, held_min_count=1, min_threshold_minutes=20.0,
                       away_confirm_minutes=5.0, absence_min_hours=1.0, held_min_hours=0.5, half_life_days=3.0)
-
-
-def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0, offset=0.0) -> Event:
-    return Event(t, t + offset, sensor, kind, value)
 
 
 def routine(days, start_day=0, wake=7.0, bed=23.0, every=10 * M, nap=None, skip=()):

@@ -15,6 +15,8 @@ from hubd.findings import SYSTEM
 from hubd.events import Event, Kind
 from hubd.core.health import DAY, HOUR, HealthSettings, SensorHealth
 
+from fakes import ev
+
 ROLES = {
     "hall_pir": "daily_route",
     "kitchen_door": "normal",
@@ -22,10 +24,6 @@ ROLES = {
     "spare_room": "rare",
     "fridge_power": "autonomous",
 }
-
-
-def ev(mono, sensor, kind, value=1.0):
-    return Event(mono, mono, sensor, kind, value)
 
 
 def resident_days(days, start=0.0, seed=1, pir=True, fridge=False):

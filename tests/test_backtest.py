@@ -20,7 +20,6 @@ from hubd.events import Event, EventBatch, Kind, read_events
 
 from fakes import ev
 
-DATA = Path("/work/shared/data/kasteren_house_a.csv")
 H, DAY = 3600.0, 86400.0
 T0 = 1_704_067_200.0
 
@@ -46,10 +45,8 @@ def routine(days, every=600.0, wake=7.0, bed=23.0, silent=None):
 
 
 @pytest.fixture(scope="module")
-def real():
-    if not DATA.exists():
-        pytest.skip("shared data not mounted")
-    with open(DATA) as fh:
+def real(real_log):
+    with open(real_log) as fh:
         return read_events(fh)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from hubd.events import Event, EventBatch, Kind, read_events
 
 from fakes import ev
 
-DATA = Path("/work/shared/data/kasteren_house_a.csv")
 H, M, DAY = 3600.0, 60.0, 86400.0
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
 
@@ -369,9 +367,8 @@ def assert_same_episodes(a, b):
         assert x.finding.detail == y.finding.detail
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="shared data not mounted")
-def test_per_event_equals_bulk_on_the_real_log():
-    with open(DATA) as fh:
+def test_per_event_equals_bulk_on_the_real_log(real_log):
+    with open(real_log) as fh:
         events = read_events(fh)
     seen = set()
     for params in (DetectorParams(), FAST):

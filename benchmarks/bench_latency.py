@@ -27,7 +27,7 @@ from hubrun import machine, start_hub, tempdir, write_config  # noqa: E402
 from hubd.clock import SystemClock  # noqa: E402
 from hubd.config import load_config  # noqa: E402
 from hubd.daemon import read_boot_id  # noqa: E402
-from hubd.engine import Engine  # noqa: E402
+from hubd.core.engine import Engine  # noqa: E402
 from hubd.events import Event, Kind  # noqa: E402
 from hubd.modem.pdu import decode_submit  # noqa: E402
 from hubd.store import Store  # noqa: E402

@@ -7,9 +7,9 @@ For the real month (``../shared/data/kasteren_house_a.csv``) and a synthetic bus
 (``bench_detector.simulate(BUSY, 365)``, written as an event CSV, 4.4 M events), prints
 events/s for
 
-  (a) loading the CSV: ``events.load_event_log`` (vectorised scanner) vs ``events.read_events``
+  (a) loading the CSV: ``replay.loader.load_event_log`` (vectorised scanner) vs ``events.read_events``
       (the strict per-row reader, building Event objects);
-  (b) the engine: ``replay_bulk.handle_batch`` on the loaded columns vs ``replay.Replayer``
+  (b) the engine: ``replay.bulk.handle_batch`` on the loaded columns vs ``replay.per_event.Replayer``
       feeding one Event at a time (default config: learned detector, sensor health, policy);
       the action lists are compared for equality;
   (c) ``hubd replay FILE --json`` end to end in a fresh process (interpreter start, imports,
@@ -38,10 +38,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from hubd.config import parse_config  # noqa: E402
-from hubd.engine import Engine  # noqa: E402
-from hubd.events import load_event_log, read_events  # noqa: E402
-from hubd.replay import Replayer  # noqa: E402
-from hubd.replay_bulk import handle_batch  # noqa: E402
+from hubd.core.engine import Engine  # noqa: E402
+from hubd.events import read_events  # noqa: E402
+from hubd.replay.per_event import Replayer  # noqa: E402
+from hubd.replay.bulk import handle_batch  # noqa: E402
+from hubd.replay.loader import load_event_log  # noqa: E402
 
 KINDS = np.array(["motion", "presence", "door", "entrance", "appliance", "button"])
 

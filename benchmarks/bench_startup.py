@@ -47,7 +47,7 @@ FIRST_EVENT = """
 import time
 t0 = time.monotonic()
 from hubd.config import parse_config
-from hubd.engine import Engine
+from hubd.core.engine import Engine
 from hubd.events import Event, Kind
 engine = Engine(parse_config({}))
 t1 = time.monotonic()

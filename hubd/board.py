@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from .clock import Clock, SystemClock
 from .config import Config, load_secrets
-from .detector.base import SYSTEM, Finding
+from .findings import SYSTEM, Finding
 from .events import LONG_PRESS, Kind
 from .seams import ConditionSink, EventSink, Hardware, Uplink
 from .store import Store

@@ -77,10 +77,10 @@ def _read_events(path: str) -> bytes | str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Bulk by default (``replay_bulk.handle_batch`` on columns from the fast loader); ``--per-event``
+    """Bulk by default (``replay.bulk.replay_log`` on columns from the fast loader); ``--per-event``
     feeds the engine one event at a time through the streaming reader (the reference: the
     output is byte-identical, only slower)."""
-    from .replay import alert_line, replay, replay_log
+    from .replay.per_event import alert_line, replay
 
     config = _config_or_default(args.config)
     until = _until(args.until)
@@ -100,7 +100,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         with stream:
             stats = replay(reader, config, until_mono=until, on_alert=lambda record: show(record, reader.offset))
     else:
-        from .events import load_event_log
+        from .replay.bulk import replay_log  # numba: loaded only when bulk is used
+        from .replay.loader import load_event_log
 
         stats = replay_log(load_event_log(_read_events(args.events)), config, until_mono=until, on_alert=show)
     if not args.json:

@@ -16,13 +16,13 @@ import time
 import zlib
 from typing import Any, Callable
 
-from .actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
+from .core.actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
 from .clock import Clock, SystemClock
 from .config import Config, ConfigError, check_runnable, load_config, with_secrets
-from .detector.base import SYSTEM, Finding
-from .engine import Engine
+from .findings import SYSTEM, Finding
+from .core.engine import Engine
 from .events import Event, Kind
-from .office import OfficeCommands, report_text
+from .core.office import OfficeCommands, report_text
 from .sdnotify import Notifier
 from .seams import UPLINK_DOWN, Hardware, Uplink
 from .store import Store, StoreError
@@ -398,7 +398,7 @@ class Daemon:
 
     # -- inbound SMS commands ----------------------------------------------------
     def _on_inbound(self, sender: str, text: str, numeric: bool = False) -> None:
-        """An SMS from the modem: the office rules decide (hubd.office); this only carries them out."""
+        """An SMS from the modem: the office rules decide (hubd.core.office); this only carries them out."""
         mono, local = self.clock.monotonic(), self.clock.local()
         self.apply(self.office.on_sms(sender, text, numeric, self.engine, mono, local), local)
 

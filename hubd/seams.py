@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
-from .detector.base import Finding
+from .findings import Finding
 from .events import Kind
 
 EventSink = Callable[[str, Kind, float, float], None]

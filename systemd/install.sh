@@ -490,9 +490,11 @@ warm_numba_cache() {
 WARM_PY='
 import io, sys
 from hubd.config import parse_config
-from hubd.engine import Engine
-from hubd.events import EventReader, load_event_log
-from hubd.replay import replay, replay_log
+from hubd.core.engine import Engine
+from hubd.events import EventReader
+from hubd.replay.bulk import replay_log
+from hubd.replay.loader import load_event_log
+from hubd.replay.per_event import replay
 config = parse_config({}, "(numba warm-up)")
 text = sys.stdin.read()
 events = list(EventReader(io.StringIO(text)))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from hubd.events import Event, Kind
 from hubd.seams import Uplink
+
+
+def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0, offset=0.0) -> Event:
+    """One event at monotonic ``t``, local time ``t + offset``: by default the hall PIR seeing motion."""
+    return Event(float(t), float(t) + offset, sensor, kind, float(value))
 
 
 class RecordingUplink(Uplink):
@@ -27,8 +33,8 @@ def health_dump(h) -> dict:
     shape of ``health_reference.reference_dump``, to compare two of them whole."""
     import math
 
-    from hubd.sensors import health_kernels as hk
-    from hubd.sensors.health import ROLES
+    from hubd.core import health_kernels as hk
+    from hubd.core.health import ROLES
 
     def opt(x):
         return None if math.isnan(x) else float(x)

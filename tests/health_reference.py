@@ -1,7 +1,7 @@
-"""The plain-Python reference of sensor health: every rule of ``hubd.sensors.health``, slowly.
+"""The plain-Python reference of sensor health: every rule of ``hubd.core.health``, slowly.
 
-``hubd.sensors.health.SensorHealth`` runs its rules as numba kernels
-(``hubd/sensors/health_kernels.py``), the same ones the bulk replay runs; this is the
+``hubd.core.health.SensorHealth`` runs its rules as numba kernels
+(``hubd/core/health_kernels.py``), the same ones the bulk replay runs; this is the
 obvious version they are held to (``test_health_cache.py``): every limit recomputed from
 the history and every sensor scanned on every call. It lives only in the tests.
 """
@@ -13,9 +13,11 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Mapping, Optional
 
-from hubd.detector.base import SYSTEM, Detector, Finding
+from hubd.detector.base import Detector
+
+from hubd.findings import SYSTEM, Finding
 from hubd.events import Event, Kind
-from hubd.sensors.health import DAY, FAULT, LEARNING, OK, ROLES, SILENT, UNWATCHED, HealthSettings
+from hubd.core.health import DAY, FAULT, LEARNING, OK, ROLES, SILENT, UNWATCHED, HealthSettings
 
 _MAX_WINDOW_EVENTS = 10_000
 

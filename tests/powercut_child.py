@@ -50,7 +50,7 @@ os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 from hubd.clock import ScaledClock  # noqa: E402
 from hubd.config import parse_config  # noqa: E402
 from hubd.daemon import setup_logging  # noqa: E402
-from hubd.engine import Engine  # noqa: E402
+from hubd.core.engine import Engine  # noqa: E402
 from hubd.modem.service import SmsTiming  # noqa: E402
 from hubd.sdnotify import Notifier  # noqa: E402
 from hubd.store import Store, unpack  # noqa: E402

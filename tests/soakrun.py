@@ -28,7 +28,7 @@ from typing import Callable
 from hubd.clock import FakeClock
 from hubd.config import parse_config
 from hubd.detector.base import is_activity
-from hubd.engine import Engine
+from hubd.core.engine import Engine
 from hubd.events import Event
 from hubd.modem.service import SmsTiming
 from hubsim.resident import DEFAULT_FLAT, Resident, collapse

@@ -20,7 +20,8 @@ from hubd.detector.model import LearnedDetector, feed
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
 
-DATA = Path("/work/shared/data/kasteren_house_a.csv")
+from fakes import ev
+
 H, DAY = 3600.0, 86400.0
 T0 = 1_704_067_200.0
 
@@ -32,10 +33,6 @@ def load_bench():
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
-
-
-def ev(t, sensor="pir", kind=Kind.MOTION, value=1.0):
-    return Event(t, t, sensor, kind, value)
 
 
 def routine(days, every=600.0, wake=7.0, bed=23.0, silent=None):
@@ -50,10 +47,8 @@ def routine(days, every=600.0, wake=7.0, bed=23.0, silent=None):
 
 
 @pytest.fixture(scope="module")
-def real():
-    if not DATA.exists():
-        pytest.skip("shared data not mounted")
-    with open(DATA) as fh:
+def real(real_log):
+    with open(real_log) as fh:
         return read_events(fh)
 
 

@@ -1,6 +1,6 @@
-"""The bulk kernels (``hubd.bulk_kernels``) against their slow, obvious references.
+"""The bulk kernels (``hubd.replay.bulk_kernels``) against their slow, obvious references.
 
-* ``parse_csv`` / ``events.load_event_log`` against ``events.EventReader``: the same rows,
+* ``parse_csv`` / ``replay.loader.load_event_log`` against ``events.EventReader``: the same rows,
   the same UTC offsets, the same first error (line and message), on grammar-based and on
   arbitrary text.
 * ``fixed_advance`` against ``FixedTimerDetector``: the same state after the events, and it
@@ -18,9 +18,10 @@ import math
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hubd import bulk_kernels as bk
+from hubd.replay import bulk_kernels as bk
 from hubd.detector.base import FixedTimerDetector
-from hubd.events import Event, EventCsvError, EventReader, Kind, load_event_log
+from hubd.events import Event, EventCsvError, EventReader, Kind
+from hubd.replay.loader import load_event_log
 
 
 # ----------------------------------------------------------------------------- CSV loader

@@ -416,7 +416,7 @@ def test_attach_reads_socket_and_technician_group_from_the_config(make_config, c
 
 def report_fault(hub, hw):
     """A system condition open on the hub: the policy's pattern is then ``fault``."""
-    from hubd.detector.base import Finding
+    from hubd.findings import Finding
 
     finding = Finding("uplink_down", "system", hub.clock.monotonic(), 0.0)
     hub.on_loop(hub.daemon._apply_condition, ("uplink_down", ""), finding)

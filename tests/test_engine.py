@@ -2,8 +2,8 @@
 
 import pytest
 
-from hubd.actions import AlertChanged, Audit, SendSms, SetOutputs
-from hubd.engine import CommandError, Engine
+from hubd.core.actions import AlertChanged, Audit, SendSms, SetOutputs
+from hubd.core.engine import CommandError, Engine
 from hubd.events import Event, Kind
 
 H = 3600.0
@@ -160,7 +160,7 @@ def test_autonomous_sensor_is_not_a_person(make_config):
 
 
 def _fault(flat, key="kitchen_pir", on=True):
-    from hubd.detector.base import Finding
+    from hubd.findings import Finding
     f = Finding("sensor_fault", "system", flat.mono, 0.0, key=key)
     flat.actions += flat.engine.report_condition(f if on else None, f.ident, flat.mono, flat.local)
 
@@ -203,7 +203,7 @@ def test_same_system_fault_again_is_shown_locally_but_not_texted_again(flat):
 
 
 def test_heartbeat_reports_daily_at_the_configured_time(make_config):
-    from hubd.actions import Report
+    from hubd.core.actions import Report
     from hubd.events import format_local
     flat = Flat(make_config(alerts={"heartbeat_hours": 24, "heartbeat_time": "10:00"}))
     flat.event()

@@ -4,8 +4,8 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hubd.events import (Event, EventCsvError, EventReader, Kind, events_to_csv, format_local, load_event_log,
-                         parse_time, read_events)
+from hubd.events import Event, EventCsvError, EventReader, Kind, events_to_csv, format_local, parse_time, read_events
+from hubd.replay.loader import load_event_log
 
 from test_bulk_kernels import csv_texts  # the event-CSV grammar the loader is checked with
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hubd.detector.model import LearnedDetector
-from hubd.sensors.health import SensorHealth
+from hubd.core.health import SensorHealth
 from hubsim import quirks
 from test_backtest import load_bench
 

@@ -10,7 +10,7 @@ import pytest
 from hubd.clock import FakeClock
 from hubd.control.commands import Commands
 from hubd.hubctl import show_status
-from hubd.messages import duration
+from hubd.core.messages import duration
 from hubd.store import Store
 
 from faultrig import DAY0, HOUR, MIN, OFFICE, Rig, run

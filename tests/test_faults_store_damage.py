@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from hubd.actions import Audit
+from hubd.core.actions import Audit
 from hubd.clock import FakeClock
 from hubd.modem.outbox import Outbox
 from hubd.store import Store

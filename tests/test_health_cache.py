@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hubd.events import Event, Kind
-from hubd.sensors.health import DAY, HOUR, HealthSettings, SensorHealth
+from hubd.core.health import DAY, HOUR, HealthSettings, SensorHealth
 
 from fakes import health_dump
 from health_reference import ReferenceHealth, reference_dump

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,6 @@ from hubd.detector.params import KERNEL_LAYOUT, DetectorParams
 from hubd.detector.prior import Prior, PriorError, default_prior
 from hubd.events import Event, EventBatch, Kind, read_events
 
-DATA = Path("/work/shared/data/kasteren_house_a.csv")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DAY = 86400.0
 NAN = math.nan
@@ -734,12 +732,9 @@ def streams(draw, max_events=120):
                       tuple(f"s{i}_{k.label}" for i, k in enumerate(SENSOR_KINDS)))
 
 
-def kasteren() -> EventBatch:
-    with open(DATA) as fh:
+def kasteren(path: str) -> EventBatch:
+    with open(path) as fh:
         return EventBatch.from_events(read_events(fh))
-
-
-needs_data = pytest.mark.skipif(not DATA.exists(), reason="shared data not mounted")
 
 
 # ============================================================== small kernels
@@ -864,7 +859,7 @@ def test_record_remaining(a_rel, length, zero, slot):
     assert np.all(np.isnan(cur[:2]))  # rows of the elapsed rule untouched
 
 
-def test_remaining_rule_decides_some_alarms_on_real_and_random_logs():
+def test_remaining_rule_decides_some_alarms_on_real_and_random_logs(real_log):
     """Not vacuous: the remaining-silence rule is the earlier one for some silences."""
     def remaining_wins(p, batch):
         ref, wins = RefDetector(p, list(batch.sensors)), 0
@@ -874,7 +869,7 @@ def test_remaining_rule_decides_some_alarms_on_real_and_random_logs():
                 due, _ = ref_first_crossing(ref.last, ref.last_loc, ref.thr, ref.slot)
                 wins += ref.inactivity()[0] < due
         return wins
-    assert remaining_wins(DetectorParams(), kasteren()) > 100
+    assert remaining_wins(DetectorParams(), kasteren(real_log)) > 100
     assert sum(remaining_wins(FAST, _stream(np.random.default_rng(seed))) for seed in range(5)) > 0
 
 
@@ -969,10 +964,9 @@ def test_scan_matches_reference_with_default_params(batch):
     assert_same(state, records, run_reference(p, batch))
 
 
-@needs_data
 @pytest.mark.parametrize("params", [DetectorParams(), FAST], ids=["default", "fast"])
-def test_scan_matches_reference_on_real_log(params):
-    batch = kasteren()
+def test_scan_matches_reference_on_real_log(params, real_log):
+    batch = kasteren(real_log)
     state, records = run_kernel(params, batch)
     ref = run_reference(params, batch)
     assert_same(state, records, ref)
@@ -1062,9 +1056,8 @@ def test_cut_detections_match_reference(batch, fractions):
     np.testing.assert_allclose(got, ref_cut_detections(FAST, batch, cuts, fixed), rtol=1e-12)
 
 
-@needs_data
-def test_cut_detections_match_reference_on_real_log():
-    batch = kasteren()
+def test_cut_detections_match_reference_on_real_log(real_log):
+    batch = kasteren(real_log)
     cuts = np.sort(np.random.default_rng(3).uniform(batch.mono[0] + 8 * DAY, batch.mono[-1], 12))
     fixed = np.array([12 * 3600.0])
     p = DetectorParams()

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubd.detector.base import RESIDENT
 from hubd.detector.kernels import SENS_FIELDS, SV_FIELDS
 from hubd.detector.model import STATE_VERSION, IncompatibleState, LearnedDetector, feed
+from hubd.findings import RESIDENT
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
 
-DATA = Path("/work/shared/data/kasteren_house_a.csv")
+from fakes import ev
+
 H, M, DAY = 3600.0, 60.0, 86400.0
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
 
@@ -26,10 +26,6 @@ T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
 FAST = DetectorParams(slot_minutes=60, min_learn_days=1, learn_day_min_home_hours=1.0, slot_min_weight=0.5,
                       hist_bins=16, absence_min_count=1, held_min_count=1, min_threshold_minutes=20.0,
                       away_confirm_minutes=5.0, absence_min_hours=1.0, held_min_hours=0.5, half_life_days=3.0)
-
-
-def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0, offset=0.0) -> Event:
-    return Event(t, t + offset, sensor, kind, value)
 
 
 def routine(days, start_day=0, wake=7.0, bed=23.0, every=10 * M, nap=None, skip=()):
@@ -394,9 +390,8 @@ def assert_same_episodes(a, b):
         assert x.finding.detail == y.finding.detail
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="shared data not mounted")
-def test_per_event_equals_bulk_on_the_real_log():
-    with open(DATA) as fh:
+def test_per_event_equals_bulk_on_the_real_log(real_log):
+    with open(real_log) as fh:
         events = read_events(fh)
     seen = set()
     for params in (DetectorParams(), FAST):

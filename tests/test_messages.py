@@ -4,8 +4,8 @@ import pytest
 
 import re
 
-from hubd.messages import TEMPLATES, WORDS, clock_time, duration, heartbeat, render, status_reply
-from hubd.engine import AWAY, HOME, PAUSED
+from hubd.core.messages import TEMPLATES, WORDS, clock_time, duration, heartbeat, render, status_reply
+from hubd.core.engine import AWAY, HOME, PAUSED
 from hubd.modem.pdu import count_parts
 
 WORST = dict(flat="ABCDEFGHIJKLMNOP", id=99999, key="bathroom_pir_2f_", silence_s=99 * 3600 + 59 * 60)
@@ -118,9 +118,9 @@ def test_only_a_silence_ending_says_there_was_activity(language, activity):
 
 
 def test_a_cleared_sensor_fault_is_texted_as_the_sensor_working_again():
-    from hubd.alerts import AlertPolicy
+    from hubd.core.alerts import AlertPolicy
     from hubd.config import AlertsConfig
-    from hubd.detector.base import SYSTEM, Finding
+    from hubd.findings import SYSTEM, Finding
 
     policy = AlertPolicy(AlertsConfig(system_grace_minutes=0.0), ["+8100000001"], "FLAT-1", "en")
     fault = Finding("sensor_fault", SYSTEM, 100.0, 0.0, key="kettle")

@@ -1,4 +1,4 @@
-"""Only the office commands the hub (issue 13, items 4, 5, 7, 8): the rules in hubd.office on
+"""Only the office commands the hub (issue 13, items 4, 5, 7, 8): the rules in hubd.core.office on
 the real engine, then through the daemon (inbound SMS in, actions executed), then the
 heartbeat against the real SmsService.status() and on the modem emulator's office phone."""
 
@@ -10,15 +10,15 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from hubd.actions import Audit, Report, SendSms
+from hubd.core.actions import Audit, Report, SendSms
 from hubd.daemon import Daemon
-from hubd.engine import Engine
+from hubd.core.engine import Engine
 from hubd.events import Event, Kind
 from hubd.modem.modem import signal_from_csq
 from hubd.modem.pdu import count_parts
 from hubd.modem.service import SmsService
 from hubd.clock import FakeClock
-from hubd.office import BadCommand, OfficeCommands, parse_command, report_text
+from hubd.core.office import BadCommand, OfficeCommands, parse_command, report_text
 from hubd.seams import NoHardware
 from hubd.store import Store
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubd.actions import Audit, SendSms
+from hubd.core.actions import Audit, SendSms
 from hubd.config import parse_config
-from hubd.engine import Engine
+from hubd.core.engine import Engine
 from hubd.events import Event, Kind
 
 from conftest import BASE, merge

@@ -1,6 +1,6 @@
-"""The bulk replay (``replay_bulk.handle_batch``, ``hubd replay``) against the per-event reference.
+"""The bulk replay (``replay.bulk.handle_batch``, ``hubd replay``) against the per-event reference.
 
-The reference is ``replay.Replayer``: every event through ``Engine.handle``, a tick at every
+The reference is ``replay.per_event.Replayer``: every event through ``Engine.handle``, a tick at every
 deadline the engine names. The bulk path must return the same actions in the same order
 and leave the engine, its detector and its watcher in the same state — on the real month,
 on simulated residents, and on random streams with dropouts, held mats, outings, buttons,
@@ -22,10 +22,11 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from hubd import cli
 from hubd.config import parse_config
 from hubd.events import EventBatch
-from hubd.engine import Engine
-from hubd.events import Event, Kind, events_to_csv, load_event_log, read_events
-from hubd.replay import Replayer, replay_log
-from hubd.replay_bulk import handle_batch
+from hubd.core.engine import Engine
+from hubd.events import Event, Kind, events_to_csv, read_events
+from hubd.replay.per_event import Replayer
+from hubd.replay.bulk import feed_batch, handle_batch, replay_log
+from hubd.replay.loader import load_event_log
 
 from fakes import health_dump
 
@@ -36,8 +37,7 @@ OFFICE = {"modem": {"recipients": ["+8100000001", "+8100000002"]}}
 # ----------------------------------------------------------------------------- helpers
 def per_event(engine: Engine, events, until=None, last=None) -> list:
     out: list = []
-    runner = Replayer(engine, on_actions=out.extend)
-    runner._last = last
+    runner = Replayer(engine, on_actions=out.extend, last=last)
     for ev in events:
         if until is not None and ev.mono > until:
             break
@@ -310,7 +310,7 @@ def test_random_streams_through_replay_log(steps, cfg):
     c = config(**CONFIGS[cfg])
     seen_ref, seen_bulk = [], []
     from hubd.events import EventReader
-    from hubd.replay import replay
+    from hubd.replay.per_event import replay
 
     reader = EventReader(io.StringIO(text))
     ref = replay(reader, c, on_alert=lambda r: seen_ref.append((r, reader.offset)))
@@ -333,8 +333,8 @@ def test_a_finding_due_at_the_instant_of_the_event_that_ends_it(cfg):
 
 def _daemon_state(engine: Engine, events, how: str) -> Event:
     """Feed a prefix per event, then what a running daemon adds besides events."""
-    from hubd.detector.base import SYSTEM, Finding
-    from hubd.engine import PAUSED
+    from hubd.findings import SYSTEM, Finding
+    from hubd.core.engine import PAUSED
 
     half = len(events) // 2
     per_event(engine, events[:half])
@@ -465,10 +465,10 @@ def test_replayer_mixes_feed_and_feed_batch(real_log):
         ref.feed(ev)
     ref.advance_to(events[-1].mono + DAY)
     mixed = Replayer(Engine(cfg), on_actions=got_actions.extend)
-    mixed.feed_batch(EventBatch.from_events(events[:1000]))
+    feed_batch(mixed, EventBatch.from_events(events[:1000]))
     for ev in events[1000:1100]:
         mixed.feed(ev)
-    mixed.feed_batch(EventBatch.from_events(events[1100:]), until_mono=events[-1].mono + DAY)
+    feed_batch(mixed, EventBatch.from_events(events[1100:]), until_mono=events[-1].mono + DAY)
     assert got_actions == ref_actions
     assert (mixed.stats.events, mixed.stats.first_local, mixed.stats.last_local) == (
         ref.stats.events, ref.stats.first_local, ref.stats.last_local)

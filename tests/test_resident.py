@@ -19,7 +19,7 @@ from gpiozero.pins.mock import MockFactory
 
 from hubd.clock import FakeClock
 from hubd.config import SensorConfig
-from hubd.events import Event, Kind, read_events, write_events
+from hubd.events import Kind, read_events, write_events
 from hubsim import resident as R
 from hubsim.gpio_driver import DEFAULT_ACTIVE_HIGH, ApplianceLoadFeed, GpioScript, SensorDrivenPin
 from hubsim.quirks_devices import PRESETS
@@ -33,6 +33,8 @@ from hubsim.resident import (
     Resident,
     to_local,
 )
+
+from fakes import ev
 
 START = to_local("2024-03-04T00:00")  # a Monday
 N_DAYS = 28
@@ -560,10 +562,6 @@ def factory():
     yield mock
     mock.reset()
     Device.pin_factory = saved
-
-
-def ev(t, sensor, kind, value):
-    return Event(float(t), float(t), sensor, kind, float(value))
 
 
 SCRIPT = [

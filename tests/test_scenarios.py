@@ -332,7 +332,7 @@ def test_restart_is_reported_to_the_office(tmp_path):
         # the same state directory, a new daemon, twenty minutes later (a power cut)
         sc.clock.advance(20 * MIN)
         from hubd.daemon import Daemon
-        from hubd.engine import Engine
+        from hubd.core.engine import Engine
         sc.daemon = Daemon(sc.config, sc.clock, sc.flat.hardware, sc.flat.uplink, sc.flat.store, boot_id="sim-2",
                            engine_factory=Engine, control=False)
         sc.task = asyncio.ensure_future(sc.daemon.run())

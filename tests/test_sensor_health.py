@@ -9,9 +9,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hubd.detector.base import SYSTEM, Detector
+from hubd.detector.base import Detector
+
+from hubd.findings import SYSTEM
 from hubd.events import Event, Kind
-from hubd.sensors.health import DAY, HOUR, HealthSettings, SensorHealth
+from hubd.core.health import DAY, HOUR, HealthSettings, SensorHealth
+
+from fakes import ev
 
 ROLES = {
     "hall_pir": "daily_route",
@@ -20,10 +24,6 @@ ROLES = {
     "spare_room": "rare",
     "fridge_power": "autonomous",
 }
-
-
-def ev(mono, sensor, kind, value=1.0):
-    return Event(mono, mono, sensor, kind, value)
 
 
 def resident_days(days, start=0.0, seed=1, pir=True, fridge=False):
@@ -381,7 +381,7 @@ def test_random_streams_never_crash_and_keep_their_promises(steps, fast):
 def test_a_whole_flat_absence_is_no_sensors_silence():
     """Real life (van Kasteren house A): two days away, then home — no door is 'silent'."""
     from hubd.events import Event, Kind
-    from hubd.sensors.health import SensorHealth
+    from hubd.core.health import SensorHealth
     health = SensorHealth({"hall_pir": "daily_route", "kitchen_door": "normal"})
     t = 0.0
     for day in range(10):  # ten ordinary days: both sensors every couple of hours while awake
@@ -404,7 +404,7 @@ def test_a_whole_flat_absence_is_no_sensors_silence():
 
 def test_unconfigured_sensors_are_watched_only_if_they_are_motion_sensors():
     from hubd.events import Event, Kind
-    from hubd.sensors.health import SensorHealth
+    from hubd.core.health import SensorHealth
     health = SensorHealth({})
     health.observe(Event(0.0, 0.0, "cupboard", Kind.DOOR, 1))
     health.observe(Event(1.0, 1.0, "pir", Kind.MOTION, 1))
@@ -414,7 +414,7 @@ def test_unconfigured_sensors_are_watched_only_if_they_are_motion_sensors():
 
 def test_a_power_meter_reporting_every_few_seconds_is_not_chatter():
     from hubd.events import Event, Kind
-    from hubd.sensors.health import SensorHealth
+    from hubd.core.health import SensorHealth
     health = SensorHealth({"fridge": "autonomous"})
     for i in range(2000):  # a raw-watts log: one row every 5 s
         t = i * 5.0

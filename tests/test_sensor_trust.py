@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from hubd.detector import kernels
-from hubd.detector.base import SYSTEM
+from hubd.findings import SYSTEM
 from hubd.detector.kernels import SENS_FIELDS
 from hubd.detector.model import LearnedDetector, feed
 from hubd.events import Event, EventBatch, Kind

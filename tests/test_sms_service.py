@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hubd.clock import SystemClock
-from hubd.detector.base import SYSTEM
+from hubd.findings import SYSTEM
 from hubd.modem.modem import choose_storage, parse_cclk, parse_cpms_options, parse_registration, signal_from_csq
 from hubd.modem.service import UPLINK_DOWN, NoModem, SmsService, SmsTiming
 from hubd.store import Store

@@ -7,13 +7,10 @@ import sqlite3
 import pytest
 
 from hubd.clock import FakeClock
-from hubd.events import Event, Kind
 from hubd.modem.outbox import Outbox
 from hubd.store import Store, StoreError
 
-
-def ev(t: float) -> Event:
-    return Event(t, t, "hall", Kind.MOTION, 1.0)
+from fakes import ev
 
 
 def test_writes_inside_a_transaction_commit_together(tmp_path):

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from .. import __version__
-from ..actions import Audit
+from ..core.actions import Audit
 from ..phone import international
-from ..engine import HOME
+from ..core.engine import HOME
 from ..events import Event, Kind, events_to_csv, format_local
 from ..store import StoreError
 from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, ProtocolError, to_jsonable

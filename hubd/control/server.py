@@ -27,9 +27,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..actions import Audit
+from ..core.actions import Audit
 from ..clock import Clock, SystemClock
-from ..engine import CommandError
+from ..core.engine import CommandError
 from . import protocol as p
 from .commands import Commands
 

@@ -8,29 +8,10 @@ the detector level-based makes it easy to test and to replay in bulk.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..events import Event, Kind
-
-RESIDENT = "resident"
-SYSTEM = "system"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A condition that holds now: ``type`` since ``since_mono``, past a limit of ``limit`` seconds."""
-
-    type: str
-    category: str
-    since_mono: float
-    limit: float
-    key: str = ""
-    detail: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def ident(self) -> tuple[str, str]:
-        return (self.type, self.key)
+from ..findings import RESIDENT, Finding
 
 
 def is_activity(event: Event, appliance_on_watts: float = 0.0) -> bool:

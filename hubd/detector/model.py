@@ -24,7 +24,8 @@ import numpy as np
 from ..events import Event, EventBatch
 from . import kernels
 from .kernels import SENS_FIELDS, SV_FIELDS
-from .base import RESIDENT, SYSTEM, Detector, Finding
+from ..findings import RESIDENT, SYSTEM, Finding
+from .base import Detector
 from .params import DetectorParams
 from .prior import Prior, PriorError, default_prior
 

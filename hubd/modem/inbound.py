@@ -17,7 +17,7 @@ import re
 from typing import Callable
 
 from hubd.clock import Clock
-from hubd.detector.base import SYSTEM, Finding
+from hubd.findings import SYSTEM, Finding
 from hubd.modem.channel import AtError
 from hubd.modem.link_health import LinkHealth
 from hubd.modem.modem import Modem, ModemEvent

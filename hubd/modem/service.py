@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from hubd.clock import Clock
-from hubd.detector.base import SYSTEM, Finding
+from hubd.findings import SYSTEM, Finding
 from hubd.modem.channel import AtChannel, AtError, AtTimeout, ChannelClosed
 from hubd.modem.errors import ErrorClass
 from hubd.modem.modem import CNMI_OPTIONS, Modem, ModemEvent, PinMemory, SimError

@@ -22,10 +22,10 @@ from hubd.board import HubHardware
 from hubd.clock import ScaledClock
 from hubd.config import Config, parse_config
 from hubd.daemon import Daemon, setup_logging
-from hubd.engine import Engine
+from hubd.core.engine import Engine
 from hubd.events import Event, Kind, format_local
 from hubd.modem.service import SmsService, SmsTiming
-from hubd.replay import replay
+from hubd.replay.per_event import replay
 from hubd.store import Store
 
 from .gpio_driver import ApplianceLoadFeed, GpioScript

@@ -23,10 +23,10 @@ from typing import Any
 from .actions import Audit, Report, SendSms
 from .engine import CommandError
 from .messages import heartbeat, status_reply
-from .phone import sender_international
+from ..phone import sender_international
 
 REPLY_WINDOW_SECONDS = 3600.0
-REPLY = "reply"  # the purpose of a STATUS reply (hubd.actions.SendSms.purpose)
+REPLY = "reply"  # the purpose of a STATUS reply (hubd.core.actions.SendSms.purpose)
 _ACK = re.compile(r"ACK\s+([0-9]{1,9})", re.ASCII | re.IGNORECASE)
 _ACK_WORD = re.compile(r"ACK(\s.*)?", re.ASCII | re.IGNORECASE | re.DOTALL)
 _WORDS = {"STATUS": "status", "TEST": "test"}

@@ -11,9 +11,10 @@ from typing import Any, Callable, Iterable
 
 from .actions import Audit, Log, Report, SendSms, SetOutputs
 from .alerts import AlertPolicy
-from .config import Config
-from .detector.base import RESIDENT, SYSTEM, Detector, FixedTimerDetector, Finding, is_activity
-from .events import LONG_PRESS, Event, Kind
+from ..config import Config
+from ..detector.base import Detector, FixedTimerDetector, is_activity
+from ..findings import RESIDENT, SYSTEM, Finding
+from ..events import LONG_PRESS, Event, Kind
 from .messages import render
 from .outage import Bridge, PendingOutage, UnknownWall, bridge, corrector
 
@@ -55,15 +56,15 @@ def make_detector(config: Config) -> Detector:
     if config.detector.mode == "fixed":
         return FixedTimerDetector(config.detector.max_inactivity_hours * HOUR,
                                   held_limit_seconds=config.detector.held_max_hours * HOUR)
-    from .config import detector_params
-    from .detector.model import LearnedDetector
+    from ..config import detector_params
+    from ..detector.model import LearnedDetector
 
     return LearnedDetector(detector_params(config.detector))
 
 
 def make_watchers(config: Config) -> list[Detector]:
     """System-side watchers: sensor health, with each configured sensor's role."""
-    from .sensors.health import SensorHealth
+    from .health import SensorHealth
 
     return [SensorHealth({s.id: s.role for s in config.sensors})]
 
@@ -281,7 +282,7 @@ class Engine:
 
         ``synced``: whether the wall clock is trusted now. Across a reboot with an unset clock the
         outage is unknown: it is bridged with a lower bound, said so, and measured by
-        :meth:`wall_clock_set` once the clock is set (see :mod:`hubd.outage`).
+        :meth:`wall_clock_set` once the clock is set (see :mod:`hubd.core.outage`).
         """
         bridged = bridge(snap, mono, local, boot_id, synced)
         rebase = bridged.rebase

@@ -27,7 +27,7 @@ before the save and the first time seen after it is not counted against any sens
 and gaps spanning it are not learned.
 
 Every rule is a numba kernel in :mod:`.health_kernels` acting on this object's state
-arrays, the same kernels the bulk replay runs over a whole log (``hubd.bulk_kernels``):
+arrays, the same kernels the bulk replay runs over a whole log (``hubd.replay.bulk_kernels``):
 each rule is written once. This class names the sensors, turns the kernels' flags into
 findings and keeps what is not a number (device fault reasons). Each sensor's learned
 limits are kept until its history changes, and the earliest moment any sensor can fall
@@ -43,8 +43,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..detector.base import SYSTEM, Detector, Finding
+from ..detector.base import Detector
 from ..events import Event, Kind
+from ..findings import SYSTEM, Finding
 from . import health_kernels as hk
 
 DAY = 86400.0

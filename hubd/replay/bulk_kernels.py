@@ -1,12 +1,12 @@
 """Numba kernels of the bulk replay path: pure functions of arrays and scalars.
 
 The engine's per-event path (``Engine.handle`` / ``Engine.tick`` driven by
-``replay.Replayer``) is the reference; these kernels do the same work for the calls
+``replay.per_event.Replayer``) is the reference; these kernels do the same work for the calls
 in which nothing but the sensor-health watcher changes, so that only the few calls
 that matter (alerts, heartbeats, buttons, mode changes, detector findings) go
 through the Python engine. Each kernel has a slow, obvious reference that it must
 match in the tests: the engine (per event) for :func:`run_calls`, which runs sensor
-health through its own kernels (``sensors.health_kernels``) and asks the engine for its
+health through its own kernels (``core.health_kernels``) and asks the engine for its
 deadlines (``Engine.timers``); ``FixedTimerDetector`` for :func:`fixed_advance`,
 ``events.EventReader`` for :func:`parse_csv` (``tests/test_bulk_kernels.py``,
 ``tests/test_replay_bulk.py``).
@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .sensors import health_kernels as hk
+from ..core import health_kernels as hk
 
 APPLIANCE = 4
 

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from .actions import AlertChanged, Audit, SendSms, SetOutputs
-from .config import AlertsConfig
-from .detector.base import RESIDENT, SYSTEM, Finding
+from ..config import AlertsConfig
+from ..findings import RESIDENT, SYSTEM, Finding
 from .messages import render
 
 PREALARM, PENDING, ALARM = "prealarm", "pending", "alarm"

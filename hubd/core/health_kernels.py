@@ -1,7 +1,7 @@
-"""Numba kernels of sensor health: every rule of :class:`~hubd.sensors.health.SensorHealth`, once.
+"""Numba kernels of sensor health: every rule of :class:`~hubd.core.health.SensorHealth`, once.
 
 ``SensorHealth.observe`` / ``check`` / ``next_check`` call these one event at a time; the
-bulk replay (``hubd.bulk_kernels.run_calls``) calls the same kernels for a whole log. The
+bulk replay (``hubd.replay.bulk_kernels.run_calls``) calls the same kernels for a whole log. The
 plain-Python reference they must match lives only in the tests
 (``tests/health_reference.py``, held to these by ``tests/test_health_cache.py``).
 

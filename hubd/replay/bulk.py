@@ -1,6 +1,6 @@
 """The engine over a whole batch of events at once: :func:`handle_batch`, a shell that drives the core.
 
-The reference is the per-event path, ``replay.Replayer``: for every event, tick the
+The reference is the per-event path, ``per_event.Replayer``: for every event, tick the
 engine at each deadline it names up to the event's time (inclusive), then
 ``Engine.handle(event)``; with ``until``, tick on up to it. This module makes the same
 sequence of engine calls, but only the calls in which something besides the sensor
@@ -8,7 +8,7 @@ health watcher and the detector's learning happens go through the Python engine:
 
 * the learned detector learns in bulk (``LearnedDetector.replay``; the fixed timer
   in ``bulk_kernels.fixed_advance``) between those calls;
-* the sensor-health watcher runs its own kernels (``sensors.health_kernels``, the ones
+* the sensor-health watcher runs its own kernels (``core.health_kernels``, the ones
   ``SensorHealth`` calls per event) on its own state arrays, inside
   ``bulk_kernels.run_calls``, which also reproduces the engine's tick schedule (the
   engine's own deadlines from ``Engine.timers``, the detector's and the watcher's) and
@@ -40,10 +40,15 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from ..config import Config
+from ..core import health_kernels as hk
+from ..core.actions import AlertChanged
+from ..core.engine import Engine
+from ..detector.base import FixedTimerDetector
+from ..events import Event, Kind
+from ..findings import Finding
 from . import bulk_kernels as bk
-from .sensors import health_kernels as hk
-from .detector.base import FixedTimerDetector, Finding
-from .events import Event, Kind
+from .per_event import Replayer, ReplayStats
 
 HOUR = 3600.0
 INF = math.inf
@@ -108,7 +113,7 @@ class _LearnedDriver(_Driver):
         if self.sensors:
             # Register the batch's sensors now, in the order feeding them would (an empty replay):
             # LearnedDetector.load cannot restore a state without sensors (held_hist reshape).
-            from .events import EventBatch
+            from ..events import EventBatch
 
             empty = np.zeros(0)
             self.det.replay(EventBatch(empty, empty, empty.astype(np.int64), empty.astype(np.int64), empty,
@@ -123,7 +128,7 @@ class _LearnedDriver(_Driver):
         self.det.load(state, _identity)
 
     def advance(self, target: int, phantoms: bool, t_last: float) -> int:
-        from .events import EventBatch
+        from ..events import EventBatch
 
         a, b = int(self.ins_before[self.pos]), int(self.ins_before[target])
         self.pos = target
@@ -256,8 +261,8 @@ class _DetectorProxy:
 
 # ---------------------------------------------------------------------------- the run
 def bulk_supported(engine) -> bool:
-    from .detector.model import LearnedDetector
-    from .sensors.health import SensorHealth
+    from ..detector.model import LearnedDetector
+    from ..core.health import SensorHealth
 
     det_ok = isinstance(engine.detector, LearnedDetector) or type(engine.detector) is FixedTimerDetector
     watchers_ok = all(type(w) is SensorHealth for w in engine.watchers) and len(engine.watchers) <= 1
@@ -268,7 +273,7 @@ class BulkRun:
     def __init__(self, engine, mono, local, kind, sensor, value, names: Sequence[str],
                  until_mono: float | None, last: Event | None,
                  on_actions: Callable[[list, int], None] | None):
-        from .detector.model import LearnedDetector
+        from ..detector.model import LearnedDetector
 
         self.engine = engine
         self.detector = engine.detector
@@ -286,7 +291,7 @@ class BulkRun:
         self.inside = ~autonomous[self.sensor] if self.n else np.zeros(0, dtype=bool)
         self.driver = _LearnedDriver(self) if isinstance(self.detector, LearnedDetector) else _FixedDriver(self)
         # the health watcher's state arrays (an empty watcher's when there is none: the kernel skips it)
-        from .sensors.health import SensorHealth
+        from ..core.health import SensorHealth
 
         self.health = engine.watchers[0] if engine.watchers else SensorHealth({})
         self._slots = np.zeros(0, dtype=np.int64)
@@ -451,7 +456,7 @@ class BulkRun:
 
 def handle_batch(engine, batch, until_mono: float | None = None, last: Event | None = None,
                  on_actions: Callable[[list, int], None] | None = None) -> list:
-    """A whole batch of events through ``engine``, as ``replay.Replayer`` feeding them one by one would.
+    """A whole batch of events through ``engine``, as ``per_event.Replayer`` feeding them one by one would.
 
     ``batch``: a columnar :class:`~hubd.events.EventBatch` in time order. Before each event
     the engine is ticked at every deadline up to its time (inclusive); events after
@@ -485,8 +490,6 @@ def _sorted(mono: np.ndarray) -> bool:
 
 def _per_event(engine, batch, until_mono, last, on_actions) -> list:
     """The reference path (an engine this module cannot run in bulk, or an unsorted batch)."""
-    from .replay import Replayer
-
     out: list = []
     ctx = [0]
 
@@ -496,8 +499,7 @@ def _per_event(engine, batch, until_mono, last, on_actions) -> list:
             if on_actions is not None:
                 on_actions(actions, ctx[0])
 
-    runner = Replayer(engine, on_actions=collect)
-    runner._last = last
+    runner = Replayer(engine, on_actions=collect, last=last)
     events = batch.events() if hasattr(batch, "events") else list(batch)
     for i, ev in enumerate(events):
         if until_mono is not None and ev.mono > until_mono:
@@ -508,3 +510,59 @@ def _per_event(engine, batch, until_mono, last, on_actions) -> list:
         ctx[0] = len(events)
         runner.advance_to(until_mono)
     return out
+
+
+def feed_batch(runner: Replayer, batch, until_mono: float | None = None) -> None:
+    """Feed a columnar batch to ``runner`` in bulk (:func:`handle_batch`), exactly as ``runner.feed``
+    for each of its events (then ``runner.advance_to(until_mono)``) would; mixes with ``feed``."""
+    n = len(batch)
+    if until_mono is not None and n:
+        n = int(np.searchsorted(batch.mono, until_mono, side="right"))
+    handle_batch(runner.engine, batch, until_mono=until_mono, last=runner.last,
+                 on_actions=lambda actions, index: runner.collect(actions))
+    if n:
+        i = n - 1
+        runner.last = Event(float(batch.mono[i]), float(batch.local[i]), batch.sensors[int(batch.sensor[i])],
+                            Kind(int(batch.kind[i])), float(batch.value[i]))
+        runner.stats.events += n
+        if runner.stats.first_local is None:
+            runner.stats.first_local = float(batch.local[0])
+        runner.stats.last_local = float(batch.local[i])
+
+
+def replay_log(log, config: Config, until_mono: float | None = None,
+               on_alert: Callable[[dict[str, Any], float | None], None] | None = None,
+               engine: Engine | None = None) -> ReplayStats:
+    """``hubd replay`` on a loaded :class:`~hubd.replay.loader.EventLog`, in bulk (:func:`handle_batch`).
+
+    Behaves as ``per_event.replay`` over the streaming :class:`~hubd.events.EventReader`: events
+    after ``until_mono`` are not fed (nor is anything after them read: a bad row there is
+    never seen); a bad row before is raised (``log.error``) after the rows before it
+    were replayed, without ticking on to ``until_mono``. ``on_alert(record, offset)``
+    gets each alert raised, with the UTC offset of the input row the streaming reader
+    had read when the alert was raised (the convention the output is printed in).
+    """
+    engine = engine or Engine(config)
+    stats = ReplayStats()
+    n = len(log)
+    fed = n
+    if until_mono is not None and n:
+        fed = int(np.searchsorted(log.mono, until_mono, side="right"))
+    cut = fed < n  # the reader stopped at row ``fed`` (after until): it never reached the bad row
+    last_read = fed if cut else n - 1
+
+    def collect(actions: list, index: int) -> None:
+        for action in actions:
+            if isinstance(action, AlertChanged) and action.raised:
+                stats.alerts.append(action.record)
+                if on_alert:
+                    on_alert(action.record, log.offset_of(min(index, last_read)) if n else None)
+
+    error = None if cut else log.error
+    handle_batch(engine, log.batch(fed), until_mono=None if error is not None else until_mono, on_actions=collect)
+    stats.events = fed
+    if fed:
+        stats.first_local, stats.last_local = float(log.local[0]), float(log.local[fed - 1])
+    if error is not None:
+        raise error
+    return stats

@@ -214,10 +214,11 @@ def test_fixed_advance_matches_the_fixed_timer(steps, held_limit, a_frac, tl_fra
     held_seq = np.zeros(len(names))
     for i, (nm, since) in enumerate(ref.held_since.items()):
         held_since[names.index(nm)], held_seq[names.index(nm)] = since, i
+    app_on = np.array([1.0 if nm in ref.appliances_on else 0.0 for nm in names])
     st_ = np.array([ref.last_activity_mono if ref.last_activity_mono is not None else np.nan,
                     ref.last_activity_local if ref.last_activity_local is not None else np.nan,
                     len(ref.held_since), len(ref.held_since)])
-    first = bk.fixed_advance(mono, local, kind, sensor, value, a, len(events), st_, held_since, held_seq, 7200.0,
+    first = bk.fixed_advance(mono, local, kind, sensor, value, a, len(events), st_, held_since, held_seq, app_on, 7200.0,
                              np.nan if held_limit is None else held_limit, 0.0, t_last)
     # the reference: the first event k at which check, called at any time after t_last up to the
     # event and just after it, shows something other than at t_last

@@ -234,6 +234,40 @@ def test_long_press_sets_away_and_inside_activity_later_ends_it(flat):
     assert flat.outputs() == ["prealarm"]  # watched again
 
 
+def test_an_appliance_alone_never_ends_an_away_mode(flat):
+    """A PC left on varies its draw by itself (level events while on): no sign of a person coming home."""
+    flat.event()
+    flat.event("ok_button", Kind.BUTTON, 2)
+    flat.event("front_door", Kind.ENTRANCE, 1)
+    flat.run_for(2 * H)
+    for watts in (0.0, 95.0, 120.0, 88.0, 131.0):  # switched on by a timer, then varying
+        flat.event("pc", Kind.APPLIANCE, watts)
+        flat.run_for(10 * 60)
+    assert flat.engine.mode.name == "away" and flat.audits("away_ended") == []
+    flat.event("hall", Kind.MOTION, 1)
+    assert flat.engine.mode.name == "home"
+
+
+def test_the_fixed_timer_counts_an_appliance_switched_on_not_its_level_changes():
+    from hubd.detector.base import FixedTimerDetector
+
+    timer = FixedTimerDetector(3600.0)
+    t = 1000.0
+    for watts in (0.0, 90.0, 120.0, 95.0, 130.0):  # off, switched on, then only level events
+        timer.observe(Event(t, t, "pc", Kind.APPLIANCE, watts))
+        t += 20 * 60
+    assert timer.last_activity_mono == 1000.0 + 20 * 60  # the switch-on
+    assert [f.type for f in timer.check(1000.0 + 20 * 60 + 3600.0, 0.0)] == ["inactivity"]
+    restored = FixedTimerDetector(3600.0)
+    restored.load(timer.state(), lambda m: m)
+    restored.observe(Event(t, t, "pc", Kind.APPLIANCE, 110.0))  # still on after a restart: no switch-on
+    assert restored.last_activity_mono == 1000.0 + 20 * 60
+    for watts in (0.0, 100.0):  # off and on again: a hand
+        restored.observe(Event(t + 60, t + 60, "pc", Kind.APPLIANCE, watts))
+        t += 60
+    assert restored.last_activity_mono == t
+
+
 def test_restart_keeps_last_activity_and_alert_state_and_reports_it(make_config):
     config = make_config()
     flat = Flat(config)

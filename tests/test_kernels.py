@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 
 import numpy as np
 import pytest
@@ -975,8 +976,8 @@ def test_scan_matches_reference_on_real_log(params, real_log):
 
 def test_scan_matches_reference_on_the_mat_home():
     """House B: flickering and stuck bed mats, pulse-only chair mats, stray PIRs while out."""
-    with open(Path(__file__).resolve().parents[1] / "benchmarks/data/kasteren_b.csv") as fh:
-        batch = EventBatch.from_events(read_events(fh))
+    batch = kasteren(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                  "benchmarks", "data", "kasteren_b.csv"))
     state, records = run_kernel(DetectorParams(), batch)
     ref = run_reference(DetectorParams(), batch)
     assert_same(state, records, ref)

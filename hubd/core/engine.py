@@ -98,7 +98,7 @@ class Engine:
         inside = event.sensor not in self.autonomous
         if inside:
             self.detector.observe(event)
-            if is_activity(event):
+            if _a_person(event):
                 self.watching_since = None
         for watcher in self.watchers:
             watcher.observe(event)
@@ -108,7 +108,7 @@ class Engine:
                                            event.mono, event.local)
         if event.kind is Kind.BUTTON and event.value > 0:
             actions += self.policy.cancel_prealarms(event.mono, event.local, actor="resident (OK button)")
-        if inside and self.mode.name == AWAY and event.kind is not Kind.ENTRANCE and is_activity(event):
+        if inside and self.mode.name == AWAY and event.kind is not Kind.ENTRANCE and _a_person(event):
             actions += self._back_home(event)
         return actions + self._evaluate(event.mono, event.local) + self._heartbeat(event.mono, event.local)
 
@@ -407,6 +407,12 @@ class Engine:
             self.watching_since = correct(self.watching_since)
         self.policy.load(self.policy.state(), correct)
         self.detector.load(self.detector.state(), correct)
+
+
+def _a_person(event: Event) -> bool:
+    """Activity that only a person makes: an appliance alone neither ends an away mode nor proves
+    the flat alive after a start (it may run, and its draw vary, by itself: a PC left on)."""
+    return event.kind is not Kind.APPLIANCE and is_activity(event)
 
 
 def first_heartbeat(local: float, time_of_day: str, interval_hours: float) -> float:

@@ -14,13 +14,17 @@ from ..events import Event, Kind
 from ..findings import RESIDENT, Finding
 
 
-def is_activity(event: Event, appliance_on_watts: float = 0.0) -> bool:
-    """Whether an event shows someone moving inside (presence OFF is a movement too)."""
+def is_activity(event: Event, appliance_on_watts: float = 0.0, appliance_was_on: bool = False) -> bool:
+    """Whether an event shows someone moving inside (presence OFF is a movement too).
+
+    An appliance counts when it is switched on (``appliance_was_on``: it was on before this
+    event); the level events it sends while on (``hubd.sensors.appliance``) are no hand: a
+    device left running may vary by itself. (The learned detector judges use by its own rule.)"""
     kind = event.kind
     if kind is Kind.MOTION or kind is Kind.BUTTON:
         return event.value > 0
     if kind is Kind.APPLIANCE:
-        return event.value > appliance_on_watts
+        return event.value > appliance_on_watts and not appliance_was_on
     return True  # door, entrance, presence: any change is a hand or a body
 
 
@@ -78,6 +82,7 @@ class FixedTimerDetector(Detector):
         self.last_activity_local: float | None = None
         self.held: set[str] = set()
         self.held_since: dict[str, float] = {}  # mono each held sensor went ON
+        self.appliances_on: set[str] = set()  # appliances whose last reading was above appliance_on_watts
 
     def observe(self, event: Event) -> None:
         if event.kind is Kind.PRESENCE:
@@ -87,7 +92,13 @@ class FixedTimerDetector(Detector):
             else:
                 self.held.discard(event.sensor)
                 self.held_since.pop(event.sensor, None)
-        if is_activity(event, self.appliance_on_watts):
+        was_on = event.sensor in self.appliances_on
+        if event.kind is Kind.APPLIANCE:
+            if event.value > self.appliance_on_watts:
+                self.appliances_on.add(event.sensor)
+            else:
+                self.appliances_on.discard(event.sensor)
+        if is_activity(event, self.appliance_on_watts, was_on):
             self.last_activity_mono = event.mono
             self.last_activity_local = event.local
 
@@ -136,6 +147,7 @@ class FixedTimerDetector(Detector):
             "last_activity_local": self.last_activity_local,
             "held": sorted(self.held),
             "held_since": dict(self.held_since),
+            "appliances_on": sorted(self.appliances_on),
         }
 
     def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
@@ -147,3 +159,4 @@ class FixedTimerDetector(Detector):
         if since is None:  # saved before hold times were kept: the hold began by the last activity at the latest
             since = {} if mono is None else {sensor: mono for sensor in self.held}
         self.held_since = {sensor: rebase(float(t)) for sensor, t in since.items() if sensor in self.held}
+        self.appliances_on = set(state.get("appliances_on", ()))  # older state: the next reading counts once

@@ -164,7 +164,7 @@ class _FixedDriver(_Driver):
         self.ins_before = np.concatenate(([0], np.cumsum(run.inside))).astype(np.int64)
         self.sensor, order, _ = bk.first_appearance(run.sensor[idx], max(1, len(run.names)))
         names = [run.names[int(i)] for i in order]
-        for nm in det.held_since:
+        for nm in list(det.held_since) + sorted(det.appliances_on):
             if nm not in names:
                 names.append(nm)
         self.names = names
@@ -187,14 +187,16 @@ class _FixedDriver(_Driver):
             n = len(self.names)
             held_since = np.full(n, np.nan)
             held_seq = np.zeros(n)
+            app_on = np.array([1.0 if nm in det.appliances_on else 0.0 for nm in self.names])
             for i, (nm, t) in enumerate(det.held_since.items()):
                 held_since[self.names.index(nm)] = t
                 held_seq[self.names.index(nm)] = i
             st = np.array([_nan(det.last_activity_mono), _nan(det.last_activity_local), len(det.held_since),
                            len(det.held_since)], dtype=np.float64)
             mono, local, kind, sensor, value = self.arrays
-            first = bk.fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, self.limit,
-                                     self.held_limit, self.appliance_on, t_last)
+            first = bk.fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, app_on,
+                                     self.limit, self.held_limit, self.appliance_on, t_last)
+            det.appliances_on = {self.names[j] for j in range(n) if app_on[j] > 0.0}
             det.last_activity_mono, det.last_activity_local = _opt(st[0]), _opt(st[1])
             held = [j for j in range(n) if held_since[j] == held_since[j]]
             held.sort(key=lambda j: held_seq[j])

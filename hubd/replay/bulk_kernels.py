@@ -41,12 +41,12 @@ DONE, STOP_EVENT, STOP_TICK = 0, 1, 2
 
 # ------------------------------------------------------------------ the engine's calls
 @njit(cache=True)
-def is_activity(kind, value, appliance_on):
+def is_activity(kind, value, appliance_on, appliance_was_on):
     """``detector.base.is_activity`` on kind codes (``events.Kind``)."""
     if kind == 0 or kind == 5:
         return value > 0.0
     if kind == APPLIANCE:
-        return value > appliance_on
+        return value > appliance_on and not appliance_was_on
     return True
 
 
@@ -139,7 +139,8 @@ def run_calls(mono, local, kind, slot, value, inside, sc, rp, tm, hf, hi, days, 
         if not stop and kind[pos] == 5 and value[pos] > 0.0:
             stop = True  # the OK button
         away = rp[R_AWAY_SINCE]
-        if not stop and not math.isnan(away) and inside[pos] and kind[pos] != 3 and is_activity(kind[pos], value[pos], 0.0):
+        if not stop and not math.isnan(away) and inside[pos] and kind[pos] != 3 and kind[pos] != APPLIANCE \
+                and is_activity(kind[pos], value[pos], 0.0, False):
             stop = not (t - away < rp[R_AWAY_RET])  # inside activity may end an away mode
         if stop:
             if watch:
@@ -213,14 +214,15 @@ def with_checks(mono, local, kind, sensor, value):
 
 
 @njit(cache=True)
-def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, limit, held_limit,
+def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, app_on, limit, held_limit,
                   appliance_on, t_last):
     """``FixedTimerDetector.observe`` for events [a, b); returns the earliest time at which what
     ``check`` shows may change (inf: none in these events): a finding falling due (or the
     engine's tick at its due time), or the event that ends a finding shown.
 
     ``st``: last activity mono, its local time, the next insertion number, held count.
-    ``held_since[j]``: NaN if sensor j is not held; ``held_seq`` orders ``held_since``'s keys.
+    ``held_since[j]``: NaN if sensor j is not held; ``held_seq`` orders ``held_since``'s keys;
+    ``app_on[j]``: 1 if appliance j's last reading was on (its next level event is no switch-on).
     A finding due before ``t_last`` (the last call) is already shown; it matters again
     only when the event that ends it comes.
     """
@@ -235,7 +237,7 @@ def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_s
                 if min(due, vis) <= tk:
                     if max(due, vis) >= t_last:
                         first = min(due, vis)
-                    elif is_activity(kind[k], value[k], appliance_on):
+                    elif is_activity(kind[k], value[k], appliance_on, app_on[sensor[k]] > 0.0):
                         first = tk
             if st[3] > 0 and held_limit == held_limit:
                 for j in range(held_since.shape[0]):
@@ -260,7 +262,10 @@ def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_s
             elif held_since[s] == held_since[s]:
                 held_since[s] = np.nan
                 st[3] -= 1.0
-        if is_activity(kind[k], value[k], appliance_on):
+        was_on = app_on[s] > 0.0
+        if kind[k] == APPLIANCE:
+            app_on[s] = 1.0 if value[k] > appliance_on else 0.0
+        if is_activity(kind[k], value[k], appliance_on, was_on):
             st[0] = tk
             st[1] = local[k]
     return first

@@ -373,3 +373,18 @@ def test_the_grid_choice_meets_the_delay_target_before_it_buys_quiet():
     assert bench.choose([(0.10, 7.5), (0.05, 11.9), (0.08, 7.9)]) == 2
     assert bench.choose([(0.10, 9.0), (0.05, 11.9), (0.08, 8.5)]) == 2
     assert bench.choose([(0.0, 3.0), (0.0, 2.0)]) == 1
+
+
+def test_not_returned_on_a_trip_longer_than_the_maximum_is_counted_and_named():
+    """A three-day trip: not_returned fires by the 24 h maximum whatever was learned; it is a
+    false alarm on normal life (counted), and the table says how many of them were trips."""
+    events = routine(12)
+    leave, back = T0 + 8 * DAY + 9 * H, T0 + 11 * DAY + 9 * H
+    events = [e for e in events if not leave - 60 <= e.mono <= back + 60]
+    events += [ev(leave, "front", Kind.ENTRANCE), ev(back, "front", Kind.ENTRANCE), ev(back + 30)]
+    result = backtest(sorted(events, key=lambda e: e.mono), cuts=20, seed=1)
+    learned = result.method("learned")
+    assert learned.alerts_by_type["not_returned"] >= 1 and learned.trips_over_max == 1
+    assert learned.false_alarms >= learned.trips_over_max
+    short = backtest(routine(12), cuts=20, seed=1).method("learned")
+    assert short.trips_over_max == 0

@@ -95,6 +95,9 @@ class MethodResult:
     false_alarms_per_day: float  # per log day, the first week included
     windows: tuple[WindowDelays, ...]
     alerts_by_type: dict[str, int] = field(default_factory=dict)  # learned: its false alarms by alert type
+    # learned: not_returned on absences longer than absence_max_hours (trips: the rule fires by then
+    # whatever it learned, by design; a resident who presses "away" is not texted about them)
+    trips_over_max: int = 0
 
     def window(self, from_day: float) -> WindowDelays:
         return next(w for w in self.windows if w.from_day == from_day)
@@ -211,6 +214,9 @@ def backtest(
     home_all = _complement(away, t_first, t_last)
     home_days = float(np.sum(home_all[:, 1] - home_all[:, 0])) / DAY if home_all.size else 0.0
     by_type = {kind: sum(1 for e in normal.episodes if e.finding.type == kind) for kind in RESIDENT_TYPES}
+    trips = sum(1 for e in normal.episodes if e.finding.type == "not_returned"
+                and (e.end_mono if e.end_mono is not None else t_last) - e.finding.since_mono
+                >= params.absence_max_hours * HOUR)
 
     kind = np.ascontiguousarray(batch.kind, dtype=np.int64)
     sensor = np.ascontiguousarray(batch.sensor, dtype=np.int64)
@@ -254,7 +260,7 @@ def backtest(
                      for f in cut_from_days)
 
     learned_fa = sum(by_type.values())
-    methods = [MethodResult("learned", learned_fa, per_day(learned_fa), windows(delays[:, 0]), by_type)]
+    methods = [MethodResult("learned", learned_fa, per_day(learned_fa), windows(delays[:, 0]), by_type, trips)]
     for f, hours in enumerate(fixed_hours):
         methods.append(MethodResult(f"fixed {hours:g} h", fixed_fa[f], per_day(fixed_fa[f]),
                                     windows(delays[:, 1 + f])))

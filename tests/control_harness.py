@@ -13,13 +13,11 @@ import threading
 from typing import Any, Callable
 
 from hubd.control.server import ControlServer
-from hubd.daemon import Daemon
 from hubd.events import Kind
 from hubd.sdnotify import Notifier
 from hubd.seams import NoHardware
-from hubd.store import Store
 
-from fakes import RecordingUplink
+from fakes import RecordingUplink, build_hub
 
 TIMEOUT = 10.0
 
@@ -122,8 +120,8 @@ class RunningHub:
         self.hardware = hardware or SimHardware()
         self.uplink = uplink or WaitingUplink()
         self.notifier = ReadyNotifier()
-        self.daemon = Daemon(config, clock, self.hardware, self.uplink, Store(config.hub.state_dir),
-                             notifier=self.notifier, boot_id="test-boot", control=False)
+        self.daemon = build_hub(config, clock, hardware=self.hardware, uplink=self.uplink,
+                               notifier=self.notifier, boot_id="test-boot", control=False)
         self.seen = Waitable()  # every event the daemon handled
         self.daemon.listeners = Listeners([self.seen.append])
         uids = {os.getuid()} if allowed_uids is None else set(allowed_uids)

@@ -7,13 +7,10 @@ import sys
 
 from hubd.clock import FakeClock
 from hubd.config import parse_config
-from hubd.daemon import Daemon
 from hubd.events import Kind
-from hubd.seams import NoHardware
-from hubd.store import Store
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from fakes import RecordingUplink  # noqa: E402
+from fakes import build_hub  # noqa: E402
 
 
 def main(mode: str, state_dir: str) -> None:
@@ -25,7 +22,7 @@ def main(mode: str, state_dir: str) -> None:
     })
     # a new boot each run: monotonic restarts at 0, the wall clock has moved on 2.5 h
     clock = FakeClock(mono=0.0, local=1_700_000_000.0 + (0 if mode == "run" else 2.5 * 3600))
-    daemon = Daemon(config, clock, NoHardware(), RecordingUplink(), Store(state_dir), boot_id=f"boot-{mode}")
+    daemon = build_hub(config, clock, boot_id=f"boot-{mode}")
 
     async def driver():
         await asyncio.sleep(0.01)

@@ -28,6 +28,18 @@ class RecordingUplink(Uplink):
         await asyncio.Event().wait()
 
 
+def build_hub(config, clock, *, hardware=None, uplink=None, store=None, boot_id="test", **options):
+    """The one way the tests assemble a daemon: the config's state directory, no hardware and a
+    recording uplink unless a test brings its own (``options`` go to ``Daemon``)."""
+    from hubd.daemon import Daemon
+    from hubd.seams import NoHardware
+    from hubd.store import Store
+
+    return Daemon(config, clock, hardware if hardware is not None else NoHardware(),
+                  uplink if uplink is not None else RecordingUplink(),
+                  store if store is not None else Store(config.hub.state_dir), boot_id=boot_id, **options)
+
+
 def health_dump(h) -> dict:
     """Everything a ``SensorHealth`` keeps (more than ``state()``: windows, faults, order), in the
     shape of ``health_reference.reference_dump``, to compare two of them whole."""

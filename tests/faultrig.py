@@ -26,7 +26,6 @@ from gpiozero.pins.mock import MockFactory
 from hubd.board import HubHardware
 from hubd.clock import FakeClock
 from hubd.config import parse_config
-from hubd.daemon import Daemon
 from hubd.modem.service import SmsService, SmsTiming
 from hubd.store import Store
 from hubsim.gpio_driver import SensorDrivenPin
@@ -34,7 +33,7 @@ from hubsim.i2c.bus import SimBus
 from hubsim.i2c.ina226 import INA226Sim
 
 from conftest import merge
-from fakes import RecordingUplink
+from fakes import RecordingUplink, build_hub
 from faketime import drive, settle
 
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
@@ -107,8 +106,8 @@ class Rig:
             self.uplink = SmsService(emulator.port, 115200, self.store, self.clock, timing=timing)
         else:
             self.uplink = RecordingUplink()
-        self.daemon = Daemon(self.config, self.clock, self.hardware, self.uplink, self.store, boot_id="rig",
-                             control=False)
+        self.daemon = build_hub(self.config, self.clock, hardware=self.hardware, uplink=self.uplink, store=self.store,
+                               boot_id="rig", control=False)
         self.task: asyncio.Task | None = None
         self.hold_modem = hold_modem  # simulated time stands still while the uplink talks to the modem
 

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from hubd.daemon import STORAGE_CALM_S, Daemon, JournalFormatter
+from hubd.daemon import STORAGE_CALM_S, JournalFormatter
 from hubd.events import Kind
 from hubd.seams import NoHardware
 from hubd.store import Store
 
-from fakes import RecordingUplink
+from fakes import RecordingUplink, build_hub
 
 H = 3600.0
 
@@ -27,8 +27,7 @@ async def settle(rounds=20):
 
 
 def make_daemon(config, clock, hardware=None, uplink=None):
-    return Daemon(config, clock, hardware or NoHardware(), uplink or RecordingUplink(),
-                  Store(config.hub.state_dir), boot_id="b1")
+    return build_hub(config, clock, hardware=hardware, uplink=uplink, boot_id="b1")
 
 
 async def advance(clock, seconds, step=60.0):

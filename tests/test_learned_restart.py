@@ -7,12 +7,9 @@ import numpy as np
 import pytest
 
 from hubd.clock import FakeClock
-from hubd.daemon import Daemon
 from hubd.events import Kind
-from hubd.seams import NoHardware
-from hubd.store import Store
 
-from fakes import RecordingUplink
+from fakes import build_hub
 
 H, M, DAY = 3600.0, 60.0, 86400.0
 MIDNIGHT = 19_700 * DAY  # local midnight, naive
@@ -29,7 +26,7 @@ def day_times(d):
 
 
 def run_days(config, clock, days, boot_id):
-    daemon = Daemon(config, clock, NoHardware(), RecordingUplink(), Store(config.hub.state_dir), boot_id=boot_id)
+    daemon = build_hub(config, clock, boot_id=boot_id)
 
     async def scenario():
         task = asyncio.ensure_future(daemon.run())
@@ -60,7 +57,7 @@ def test_learned_thresholds_survive_a_daemon_restart(make_config):
 
     # a new boot: the monotonic clock starts elsewhere, the wall clock goes on
     reboot = FakeClock(mono=10.0, local=clock.local() + 60.0)
-    second = Daemon(config, reboot, NoHardware(), RecordingUplink(), Store(config.hub.state_dir), boot_id="boot-2")
+    second = build_hub(config, reboot, boot_id="boot-2")
 
     async def start_and_stop():
         task = asyncio.ensure_future(second.run())

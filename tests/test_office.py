@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hubd.core.actions import Audit, Report, SendSms
-from hubd.daemon import Daemon
 from hubd.core.engine import Engine
 from hubd.events import Event, Kind
 from hubd.modem.modem import signal_from_csq
@@ -19,10 +18,9 @@ from hubd.modem.pdu import count_parts
 from hubd.modem.service import SmsService
 from hubd.clock import FakeClock
 from hubd.core.office import BadCommand, OfficeCommands, parse_command, report_text
-from hubd.seams import NoHardware
 from hubd.store import Store
 
-from fakes import RecordingUplink
+from fakes import RecordingUplink, build_hub
 
 H = 3600.0
 OFFICE_NATIONAL, OFFICE = "0312345678", "+81312345678"
@@ -192,7 +190,7 @@ async def settle(rounds=20):
 def test_the_daemon_carries_out_the_office_rules_and_audits_every_refusal(make_config, clock):
     config = make_config(alerts={"prealarm_minutes": 0}, modem={"recipients": [OFFICE_NATIONAL]})
     up = RecordingUplink()
-    daemon = Daemon(config, clock, NoHardware(), up, Store(config.hub.state_dir), boot_id="b1")
+    daemon = build_hub(config, clock, uplink=up, boot_id="b1")
 
     async def scenario():
         task = asyncio.ensure_future(daemon.run())
@@ -274,7 +272,7 @@ def test_a_reload_that_would_leave_nobody_to_text_is_refused(tmp_path, clock):
     state = tmp_path / "state"
     head = f'[hub]\nflat_id = "R-1"\nstate_dir = "{state}"\nsocket = "{tmp_path / "s.sock"}"\n[modem]\n'
     path.write_text(head + f'recipients = ["{OFFICE_NATIONAL}"]\n')
-    daemon = Daemon(load_config(path), clock, NoHardware(), RecordingUplink(), Store(str(state)), boot_id="b1")
+    daemon = build_hub(load_config(path), clock, boot_id="b1")
     path.write_text(head + 'recipients = ["+810000000001"]\n')  # the example's placeholder
     daemon._reload()
     path.write_text(head + "recipients = []\n")

@@ -15,6 +15,7 @@ from hubsim.modem import ModemEmulator
 from hubsim.resident import Resident, collapse, holiday, pir_dies, stays_in_bed
 from hubsim.runner import SimFlat, learned_engine, sim_config
 
+from fakes import build_hub
 from faketime import drive, settle
 
 DAY, HOUR, MIN = 86400.0, 3600.0, 60.0
@@ -331,10 +332,9 @@ def test_restart_is_reported_to_the_office(tmp_path):
         await sc.task
         # the same state directory, a new daemon, twenty minutes later (a power cut)
         sc.clock.advance(20 * MIN)
-        from hubd.daemon import Daemon
         from hubd.core.engine import Engine
-        sc.daemon = Daemon(sc.config, sc.clock, sc.flat.hardware, sc.flat.uplink, sc.flat.store, boot_id="sim-2",
-                           engine_factory=Engine, control=False)
+        sc.daemon = build_hub(sc.config, sc.clock, hardware=sc.flat.hardware, uplink=sc.flat.uplink,
+                             store=sc.flat.store, boot_id="sim-2", engine_factory=Engine, control=False)
         sc.task = asyncio.ensure_future(sc.daemon.run())
         await sc.settle()
         log = await sc.deliveries(matching="restarted")

@@ -341,7 +341,7 @@ FAULTS = ("stuck_mat", "pulse_seat", "inverted_reed", "chatter_pir", "missed_doo
 #: It trades false alarms against delay on the cuts. (Held-mat and absence limits are not in
 #: it: cuts at home release the mats, so a laxer limit would cost nothing the backtest sees;
 #: ``cold_start_hours`` is not either: with a population prior there is no cold start.)
-GRID = {"prior_half_life_days": (1.0, 2.0, 4.0), "margin_minutes": (60.0, 120.0)}
+GRID = {"prior_half_life_days": (1.0, 2.0), "margin_minutes": (60.0, 120.0), "early_margin": (0.0, 0.5, 1.0)}
 #: the homes the population prior is built from are other seeds of the same residents (and a
 #: worker with long weekdays that is never scored): a home is left out by its base name
 PRIOR_SEED = 100

@@ -277,10 +277,10 @@ def test_backtest_refuses_a_log_that_ends_before_the_first_cut_window():
     assert backtest(routine(3), cut_from_days=(1,), cuts=5).home_days > 0
 
 
-def test_backtest_cli_json_is_the_same_protocol_as_the_benchmark(real, capsys):
+def test_backtest_cli_json_is_the_same_protocol_as_the_benchmark(real, real_log, capsys):
     from hubd import cli
 
-    assert cli.main(["backtest", str(DATA), "--json", "--cuts", "40", "--seed", "3"]) == 0
+    assert cli.main(["backtest", real_log, "--json", "--cuts", "40", "--seed", "3"]) == 0
     data = json.loads(capsys.readouterr().out)
     expected = backtest(real, cuts=40, seed=3).as_dict()
     assert data["methods"] == json.loads(json.dumps(expected["methods"]))

@@ -296,12 +296,13 @@ class RefDetector:
         w = (0.5 ** (1 / p.prior_half_life_days)) ** self.learned_days
         has_prior = any(x > 0 for rows in (self.prior_hist, self.prior_rhist) for row in rows for x in row)
         learned = self.learned_days >= p.min_learn_days or has_prior
+        factor = p.margin_factor * (1.0 + p.early_margin / max(1.0, self.learned_days))
         for rows, prior, margin, name in ((self.hist, self.prior_hist, p.margin_minutes, "thr"),
                                           (self.rhist, self.prior_rhist, p.residual_margin_minutes, "rthr")):
             blend = [[h + w * x for h, x in zip(hr, pr)] for hr, pr in zip(rows, prior)]
             values, rules = ref_slot_thresholds(
                 blend, self.edges, p.quantile, p.robust_days, p.slot_min_weight, p.sparse_pool_slots, p.drift_slots,
-                p.margin_factor, margin * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
+                factor, margin * 60, p.min_threshold_minutes * 60, p.cold_start_hours * 3600,
                 p.max_inactivity_hours * 3600, learned)
             if name == "thr":
                 self.thr, self.rule = values, rules

@@ -389,6 +389,16 @@ def absence_limit_of_type(home_row, prior_row, w, edges, q, robust, factor, min_
     return limit, learned
 
 
+P_EARLY_MARGIN = KERNEL_LAYOUT.index("early_margin")
+
+
+@njit(cache=True)
+def early_margin_factor(margin_factor, early, learned_days):
+    """The inactivity margin factor while few days are learned: raised by ``early / days``
+    (a home's first nights say little of its longest normal one), back to the factor as days come."""
+    return margin_factor * (1.0 + early / max(1.0, learned_days))
+
+
 @njit(cache=True)
 def learned_limits(hist, thr, abs_hist, pv, edges, learned_days, sv):
     """Refresh every learned limit from the histograms: per-slot inactivity thresholds
@@ -412,6 +422,7 @@ def learned_limits(hist, thr, abs_hist, pv, edges, learned_days, sv):
                 has_prior = True
     blend = blend_prior(hist[:2 * n], hist[2 * n:], w)
     learned = learned_days >= min_learn_days or has_prior
+    mfac = early_margin_factor(mfac, pv[P_EARLY_MARGIN], learned_days)
     slot_thresholds(blend[:n], edges, q, robust, slot_min_w, pool, drift, mfac, msec, floor_s, cold_s, safety_s,
                     learned, thr[0:2])
     slot_thresholds(blend[n:], edges, q, robust, slot_min_w, pool, drift, mfac, resid_msec, floor_s, cold_s,

@@ -63,6 +63,7 @@ class DetectorParams:
     # --- population prior (hubd/detector/prior.py) ----------------------------------------
     prior_days: float = _p(30.0, 0.0, 365.0, "weight of the population prior on the first day, in pseudo-days (0: no prior, cold start); 0..365")
     prior_half_life_days: float = _p(1.0, 0.5, 365.0, "the prior's weight halves with every this many days the home has learned (absences: absences of that day type seen); 0.5..365")
+    early_margin: float = _p(0.0, 0.0, 2.0, "while few days are learned, the inactivity limits' margin factor is raised by this divided by the learned days (a few nights say little of the longest normal one); 0..2")
     # --- appliances as presence (a screen or console in use) --------------------------------
     appliance_vary_watts: float = _p(5.0, 0.5, 500.0, "while an appliance is on, a reading that differs from the previous one by more than this (or the fraction below of its in-use level) is a person using it, W; 0.5..500")
     appliance_vary_fraction: float = _p(0.1, 0.0, 1.0, "the same as a fraction of the appliance's learned in-use level; 0..1")
@@ -158,6 +159,7 @@ class DetectorParams:
             "robust_days": self.robust_days,
             "residual_margin_seconds": self.residual_margin_minutes * m,
             "prior_decay": 0.5 ** (1.0 / self.prior_half_life_days),
+            "early_margin": self.early_margin,
             "appliance_vary_watts": self.appliance_vary_watts,
             "appliance_vary_fraction": self.appliance_vary_fraction,
             "appliance_level_tau_seconds": self.appliance_level_tau_minutes * m,
@@ -209,6 +211,7 @@ KERNEL_LAYOUT = (
     "robust_days",
     "residual_margin_seconds",
     "prior_decay",
+    "early_margin",
     "appliance_vary_watts",
     "appliance_vary_fraction",
     "appliance_level_tau_seconds",

@@ -8,7 +8,8 @@ from hubd.core.messages import TEMPLATES, WORDS, clock_time, duration, heartbeat
 from hubd.core.engine import AWAY, HOME, PAUSED
 from hubd.modem.pdu import count_parts
 
-WORST = dict(flat="ABCDEFGHIJKLMNOP", id=99999, key="bathroom_pir_2f_", silence_s=99 * 3600 + 59 * 60)
+WORST = dict(flat="ABCDEFGHIJKLMNOP", id=99999, key="bathroom_pir_2f_", silence_s=99 * 3600 + 59 * 60,
+             detail={"reasons": ["stuck", "inverted", "chatter", "nack"]})
 REPORTS = ("heartbeat", "status")  # built from facts by heartbeat() / status_reply(), tested below
 DEC_31_23_59 = 365 * 86400.0 - 60  # 1970-12-31 23:59 local
 
@@ -146,3 +147,29 @@ def test_the_office_guide_explains_every_message_type():
     guide = open("docs/office.md", encoding="utf-8").read()
     kinds = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved"}
     assert [k for k in sorted(kinds) if f"`{k}`" not in guide] == []
+
+
+@pytest.mark.parametrize("language, reasons, shown", [
+    ("en", ["stuck"], " (stuck)"), ("ja", ["stuck"], "（固着）"), ("en", ["chatter", "storage"], " (chattering, storage)"),
+    ("ja", ["inverted"], "（値が逆）"), ("en", [], ""),
+])
+def test_a_sensor_fault_says_why_for_the_technician(language, reasons, shown):
+    text = render("sensor_fault", language, flat="A-101", id=7, key="bed_mat", detail={"reasons": reasons})
+    assert shown in text and "bed_mat" in text and ("()" not in text and "（）" not in text)
+    assert render("sensor_fault", language, flat="A-101", id=7, key="pir", detail={"reason": "chatter"}) == \
+        render("sensor_fault", language, flat="A-101", id=7, key="pir", detail={"reasons": ["chatter"]})
+
+
+def test_the_policy_texts_the_reason_the_finding_gave():
+    from hubd.config import parse_config
+    from hubd.core.alerts import AlertPolicy
+    from hubd.core.actions import SendSms
+    from hubd.findings import SYSTEM, Finding
+
+    config = parse_config({"modem": {"recipients": ["+810000000001"]}, "alerts": {"prealarm_minutes": 0}})
+    policy = AlertPolicy(config.alerts, ["+810000000001"], "A-101", "en")
+    fault = Finding("sensor_fault", SYSTEM, 0.0, 0.0, key="bed_mat", detail={"reasons": ["stuck"]})
+    texts = []
+    for mono in (0.0, 600.0, 1200.0):
+        texts += [a.text for a in policy.update([fault], mono, mono) + policy.tick(mono, mono) if isinstance(a, SendSms)]
+    assert texts and all("sensor bed_mat faulty (stuck)" in t for t in texts)

@@ -195,7 +195,7 @@ class AlertPolicy:
         if to not in alert.notified:
             alert.notified.append(to)
         text = render(alert.type, self.language, flat=self.flat_id, id=alert.id, key=alert.key,
-                      silence_s=mono - alert.since_mono)
+                      silence_s=mono - alert.since_mono, detail=alert.detail)
         return [SendSms(to, text, "system" if alert.category == SYSTEM else "alarm", alert.id),
                 AlertChanged(alert.record())]
 

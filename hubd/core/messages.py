@@ -22,7 +22,7 @@ TEMPLATES = {
         "not_returned": "hubd {flat}: resident out for {silence}, not back. Alert {id}. Reply ACK {id}",
         "stayed_in_place": "hubd {flat}: {key} occupied for {silence}. Alert {id}. Reply ACK {id}",
         "sensor_silent": "hubd {flat}: sensor {key} silent for {silence}. Check it. Alert {id}",
-        "sensor_fault": "hubd {flat}: sensor {key} faulty. Check it. Alert {id}",
+        "sensor_fault": "hubd {flat}: sensor {key} faulty{reason}. Check it. Alert {id}",
         "uplink_down": "hubd {flat}: office link failing. Alert {id}",
         "uplink_degraded": "hubd {flat}: hub cannot read SMS, so ACK/STATUS/TEST texts are not seen. "
                            "Alerts still sent. Alert {id}",
@@ -53,7 +53,7 @@ TEMPLATES = {
         "not_returned": "hubd {flat}: 外出から{silence}未帰宅。警報{id}。ACK {id}で応答",
         "stayed_in_place": "hubd {flat}: {key}に{silence}在席。警報{id}。ACK {id}で応答",
         "sensor_silent": "hubd {flat}: {key}が{silence}無反応。要点検。警報{id}",
-        "sensor_fault": "hubd {flat}: {key}故障。要点検。警報{id}",
+        "sensor_fault": "hubd {flat}: {key}故障{reason}。要点検。警報{id}",
         "uplink_down": "hubd {flat}: 通信障害。警報{id}",
         "uplink_degraded": "hubd {flat}: SMS受信障害。ACK等の返信は届きません。通知の送信は正常。警報{id}",
         "monitoring_paused_too_long": "hubd {flat}: 見守り停止が{silence}継続。警報{id}",
@@ -83,6 +83,13 @@ WORDS = {
     "ja": {"home": "見守り中", "away": "外出中", "paused": "停止中", "none": "なし", "unknown": "不明"},
 }
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# why a sensor is faulty, for the technician (``sensor_fault``'s reasons: the detector's judgement
+# of its behaviour, sensor health's rate rule, the device's own report); others are shown as named
+REASONS = {
+    "en": {"stuck": "stuck", "inverted": "reads inverted", "chatter": "chattering"},
+    "ja": {"stuck": "固着", "inverted": "値が逆", "chatter": "誤作動多発"},
+}
+MAX_REASON_CHARS = {"en": 40, "ja": 16}  # reasons that would not fit are left out: the text stays one SMS part
 MAX_SHOWN_COUNT = 99  # a larger count is shown as "99+": the text stays one SMS part
 
 
@@ -107,7 +114,27 @@ def render(kind: str, language: str, alert_type: str = "", **values) -> str:
     values.setdefault("silence", "?")
     values.setdefault("key", "")
     values.setdefault("id", "")
+    values["reason"] = fault_reason(values.pop("detail", None) or {}, language)
     return template.format(**values)
+
+
+def fault_reason(detail: dict, language: str = "en") -> str:
+    """`` (stuck)`` / ``（固着）`` from a finding's detail (``reasons`` list or one ``reason``); "" if none."""
+    names = detail.get("reasons") or ([detail["reason"]] if detail.get("reason") else [])
+    if isinstance(names, dict):
+        names = list(names)
+    words = REASONS.get(language, REASONS["en"])
+    sep, room = ("・" if language == "ja" else ", "), MAX_REASON_CHARS.get(language, MAX_REASON_CHARS["en"])
+    text = ""
+    for name in names:
+        word = words.get(str(name), str(name))
+        joined = f"{text}{sep}{word}" if text else word
+        if len(joined) > room:
+            break
+        text = joined
+    if not text:
+        return ""
+    return f"（{text}）" if language == "ja" else f" ({text})"
 
 
 def _word(name: str, language: str) -> str:

@@ -16,7 +16,7 @@ import io
 import math
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from hubd.replay import bulk_kernels as bk
 from hubd.detector.base import FixedTimerDetector
@@ -245,8 +245,12 @@ def test_fixed_advance_matches_the_fixed_timer(steps, held_limit, a_frac, tl_fra
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.floats(-2e9, 2e10, allow_nan=False).map(lambda x: round(x, 3)),
+@given(st.one_of(st.floats(-2e9, 2e10, allow_nan=False).map(lambda x: round(x, 3)),
+                st.floats(-1e12, 1e12, allow_nan=False, allow_subnormal=True)),
        st.floats(1.0, 3e5, allow_nan=False))
+@example(since=-7200.0, limit=7200.0)  # a hold from before this boot: due at 0.0 (a one-double walk never ended)
+@example(since=-1.0, limit=1.0)
+@example(since=-1e-300, limit=1.0)
 def test_first_visible_is_the_first_double_a_check_shows(since, limit):
     t = bk.first_visible(since, limit, since + limit)
     assert t - since >= limit

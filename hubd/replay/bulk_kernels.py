@@ -151,18 +151,40 @@ def run_calls(mono, local, kind, slot, value, inside, sc, rp, tm, hf, hi, days, 
 # ------------------------------------------------------------------ fixed timer
 @njit(cache=True)
 def first_visible(since, limit, due):
-    """The earliest time t (a double) with ``t - since >= limit``: when ``check`` first shows it."""
-    t = due
-    if t - since >= limit:
-        while True:
-            p = np.nextafter(t, -np.inf)
-            if p - since >= limit:
-                t = p
-            else:
-                return t
-    while t - since < limit:
-        t = np.nextafter(t, np.inf)
-    return t
+    """The earliest time t (a double) with ``t - since >= limit``: when ``check`` first shows it.
+
+    ``t - since`` never falls as t grows, so the answer is found by bracketing it from
+    ``due = since + limit`` (usually one double away) and bisecting: a walk one double at a
+    time would not end near zero (a hold since before this boot, rebased to -limit, has
+    ``due`` at 0.0, with ~10^18 doubles below it that all still pass)."""
+    if not (math.isfinite(due) and math.isfinite(since)):
+        return due
+    if due - since >= limit:
+        hi = due
+        lo = np.nextafter(due, -np.inf)
+        step = due - lo
+        while lo - since >= limit:
+            hi = lo
+            step *= 2.0
+            lo = due - step
+    else:
+        lo = due
+        hi = np.nextafter(due, np.inf)
+        step = hi - due
+        while not (hi - since >= limit):
+            lo = hi
+            step *= 2.0
+            hi = due + step
+    while True:  # lo is not shown, hi is
+        mid = lo + (hi - lo) * 0.5
+        if not (lo < mid < hi):
+            mid = np.nextafter(lo, np.inf)
+            if mid >= hi:
+                return hi
+        if mid - since >= limit:
+            hi = mid
+        else:
+            lo = mid
 
 
 @njit(cache=True)

@@ -3,8 +3,9 @@
 * ``parse_csv`` / ``replay.loader.load_event_log`` against ``events.EventReader``: the same rows,
   the same UTC offsets, the same first error (line and message), on grammar-based and on
   arbitrary text.
-* ``fixed_advance`` against ``FixedTimerDetector``: the same state after the events, and it
-  never names a time later than the first change in what ``check`` shows.
+* ``FixedTimerDetector``'s kernel against the rule written plainly (``fixed_timer_reference``);
+  ``fixed_advance`` against ``FixedTimerDetector`` fed per event: the same state arrays after
+  the events, and it never names a time later than the first change in what ``check`` shows.
 * ``first_visible`` against its definition.
 * ``run_calls`` (the health watcher and the engine's tick schedule) is checked through the
   engine against ``SensorHealth`` and ``Replayer`` in ``test_replay_bulk.py``.
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from hubd.replay import bulk_kernels as bk
 from hubd.detector.base import FixedTimerDetector
 from hubd.events import Event, EventCsvError, EventReader, Kind
+from fixed_timer_reference import ReferenceFixedTimer
 from hubd.replay.loader import load_event_log
 
 
@@ -189,19 +191,40 @@ def _visible(det, t):
     return {f.ident for f in det.check(t, math.nan)}
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(_fixed_step, min_size=1, max_size=60), st.sampled_from([None, 1800.0, 5400.0]),
-       st.floats(0.0, 1.0), st.floats(0.0, 1.0))
-def test_fixed_advance_matches_the_fixed_timer(steps, held_limit, a_frac, tl_frac):
+def _fixed_events(steps):
     t, events = 1_700_000_000.0, []
     for gap, (sid, kind), value in steps:
         t += gap
         events.append(Event(t, t + 3600.0, sid, kind, value))
+    return events
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_fixed_step, min_size=1, max_size=60), st.sampled_from([0.0, 20.0]))
+def test_the_fixed_timer_kernel_keeps_the_plain_rule(steps, on_watts):
+    """``FixedTimerDetector`` (state arrays, ``fixed_kernels.observe``) against the rule written
+    plainly: the same last activity, holds in the same order, the same appliances on."""
+    det, ref = FixedTimerDetector(7200.0, appliance_on_watts=on_watts), ReferenceFixedTimer(on_watts)
+    for ev in _fixed_events(steps):
+        det.observe(ev)
+        ref.observe(ev)
+        assert (det.last_activity_mono, det.last_activity_local) == (ref.last_activity_mono, ref.last_activity_local)
+        state = det.state()
+        assert state["held_since"] == ref.held_since and list(state["held_since"]) == list(ref.held_since)
+        assert state["held"] == sorted(ref.held_since) and state["appliances_on"] == sorted(ref.appliances_on)
+        idle = None if ref.held_since or ref.last_activity_mono is None else ev.mono - ref.last_activity_mono
+        assert det.status(ev.mono, ev.local)["inactive_seconds"] == idle
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_fixed_step, min_size=1, max_size=60), st.sampled_from([None, 1800.0, 5400.0]),
+       st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_fixed_advance_matches_the_fixed_timer(steps, held_limit, a_frac, tl_frac):
+    events = _fixed_events(steps)
     names = list(dict.fromkeys(e.sensor for e in events))
     mono = np.array([e.mono for e in events])
     local = np.array([e.local for e in events])
     kind = np.array([int(e.kind) for e in events], dtype=np.int64)
-    sensor = np.array([names.index(e.sensor) for e in events], dtype=np.int64)
     value = np.array([e.value for e in events])
     a = int(a_frac * len(events))
     ref = FixedTimerDetector(7200.0, held_limit_seconds=held_limit)
@@ -209,16 +232,10 @@ def test_fixed_advance_matches_the_fixed_timer(steps, held_limit, a_frac, tl_fra
         ref.observe(ev)
     prev = events[a - 1].mono if a else -math.inf
     t_last = prev if not a else prev + tl_frac * (events[a].mono - prev if a < len(events) else 0.0)
-    # the kernel from the same starting state
-    held_since = np.full(len(names), np.nan)
-    held_seq = np.zeros(len(names))
-    for i, (nm, since) in enumerate(ref.held_since.items()):
-        held_since[names.index(nm)], held_seq[names.index(nm)] = since, i
-    app_on = np.array([1.0 if nm in ref.appliances_on else 0.0 for nm in names])
-    st_ = np.array([ref.last_activity_mono if ref.last_activity_mono is not None else np.nan,
-                    ref.last_activity_local if ref.last_activity_local is not None else np.nan,
-                    len(ref.held_since), len(ref.held_since)])
-    first = bk.fixed_advance(mono, local, kind, sensor, value, a, len(events), st_, held_since, held_seq, app_on, 7200.0,
+    # the kernel from the same starting state, on a copy of the detector's arrays
+    sensor = ref.rows([e.sensor for e in events])
+    arrays = [x.copy() for x in ref.arrays()]
+    first = bk.fixed_advance(mono, local, kind, sensor, value, a, len(events), *arrays, 7200.0,
                              np.nan if held_limit is None else held_limit, 0.0, t_last)
     # the reference: the first event k at which check, called at any time after t_last up to the
     # event and just after it, shows something other than at t_last
@@ -238,10 +255,9 @@ def test_fixed_advance_matches_the_fixed_timer(steps, held_limit, a_frac, tl_fra
         # and the change is in the gap before that event or at it, not earlier than the last call
         assert first >= min(t_last, events[ref_first].mono) or first >= (events[ref_first - 1].mono if ref_first else -np.inf)
     # the same state afterwards
-    assert (st_[0], st_[1]) == (ref.last_activity_mono, ref.last_activity_local) or ref.last_activity_mono is None
-    held = sorted((j for j in range(len(names)) if held_since[j] == held_since[j]), key=lambda j: held_seq[j])
-    assert {names[j]: float(held_since[j]) for j in held} == ref.held_since
-    assert list(ref.held_since) == [names[j] for j in held]
+    for got, want in zip(arrays, ref.arrays()):
+        np.testing.assert_array_equal(got, want)
+    assert len(names) == len(ref.names)
 
 
 @settings(max_examples=300, deadline=None)

@@ -121,4 +121,4 @@ def test_the_hold_survives_a_restart_and_old_snapshots_count_it_from_the_last_ac
     del state["held_since"]  # a snapshot written before hold times were kept
     old = FixedTimerDetector(2 * HOUR, held_limit_seconds=HELD_MAX_H * HOUR)
     old.load(state, rebase=lambda m: m)
-    assert old.held_since == {"bed": 100.0}
+    assert old.state()["held_since"] == {"bed": 100.0}

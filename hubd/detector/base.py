@@ -7,25 +7,22 @@ the detector level-based makes it easy to test and to replay in bulk.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from ..events import Event, Kind
 from ..findings import RESIDENT, Finding
+from . import fixed_kernels as fk
 
 
 def is_activity(event: Event, appliance_on_watts: float = 0.0, appliance_was_on: bool = False) -> bool:
-    """Whether an event shows someone moving inside (presence OFF is a movement too).
+    """Whether an event shows someone moving inside (the rule: ``fixed_kernels.is_activity``).
 
-    An appliance counts when it is switched on (``appliance_was_on``: it was on before this
-    event); the level events it sends while on (``hubd.sensors.appliance``) are no hand: a
-    device left running may vary by itself. (The learned detector judges use by its own rule.)"""
-    kind = event.kind
-    if kind is Kind.MOTION or kind is Kind.BUTTON:
-        return event.value > 0
-    if kind is Kind.APPLIANCE:
-        return event.value > appliance_on_watts and not appliance_was_on
-    return True  # door, entrance, presence: any change is a hand or a body
+    (The learned detector judges an appliance's use by its own rule.)"""
+    return fk.is_activity(int(event.kind), float(event.value), float(appliance_on_watts), bool(appliance_was_on))
 
 
 class Detector(ABC):
@@ -67,6 +64,9 @@ class FixedTimerDetector(Detector):
     stopwatch restarts when it is released. With ``held_limit_seconds`` a presence held
     that long is itself a finding (``stayed_in_place``): a bed or seat mat held ON, by a
     person who cannot get up or by a stuck mat, must not hold the timer off forever.
+
+    The state lives in arrays stepped by ``fixed_kernels.observe``, the kernel bulk replay
+    runs too; this class names the sensor rows and reads findings off the arrays.
     """
 
     def __init__(self, limit_seconds: float, appliance_on_watts: float = 0.0,
@@ -76,68 +76,101 @@ class FixedTimerDetector(Detector):
         if held_limit_seconds is not None and held_limit_seconds <= 0:
             raise ValueError("held limit must be positive")
         self.limit = float(limit_seconds)
-        self.appliance_on_watts = appliance_on_watts
+        self.appliance_on_watts = float(appliance_on_watts)
         self.held_limit = None if held_limit_seconds is None else float(held_limit_seconds)
-        self.last_activity_mono: float | None = None
-        self.last_activity_local: float | None = None
-        self.held: set[str] = set()
-        self.held_since: dict[str, float] = {}  # mono each held sensor went ON
-        self.appliances_on: set[str] = set()  # appliances whose last reading was above appliance_on_watts
+        self._clear()
+
+    def _clear(self) -> None:
+        self.st = np.array([math.nan, math.nan, 0.0, 0.0])
+        self.names: list[str] = []
+        self._row: dict[str, int] = {}
+        self.held_since = np.zeros(0)
+        self.held_seq = np.zeros(0)
+        self.app_on = np.zeros(0)
+
+    def rows(self, sensor_ids: Sequence[str]) -> np.ndarray:
+        """The state rows of these sensors, added (not held, appliance off) where new."""
+        new = [s for s in dict.fromkeys(sensor_ids) if s not in self._row]
+        if new:
+            for sensor in new:
+                self._row[sensor] = len(self.names)
+                self.names.append(sensor)
+            k = len(new)
+            self.held_since = np.concatenate((self.held_since, np.full(k, math.nan)))
+            self.held_seq = np.concatenate((self.held_seq, np.full(k, -1.0)))
+            self.app_on = np.concatenate((self.app_on, np.zeros(k)))
+        return np.array([self._row[s] for s in sensor_ids], dtype=np.int64)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The kernel state (``st``, ``held_since``, ``held_seq``, ``app_on``), for bulk replay."""
+        return self.st, self.held_since, self.held_seq, self.app_on
 
     def observe(self, event: Event) -> None:
-        if event.kind is Kind.PRESENCE:
-            if event.value > 0:
-                self.held.add(event.sensor)
-                self.held_since.setdefault(event.sensor, event.mono)
-            else:
-                self.held.discard(event.sensor)
-                self.held_since.pop(event.sensor, None)
-        was_on = event.sensor in self.appliances_on
-        if event.kind is Kind.APPLIANCE:
-            if event.value > self.appliance_on_watts:
-                self.appliances_on.add(event.sensor)
-            else:
-                self.appliances_on.discard(event.sensor)
-        if is_activity(event, self.appliance_on_watts, was_on):
-            self.last_activity_mono = event.mono
-            self.last_activity_local = event.local
+        r = self._row.get(event.sensor)
+        if r is None:
+            r = int(self.rows([event.sensor])[0])
+        fk.observe(self.st, self.held_since, self.held_seq, self.app_on, int(event.kind), r,
+                   float(event.value), float(event.mono), float(event.local), self.appliance_on_watts)
+
+    @property
+    def last_activity_mono(self) -> float | None:
+        return _opt(self.st[fk.F_LAST_MONO])
+
+    @property
+    def last_activity_local(self) -> float | None:
+        return _opt(self.st[fk.F_LAST_LOCAL])
+
+    def _held_rows(self) -> list[int]:
+        """Rows of the held sensors, in the order their holds began."""
+        return sorted(np.flatnonzero(self.held_seq >= 0.0).tolist(), key=lambda r: self.held_seq[r])
 
     def wall_clock_set(self, jump: float, since_mono: float, mono: float) -> None:
-        if self.last_activity_local is not None and self.last_activity_mono is not None \
-                and self.last_activity_mono >= since_mono:
-            self.last_activity_local += jump
+        st = self.st
+        if not math.isnan(st[fk.F_LAST_LOCAL]) and st[fk.F_LAST_MONO] >= since_mono:
+            st[fk.F_LAST_LOCAL] += jump
 
-    def _since(self, mono: float) -> float | None:
-        if self.held or self.last_activity_mono is None:
-            return None
-        return self.last_activity_mono
+    def deadlines(self) -> list[tuple[float, float]]:
+        """(since, limit) of each finding that will hold once its time has run: the stopwatch
+        (none while a presence is held) and each known hold under ``held_limit``."""
+        st = self.st
+        due = [] if st[fk.F_HELD] > 0 or math.isnan(st[fk.F_LAST_MONO]) else [(float(st[fk.F_LAST_MONO]), self.limit)]
+        if self.held_limit is not None:
+            due += [(float(self.held_since[r]), self.held_limit) for r in self._held_rows()
+                    if not math.isnan(self.held_since[r])]
+        return due
 
     def check(self, mono: float, local: float) -> list[Finding]:
         found = []
-        since = self._since(mono)
-        if since is not None and mono - since >= self.limit:
-            found.append(Finding("inactivity", RESIDENT, since, self.limit, detail={"rule": "fixed_timer"}))
+        st = self.st
+        if st[fk.F_HELD] == 0 and not math.isnan(st[fk.F_LAST_MONO]) and mono - st[fk.F_LAST_MONO] >= self.limit:
+            found.append(Finding("inactivity", RESIDENT, float(st[fk.F_LAST_MONO]), self.limit,
+                                 detail={"rule": "fixed_timer"}))
         if self.held_limit is not None:
-            for sensor, held_from in sorted(self.held_since.items()):
+            for sensor, held_from in sorted(self._held_since().items()):
                 if mono - held_from >= self.held_limit:
                     found.append(Finding("stayed_in_place", RESIDENT, held_from, self.held_limit, key=sensor,
                                          detail={"rule": "fixed_timer"}))
         return found
 
     def next_check(self, mono: float) -> float | None:
-        since = self._since(mono)
-        due = [] if since is None else [since + self.limit]
-        if self.held_limit is not None:
-            due += [held_from + self.held_limit for held_from in self.held_since.values()]
+        due = [since + limit for since, limit in self.deadlines()]
         return min(due) if due else None
 
+    def _held_since(self) -> dict[str, float]:
+        return {self.names[r]: float(self.held_since[r]) for r in self._held_rows()
+                if not math.isnan(self.held_since[r])}
+
+    def held(self) -> list[str]:
+        return sorted(self.names[r] for r in self._held_rows())
+
     def status(self, mono: float, local: float) -> dict[str, Any]:
-        since = self._since(mono)
+        st = self.st
+        since = None if st[fk.F_HELD] > 0 else self.last_activity_mono
         return {
             "last_activity_local": self.last_activity_local,
             "inactive_seconds": None if since is None else max(0.0, mono - since),
             "threshold_seconds": self.limit,
-            "held": sorted(self.held),
+            "held": self.held(),
             "inferred": "home",
         }
 
@@ -145,18 +178,32 @@ class FixedTimerDetector(Detector):
         return {
             "last_activity_mono": self.last_activity_mono,
             "last_activity_local": self.last_activity_local,
-            "held": sorted(self.held),
-            "held_since": dict(self.held_since),
-            "appliances_on": sorted(self.appliances_on),
+            "held": self.held(),
+            "held_since": self._held_since(),
+            "appliances_on": sorted(self.names[r] for r in np.flatnonzero(self.app_on > 0.0)),
         }
 
     def load(self, state: dict[str, Any], rebase: Callable[[float], float]) -> None:
+        self._clear()
         mono = state.get("last_activity_mono")
-        self.last_activity_mono = None if mono is None else rebase(mono)
-        self.last_activity_local = state.get("last_activity_local")
-        self.held = set(state.get("held", ()))
+        local = state.get("last_activity_local")
+        self.st[fk.F_LAST_MONO] = math.nan if mono is None else rebase(mono)
+        self.st[fk.F_LAST_LOCAL] = math.nan if local is None else local
+        held = list(state.get("held", ()))
         since = state.get("held_since")
         if since is None:  # saved before hold times were kept: the hold began by the last activity at the latest
-            since = {} if mono is None else {sensor: mono for sensor in self.held}
-        self.held_since = {sensor: rebase(float(t)) for sensor, t in since.items() if sensor in self.held}
-        self.appliances_on = set(state.get("appliances_on", ()))  # older state: the next reading counts once
+            since = {} if mono is None else {sensor: mono for sensor in held}
+        order = [s for s in since if s in held] + [s for s in held if s not in since]
+        rows = self.rows(order)
+        for seq, (sensor, r) in enumerate(zip(order, rows)):
+            self.held_seq[r] = seq
+            if sensor in since:
+                self.held_since[r] = rebase(float(since[sensor]))
+        self.st[fk.F_NEXT_SEQ] = self.st[fk.F_HELD] = len(order)
+        on = list(state.get("appliances_on", ()))  # older state: the next reading counts once
+        rows = self.rows(on)  # (before indexing: adding rows replaces the arrays)
+        self.app_on[rows] = 1.0
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)

@@ -156,52 +156,33 @@ class _LearnedDriver(_Driver):
 
 
 class _FixedDriver(_Driver):
+    """Runs ``FixedTimerDetector``'s own kernel state through ``bulk_kernels.fixed_advance``."""
+
     def __init__(self, run: "BulkRun"):
         super().__init__(run)
         det = self.det = run.detector
         idx = np.flatnonzero(run.inside)
-        self.idx = idx
         self.ins_before = np.concatenate(([0], np.cumsum(run.inside))).astype(np.int64)
-        self.sensor, order, _ = bk.first_appearance(run.sensor[idx], max(1, len(run.names)))
-        names = [run.names[int(i)] for i in order]
-        for nm in list(det.held_since) + sorted(det.appliances_on):
-            if nm not in names:
-                names.append(nm)
-        self.names = names
-        self.arrays = (run.mono[idx], run.local[idx], run.kind[idx], self.sensor, run.value[idx])
+        row_of = det.rows(run.names)
+        self.arrays = (run.mono[idx], run.local[idx], run.kind[idx], row_of[run.sensor[idx]], run.value[idx])
         self.limit = float(det.limit)
         self.held_limit = _nan(det.held_limit)
         self.appliance_on = float(det.appliance_on_watts)
 
     def _save(self):
-        return self.det.state()
+        return [x.copy() for x in self.det.arrays()]
 
     def _load(self, state) -> None:
-        self.det.load(state, _identity)
+        for x, saved in zip(self.det.arrays(), state):
+            np.copyto(x, saved)
 
     def advance(self, target: int, phantoms: bool, t_last: float) -> int:
         det = self.det
         a, b = int(self.ins_before[self.pos]), int(self.ins_before[target])
         self.pos = target
         if b > a:
-            n = len(self.names)
-            held_since = np.full(n, np.nan)
-            held_seq = np.zeros(n)
-            app_on = np.array([1.0 if nm in det.appliances_on else 0.0 for nm in self.names])
-            for i, (nm, t) in enumerate(det.held_since.items()):
-                held_since[self.names.index(nm)] = t
-                held_seq[self.names.index(nm)] = i
-            st = np.array([_nan(det.last_activity_mono), _nan(det.last_activity_local), len(det.held_since),
-                           len(det.held_since)], dtype=np.float64)
-            mono, local, kind, sensor, value = self.arrays
-            first = bk.fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, app_on,
-                                     self.limit, self.held_limit, self.appliance_on, t_last)
-            det.appliances_on = {self.names[j] for j in range(n) if app_on[j] > 0.0}
-            det.last_activity_mono, det.last_activity_local = _opt(st[0]), _opt(st[1])
-            held = [j for j in range(n) if held_since[j] == held_since[j]]
-            held.sort(key=lambda j: held_seq[j])
-            det.held = {self.names[j] for j in held}
-            det.held_since = {self.names[j]: float(held_since[j]) for j in held}
+            first = bk.fixed_advance(*self.arrays, a, b, *det.arrays(), self.limit, self.held_limit,
+                                     self.appliance_on, t_last)
             if first < INF:
                 return int(np.searchsorted(self.run.mono, first, side="left"))
         if target == 0 or not phantoms:
@@ -209,11 +190,8 @@ class _FixedDriver(_Driver):
         # a finding shown for the first time after the last inside event, among outside
         # (autonomous) events only, up to the segment's last event
         tail = float(self.run.mono[target - 1])
-        dues = [] if det.held or det.last_activity_mono is None else [(det.last_activity_mono, self.limit)]
-        if det.held_limit is not None:
-            dues += [(t, det.held_limit) for t in det.held_since.values()]
         first_t = INF
-        for since, limit in dues:
+        for since, limit in det.deadlines():
             due = since + limit
             vis = bk.first_visible(since, limit, due)
             if min(due, vis) <= tail and max(due, vis) >= t_last:

@@ -7,7 +7,7 @@ that matter (alerts, heartbeats, buttons, mode changes, detector findings) go
 through the Python engine. Each kernel has a slow, obvious reference that it must
 match in the tests: the engine (per event) for :func:`run_calls`, which runs sensor
 health through its own kernels (``core.health_kernels``) and asks the engine for its
-deadlines (``Engine.timers``); ``FixedTimerDetector`` for :func:`fixed_advance`,
+deadlines (``Engine.timers``); ``FixedTimerDetector`` (whose kernel it runs) for :func:`fixed_advance`,
 ``events.EventReader`` for :func:`parse_csv` (``tests/test_bulk_kernels.py``,
 ``tests/test_replay_bulk.py``).
 
@@ -24,8 +24,7 @@ import numpy as np
 from numba import njit
 
 from ..core import health_kernels as hk
-
-APPLIANCE = 4
+from ..detector import fixed_kernels as fk
 
 # scheduler state ``sc``
 S_NOW, S_NOWL, S_LEM, S_LEL, S_HAVE, S_POS, S_T, S_L = 0, 1, 2, 3, 4, 5, 6, 7
@@ -40,16 +39,6 @@ DONE, STOP_EVENT, STOP_TICK = 0, 1, 2
 
 
 # ------------------------------------------------------------------ the engine's calls
-@njit(cache=True)
-def is_activity(kind, value, appliance_on, appliance_was_on):
-    """``detector.base.is_activity`` on kind codes (``events.Kind``)."""
-    if kind == 0 or kind == 5:
-        return value > 0.0
-    if kind == APPLIANCE:
-        return value > appliance_on and not appliance_was_on
-    return True
-
-
 @njit(cache=True)
 def _engine_due(t, loc, rp, tm):
     """Whether the engine does something at a call at (t, loc) beyond the detector and the watcher."""
@@ -139,8 +128,8 @@ def run_calls(mono, local, kind, slot, value, inside, sc, rp, tm, hf, hi, days, 
         if not stop and kind[pos] == 5 and value[pos] > 0.0:
             stop = True  # the OK button
         away = rp[R_AWAY_SINCE]
-        if not stop and not math.isnan(away) and inside[pos] and kind[pos] != 3 and kind[pos] != APPLIANCE \
-                and is_activity(kind[pos], value[pos], 0.0, False):
+        if not stop and not math.isnan(away) and inside[pos] and kind[pos] != 3 and kind[pos] != fk.APPLIANCE \
+                and fk.is_activity(kind[pos], value[pos], 0.0, False):
             stop = not (t - away < rp[R_AWAY_RET])  # inside activity may end an away mode
         if stop:
             if watch:
@@ -238,13 +227,11 @@ def with_checks(mono, local, kind, sensor, value):
 @njit(cache=True)
 def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_seq, app_on, limit, held_limit,
                   appliance_on, t_last):
-    """``FixedTimerDetector.observe`` for events [a, b); returns the earliest time at which what
-    ``check`` shows may change (inf: none in these events): a finding falling due (or the
-    engine's tick at its due time), or the event that ends a finding shown.
+    """``FixedTimerDetector`` fed events [a, b) (``fixed_kernels.observe`` on its own state
+    arrays; ``sensor`` holds its rows); returns the earliest time at which what ``check``
+    shows may change (inf: none in these events): a finding falling due (or the engine's
+    tick at its due time), or the event that ends a finding shown.
 
-    ``st``: last activity mono, its local time, the next insertion number, held count.
-    ``held_since[j]``: NaN if sensor j is not held; ``held_seq`` orders ``held_since``'s keys;
-    ``app_on[j]``: 1 if appliance j's last reading was on (its next level event is no switch-on).
     A finding due before ``t_last`` (the last call) is already shown; it matters again
     only when the event that ends it comes.
     """
@@ -252,44 +239,28 @@ def fixed_advance(mono, local, kind, sensor, value, a, b, st, held_since, held_s
     for k in range(a, b):
         tk = mono[k]
         if first == np.inf:
-            last = st[0]
-            if st[3] == 0 and last == last:
+            last = st[fk.F_LAST_MONO]
+            if st[fk.F_HELD] == 0 and not math.isnan(last):
                 due = last + limit
                 vis = first_visible(last, limit, due)
                 if min(due, vis) <= tk:
                     if max(due, vis) >= t_last:
                         first = min(due, vis)
-                    elif is_activity(kind[k], value[k], appliance_on, app_on[sensor[k]] > 0.0):
+                    elif fk.is_activity(kind[k], value[k], appliance_on, app_on[sensor[k]] > 0.0):
                         first = tk
-            if st[3] > 0 and held_limit == held_limit:
+            if st[fk.F_HELD] > 0 and not math.isnan(held_limit):
                 for j in range(held_since.shape[0]):
                     since = held_since[j]
-                    if since != since:
+                    if math.isnan(since):
                         continue
                     due = since + held_limit
                     vis = first_visible(since, held_limit, due)
                     if min(due, vis) <= tk:
                         if max(due, vis) >= t_last:
                             first = min(first, due, vis)
-                        elif kind[k] == 1 and sensor[k] == j and not value[k] > 0.0:
+                        elif kind[k] == fk.PRESENCE and sensor[k] == j and not value[k] > 0.0:
                             first = min(first, tk)
-        s = sensor[k]
-        if kind[k] == 1:
-            if value[k] > 0.0:
-                if held_since[s] != held_since[s]:
-                    held_since[s] = tk
-                    held_seq[s] = st[2]
-                    st[2] += 1.0
-                    st[3] += 1.0
-            elif held_since[s] == held_since[s]:
-                held_since[s] = np.nan
-                st[3] -= 1.0
-        was_on = app_on[s] > 0.0
-        if kind[k] == APPLIANCE:
-            app_on[s] = 1.0 if value[k] > appliance_on else 0.0
-        if is_activity(kind[k], value[k], appliance_on, was_on):
-            st[0] = tk
-            st[1] = local[k]
+        fk.observe(st, held_since, held_seq, app_on, kind[k], sensor[k], value[k], tk, local[k], appliance_on)
     return first
 
 

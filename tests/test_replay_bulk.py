@@ -24,7 +24,7 @@ from hubd.config import parse_config
 from hubd.events import EventBatch
 from hubd.core.engine import Engine
 from hubd.events import Event, Kind, events_to_csv, read_events
-from hubd.replay.per_event import Replayer
+from hubd.replay.per_event import Replayer, replay
 from hubd.replay.bulk import feed_batch, handle_batch, replay_log
 from hubd.replay.loader import load_event_log
 
@@ -37,13 +37,7 @@ OFFICE = {"modem": {"recipients": ["+8100000001", "+8100000002"]}}
 # ----------------------------------------------------------------------------- helpers
 def per_event(engine: Engine, events, until=None, last=None) -> list:
     out: list = []
-    runner = Replayer(engine, on_actions=out.extend, last=last)
-    for ev in events:
-        if until is not None and ev.mono > until:
-            break
-        runner.feed(ev)
-    if until is not None:
-        runner.advance_to(until)
+    replay(events, engine.config, until, engine=engine, on_actions=out.extend, last=last)
     return out
 
 

@@ -93,9 +93,11 @@ class Replayer:
 
 
 def replay(events: Iterable[Event], config: Config, until_mono: float | None = None,
-           on_alert: Callable[[dict[str, Any]], None] | None = None, engine: Engine | None = None) -> ReplayStats:
+           on_alert: Callable[[dict[str, Any]], None] | None = None, engine: Engine | None = None,
+           on_actions: Callable[[list], None] | None = None, last: Event | None = None) -> ReplayStats:
+    """Feed ``events`` (up to ``until_mono``) one at a time; ``on_actions``, ``last``: as for :class:`Replayer`."""
     engine = engine or Engine(config)
-    runner = Replayer(engine, on_alert)
+    runner = Replayer(engine, on_alert, on_actions=on_actions, last=last)
     for event in events:
         if until_mono is not None and event.mono > until_mono:
             break

@@ -97,14 +97,20 @@ def _pulses(t: float, end: float, every_s: float, rng: random.Random, length: fl
 
 
 @dataclass(frozen=True)
-class MatStuck(_Quirk):
-    reason: ClassVar[str] = "stuck"
+class _ForHours(_Quirk):
+    """A quirk that lasts ``hours`` from ``start``."""
+
     sensor: str
     start: float
     hours: float
 
     def span(self, ctx: QuirkContext) -> Span:
         return self.start, self.start + self.hours * HOUR
+
+
+@dataclass(frozen=True)
+class MatStuck(_ForHours):
+    reason: ClassVar[str] = "stuck"
 
     def apply(self, intervals, span, ctx):
         return intervals + [[span[0], span[1]]]
@@ -181,15 +187,9 @@ class ReedInverted(_Quirk):
 
 
 @dataclass(frozen=True)
-class PirChatters(_Quirk):
+class PirChatters(_ForHours):
     reason: ClassVar[str] = "chatter"
-    sensor: str
-    start: float
-    hours: float
     bursts_per_hour: float = 6.0
-
-    def span(self, ctx: QuirkContext) -> Span:
-        return self.start, self.start + self.hours * HOUR
 
     def apply(self, intervals, span, ctx):
         a, b = span

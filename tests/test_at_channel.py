@@ -150,6 +150,31 @@ def test_reply_lines_exclude_urcs_that_arrive_mid_command(make_pty):
     assert urcs == ['+CMTI: "SM",2', "+CREG: 1"]
 
 
+def test_answers_left_unread_by_an_earlier_process_are_not_taken_for_ours(make_pty):
+    """A hub killed mid-send leaves ``+CMGS: 7`` / ``OK`` in the port. The next hub must not take
+    that OK for the answer to its first AT: with a modem slower than the settle pause, every
+    answer after it would be one behind (here AT+CSQ would get a bare OK). pyserial's open
+    discards the unread input; this holds any other port factory to the same."""
+    slow = {line: [(0.2, answer)] for line, answer in
+            {"AT": b"\r\nOK\r\n", "ATE0": b"\r\nOK\r\n", "AT+CMEE=1": b"\r\nOK\r\n",
+             "AT+CSQ": b"\r\n+CSQ: 21,99\r\n\r\nOK\r\n"}.items()}
+    pty = make_pty(simple_modem(slow))
+    pty.send(b"\r\n+CMGS: 7\r\n\r\nOK\r\n")  # the earlier process's answer, never read
+
+    async def body():
+        channel = channel_for(pty, settle=0.05, sync_timeout=1.0, command_timeout=1.0)
+        late: list[str] = []
+        channel.add_urc_handler(lambda line: late.append(line.text))
+        await channel.open()
+        response = await channel.command("AT+CSQ")
+        channel.close()
+        return response, late
+
+    response, late = run(body())
+    assert response.texts() == ["+CSQ: 21,99"]
+    assert "+CMGS: 7" not in late  # not credited to a send of this process either
+
+
 def test_open_wakes_with_esc_retries_at_and_turns_echo_off(make_pty):
     calls = {"AT": 0}
 

@@ -175,6 +175,48 @@ def test_answers_left_unread_by_an_earlier_process_are_not_taken_for_ours(make_p
     assert "+CMGS: 7" not in late  # not credited to a send of this process either
 
 
+def test_a_late_send_answer_mid_command_keeps_its_ok_to_itself(make_pty):
+    """``+CMGS: 7`` / ``OK`` of a send that timed out (or of an earlier process's, still on
+    its way when this one opened) arrives while AT+CSQ waits. That OK closes the late send,
+    not AT+CSQ: taken for AT+CSQ's answer it would leave every answer after it one behind."""
+    pty = make_pty(simple_modem({"AT+CSQ": [(0.0, b"\r\n+CMGS: 7\r\n\r\nOK\r\n"),
+                                            (0.05, b"\r\n+CSQ: 21,99\r\n\r\nOK\r\n")]}))
+
+    async def body():
+        channel = channel_for(pty)
+        late: list[str] = []
+        channel.add_urc_handler(lambda line: late.append(line.text))
+        await channel.open()
+        csq = await channel.command("AT+CSQ")
+        after = await channel.command("AT")  # the next command gets its own OK, not CSQ's
+        channel.close()
+        return csq, after, late
+
+    csq, after, late = run(body())
+    assert csq.texts() == ["+CSQ: 21,99"] and after.final.ok
+    assert late == ["+CMGS: 7"]  # still reported: that SMS did go
+    assert pty.lines[-2:] == ["AT+CSQ", "AT"]
+
+
+def test_a_late_send_answer_before_the_prompt_is_not_this_sends(make_pty):
+    """The same answer arriving after AT+CMGS but before its prompt: our PDU has not gone, so
+    neither the ``+CMGS: 7`` nor its OK is ours; the send goes on to the prompt and its own answer."""
+    pty = make_pty(simple_modem({"AT+CMGS=5": [(0.0, b"\r\n+CMGS: 7\r\n\r\nOK\r\n"), (0.05, b"\r\n> ")],
+                                 "0011AABBCC": b"\r\n+CMGS: 8\r\n\r\nOK\r\n"}))
+
+    async def body():
+        channel = channel_for(pty)
+        late: list[str] = []
+        channel.add_urc_handler(lambda line: late.append(line.text))
+        await channel.open()
+        response = await channel.send_pdu(5, "0011AABBCC")
+        channel.close()
+        return response, late
+
+    response, late = run(body())
+    assert response.texts() == ["+CMGS: 8"] and late == ["+CMGS: 7"]
+
+
 def test_open_wakes_with_esc_retries_at_and_turns_echo_off(make_pty):
     calls = {"AT": 0}
 

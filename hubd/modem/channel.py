@@ -143,6 +143,7 @@ class AtChannel:
         self.on_closed: Callable[[str], None] | None = None
         self.closed_reason: str | None = "not opened"
         self.pdu_unanswered = False  # a PDU went to the modem and its +CMGS/error has not come (yet)
+        self._late_send_final = False  # a +CMGS came with no send waiting: its OK is next
 
     # -- lifecycle ---------------------------------------------------------------
     @property
@@ -176,6 +177,7 @@ class AtChannel:
             raise ChannelClosed(f"cannot open {self.port}: {exc}") from exc
         self._serial = port
         self._reader.reset()
+        self._late_send_final = False
         self._synced = False
         self.closed_reason = None
         self._last_io = time.monotonic()
@@ -400,7 +402,12 @@ class AtChannel:
     def _dispatch(self, line: Line) -> None:
         log.debug("modem < %s %r%s", line.kind.value, line.text, f" + PDU {line.pdu}" if line.pdu else "")
         exchange = self._exchange
-        if line.kind is LineKind.URC or (line.kind is LineKind.REPLY and exchange is None):
+        late_send = line.text.lstrip().upper().startswith("+CMGS:") and (
+            line.kind is LineKind.URC or exchange is None
+            or (exchange.prompt is not None and not exchange.prompt.done()))  # before our PDU went: not ours
+        if line.kind is LineKind.URC or (line.kind is LineKind.REPLY and exchange is None) or late_send:
+            if late_send:
+                self._late_send_final = True  # the final right behind it is that send's, not ours
             for handler in list(self._handlers):
                 try:
                     handler(line)
@@ -415,7 +422,11 @@ class AtChannel:
             else:
                 log.debug("prompt with no PDU to send: ignored")
         elif line.kind is LineKind.FINAL:
-            if exchange is not None and not exchange.done.done():
+            if self._late_send_final:
+                self._late_send_final = False
+                log.info("final result %r closes a late +CMGS: not the answer to %s", line.text,
+                         exchange.spec.command if exchange is not None else "anything waiting")
+            elif exchange is not None and not exchange.done.done():
                 final = parse_final(line.text)
                 assert final is not None
                 exchange.done.set_result(final)

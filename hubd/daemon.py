@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 import zlib
@@ -47,9 +49,24 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(f"<{prio}>{record.name}: {line}" for line in text.splitlines() or [""])
 
 
-def setup_logging(level: str = "info") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JournalFormatter("%(message)s"))
+def stderr_is_journal(stream: Any = None, environ: Any = None) -> bool:
+    """Whether ``stream`` (stderr) is the journal: systemd sets JOURNAL_STREAM to its device:inode."""
+    stream = sys.stderr if stream is None else stream
+    wanted = (os.environ if environ is None else environ).get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return wanted == f"{st.st_dev}:{st.st_ino}"
+
+
+def setup_logging(level: str = "info", stream: Any = None, environ: Any = None) -> None:
+    """Priority prefixes for the journal; on a terminal (``hubd run`` by hand) the time and level instead."""
+    handler = logging.StreamHandler(stream)
+    if stderr_is_journal(handler.stream, environ):
+        handler.setFormatter(JournalFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

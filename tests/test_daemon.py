@@ -169,6 +169,31 @@ def test_journal_formatter_prefixes_priority():
     assert JournalFormatter("%(message)s").format(rec) == "<4>hubd.modem: line one\n<4>hubd.modem: line two"
 
 
+def test_log_lines_carry_priority_prefixes_only_for_the_journal(tmp_path):
+    """Under systemd (JOURNAL_STREAM names stderr) journald reads ``<4>``; a technician running
+    ``hubd run`` in a terminal gets the time and the level in words instead."""
+    import logging
+
+    from hubd.daemon import setup_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        with open(tmp_path / "stderr.log", "w+") as stream:
+            st = os.fstat(stream.fileno())
+            for environ in ({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}, {"JOURNAL_STREAM": "1:2"}, {}):
+                setup_logging("info", stream=stream, environ=environ)
+                logging.getLogger("hubd.modem").warning("modem gone")
+            stream.seek(0)
+            lines = stream.read().splitlines()
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    assert lines[0] == "<4>hubd.modem: modem gone"
+    for line in lines[1:]:  # another stream's JOURNAL_STREAM, or none: a terminal
+        assert not line.startswith("<") and line.endswith(" WARNING hubd.modem: modem gone")
+    assert len(lines) == 3
+
+
 def test_kill_9_then_restart_keeps_last_activity_and_alert_state(tmp_path):
     state = str(tmp_path / "state")
     child = [sys.executable, os.path.join(os.path.dirname(__file__), "daemon_child.py")]

@@ -133,10 +133,29 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
+    from .sensors.gpio import GpioSetupError
 
     config = with_secrets(load_config(args.config))
     check_runnable(config)
-    return run_daemon(config)
+    try:
+        return run_daemon(config)
+    except GpioSetupError as exc:
+        print(f"hubd run: {exc}", file=sys.stderr)
+        print(f"next: {_gpio_advice(exc)}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _gpio_advice(exc: BaseException) -> str:
+    """What to do about a GPIO set-up failure: no GPIO on this machine at all, or one pin."""
+    from gpiozero.exc import BadPinFactory
+
+    cause = exc.__cause__
+    if isinstance(cause, BadPinFactory):
+        return ("this machine has no GPIO gpiozero can use. On the hub's Raspberry Pi install "
+                "python3-lgpio; to try the hub anywhere else run 'hubd sim' (a simulated flat), "
+                "or GPIOZERO_PIN_FACTORY=mock hubd run ... (mock pins: no sensor will ever change)")
+    return ("check the sensor's pin in the config (BCM numbers), that no other program holds it, "
+            "and that the service user is in the gpio group")
 
 
 def cmd_sim(args: argparse.Namespace) -> int:

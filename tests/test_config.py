@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import re
 import sys
 
@@ -136,6 +137,28 @@ def test_the_example_says_its_numbers_are_placeholders_and_run_refuses_them(caps
     err = capsys.readouterr().err
     assert "modem.recipients[0] = '+810000000001'" in err and "placeholder" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_run_without_gpio_says_so_in_two_lines_and_what_to_do(tmp_path):
+    """Off a Pi (no pin factory gpiozero can load): no traceback, the sensor and pin, then
+    the next step (hubd sim, or mock pins)."""
+    import subprocess
+
+    text = open(EXAMPLE, encoding="utf-8").read()
+    for i, number in enumerate(EXAMPLE_NUMBERS):
+        text = text.replace(number, f"+8190{i:08d}")
+    text = text.replace('port = "/dev/ttyUSB2"', f'port = "{tmp_path / "no-modem"}"')
+    config = tmp_path / "config.toml"
+    config.write_text(text.replace('state_dir = "/var/lib/hubd"', f'state_dir = "{tmp_path / "state"}"'), "utf-8")
+    env = dict(os.environ, GPIOZERO_PIN_FACTORY="no-such-factory")
+    env.pop("JOURNAL_STREAM", None)
+    run = subprocess.run([sys.executable, "-m", "hubd", "run", "--config", str(config)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    tail = run.stderr.strip().splitlines()[-2:]
+    assert tail[0].startswith("hubd run: sensor 'hall_pir' (motion) on pin 17:")
+    assert tail[1].startswith("next: this machine has no GPIO") and "hubd sim" in tail[1]
+    assert "PinFactoryFallback" not in run.stderr
 
 
 def test_run_refuses_a_config_with_no_recipient(tmp_path, capsys):

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
 from gpiozero import DigitalInputDevice
+from gpiozero.exc import PinFactoryFallback
 
 from ..clock import Clock
 from ..events import Kind
@@ -335,7 +337,9 @@ class GpioBoard:
                 if spec.id in self.devices:
                     raise GpioSetupError(f"sensor {spec.id!r} is listed twice")
                 try:
-                    self.devices[spec.id] = self._build(spec)
+                    with warnings.catch_warnings():  # which libraries gpiozero tried: the error says what it found
+                        warnings.simplefilter("ignore", PinFactoryFallback)
+                        self.devices[spec.id] = self._build(spec)
                 except GpioSetupError:
                     raise
                 except Exception as exc:

@@ -87,7 +87,10 @@ def show_status(d: dict[str, Any]) -> list[str]:
         lines.append(row("mode", f"{mode['name'].upper()} by {mode['set_by'] or '?'}"))
         lines.append(row("", f"until {when(mode['until'], now)} ({duration(mode['remaining_seconds'])} left)"))
     act = d["activity"]
-    ago = "" if act["inactive_seconds"] is None else f", {duration(act['inactive_seconds'])} ago"
+    if act["inactive_seconds"] is not None:
+        ago = f", {duration(act['inactive_seconds'])} ago"
+    else:
+        ago = "; not counting while a sensor is held" if act["held"] else ""
     lines.append(row("activity", f"last {when(act['last'], now)}{ago}"))
     if act["threshold_seconds"] is not None:
         rule = f" ({act['threshold_rule']})" if act["threshold_rule"] else ""

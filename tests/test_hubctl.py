@@ -130,6 +130,18 @@ def test_status_shows_trouble_plainly(hub):
     assert f"#{alert_id} inactivity ALARM" in out and "1 open" in out
 
 
+def test_status_while_a_mat_is_held_says_the_silence_is_not_counted(hub):
+    """A held bed or seat mat is someone there: status shows no "0 s ago" (issue 16), and names the mat."""
+    from hubd.hubctl import show_status
+
+    hub.trigger("hall")
+    data = run_json(hub, "status")
+    data["activity"].update(inactive_seconds=None, held=["bed_mat"])  # what the detectors report while held
+    text = "\n".join(show_status(data))
+    assert "not counting while a sensor is held" in text and " ago" not in text.split("activity", 1)[1].splitlines()[0]
+    assert "bed_mat" in text
+
+
 # -- sensors, watch, walktest ---------------------------------------------------------------------
 
 

@@ -457,7 +457,7 @@ class LearnedDetector(Detector):
         due = sv[_SV["inactivity_due"]]
         return {
             "last_activity_local": float(sv[_SV["last_local"]]) if started else None,
-            "inactive_seconds": max(0.0, mono - float(sv[_SV["last_mono"]])) if home_free else (0.0 if held else None),
+            "inactive_seconds": max(0.0, mono - float(sv[_SV["last_mono"]])) if home_free else None,  # held: not counting
             "threshold_seconds": threshold,
             "threshold_rule": rule,
             "alarm_due_in_seconds": float(due - mono) if home_free and math.isfinite(due) else None,

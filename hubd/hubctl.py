@@ -184,8 +184,11 @@ def show_mode(d: dict[str, Any]) -> list[str]:
     mode = d["mode"]
     if mode["name"] == "home":
         return ["home: monitoring is on"]
-    return [f"{mode['name']} until {mode['until'].replace('T', ' ')[:16]}",
-            f"({duration(mode['remaining_seconds'])}), set by {mode['set_by']}"]
+    lines = [f"{mode['name']} until {mode['until'].replace('T', ' ')[:16]}",
+             f"({duration(mode['remaining_seconds'])}), set by {mode['set_by']}"]
+    if d.get("note"):
+        lines.append(f"note: {d['note']}")
+    return lines
 
 
 def show_alerts(d: dict[str, Any]) -> list[str]:

@@ -258,6 +258,18 @@ def test_away_pause_resume_are_audited_and_always_expire(hub):
     assert run_json(hub, "status")["mode"]["name"] == "home"
 
 
+def test_a_pause_longer_than_allowed_says_when_the_office_will_be_texted(hub):
+    """max_pause_hours (8 by default) is not a refusal: the pause is set, and the answer says at once
+    that the office hears of it after 8 h (issue 16: accepted silently before)."""
+    code, out, _ = run(hub, "pause", "--hours", "20")
+    assert code == 0 and out.startswith("paused until")
+    note = [line for line in out.splitlines() if line.startswith("note:")]
+    assert len(note) == 1 and "max_pause_hours (8 h)" in note[0] and "texts the office" in note[0]
+    run(hub, "resume")
+    data = run_json(hub, "pause", "--hours", "8")  # within the limit: no note
+    assert "note" not in data and data["mode"]["name"] == "paused"
+
+
 @pytest.mark.parametrize("argv, code, message", [
     (("away", "--hours", "0"), 1, "positive duration"),
     (("away", "--hours", "100000"), 1, "longer than the maximum"),

@@ -271,7 +271,14 @@ class Commands:
         return self._set_mode("away", args["hours"], actor)
 
     def pause(self, args: dict, actor: str) -> dict[str, Any]:
-        return self._set_mode("paused", args["hours"], actor)
+        answer = self._set_mode("paused", args["hours"], actor)
+        limit_h = self.daemon.config.alerts.max_pause_hours
+        if args["hours"] > limit_h:  # allowed, but the office will hear of it: say so now
+            mode = self.daemon.engine.mode
+            alert_local = mode.since_local + limit_h * 3600.0 if mode.since_local is not None else None
+            answer["note"] = (f"longer than alerts.max_pause_hours ({limit_h:g} h): at {iso(alert_local)} the hub "
+                              f"raises monitoring_paused_too_long and texts the office")
+        return answer
 
     def _set_mode(self, name: str, hours: float, actor: str) -> dict[str, Any]:
         mono, local = self._now()

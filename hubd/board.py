@@ -22,12 +22,11 @@ from typing import Any, Callable
 from .clock import Clock, SystemClock
 from .config import Config, load_secrets
 from .findings import SYSTEM, Finding
-from .events import LONG_PRESS, Kind
+from .events import LONG_PRESS, OK_BUTTON, Kind
 from .seams import ConditionSink, EventSink, Hardware, Uplink
 from .store import Store
 
 log = logging.getLogger("hubd.board")
-BUTTON_ID = "ok_button"
 
 
 class PowerChannel:
@@ -72,7 +71,7 @@ class HubHardware(Hardware):
                                     debounce_s=s.debounce_ms / 1000.0, warmup_s=s.warmup_s))
         out = self.config.outputs
         if out.button_pin is not None:
-            specs.append(SensorSpec(id=BUTTON_ID, kind=Kind.BUTTON, pin=out.button_pin,
+            specs.append(SensorSpec(id=OK_BUTTON, kind=Kind.BUTTON, pin=out.button_pin,
                                     hold_s=out.button_hold_seconds))
         self.board = GpioBoard(specs, clock=self.clock, sink=sink, on_fault=self._gpio_fault,
                                on_hold=self._hold, schedule=self._schedule, buzzer_pin=out.buzzer_pin,

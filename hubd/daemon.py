@@ -121,6 +121,13 @@ class Daemon:
         self._inbox.append(Event(mono, local, sensor, kind, float(value)))
         self._poke()
 
+    def handle_now(self, sensor: str, kind: Kind, value: float) -> None:
+        """An event from a command on the loop (a technician's OK): stored and handled before the answer."""
+        mono = self.clock.monotonic()
+        self._inbox.append(Event(mono, self.clock.local(), sensor, kind, float(value)))
+        self._drain()
+        self._poke()
+
     def conditions(self, ident: tuple[str, str], finding: Finding | None) -> None:
         if self._loop is None:
             return

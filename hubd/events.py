@@ -44,6 +44,9 @@ class Kind(enum.IntEnum):
 LONG_PRESS = 2.0
 """The BUTTON value of a long press of the OK button ("going out"): the board sends it, the engine acts on it."""
 
+OK_BUTTON = "ok_button"
+"""The sensor id of the resident's OK button (the board's, and a technician's ``hubctl ack`` of a pre-alarm)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

@@ -371,7 +371,11 @@ def cmd_alerts(ctx: Context) -> int:
 
 
 def cmd_ack(ctx: Context) -> int:
-    ctx.out(ctx.client.call("ack", id=ctx.args.id), lambda d: f"alert {d['id']} acknowledged by {d['acked_by']}")
+    def show(d: dict[str, Any]) -> str:
+        if "cancelled_by" in d:
+            return f"pre-alarm {d['id']} cancelled by {d['cancelled_by']} (as the OK button): nothing goes to the office"
+        return f"alert {d['id']} acknowledged by {d['acked_by']}"
+    ctx.out(ctx.client.call("ack", id=ctx.args.id), show)
     return EXIT_OK
 
 

@@ -295,6 +295,34 @@ def test_alerts_list_and_ack(hub):
     assert (entry["actor"], entry["action"], entry["detail"]) == (ME, "ack", {"alert": alert_id})
 
 
+@pytest.fixture
+def prealarm_hub(make_config, clock, tmp_path):
+    config = make_config(sensors=SENSORS, alerts={"prealarm_minutes": 5}, hub={"socket": str(tmp_path / "p.sock")})
+    with RunningHub(config, clock, tmp_path / "p.sock", uplink=WaitingUplink(MODEM)) as running:
+        yield running
+
+
+def test_a_technician_on_site_cancels_a_prealarm_with_ack(prealarm_hub):
+    """Issue 16: during the pre-alarm `hubctl ack 1` said "no alarm with id 1 is waiting". Now it
+    answers for the resident as the OK button does: cancelled, recorded, nothing sent, and the
+    silence counts from the press."""
+    hub = prealarm_hub
+    hub.trigger("hall")
+    hub.advance(2 * H + 60)
+    (pre,) = run_json(hub, "alerts", "--open")["alerts"]
+    assert (pre["type"], pre["stage"]) == ("inactivity", "prealarm")
+    code, out, _ = run(hub, "ack", str(pre["id"]))
+    assert code == 0 and f"pre-alarm {pre['id']} cancelled by {ME}" in out and "nothing goes to the office" in out
+    assert run_json(hub, "alerts", "--open")["alerts"] == []
+    assert run_json(hub, "alerts")["alerts"][0]["stage"] == "cancelled"
+    assert [e["sensor"] for e in run_json(hub, "events", "--limit", "1")["events"]] == ["ok_button"]
+    assert [(e["actor"], e["action"]) for e in last_audit(hub, 2)] == [("hub", "alert_cancelled"),
+                                                                      (ME, "prealarm_cancelled")]
+    hub.advance(30 * 60)  # past the pre-alarm's 5 minutes: nothing escalates
+    assert run_json(hub, "alerts", "--open")["alerts"] == []
+    assert hub.uplink.submitted.items == []
+
+
 def test_ack_of_an_unknown_alert_is_refused(hub):
     code, _, err = run(hub, "ack", "999")
     assert code == 1 and "no alarm with id 999" in err

@@ -22,7 +22,8 @@ from .. import __version__
 from ..core.actions import Audit
 from ..phone import international
 from ..core.engine import HOME
-from ..events import Event, Kind, events_to_csv, format_local
+from ..core.alerts import PREALARM
+from ..events import OK_BUTTON, Event, Kind, events_to_csv, format_local
 from ..store import StoreError
 from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, ProtocolError, to_jsonable
 from .protocol import parse_since as parse_since_text
@@ -292,6 +293,13 @@ class Commands:
 
     def ack(self, args: dict, actor: str) -> dict[str, Any]:
         mono, local = self._now()
+        alert = self.daemon.engine.policy.alerts.get(args["id"])
+        if alert is not None and alert.stage == PREALARM:
+            # A technician in the flat answers the pre-alarm as the resident would: the OK button's
+            # event (stored, so a replay of the log agrees), which cancels it and is a sign of life.
+            self._audit(actor, "prealarm_cancelled", {"alert": args["id"]})
+            self.daemon.handle_now(OK_BUTTON, Kind.BUTTON, 1.0)
+            return {"id": args["id"], "cancelled_by": actor}
         self._apply(self.daemon.engine.ack(args["id"], actor, mono, local), local)
         return {"id": args["id"], "acked_by": actor}
 

@@ -136,7 +136,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("alerts", "recent alerts, newest first",
             args={"limit": Arg(int, default=20, min=1, max=500, metavar="N", help="at most this many"),
                   "open": Arg(bool, default=False, help="only open alerts")}),
-    Command("ack", "acknowledge an alarm",
+    Command("ack", "acknowledge an alarm (a pre-alarm: cancel it, as the OK button)",
             args={"id": Arg(int, required=True, min=1, max=MAX_REQUEST_ID, metavar="ID", help="the alert's id")}),
     Command("events", "recent sensor events, oldest first",
             args={"since": _SINCE, "limit": Arg(int, default=50, min=1, max=1000, metavar="N", help="at most this many")}),

@@ -47,6 +47,26 @@ def test_a_chip_that_stops_answering_is_a_sensor_fault_after_the_configured_time
     run(rig, body)
 
 
+def test_a_chip_missing_from_the_start_is_a_fault_at_its_first_poll(tmp_path):
+    """Issue 16: a chip that never answered looked healthy ('learning') for two minutes while
+    the log already said it was not found. Now the first failed poll (after its retry) opens
+    the fault: shown locally at once, told to the office after the grace like any system fault."""
+    rig = Rig(tmp_path)
+    rig.bus.nack(CHIPS["kettle"])  # before the hub starts: not there, or miswired
+
+    async def body(rig):
+        assert await rig.until(lambda: fault_alerts(rig, "kettle") != [], 15.0)  # polled every 10 s
+        [alert] = fault_alerts(rig, "kettle")
+        assert alert.stage == "pending" and rig.hardware.pattern == "fault"
+        health = rig.hardware.readings()["power"][0]["health"]
+        assert health["health"] == "failed"
+        assert fault_alerts(rig, "fridge") == []
+        await rig.run_for(GRACE + 30)
+        assert alert.stage == "alarm" and [p for _, _, p, _ in rig.sent()] == ["system"]
+
+    run(rig, body)
+
+
 def test_a_chip_reset_is_repaired_by_the_driver_without_an_alert(tmp_path):
     rig = Rig(tmp_path)
 

@@ -85,8 +85,23 @@ def test_timeouts_degrade_then_fail_after_the_configured_time_then_clear():
     assert rig.sensor.health is Health.OK
 
 
+def test_a_chip_that_never_answered_fails_at_its_first_failed_poll():
+    """Missing or miswired from the start (issue 16: it looked healthy for 2 minutes); the poll's
+    own retry still covers a single NACK, and the first good reading clears it."""
+    rig = Rig()
+    rig.bus.nack(0x40)
+    assert rig.poll() is None
+    (change,) = rig.sensor.take_health_changes()
+    assert (change.old, change.new) == (Health.OK, Health.FAILED) and change.raises_alert
+    assert change.reason.startswith("no reading since the hub started: ")
+    rig.bus.clear_faults(0x40)
+    samples = rig.polls(4)  # after the back-off it reads again
+    assert samples[-1] is not None and rig.sensor.health is Health.OK
+
+
 def test_default_failure_time_is_two_minutes():
     rig = Rig()
+    rig.poll()  # it has answered once: later failures get the two minutes
     rig.bus.nack(0x40)
     for _ in range(12):
         rig.poll()
@@ -391,11 +406,12 @@ def test_begin_read_finish_supervise_exactly_as_poll_does():
 
 def test_a_driver_bug_in_the_thread_is_a_fault_of_the_chip_not_an_exception():
     rig = Rig()
+    rig.poll()  # a chip that has answered: one fault degrades it
     rig.meter.measure = lambda: 1 / 0
-    plan = rig.sensor.begin(0.0)
+    plan = rig.sensor.begin(rig.clock.monotonic())
     outcome = rig.sensor.read(plan)
     assert isinstance(outcome.error, ZeroDivisionError) and outcome.needs_init
-    assert rig.sensor.finish(0.0, outcome) is None
+    assert rig.sensor.finish(rig.clock.monotonic(), outcome) is None
     assert rig.sensor.health is Health.DEGRADED and "ZeroDivisionError" in rig.sensor.stats.last_error
 
 

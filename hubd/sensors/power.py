@@ -336,12 +336,17 @@ class PowerSensor:
         self._log.log(now, _error_key(exc), logging.ERROR,
                       f"power sensor {self.name!r} ({self.meter.describe()}): {text}; "
                       f"failure {self._failures} in a row, next try in {delay:.0f} s")
-        if self.health is Health.OK:
+        if self.health is Health.OK and self.stats.samples > 0:  # (never answered: failed at once, below)
             self._set_health(now, Health.DEGRADED, text)
         self._check_failed(now)
 
     def _check_failed(self, now: float) -> None:
         if self._bad_since is None or self.health is Health.FAILED:
+            return
+        if self.stats.samples == 0 and self._failures > 0:
+            # Never answered since the hub started (after the poll's own retries): a chip missing or
+            # miswired, not a glitch; waiting fail_after_s would show it as healthy meanwhile.
+            self._set_health(now, Health.FAILED, f"no reading since the hub started: {self.stats.last_error}")
             return
         if now - self._bad_since >= self.fail_after_s:
             reason = self.stats.last_error or "no usable reading"

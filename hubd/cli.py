@@ -76,6 +76,36 @@ def _read_events(path: str) -> bytes | str:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def say_when_compiling(stream=None):
+    """On a terminal, one line when numba starts compiling (first run after an install or an
+    upgrade): otherwise a replay is silent for half a minute. A cache hit compiles nothing.
+    Returns the listener (None off a terminal) so that a caller may unregister it."""
+    stream = sys.stderr if stream is None else stream
+    if not stream.isatty():
+        return None
+    from numba.core import event
+
+    class Notice(event.Listener):
+        said = False
+
+        def on_start(self, ev) -> None:
+            if self.said:
+                return
+            self.said = True
+            try:
+                print("compiling the detector's kernels: first run after an install or upgrade, "
+                      "about half a minute; cached afterwards", file=stream, flush=True)
+            except (OSError, ValueError):  # the terminal went away: compiling goes on regardless
+                pass
+
+        def on_end(self, ev) -> None:
+            pass
+
+    notice = Notice()
+    event.register("numba:compile", notice)
+    return notice
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Bulk by default (``replay.bulk.replay_log`` on columns from the fast loader); ``--per-event``
     feeds the engine one event at a time through the streaming reader (the reference: the
@@ -84,6 +114,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     config = _config_or_default(args.config)
     until = _until(args.until)
+    say_when_compiling()
 
     def show(record, offset):
         line = alert_line(record, offset)
@@ -117,6 +148,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print("hubd backtest: the learned detector is not part of this build", file=sys.stderr)
         return EXIT_FAIL
     config = _config_or_default(args.config)
+    say_when_compiling()
     with _open_events(args.events) as stream:
         events = list(EventReader(stream))
     try:

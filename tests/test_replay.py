@@ -79,3 +79,37 @@ def test_replay_reads_stdin_as_bytes(tmp_path, capsys, monkeypatch):
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
         assert cli.main(["replay", "-", *mode]) == 2
         assert capsys.readouterr().err == "error: line 2: not UTF-8 text (byte 0xff)\n"
+
+
+def test_a_terminal_is_told_when_the_kernels_compile_and_a_pipe_is_not(tmp_path):
+    """Issue 16: the first `hubd replay` was silent for 11.6 s while numba compiled. On a terminal
+    one line says so, once; a pipe (scripts, --json consumers) gets nothing."""
+    import os
+    import pty
+
+    from numba import njit
+    from numba.core import event
+
+    master, slave = pty.openpty()
+    terminal = os.fdopen(slave, "w")
+    notice = cli.say_when_compiling(terminal)
+    try:
+        assert notice is not None
+
+        @njit(cache=False)
+        def fresh(x):  # never compiled before: a compile event
+            return x * 3
+
+        @njit(cache=False)
+        def another(x):
+            return x - 1
+
+        assert fresh(2) == 6 and another(2) == 1
+        told = os.read(master, 4096).decode()
+    finally:
+        event.unregister("numba:compile", notice)
+        terminal.close()
+        os.close(master)
+    assert told.count("compiling the detector's kernels") == 1 and "cached afterwards" in told
+    with open(tmp_path / "pipe.txt", "w") as not_a_terminal:
+        assert cli.say_when_compiling(not_a_terminal) is None

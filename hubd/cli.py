@@ -35,6 +35,11 @@ def _until(text: str | None) -> float | None:
         raise UsageError(f"--until {text!r} is not an ISO 8601 time") from None
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 sensor``, ``2 sensors``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     config = load_config(args.file or args.config)
     try:
@@ -42,8 +47,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # e.g. a technician who may not read the service user's secrets
         print(f"note: secrets not checked: {exc}", file=sys.stderr)
     gpio = sum(1 for s in config.sensors if s.kind != "appliance")
-    print(f"{config.source}: ok ({len(config.sensors)} sensors, {gpio} on GPIO, "
-          f"{len(config.modem.recipients)} recipients, detector {config.detector.mode})")
+    print(f"{config.source}: ok ({counted(len(config.sensors), 'sensor')}, {gpio} on GPIO, "
+          f"{counted(len(config.modem.recipients), 'recipient')}, detector {config.detector.mode})")
     try:
         check_runnable(config)
     except ConfigError as exc:  # valid, but not yet for a flat: say so now, not when the hub is started

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from .schema import ConfigError, build, rule
 
 DEFAULT_PATH = "/etc/hubd/config.toml"
 ID_PATTERN = r"[a-z0-9][a-z0-9_\-]{0,39}"
+ID_SHAPE = "1-40 lowercase letters, digits, _ or -, starting with a letter or digit"
 PHONE_PATTERN = r"\+?[0-9]{3,20}"
+PHONE_SHAPE = "a phone number: 3-20 digits with an optional +"
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few kB: anything near this is not one
 # config.example.toml's numbers: "+81" then "0" is no Japanese number (0 is the trunk prefix, never
 # part of one), so they can reach nobody; ``hubd run`` refuses them (parse_config does not: tests use
@@ -38,7 +41,8 @@ RESERVED_PINS = {2: "I2C SDA", 3: "I2C SCL", 14: "UART TX", 15: "UART RX"}
 
 @dataclass(frozen=True)
 class HubConfig:
-    flat_id: str = rule("flat-1", help="identifier of the flat in messages to the office", pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}")
+    flat_id: str = rule("flat-1", help="identifier of the flat in messages to the office", pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}",
+                       shape="1-16 letters, digits, _ or -, starting with a letter or digit")
     language: str = rule("ja", help="language of SMS texts", choices=("ja", "en"))
     state_dir: str = rule("/var/lib/hubd", help="SQLite state lives here", nonempty=True)
     socket: str = rule("/run/hubd/control.sock", help="control socket for hubctl", nonempty=True)
@@ -79,7 +83,8 @@ class AlertsConfig:
     ack_timeout_minutes: float = rule(30.0, help="escalate to the next recipient if no ACK within this", min=1, max=1440)
     repeat_limit: int = rule(3, help="how many escalation rounds before giving up repeating", min=1, max=20)
     heartbeat_hours: float = rule(24.0, help="status SMS interval (0 = off)", min=0, max=24 * 28)
-    heartbeat_time: str = rule("10:00", help="local time of day of the heartbeat", pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]")
+    heartbeat_time: str = rule("10:00", help="local time of day of the heartbeat", pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]",
+                               shape="a time of day as HH:MM (00:00 to 23:59)")
     max_pause_hours: float = rule(8.0, help="a pause longer than this raises monitoring_paused_too_long", min=0.25, max=168)
     max_away_days: float = rule(14.0, help="away mode can never be set longer than this", min=0.1, max=60)
     button_away_hours: float = rule(12.0, help="a long press of the OK button sets away for this long", min=0.5, max=72)
@@ -95,11 +100,13 @@ class ModemConfig:
     baudrate: int = rule(115200, help="serial speed", choices=(9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600))
     recipients: list[str] = rule(default_factory=tuple, help="office numbers in escalation order (international or national form)")
     authorised: list[str] = rule(default_factory=tuple, help="numbers whose SMS commands are obeyed, besides the recipients")
-    country_code: str = rule("81", help="country code that makes national numbers (0…) international", pattern=COUNTRY_CODE_PATTERN)
+    country_code: str = rule("81", help="country code that makes national numbers (0…) international", pattern=COUNTRY_CODE_PATTERN,
+                             shape="1-3 digits without + or a leading 0 (Japan: 81)")
     replies_per_hour: int = rule(4, help="STATUS/TEST replies one sender may get per hour; more are audited and dropped",
                                  min=1, max=60)
     secrets_file: str = rule("", help="TOML with sim_pin / recipients / authorised, readable only by the service user")
-    smsc: str = rule("", help="SMS centre number ('' = the SIM's)", pattern=r"(\+?[0-9]{3,20})?")
+    smsc: str = rule("", help="SMS centre number ('' = the SIM's)", pattern=r"(\+?[0-9]{3,20})?",
+                     shape="empty, or a number of 3-20 digits with an optional +")
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class OutputsConfig:
 
 @dataclass(frozen=True)
 class SensorConfig:
-    id: str = rule(help="unique sensor id (lowercase, digits, _ -)", pattern=ID_PATTERN)
+    id: str = rule(help="unique sensor id (lowercase, digits, _ -)", pattern=ID_PATTERN, shape=ID_SHAPE)
     kind: str = rule(help="what the sensor reports", choices=SENSOR_KINDS)
     label: str = rule("", help="human label shown to technicians")
     role: str = rule("normal", help="daily_route, normal, rare, autonomous (never counts as a person)",
@@ -183,7 +190,7 @@ def _parse(data: dict[str, Any], source: str) -> Config:
     for i, table in enumerate(raw_sensors):
         if not isinstance(table, dict):
             raise ConfigError(f"sensors[{i}]", table, "must be a table")
-        sensors.append(build(SensorConfig, table, f"sensors[{i}]"))
+        sensors.append(build(SensorConfig, table, sensor_key(i, table.get("id"))))
     sections["modem"] = _international_numbers(sections["modem"])
     config = Config(sensors=tuple(sensors), source=source, **sections)
     _check_cross_rules(config)
@@ -192,6 +199,14 @@ def _parse(data: dict[str, Any], source: str) -> Config:
     except ValueError as exc:  # a combination of detector keys that cannot work together
         raise ConfigError("detector", "(combination)", str(exc)) from None
     return config
+
+
+def sensor_key(index: int, sensor_id: Any) -> str:
+    """How errors name a sensor: by its id once it has a valid one (``sensor 'hall'``), else by
+    its place among the ``[[sensors]]`` tables (``sensors[0]``, counted from 0)."""
+    if isinstance(sensor_id, str) and re.fullmatch(ID_PATTERN, sensor_id):
+        return f"sensor {sensor_id!r}"
+    return f"sensors[{index}]"
 
 
 def _check_cross_rules(config: Config) -> None:
@@ -210,9 +225,10 @@ def _check_cross_rules(config: Config) -> None:
     for name in ("buzzer_pin", "led_pin", "button_pin"):
         claim(getattr(config.outputs, name), f"outputs.{name}")
     for i, s in enumerate(config.sensors):
-        key = f"sensors[{i}]"
+        key = sensor_key(i, s.id)
         if s.id in seen_ids:
-            raise ConfigError(f"{key}.id", s.id, f"duplicate id (also sensors[{seen_ids[s.id]}])")
+            raise ConfigError(f"sensors[{i}].id", s.id,
+                              f"duplicate id (also sensors[{seen_ids[s.id]}]; [[sensors]] tables count from 0)")
         seen_ids[s.id] = i
         if s.kind in GPIO_KINDS:
             if s.pin is None:
@@ -230,8 +246,9 @@ def _check_cross_rules(config: Config) -> None:
         if s.kind == "appliance":
             where = (s.bus, s.address)
             if where in i2c and s.chip != "ads1115":
-                raise ConfigError(f"sensors[{i}].address", s.address, f"I2C address already used by {i2c[where]}")
-            i2c.setdefault(where, f"sensors[{i}]")
+                raise ConfigError(f"{sensor_key(i, s.id)}.address", s.address,
+                                  f"I2C address already used by {i2c[where]}")
+            i2c.setdefault(where, sensor_key(i, s.id))
 
 
 def _international_numbers(modem: ModemConfig) -> ModemConfig:
@@ -303,9 +320,11 @@ def parse_toml(raw: bytes, source: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Secrets:
-    sim_pin: str = rule("", help="SIM PIN; never retried when wrong", pattern=r"([0-9]{4,8})?")
-    recipients: list[str] = rule(default_factory=tuple, help="office numbers (override modem.recipients)", pattern=PHONE_PATTERN)
-    authorised: list[str] = rule(default_factory=tuple, help="numbers allowed to send commands", pattern=PHONE_PATTERN)
+    sim_pin: str = rule("", help="SIM PIN; never retried when wrong", pattern=r"([0-9]{4,8})?", shape="empty, or 4-8 digits")
+    recipients: list[str] = rule(default_factory=tuple, help="office numbers (override modem.recipients)", pattern=PHONE_PATTERN,
+                                  shape=PHONE_SHAPE)
+    authorised: list[str] = rule(default_factory=tuple, help="numbers allowed to send commands", pattern=PHONE_PATTERN,
+                                  shape=PHONE_SHAPE)
 
 
 def load_secrets(path: str) -> Secrets:

@@ -23,7 +23,7 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: Any, rule: str, source: str = ""):
         self.key, self.value, self.rule, self.source = key, value, rule, source
         where = f"{source}: " if source else ""
-        shown = "(missing)" if value is _MISSING else _SHOWN.repr(value)
+        shown = "(missing)" if value is _MISSING else _SHOWN.repr(list(value) if isinstance(value, tuple) else value)
         super().__init__(f"{where}{key} = {shown}: {rule}")
 
 
@@ -35,9 +35,11 @@ _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlevel = 80, 80, 3
 
 def rule(default: Any = dataclasses.MISSING, *, help: str = "", min: float | None = None,
          max: float | None = None, choices: tuple | None = None, pattern: str | None = None,
-         nonempty: bool = False, default_factory: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field with its validation rule attached."""
-    meta = {"help": help, "min": min, "max": max, "choices": choices, "pattern": pattern, "nonempty": nonempty}
+         shape: str = "", nonempty: bool = False, default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with its validation rule attached; ``shape`` says ``pattern`` in words
+    for the error ("must be <shape>"), since a technician should not have to read a regex."""
+    meta = {"help": help, "min": min, "max": max, "choices": choices, "pattern": pattern, "shape": shape,
+            "nonempty": nonempty}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -115,7 +117,7 @@ def _check_rule(value: Any, meta: dict, key: str) -> None:
             raise ConfigError(key, value, "must not be empty")
         pattern = meta.get("pattern")
         if pattern is not None and isinstance(item, str) and not re.fullmatch(pattern, item):
-            raise ConfigError(key, value, f"must match {pattern}")
+            raise ConfigError(key, value, f"must be {meta['shape']}" if meta.get("shape") else f"must match {pattern}")
 
 
 def build(cls: type, table: dict[str, Any], prefix: str) -> Any:

@@ -39,15 +39,17 @@ def test_example_documents_every_key():
     ({"detector": {"max_inactivity_hours": -1}}, "detector.max_inactivity_hours", "at least"),
     ({"alerts": {"prealarm_minutes": "3"}}, "alerts.prealarm_minutes", "must be a number"),
     ({"sensors": [{"id": "a", "kind": "motion", "pin": 17}, {"id": "b", "kind": "door", "pin": 17}]},
-     "sensors[1].pin", "already used by sensors[0].pin"),
+     "sensor 'b'.pin", "already used by sensor 'a'.pin"),
     ({"sensors": [{"id": "a", "kind": "motion", "pin": 17}, {"id": "a", "kind": "door", "pin": 18}]},
      "sensors[1].id", "duplicate id"),
     ({"outputs": {"buzzer_pin": 18}, "sensors": [{"id": "a", "kind": "motion", "pin": 18}]},
-     "sensors[0].pin", "outputs.buzzer_pin"),
-    ({"sensors": [{"id": "a", "kind": "motion"}]}, "sensors[0].pin", "needs a GPIO pin"),
-    ({"sensors": [{"id": "a", "kind": "motion", "pin": 2}]}, "sensors[0].pin", "reserved for I2C"),
-    ({"sensors": [{"id": "k", "kind": "appliance"}]}, "sensors[0].chip", "needs chip"),
-    ({"sensors": [{"id": "Bad Id", "kind": "motion", "pin": 5}]}, "sensors[0].id", "must match"),
+     "sensor 'a'.pin", "outputs.buzzer_pin"),
+    ({"sensors": [{"id": "a", "kind": "motion"}]}, "sensor 'a'.pin", "needs a GPIO pin"),
+    ({"sensors": [{"id": "a", "kind": "motion", "pin": 2}]}, "sensor 'a'.pin", "reserved for I2C"),
+    ({"sensors": [{"id": "k", "kind": "appliance"}]}, "sensor 'k'.chip", "needs chip"),
+    ({"sensors": [{"id": "Bad Id", "kind": "motion", "pin": 5}]}, "sensors[0].id",
+     "must be 1-40 lowercase letters, digits, _ or -"),  # a shape in words, never the regex
+    ({"sensors": [{"id": "hall", "kind": "motion", "pin": 99}]}, "sensor 'hall'.pin", "at most 27"),
     ({"modem": {"recipients": ["+8112345", "+8112345"]}}, "modem.recipients", "listed twice"),
     ({"modem": {"recipients": ["call me"]}}, "modem.recipients[0]", "must be an international number"),
     ({"modem": {"authorised": ["110"]}}, "modem.authorised[0]", "7 to 15 digits"),
@@ -55,7 +57,8 @@ def test_example_documents_every_key():
     ({"modem": {"recipients": ["0312345678", "+81312345678"]}}, "modem.recipients", "+81312345678"),
     ({"modem": {"authorised": ["81312345678"]}}, "modem.authorised[0]", "national one starting with a single 0"),
     ({"modem": {"authorised": ["+81\uff13" + "12345678"]}}, "modem.authorised[0]", "must be an international number"),
-    ({"modem": {"country_code": "081"}}, "modem.country_code", "must match"),
+    ({"modem": {"country_code": "081"}}, "modem.country_code", "must be 1-3 digits without + or a leading 0"),
+    ({"alerts": {"heartbeat_time": "25:00"}}, "alerts.heartbeat_time", "must be a time of day as HH:MM"),
     ({"modem": {"replies_per_hour": 0}}, "modem.replies_per_hour", "at least 1"),
     ({"hub": {"socket": ""}}, "hub.socket", "must not be empty"),
     ({"hub": {"state_dir": ""}}, "hub.state_dir", "must not be empty"),
@@ -72,6 +75,31 @@ def test_bad_config_names_key_value_and_rule(data, key, words):
     assert message.startswith("x.toml: ")
 
 
+def test_every_pattern_is_said_in_words():
+    """A config error shows the rule as a technician reads it: no field has a pattern without a shape."""
+    import dataclasses
+
+    from hubd import config as cfg
+
+    seen = 0
+    for cls in [v for v in vars(cfg).values() if isinstance(v, type) and dataclasses.is_dataclass(v)]:
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("pattern"):
+                seen += 1
+                assert f.metadata.get("shape"), f"{cls.__name__}.{f.name} has a pattern but no shape"
+    assert seen >= 8
+
+
+def test_config_errors_show_lists_as_lists_and_count_in_words(tmp_path, capsys):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"modem": {"recipients": ["+8112345", "+8112345"]}}, "x.toml")
+    assert "('" not in str(info.value)  # never a Python tuple
+    path = _write(tmp_path, '[[sensors]]\nid = "hall"\nkind = "motion"\npin = 4\n'
+                            '[modem]\nrecipients = ["+819012345678"]\n')
+    assert cli.main(["config", "check", path]) == 0
+    assert "(1 sensor, 1 on GPIO, 1 recipient," in capsys.readouterr().out
+
+
 def _write(tmp_path, text):
     path = tmp_path / "c.toml"
     path.write_text(text)
@@ -80,7 +108,7 @@ def _write(tmp_path, text):
 
 @pytest.mark.parametrize("text, needle", [
     ('[hub]\nflat_idd = "x"\n', "hub.flat_idd"),
-    ('[[sensors]]\nid="a"\nkind="motion"\npin=17\n[[sensors]]\nid="b"\nkind="door"\npin=17\n', "sensors[1].pin = 17"),
+    ('[[sensors]]\nid="a"\nkind="motion"\npin=17\n[[sensors]]\nid="b"\nkind="door"\npin=17\n', "sensor 'b'.pin = 17"),
     ('[detector]\nmax_inactivity_hours = -3\n', "detector.max_inactivity_hours = -3"),
     ('[hub\n', "not valid TOML"),
 ])

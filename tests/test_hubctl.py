@@ -484,7 +484,7 @@ def test_config_check_offline(tmp_path, make_config):
     good = tmp_path / "good.toml"
     good.write_text('[[sensors]]\nid = "hall"\nkind = "motion"\npin = 17\n')
     code, out, _ = run(None, "config", "check", str(good))
-    assert code == 0 and "ok (1 sensors" in out
+    assert code == 0 and "ok (1 sensor, " in out
     code, out, _ = run(None, "config", "check", str(good), "--json")
     assert code == 0 and json.loads(out)["sensors"] == 1
     bad = tmp_path / "bad.toml"

@@ -99,6 +99,13 @@ class ScaledClock(Clock):
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 
+    def set_speed(self, speed: float) -> None:
+        """Run at ``speed`` from now on; time stays continuous (the interactive simulator)."""
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        mono, local = self.monotonic(), self.local()
+        self._t0, self._start_mono, self._start_local, self.speed = self._base(), mono, local, float(speed)
+
 
 class FakeClock(Clock):
     """A clock that moves only when told; sleepers wake as time is advanced past them."""

@@ -156,6 +156,10 @@ class Daemon:
         self._stopping = True
         self._poke()
 
+    def wake(self) -> None:
+        """Re-plan the wait now (a simulator changed its clock's speed)."""
+        self._poke()
+
     def request_reload(self) -> None:
         self._reload_requested = True
         self._poke()

@@ -81,3 +81,20 @@ def test_modem_time_equal_to_the_system_time_still_counts_as_synced(tmp_path):
     clock = SystemClock(str(tmp_path / "absent"), wall=lambda: 1_767_600_000.0)
     clock.offer_time(1_767_600_000.0)
     assert clock.synced()
+
+
+def test_a_scaled_clock_changes_speed_without_a_jump():
+    """The interactive simulator slows its clock while the buzzer sounds: time goes on from where it was."""
+    from hubd.clock import ScaledClock
+
+    wall = [100.0]
+    clock = ScaledClock(1200.0, start_local=1_700_000_000.0, base=lambda: wall[0], start_mono=5000.0)
+    wall[0] += 1.0
+    assert clock.monotonic() == 5000.0 + 1200.0
+    clock.set_speed(60.0)
+    assert clock.monotonic() == 5000.0 + 1200.0 and clock.local() == 1_700_000_000.0 + 1200.0
+    wall[0] += 2.0
+    assert clock.monotonic() == 5000.0 + 1200.0 + 120.0
+    assert clock.local() - clock.monotonic() == 1_700_000_000.0 - 5000.0
+    with pytest.raises(ValueError):
+        clock.set_speed(0.0)

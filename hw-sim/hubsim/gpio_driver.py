@@ -113,6 +113,13 @@ class GpioScript:
             self._drive(ev.sensor)
         return applied
 
+    def set(self, sensor_id: str, on: bool) -> None:
+        """Drive a sensor by hand (the interactive simulator's resident), outside the script."""
+        if sensor_id not in self._pins:
+            raise KeyError(sensor_id)
+        self._values[sensor_id] = bool(on)
+        self._drive(sensor_id)
+
     def resync(self) -> None:
         """Drive every pin to its scripted level again (after devices set their pulls)."""
         for sensor_id in self._pins:

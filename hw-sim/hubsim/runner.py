@@ -170,12 +170,36 @@ class Console:
         print(f"[{_stamp(ev.local)}]   sensor {ev.sensor:<12} {what}", flush=True)
 
 
+class Outputs:
+    """Says what the hub did since the last look: buzzer/LED patterns, SMS the office phone got."""
+
+    def __init__(self, flat: SimFlat, console: Console):
+        self.flat, self.console = flat, console
+        self.seen_sms = self.seen_patterns = 0
+
+    def turn(self) -> list[str]:
+        """Print what is new; returns the texts of the SMS that are new."""
+        for when, pattern in self.flat.patterns[self.seen_patterns:]:
+            self.console.say(f"hub outputs: buzzer/LED pattern '{pattern}'", when)
+        self.seen_patterns = len(self.flat.patterns)
+        with self.flat.emulator.lock:
+            new = list(self.flat.emulator.delivered[self.seen_sms:])
+        self.seen_sms += len(new)
+        for to, text in new:
+            self.console.say(f"office phone {to} received SMS: {text}")
+        return [text for _, text in new]
+
+
+def is_alarm(text: str) -> bool:
+    return "ACK" in text or "警報" in text and "解除" not in text
+
+
 async def live(flat: SimFlat, clock: ScaledClock, console: Console, collapse_at: float, wall_limit: float) -> bool:
     """Play the resident's script onto the pins until the office phone gets the alarm."""
-    daemon, script, emulator = flat.daemon, flat.script, flat.emulator
+    daemon, script = flat.daemon, flat.script
+    outputs = Outputs(flat, console)
     run = asyncio.ensure_future(daemon.run())
     started = time.monotonic()
-    seen_sms = seen_patterns = 0
     said_collapse = False
     ok = False
     try:
@@ -185,17 +209,8 @@ async def live(flat: SimFlat, clock: ScaledClock, console: Console, collapse_at:
             if not said_collapse and local >= collapse_at:
                 said_collapse = True
                 console.say(">>> scenario: the resident collapses (no more activity from now on)")
-            for when, pattern in flat.patterns[seen_patterns:]:
-                console.say(f"hub outputs: buzzer/LED pattern '{pattern}'", when)
-            seen_patterns = len(flat.patterns)
-            with emulator.lock:
-                delivered = list(emulator.delivered)
-            for to, text in delivered[seen_sms:]:
-                console.say(f"office phone {to} received SMS: {text}")
-                if "ACK" in text or "警報" in text and "解除" not in text:
-                    ok = True
-            seen_sms = len(delivered)
-            if ok:
+            if any(is_alarm(text) for text in outputs.turn()):
+                ok = True
                 break
             await asyncio.sleep(0.02)
     finally:
@@ -214,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", choices=("en", "ja"), default="en")
     parser.add_argument("--state", default=None, help="state directory (default: a temporary one)")
     parser.add_argument("--wall-limit", type=float, default=90.0, help="give up after this many real seconds")
+    parser.add_argument("--interactive", action="store_true",
+                        help="you are the resident and the office: commands on standard input (help lists them); "
+                             "runs until quit, the alarm does not end it")
     parser.add_argument("--quiet", action="store_true", help="do not print every sensor event")
     parser.add_argument("--log", default="warning", help="daemon log level")
     parser.add_argument("--profile", choices=tuple(PROFILES), default="early_riser",
@@ -241,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hubd sim: {exc}", file=sys.stderr)
         return 2
     history = [e for e in events if e.local < live_start]
-    live_events = [e for e in events if e.local >= live_start]
+    live_events = [] if args.interactive else [e for e in events if e.local >= live_start]  # interactive: you move
 
     state_dir = args.state or tempfile.mkdtemp(prefix="hubd-sim-")
     emulator = ModemEmulator("ec25", seed=args.seed).start()
@@ -262,6 +280,18 @@ def main(argv: list[str] | None = None) -> int:
         script, daemon = flat.script, flat.daemon
         console = Console(clock, args.quiet)
         daemon.listeners.append(console.event)
+        sock = config.hub.socket
+        print(f"control socket {sock}: in another terminal try  hubctl --socket {sock} status  "
+              f"(alerts, sensors --watch, walktest, ack N, pause --hours N)", flush=True)
+        if args.interactive:
+            from .interactive import play, stdin_lines
+
+            console.say("live morning begins; you are the resident (and the office): type help")
+            outputs = Outputs(flat, console)
+            asyncio.run(play(flat, clock, console, stdin_lines(), office=OFFICE, speed=args.speed,
+                             on_turn=outputs.turn))
+            print(f"bye. State kept in {state_dir}", flush=True)
+            return 0
         console.say(f"live morning begins; the resident will collapse at {args.collapse}")
         ok = asyncio.run(live(flat, clock, console, collapse_at, args.wall_limit))
     finally:

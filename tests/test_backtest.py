@@ -59,6 +59,14 @@ def test_table_fits_a_phone_and_json_round_trips(real):
     for word in ("learned", "12h", "6h", "bound", "false alarms", "median", "p90", "missed 24h", "waking",
                  "cuts from day 3", "cuts from day 8", "every resident alert = false alarm"):
         assert word in table
+    assert "of it at home" in table and "collapses" in table  # what the at-home days are for
+    # the target lines say met or missed, each as the learned column's numbers show
+    verdicts = result.against_targets()
+    learned, stats = result.methods[0], result.methods[0].window(3.0).all
+    assert [met for _, met in verdicts] == [learned.false_alarms_per_day <= 0.025, stats.median_hours <= 2.0,
+                                            stats.p90_hours <= 8.0, stats.missed_24h == 0]
+    tail = table.splitlines()[-4:]
+    assert [line.split()[-1] for line in tail] == ["met" if met else "MISSED" for _, met in verdicts]
     data = json.loads(json.dumps(result.as_dict()))
     assert [m["name"] for m in data["methods"]] == ["learned", "fixed 12 h", "fixed 6 h", "in-sample bound"]
     windows = data["methods"][0]["windows"]

@@ -337,8 +337,11 @@ def walktest_lines(data: dict[str, Any]) -> list[str]:
     phase = data["phase"]
     if phase == "start":
         lines = [f"walktest: trigger each sensor ({duration(data['seconds'])} limit)"]
-        lines += [f"  [ ] {s['id']:<16} {s['kind']:<9} {s['label']}".rstrip() for s in data["sensors"]]
+        lines += [f"  [ ] {s['id']:<16} {s['kind']:<9} {s['label']}".rstrip()
+                  + (" (checked by its reading)" if s.get("check") == "reading" else "") for s in data["sensors"]]
         return lines
+    if phase == "reading":
+        return [f"{data['sensor']:<16} reads {data['watts']:.0f} W  SEEN {data['seen']}/{data['total']}"]
     if phase == "trigger":
         mark = f"SEEN {data['seen']}/{data['total']}" if data["first"] else ("" if data["configured"] else "(not configured)")
         return [f"{show_event(data)}  {mark}".rstrip()]

@@ -101,3 +101,33 @@ def test_a_person_plays_resident_and_office_in_the_interactive_simulator(tmp_pat
     finally:
         code = term.close()
     assert code == 0
+
+
+def test_a_walktest_from_another_terminal_sees_every_sensor_the_player_triggers(tmp_path):
+    """Issue 16: `hubctl walktest` against the simulator ended 'seen 0, NOT SEEN 10'. Now the person
+    at the simulator triggers each sensor (PIRs, contacts, mats, and the appliances switched on)."""
+    term = Terminal([sys.executable, "-m", "hubd", "sim", "--interactive", "--speed", "1200", "--quiet",
+                     "--history-days", "2", "--state", str(tmp_path / "state")], cwd=str(tmp_path))
+    walk = None
+    try:
+        sock = term.expect(r"control socket (\S+):").group(1)
+        sensors = term.expect(r"\(sensors: ([^)]+)\)").group(1).replace("\n", " ").split(",")
+        sensors = [s.strip() for s in sensors if s.strip()]
+        assert {"hall_pir", "front_door", "bed", "kettle", "fridge"} <= set(sensors)
+        walk = subprocess.Popen([sys.executable, "-m", "hubd.hubctl", "--socket", sock, "walktest", "--seconds", "60",
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert walk.stdout.readline()  # the walk test has started: its first line
+        for sensor in sensors:
+            term.type(f"trigger {sensor}")
+        out, err = walk.communicate(timeout=WAIT)
+        final = json.loads(out.strip().splitlines()[-1])
+        assert walk.returncode == 0 and final["complete"] and final["not_seen"] == [], (out, err)
+        assert {s["id"] for s in final["seen"]} == set(sensors)
+        term.type("quit")
+        term.expect(r"bye\. State kept in")
+    finally:
+        if walk is not None and walk.poll() is None:
+            walk.kill()
+            walk.wait()
+        code = term.close()
+    assert code == 0

@@ -32,6 +32,7 @@ log = logging.getLogger("hubd.control")
 
 Emit = Callable[[Any], Awaitable[None]]
 BLIP_SECONDS = 1.0  # how long the walktest blip shows before the policy's pattern is put back
+READING_RECHECK_S = 1.0  # how often the walktest looks for a good reading of an autonomous appliance
 EXPORT_PAGE = 5000  # events per streamed CSV chunk
 WATCH_QUEUE = 1000  # events buffered for a slow watcher before they are dropped (and counted)
 
@@ -350,11 +351,15 @@ class Commands:
         return {"events": count, "dropped": dropped(), "reason": "time_limit"}
 
     async def walktest(self, args: dict, actor: str, emit: Emit) -> dict[str, Any]:
-        """Guided check: every configured sensor must report once; each trigger blips the LED/buzzer."""
+        """Guided check: every configured sensor must report once; each trigger blips the LED/buzzer.
+
+        An autonomous appliance (a fridge) never reports as a person would: its chip giving a
+        good reading is its check."""
         sensors = list(self.daemon.config.sensors)
         if not sensors:
             raise ProtocolError(NOT_AVAILABLE, "no sensors are configured: nothing to walk-test")
         ids = [s.id for s in sensors]
+        by_reading = [s.id for s in sensors if s.kind == "appliance" and s.role == "autonomous"]
         queue, _, unsubscribe = self._subscribe()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + args["seconds"]
@@ -364,20 +369,28 @@ class Commands:
         self._audit(actor, "walktest_started", {"sensors": ids})
         try:
             await emit({"phase": "start", "seconds": args["seconds"],
-                        "sensors": [{"id": s.id, "kind": s.kind, "label": s.label} for s in sensors]})
-            while len(seen) < len(ids):
-                event = await _get_before(queue, deadline, loop)
-                if event is None:
+                        "sensors": [{"id": s.id, "kind": s.kind, "label": s.label,
+                                     "check": "reading" if s.id in by_reading else "trigger"} for s in sensors]})
+            while True:
+                for sensor_id, watts in self._good_readings(s for s in by_reading if s not in seen):
+                    seen[sensor_id] = iso(self.daemon.clock.local())
+                    await emit({"phase": "reading", "sensor": sensor_id, "watts": watts,
+                                "seen": len(seen), "total": len(ids)})
+                if len(seen) == len(ids):
+                    reason = "all_seen"
                     break
-                configured = event.sensor in ids
+                event = await _get_before(queue, min(deadline, loop.time() + READING_RECHECK_S), loop)
+                if event is None:
+                    if loop.time() >= deadline:
+                        break
+                    continue
+                configured = event.sensor in ids and event.sensor not in by_reading
                 first = configured and event.sensor not in seen
                 if configured:
                     blip.show()
                     seen.setdefault(event.sensor, iso(event.local))
                 await emit({"phase": "trigger", **event_view(event), "configured": configured, "first": first,
                             "seen": len(seen), "total": len(ids)})
-            else:
-                reason = "all_seen"
         except (asyncio.CancelledError, ConnectionError):  # the technician hung up
             reason = "cancelled"
             raise
@@ -388,6 +401,15 @@ class Commands:
             self._audit(actor, "walktest", {"seen": list(seen), "not_seen": not_seen, "reason": reason})
         return {"phase": "done", "complete": not not_seen, "reason": reason,
                 "seen": [{"id": i, "first": seen[i]} for i in ids if i in seen], "not_seen": not_seen}
+
+    def _good_readings(self, sensor_ids) -> list[tuple[str, float]]:
+        """(id, watts) of these power sensors whose chip reads now and is healthy."""
+        wanted = set(sensor_ids)
+        if not wanted:
+            return []
+        power = (self.daemon.hardware.readings() or {}).get("power", [])
+        return [(p["id"], float(p["watts"])) for p in power if p.get("id") in wanted and p.get("watts") is not None
+                and (p.get("health") or {}).get("health") == "ok"]
 
     async def export(self, args: dict, actor: str, emit: Emit) -> dict[str, Any]:
         """Stream the event CSV in chunks, read on a worker thread through its own read-only connection."""

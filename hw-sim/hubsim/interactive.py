@@ -2,7 +2,8 @@
 
 Commands are read line by line from standard input (a terminal or a pipe):
 
-* ``trigger SENSOR``: a PIR sees you (on, then off), or a door, contact or mat changes state;
+* ``trigger SENSOR``: a PIR sees you (on, then off), a door, contact or mat changes state, or
+  an appliance is switched on or off;
 * ``press`` / ``hold``: the OK button, short (cancels a pre-alarm) or long ("going out");
 * ``sms TEXT``: the office texts the hub, e.g. ``sms ACK 1`` or ``sms STATUS``;
 * ``speed N``: simulated seconds per wall second; ``help``; ``quit`` (or end of input).
@@ -21,13 +22,15 @@ import threading
 from typing import IO, Callable
 
 HELP = """commands:
-  trigger SENSOR   the resident moves: a PIR sees you, a door or mat changes (sensors: {sensors})
+  trigger SENSOR   the resident moves: a PIR sees you, a door or mat changes, an appliance
+                   is switched on or off (sensors: {sensors})
   press | hold     the OK button: short (cancels a pre-alarm) or long (going out: away mode)
   sms TEXT         the office texts the hub, e.g. sms ACK 1, sms STATUS
   speed N          simulated seconds per wall second (now x{speed:g})
   help | quit"""
 
 PRESS_S, HOLD_S = 0.3, 4.0  # wall seconds the OK button is held (the clock runs x1 meanwhile)
+SWITCHED_ON_W = 1200.0  # an appliance switched on by hand draws this
 
 
 def read_lines(stream: IO[str]) -> "queue.Queue[str | None]":
@@ -49,7 +52,7 @@ class Player:
     def __init__(self, flat, clock, console, office: str, speed: float, react_speed: float):
         self.flat, self.clock, self.console, self.office = flat, clock, console, office
         self.speed, self.react_speed = float(speed), float(react_speed)
-        self.kinds = {s.id: s.kind for s in flat.daemon.config.sensors if s.pin is not None}
+        self.kinds = {s.id: s.kind for s in flat.daemon.config.sensors}
         self.pending_off: list[str] = []  # PIRs triggered on the last turn: off on this one
         self.done = False
 
@@ -81,6 +84,10 @@ class Player:
             elif kind == "motion":
                 script.set(rest, True)
                 self.pending_off.append(rest)
+            elif kind == "appliance":
+                on = not self.flat.manual_watts.get(rest)
+                self.flat.manual_watts[rest] = SWITCHED_ON_W if on else 0.0
+                self.say(f"{rest} switched {'on' if on else 'off'}")
             else:
                 script.set(rest, not script.value(rest))
         elif word in ("press", "hold"):

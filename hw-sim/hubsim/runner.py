@@ -102,6 +102,7 @@ class SimFlat:
         self.daemon = Daemon(config, clock, self.hardware, self.uplink, self.store, boot_id="sim",
                              engine_factory=lambda cfg: engine, control=control)
         self.emulator = emulator
+        self.manual_watts: dict[str, float] = {}  # appliances switched by hand (the interactive sim)
         self.patterns: list[tuple[float, str]] = []  # every buzzer/LED change, as it happens
         show = self.hardware.set_outputs
 
@@ -112,7 +113,10 @@ class SimFlat:
         self.hardware.set_outputs = recording
 
     def _current(self, sensor_id: str):
-        return lambda t: self.feed.watts_at(sensor_id, t) / DC_VOLTS
+        def amps(t: float) -> float:
+            watts = self.manual_watts.get(sensor_id)
+            return (self.feed.watts_at(sensor_id, t) if watts is None else watts) / DC_VOLTS
+        return amps
 
     def press_button(self, hold: bool = False) -> None:
         """The resident's OK button (GPIO 24 in the sim flat): a short press, or a long one."""

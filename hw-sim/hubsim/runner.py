@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import grp
 import os
 import sys
 import tempfile
@@ -65,7 +66,8 @@ def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Con
     sensors = sim_sensors(flat=flat_for(getattr(args, "profile", "early_riser")))
     data = {
         "hub": {"flat_id": "SIM-1", "language": args.language, "state_dir": state_dir,
-                "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0},
+                "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0,
+                "technician_group": grp.getgrgid(os.getgid()).gr_name},  # you run it: your group may use hubctl
         "detector": {"mode": args.detector},
         "alerts": {"prealarm_minutes": 5.0},
         "modem": {"port": modem_port, "recipients": [OFFICE], "authorised": [OFFICE]},

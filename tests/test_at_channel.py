@@ -133,19 +133,23 @@ def channel_for(pty: ScriptedPty, **kwargs) -> AtChannel:
     return AtChannel(pty.path, **options)
 
 
-def test_reply_lines_exclude_urcs_that_arrive_mid_command(make_pty):
-    pty = make_pty(simple_modem({"AT+CSQ": b'\r\n+CMTI: "SM",2\r\n\r\n+CSQ: 21,99\r\n\r\n+CREG: 1\r\n\r\nOK\r\n'}))
-
+def commands_on(pty: ScriptedPty, *commands: str, **options) -> tuple[list, list[str]]:
+    """Open a channel on ``pty``, send ``commands`` in turn, close: (their responses, URC texts)."""
     async def body():
-        channel = channel_for(pty)
+        channel = channel_for(pty, **options)
         urcs: list[str] = []
         channel.add_urc_handler(lambda line: urcs.append(line.text))
         await channel.open()
-        response = await channel.command("AT+CSQ")
+        responses = [await channel.command(command) for command in commands]
         channel.close()
-        return response, urcs
+        return responses, urcs
 
-    response, urcs = run(body())
+    return run(body())
+
+
+def test_reply_lines_exclude_urcs_that_arrive_mid_command(make_pty):
+    pty = make_pty(simple_modem({"AT+CSQ": b'\r\n+CMTI: "SM",2\r\n\r\n+CSQ: 21,99\r\n\r\n+CREG: 1\r\n\r\nOK\r\n'}))
+    (response,), urcs = commands_on(pty, "AT+CSQ")
     assert response.texts() == ["+CSQ: 21,99"]
     assert urcs == ['+CMTI: "SM",2', "+CREG: 1"]
 
@@ -160,17 +164,7 @@ def test_answers_left_unread_by_an_earlier_process_are_not_taken_for_ours(make_p
              "AT+CSQ": b"\r\n+CSQ: 21,99\r\n\r\nOK\r\n"}.items()}
     pty = make_pty(simple_modem(slow))
     pty.send(b"\r\n+CMGS: 7\r\n\r\nOK\r\n")  # the earlier process's answer, never read
-
-    async def body():
-        channel = channel_for(pty, settle=0.05, sync_timeout=1.0, command_timeout=1.0)
-        late: list[str] = []
-        channel.add_urc_handler(lambda line: late.append(line.text))
-        await channel.open()
-        response = await channel.command("AT+CSQ")
-        channel.close()
-        return response, late
-
-    response, late = run(body())
+    (response,), late = commands_on(pty, "AT+CSQ", settle=0.05, sync_timeout=1.0, command_timeout=1.0)
     assert response.texts() == ["+CSQ: 21,99"]
     assert "+CMGS: 7" not in late  # not credited to a send of this process either
 
@@ -181,18 +175,7 @@ def test_a_late_send_answer_mid_command_keeps_its_ok_to_itself(make_pty):
     not AT+CSQ: taken for AT+CSQ's answer it would leave every answer after it one behind."""
     pty = make_pty(simple_modem({"AT+CSQ": [(0.0, b"\r\n+CMGS: 7\r\n\r\nOK\r\n"),
                                             (0.05, b"\r\n+CSQ: 21,99\r\n\r\nOK\r\n")]}))
-
-    async def body():
-        channel = channel_for(pty)
-        late: list[str] = []
-        channel.add_urc_handler(lambda line: late.append(line.text))
-        await channel.open()
-        csq = await channel.command("AT+CSQ")
-        after = await channel.command("AT")  # the next command gets its own OK, not CSQ's
-        channel.close()
-        return csq, after, late
-
-    csq, after, late = run(body())
+    (csq, after), late = commands_on(pty, "AT+CSQ", "AT")  # AT gets its own OK, not CSQ's
     assert csq.texts() == ["+CSQ: 21,99"] and after.final.ok
     assert late == ["+CMGS: 7"]  # still reported: that SMS did go
     assert pty.lines[-2:] == ["AT+CSQ", "AT"]

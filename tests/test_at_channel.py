@@ -200,6 +200,34 @@ def test_a_late_send_answer_before_the_prompt_is_not_this_sends(make_pty):
     assert response.texts() == ["+CMGS: 8"] and late == ["+CMGS: 7"]
 
 
+def test_the_caller_commits_between_the_prompt_and_the_pdu(make_pty):
+    """before_pdu runs once the prompt has come and before any PDU byte is written (the outbox
+    marks the row 'sending' there); if it fails the prompt is aborted with ESC and nothing goes."""
+    pty = make_pty(simple_modem({"AT+CMGS=5": b"\r\n> ", "0011AABBCC": b"\r\n+CMGS: 8\r\n\r\nOK\r\n"}))
+    seen_at_commit: list[bytes] = []
+
+    def commit() -> None:
+        seen_at_commit.append(bytes(pty.received))
+
+    def refuse() -> None:
+        raise OSError("disk full")
+
+    async def body():
+        channel = channel_for(pty)
+        await channel.open()
+        response = await channel.send_pdu(5, "0011AABBCC", before_pdu=commit)
+        with pytest.raises(OSError):
+            await channel.send_pdu(5, "0011AABBCC", before_pdu=refuse)
+        channel.close()
+        return response
+
+    response = run(body())
+    assert response.texts() == ["+CMGS: 8"]
+    assert seen_at_commit[0].endswith(b"AT+CMGS=5\r") and b"0011AABBCC" not in seen_at_commit[0]
+    assert pty.lines.count("0011AABBCC") == 1  # the refused commit wrote no PDU
+    assert pty.received.endswith(ESC)
+
+
 def test_open_wakes_with_esc_retries_at_and_turns_echo_off(make_pty):
     calls = {"AT": 0}
 

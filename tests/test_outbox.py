@@ -37,11 +37,16 @@ def test_a_new_message_is_committed_as_queued(store, outbox):
     assert row == (TO, "hello", "alarm", 3, "queued", 0)
 
 
-def test_the_attempt_is_committed_before_sending(store, outbox):
+def test_the_attempt_is_counted_and_the_pdu_committed_before_it_goes(store, outbox):
+    """Until a part's PDU may go the row stays queued (a kill there loses nothing and is no
+    ambiguity); pdu_going commits 'sending' first; a part that went leaves it queued for the next."""
     message_id = outbox.add(TO, "hello", "alarm", None, 2)
     message = outbox.begin_attempt(message_id)
-    assert (message.state, message.attempts) == ("sending", 1)
+    assert (message.state, message.attempts) == ("queued", 1)
+    outbox.pdu_going(message_id)
     assert other_connection(store).execute("SELECT state FROM outbox").fetchone() == ("sending",)
+    outbox.part_sent(message_id, 0, 17)
+    assert other_connection(store).execute("SELECT state, parts_sent FROM outbox").fetchone() == ("queued", 1)
 
 
 def test_parts_and_references_then_sent(outbox, clock):
@@ -100,12 +105,18 @@ def test_a_message_left_sending_is_recovered_as_ambiguous(store, clock):
     once = outbox.add(TO, "cut off once", "alarm", None, 1)
     twice = outbox.add(TO, "cut off twice", "alarm", None, 1)
     untouched = outbox.add(TO, "never tried", "alarm", None, 1)
-    outbox.begin_attempt(once)
-    outbox.begin_attempt(twice)
+    before_pdu = outbox.add(TO, "cut off before its PDU went", "alarm", None, 1)
+    for message_id in (once, twice, before_pdu):
+        outbox.begin_attempt(message_id)
+    outbox.pdu_going(once)
+    outbox.pdu_going(twice)
     outbox.ambiguous_outcome(twice, "timeout")
     outbox.begin_attempt(twice)
+    outbox.pdu_going(twice)
     restarted = Outbox(store, clock)
     assert restarted.recover_interrupted() == [once, twice]
+    # killed between AT+CMGS and its PDU: nothing left, so it is simply sent again, no ambiguity
+    assert (restarted.get(before_pdu).state, restarted.get(before_pdu).ambiguous) == ("queued", 0)
     assert (restarted.get(once).state, restarted.get(once).ambiguous) == ("queued", 1)
     assert restarted.get(twice).state == "failed"
     assert restarted.get(untouched).state == "queued" and restarted.get(untouched).ambiguous == 0

@@ -107,8 +107,10 @@ def test_a_message_cut_off_mid_send_twice_is_given_up_loudly(tmp_path):
     service = SmsService("/nonexistent", 115200, store, SystemClock())
     first = service.outbox.add("+81300000001", "alarm", "alarm", 1, 1)
     service.outbox.begin_attempt(first)
+    service.outbox.pdu_going(first)  # killed once its PDU may have gone
     service.outbox.recover_interrupted()  # the first restart: ambiguous, resent once
-    service.outbox.begin_attempt(first)  # ... and killed mid-send again
+    service.outbox.begin_attempt(first)
+    service.outbox.pdu_going(first)  # ... and killed mid-send again
     conditions = []
 
     async def restart():

@@ -238,8 +238,13 @@ class AtChannel:
         async with self._lock:
             return await self._sync_locked()
 
-    async def send_pdu(self, tpdu_length: int, pdu: str, *, timeout: float | None = None) -> Response:
+    async def send_pdu(self, tpdu_length: int, pdu: str, *, timeout: float | None = None,
+                       before_pdu: Callable[[], None] | None = None) -> Response:
         """``AT+CMGS=<tpdu_length>``, wait for ``> ``, send the PDU and Ctrl-Z, wait for ``+CMGS: <mr>``.
+
+        ``before_pdu`` runs once the prompt has come, just before the PDU is written: the
+        caller commits there that the SMS may leave from now on (if it raises, the prompt
+        is aborted with ESC and nothing goes).
 
         A missing prompt is aborted with ESC and raises AtTimeout with
         ``pdu_written=False`` (nothing left). A missing final after the PDU is
@@ -263,6 +268,12 @@ class AtChannel:
                     self._abort_prompt()
                     raise AtTimeout(command, self.prompt_timeout, tuple(exchange.lines), stage="prompt")
                 exchange.prompt.result()
+                if before_pdu is not None:
+                    try:
+                        before_pdu()
+                    except BaseException:
+                        self._abort_prompt()
+                        raise
                 self._reader.sent(pdu)
                 self.pdu_unanswered = True  # before the write: a cancellation inside it is in doubt too
                 self._write(pdu.encode("ascii") + CTRL_Z)

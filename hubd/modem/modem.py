@@ -567,16 +567,17 @@ class Modem:
         await self._at("AT+CFUN=1,1", timeout=max(self.command_timeout, 1.0))
 
     # -- messages ------------------------------------------------------------------------------
-    async def send(self, part: SubmitPart) -> int | None:
+    async def send(self, part: SubmitPart, before_pdu: Callable[[], None] | None = None) -> int | None:
         """Send one SMS-SUBMIT; returns the message reference the network gave it.
 
-        If anything else ends the send (a cancellation), ``pdu_maybe_sent`` says whether the PDU
-        had gone to the modem unanswered: then the SMS may have left."""
+        ``before_pdu``: see :meth:`AtChannel.send_pdu`. If anything else ends the send (a
+        cancellation), ``pdu_maybe_sent`` says whether the PDU had gone to the modem
+        unanswered: then the SMS may have left."""
         self._late_refs.clear()
         channel = self._require()
         self.pdu_maybe_sent = False
         try:
-            response = await channel.send_pdu(part.tpdu_length, part.pdu)
+            response = await channel.send_pdu(part.tpdu_length, part.pdu, before_pdu=before_pdu)
         except BaseException:
             self.pdu_maybe_sent = channel.pdu_unanswered
             raise

@@ -340,18 +340,27 @@ class Outbox(_Table):
             log.warning("%d SMS still to send recovered from the damaged %s", len(kept), path)
 
     def begin_attempt(self, message_id: int) -> OutboxMessage:
-        """Committed (or held) before the first byte of this attempt goes to the modem."""
+        """Counted before the first byte of this attempt goes to the modem. The row stays
+        ``queued``: until a part's PDU may go (:meth:`pdu_going`) nothing can have left."""
         message = self.get(message_id)
         assert message is not None
-        self._update(message_id, state="sending", attempts=message.attempts + 1)
+        self._update(message_id, attempts=message.attempts + 1)
         return self._live[message_id]
 
+    def pdu_going(self, message_id: int) -> None:
+        """Committed (or held) just before a part's PDU is written to the modem: from here until
+        the part is recorded, a hub that dies leaves the row ``sending``, i.e. in doubt. A kill
+        before this point leaves it ``queued``: sent again, not counted as ambiguous."""
+        self._update(message_id, state="sending")
+
     def part_sent(self, message_id: int, index: int, message_ref: int | None) -> None:
+        """The part went; the next part (if any) has not: the row is ``queued`` again until it may."""
         message = self.get(message_id)
         assert message is not None
         refs = list(message.message_refs) + [None] * (message.parts_total - len(message.message_refs))
         refs[index] = message_ref
-        self._update(message_id, message_refs=tuple(refs), parts_sent=max(message.parts_sent, index + 1))
+        self._update(message_id, state="queued", message_refs=tuple(refs),
+                     parts_sent=max(message.parts_sent, index + 1))
 
     def finish_sent(self, message_id: int) -> None:
         self._update(message_id, state="sent", sent_local=self.clock.local())

@@ -416,7 +416,8 @@ class SmsService(Uplink):
             while index < len(parts):
                 phase = "send"
                 try:
-                    reference = await self.modem.send(parts[index])
+                    reference = await self.modem.send(parts[index],
+                                                      before_pdu=lambda: self.outbox.pdu_going(message.id))
                 except AtError as exc:
                     phase = ""
                     if exc.policy.mark_sent:

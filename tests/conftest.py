@@ -46,6 +46,26 @@ def merge(base: dict, extra: dict) -> dict:
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """The daemon's numba kernels compiled (or loaded from numba's cache) once per test process,
+    before any test: a hub under test must not spend its first request compiling. On a cold
+    cache and a loaded machine that took a control-socket status past its 10 s limit."""
+    from hubd.core.engine import Engine
+    from hubd.events import Event, Kind
+    from hubd.replay.per_event import replay
+
+    t0 = 1_700_000_000.0
+    events = [Event(t0 + i * 600.0, t0 + i * 600.0, sensor, kind, float(i % 2))
+              for i, (sensor, kind) in enumerate([("hall", Kind.MOTION), ("bed", Kind.PRESENCE),
+                                                  ("front", Kind.ENTRANCE), ("kettle", Kind.APPLIANCE)] * 40)]
+    for mode in ("fixed", "learned"):
+        config = parse_config(merge(BASE, {"detector": {"mode": mode}}), "(kernel warm-up)")
+        engine = Engine(config)
+        replay(events, config, engine=engine)
+        engine.status(events[-1].mono, events[-1].local)
+
+
 @pytest.fixture
 def make_config(tmp_path):
     def build(**sections):

@@ -96,6 +96,24 @@ def _pulses(t: float, end: float, every_s: float, rng: random.Random, length: fl
     return out
 
 
+def _split_at_span(intervals: list[list], span: Span) -> tuple[list[list], list[tuple[float, float]]]:
+    """On-intervals cut at the span's edges: (the parts outside the span, and the (start, end)
+    of each interval reaching into it, unclipped; end inf for one still on)."""
+    a, b = span
+    out, overlapping = [], []
+    for s, e in intervals:
+        end = _INF if e is None else e
+        if end <= a or s >= b:
+            out.append([s, e])
+            continue
+        if s < a:
+            out.append([s, a])
+        if end > b:
+            out.append([b, e])
+        overlapping.append((s, end))
+    return out, overlapping
+
+
 @dataclass(frozen=True)
 class _ForHours(_Quirk):
     """A quirk that lasts ``hours`` from ``start``."""
@@ -132,16 +150,8 @@ class MatPulses(_Quirk):
         """Inside the span a hold becomes its pulses; a hold running across an edge of the span is
         held outside it as before (it falls at the span's start, and is ON again at its end)."""
         a, b = span
-        out = []
-        for s, e in intervals:
-            end = _INF if e is None else e
-            if end <= a or s >= b:
-                out.append([s, e])
-                continue
-            if s < a:
-                out.append([s, a])
-            if end > b:
-                out.append([b, e])
+        out, overlapping = _split_at_span(intervals, span)
+        for s, end in overlapping:
             rng = random.Random(f"{ctx.seed}/quirk/pulses/{self.sensor}/{int(s)}")
             every = self.shift_every_min * 60.0
             seated_until = min(end, b, ctx.person_stops, ctx.horizon[1])  # a collapsed person does not shift
@@ -165,17 +175,8 @@ class ReedInverted(_Quirk):
 
     def apply(self, intervals, span, ctx):
         a, b = span
-        out, inside = [], []
-        for s, e in intervals:
-            end = _INF if e is None else e
-            if end <= a or s >= b:
-                out.append([s, e])
-                continue
-            if s < a:
-                out.append([s, a])
-            if end > b:
-                out.append([b, e])
-            inside.append((max(s, a), min(end, b)))
+        out, overlapping = _split_at_span(intervals, span)
+        inside = [(max(s, a), min(end, b)) for s, end in overlapping]
         t = a
         for s, end in sorted(inside):
             if s > t:

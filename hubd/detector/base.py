@@ -129,22 +129,24 @@ class FixedTimerDetector(Detector):
         if not math.isnan(st[fk.F_LAST_LOCAL]) and st[fk.F_LAST_MONO] >= since_mono:
             st[fk.F_LAST_LOCAL] += jump
 
+    def _since(self) -> float | None:
+        """Where the stopwatch counts from: None while a presence is held or before any activity."""
+        return None if self.st[fk.F_HELD] > 0 else self.last_activity_mono
+
     def deadlines(self) -> list[tuple[float, float]]:
         """(since, limit) of each finding that will hold once its time has run: the stopwatch
-        (none while a presence is held) and each known hold under ``held_limit``."""
-        st = self.st
-        due = [] if st[fk.F_HELD] > 0 or math.isnan(st[fk.F_LAST_MONO]) else [(float(st[fk.F_LAST_MONO]), self.limit)]
+        and each known hold under ``held_limit``."""
+        since = self._since()
+        due = [] if since is None else [(since, self.limit)]
         if self.held_limit is not None:
-            due += [(float(self.held_since[r]), self.held_limit) for r in self._held_rows()
-                    if not math.isnan(self.held_since[r])]
+            due += [(held_from, self.held_limit) for held_from in self._held_since().values()]
         return due
 
     def check(self, mono: float, local: float) -> list[Finding]:
         found = []
-        st = self.st
-        if st[fk.F_HELD] == 0 and not math.isnan(st[fk.F_LAST_MONO]) and mono - st[fk.F_LAST_MONO] >= self.limit:
-            found.append(Finding("inactivity", RESIDENT, float(st[fk.F_LAST_MONO]), self.limit,
-                                 detail={"rule": "fixed_timer"}))
+        since = self._since()
+        if since is not None and mono - since >= self.limit:
+            found.append(Finding("inactivity", RESIDENT, since, self.limit, detail={"rule": "fixed_timer"}))
         if self.held_limit is not None:
             for sensor, held_from in sorted(self._held_since().items()):
                 if mono - held_from >= self.held_limit:
@@ -164,8 +166,7 @@ class FixedTimerDetector(Detector):
         return sorted(self.names[r] for r in self._held_rows())
 
     def status(self, mono: float, local: float) -> dict[str, Any]:
-        st = self.st
-        since = None if st[fk.F_HELD] > 0 else self.last_activity_mono
+        since = self._since()
         return {
             "last_activity_local": self.last_activity_local,
             "inactive_seconds": None if since is None else max(0.0, mono - since),

@@ -244,11 +244,10 @@ def _check_cross_rules(config: Config) -> None:
     i2c: dict[tuple[int, int], str] = {}
     for i, s in enumerate(config.sensors):
         if s.kind == "appliance":
-            where = (s.bus, s.address)
+            where, key = (s.bus, s.address), sensor_key(i, s.id)
             if where in i2c and s.chip != "ads1115":
-                raise ConfigError(f"{sensor_key(i, s.id)}.address", s.address,
-                                  f"I2C address already used by {i2c[where]}")
-            i2c.setdefault(where, sensor_key(i, s.id))
+                raise ConfigError(f"{key}.address", s.address, f"I2C address already used by {i2c[where]}")
+            i2c.setdefault(where, key)
 
 
 def _international_numbers(modem: ModemConfig) -> ModemConfig:

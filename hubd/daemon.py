@@ -123,10 +123,8 @@ class Daemon:
 
     def handle_now(self, sensor: str, kind: Kind, value: float) -> None:
         """An event from a command on the loop (a technician's OK): stored and handled before the answer."""
-        mono = self.clock.monotonic()
-        self._inbox.append(Event(mono, self.clock.local(), sensor, kind, float(value)))
+        self.sink(sensor, kind, value, self.clock.monotonic())
         self._drain()
-        self._poke()
 
     def conditions(self, ident: tuple[str, str], finding: Finding | None) -> None:
         if self._loop is None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import sys
 import threading
 from typing import IO, Callable
 
@@ -116,10 +115,9 @@ class Player:
         """Hold the OK button for ``wall_seconds`` on a real-time clock, then let go."""
         self.clock.set_speed(1.0)
         self.flat.daemon.wake()
-        pin = self.flat.factory.pin(self.flat.daemon.config.outputs.button_pin)
-        pin.drive_low()
+        self.flat.button(True)
         await asyncio.sleep(wall_seconds)
-        pin.drive_high()
+        self.flat.button(False)
         await asyncio.sleep(0.05)
 
     def release_pirs(self) -> None:
@@ -132,7 +130,7 @@ class Player:
 
 
 async def play(flat, clock, console, lines: "queue.Queue[str | None]", *, office: str, speed: float,
-               react_speed: float = 60.0, on_turn: Callable[[], None] | None = None) -> bool:
+               react_speed: float = 60.0, on_turn: Callable[[], None] | None = None) -> None:
     """Run the daemon and the person's commands until ``quit`` or the end of input."""
     daemon = flat.daemon
     player = Player(flat, clock, console, office, speed, react_speed)
@@ -157,9 +155,4 @@ async def play(flat, clock, console, lines: "queue.Queue[str | None]", *, office
     finally:
         daemon.request_stop()
         await run
-    return True
-
-
-def stdin_lines() -> "queue.Queue[str | None]":
-    return read_lines(sys.stdin)
 

@@ -120,15 +120,19 @@ class SimFlat:
             return (self.feed.watts_at(sensor_id, t) if watts is None else watts) / DC_VOLTS
         return amps
 
-    def press_button(self, hold: bool = False) -> None:
-        """The resident's OK button (GPIO 24 in the sim flat): a short press, or a long one."""
-        pin = self.factory.pin(24)
-        pin.drive_low()
-        if hold:
-            self.clock_advance(4.0)
+    def button(self, pressed: bool) -> None:
+        """The resident's OK button (``outputs.button_pin``; active low): pressed, or let go."""
+        pin = self.factory.pin(self.daemon.config.outputs.button_pin)
+        if pressed:
+            pin.drive_low()
         else:
-            self.clock_advance(0.2)
-        pin.drive_high()
+            pin.drive_high()
+
+    def press_button(self, hold: bool = False) -> None:
+        """A short press, or a long one, on a clock that the caller moves (a fake clock)."""
+        self.button(True)
+        self.clock_advance(4.0 if hold else 0.2)
+        self.button(False)
 
     def clock_advance(self, seconds: float) -> None:
         advance = getattr(self.clock, "advance", None)
@@ -290,11 +294,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"control socket {sock}: in another terminal try  hubctl --socket {sock} status  "
               f"(alerts, sensors --watch, walktest, ack N, pause --hours N)", flush=True)
         if args.interactive:
-            from .interactive import play, stdin_lines
+            from .interactive import play, read_lines
 
             console.say("live morning begins; you are the resident (and the office): type help")
             outputs = Outputs(flat, console)
-            asyncio.run(play(flat, clock, console, stdin_lines(), office=OFFICE, speed=args.speed,
+            asyncio.run(play(flat, clock, console, read_lines(sys.stdin), office=OFFICE, speed=args.speed,
                              on_turn=outputs.turn))
             print(f"bye. State kept in {state_dir}", flush=True)
             return 0

@@ -244,13 +244,15 @@ class Daemon:
         if self._reload_requested:
             self._reload_requested = False
             self._reload()
+        # levels that came due while the loop was away (a stalled Pi, a fast simulated clock) are
+        # settled before the engine moves on, so they keep their own time instead of now's
+        self._hardware_next = self.hardware.service(now)
         self._drain()
         now = self.clock.monotonic()
         local = self.clock.local()
         if self.engine.unknown is not None and self.clock.synced():  # time is known now: judge again at once
             self._execute(self.engine.wall_clock_set(now, local), local)
         self._execute(self.engine.tick(now, local), local)
-        self._hardware_next = self.hardware.service(now)
         if now >= self._next_prune:
             self._prune(local)
             self._next_prune = now + 86400.0
@@ -281,16 +283,22 @@ class Daemon:
             self._wake.clear()
 
     def _drain(self) -> None:
+        """Hand what the sensors said to the engine in the order it happened: callbacks from
+        several threads, and debounced levels settled after later edges, arrive crossed."""
         last = self.engine.now
         while self._inbox:
-            event = self._inbox.popleft()
-            if last is not None and event.mono < last:  # callbacks from several threads may cross
-                event = Event(last, event.local + (last - event.mono), event.sensor, event.kind, event.value)
-            last = event.mono
-            self.store.add_event(event)
-            self._execute(self.engine.handle(event), event.local)
-            for listener in list(self.listeners):
-                listener(event)
+            batch = []
+            while self._inbox:
+                batch.append(self._inbox.popleft())
+            batch.sort(key=lambda event: event.mono)
+            for event in batch:
+                if last is not None and event.mono < last:  # older than what the engine has judged
+                    event = Event(last, event.local + (last - event.mono), event.sensor, event.kind, event.value)
+                last = event.mono
+                self.store.add_event(event)
+                self._execute(self.engine.handle(event), event.local)
+                for listener in list(self.listeners):
+                    listener(event)
 
     def _apply_condition(self, ident: tuple[str, str], finding: Finding | None) -> None:
         mono, local = self.clock.monotonic(), self.clock.local()

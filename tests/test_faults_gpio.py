@@ -122,3 +122,25 @@ def test_the_hold_survives_a_restart_and_old_snapshots_count_it_from_the_last_ac
     old = FixedTimerDetector(2 * HOUR, held_limit_seconds=HELD_MAX_H * HOUR)
     old.load(state, rebase=lambda m: m)
     assert old.state()["held_since"] == {"bed": 100.0}
+
+
+def test_a_late_daemon_hands_edges_over_at_their_own_times_and_in_order(tmp_path):
+    """A Pi that stalls (or a fast simulated clock) wakes after several edges: the door's debounced
+    opening, settled only now, is still the first event, at the moment the door opened."""
+    rig = Rig(tmp_path)
+
+    heard = []
+    rig.daemon.listeners.append(heard.append)
+
+    async def body(rig):
+        t0 = rig.clock.monotonic()
+        rig.clock.advance(1.0)
+        rig.set("front_door", True)  # debounced: known only when the daemon next looks
+        rig.clock.advance(2.0)
+        rig.set("hall_pir", True)  # a PIR's rise is handed over at once
+        rig.clock.advance(7.0)
+        await rig.settle()
+        seen = [(e.sensor, e.mono - t0, e.value) for e in heard if e.mono > t0]
+        assert seen == [("front_door", 1.0, 1.0), ("hall_pir", 3.0, 1.0)]
+
+    run(rig, body)

@@ -33,6 +33,7 @@ from .gpio_driver import ApplianceLoadFeed, GpioScript
 from .i2c.bus import SimBus
 from .i2c.ina226 import INA226Sim
 from .modem import ModemEmulator
+from .pacing import PacedClock, drive_due
 from .quirks_devices import PRESETS
 from .resident import DEFAULT_FLAT, PROFILES, FlatSensor, Resident, collapse, flat_for, suggested_pins
 
@@ -204,7 +205,7 @@ def is_alarm(text: str) -> bool:
     return "ACK" in text or "警報" in text and "解除" not in text
 
 
-async def live(flat: SimFlat, clock: ScaledClock, console: Console, collapse_at: float, wall_limit: float) -> bool:
+async def live(flat: SimFlat, clock: PacedClock, console: Console, collapse_at: float, wall_limit: float) -> bool:
     """Play the resident's script onto the pins until the office phone gets the alarm."""
     daemon, script = flat.daemon, flat.script
     outputs = Outputs(flat, console)
@@ -214,8 +215,8 @@ async def live(flat: SimFlat, clock: ScaledClock, console: Console, collapse_at:
     ok = False
     try:
         while time.monotonic() - started < wall_limit:
+            drive_due(script, clock)
             local = clock.local()
-            script.advance_to(local)
             if not said_collapse and local >= collapse_at:
                 said_collapse = True
                 console.say(">>> scenario: the resident collapses (no more activity from now on)")
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = replay(history, config, engine=engine)
         print(f"learned from {args.history_days} days of history: {stats.events} events, "
               f"{len(stats.alerts)} alerts raised in that time", flush=True)
-        clock = ScaledClock(args.speed, start_local=live_start, start_mono=live_start)
+        clock = PacedClock(args.speed, start_local=live_start, start_mono=live_start)
         flat = SimFlat(config, clock, live_events, resident, emulator, engine, control=True)
         script, daemon = flat.script, flat.daemon
         console = Console(clock, args.quiet)

@@ -1,0 +1,57 @@
+"""The live simulator's fast clock, held at the next scripted edge until that edge is driven.
+
+Why: the live loop wakes every 20 ms of real time, 24 simulated seconds at x1200. On a
+plain scaled clock every edge due in that span is driven at one instant and stamped with
+it, so the hub's 50 ms debounce swallows a front door opened and shut within it: the hub
+never hears of a departure, and takes the return for one. Held here, each edge is stamped
+at its own simulated time, as in a real flat. Simulated time stands still for at most one
+loop period, and never goes back.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from hubd.clock import ScaledClock
+
+from .gpio_driver import GpioScript
+
+
+class PacedClock(ScaledClock):
+    """A :class:`~hubd.clock.ScaledClock` that does not pass the time set by :meth:`hold_at`."""
+
+    def __init__(self, speed: float, start_local: float, start_mono: float = 0.0, **kwargs):
+        super().__init__(speed, start_local, start_mono=start_mono, **kwargs)
+        self._held_mono = math.inf
+
+    def monotonic(self) -> float:
+        return min(super().monotonic(), self._held_mono)
+
+    def unheld_local(self) -> float:
+        """Where simulated local time would be without the hold: what is due by now."""
+        return self._start_local + (super().monotonic() - self._start_mono)
+
+    def hold_at(self, local: Optional[float]) -> None:
+        """Let simulated time reach ``local`` but not pass it (None: run free).
+
+        A hold earlier than the clock already shows holds it where it is: monotonic time
+        never goes back.
+        """
+        wanted = math.inf if local is None else local - self._start_local + self._start_mono
+        self._held_mono = max(wanted, self.monotonic())
+
+
+def drive_due(script: GpioScript, clock: PacedClock) -> int:
+    """Drive every scripted edge due by now, each at its own time; hold at the next one.
+
+    Returns how many edges were driven.
+    """
+    driven = 0
+    while True:
+        due = script.next_due()
+        if due is None or due > clock.unheld_local():
+            break
+        driven += len(script.advance_to(due, before_each=clock.hold_at))
+    clock.hold_at(script.next_due())
+    return driven

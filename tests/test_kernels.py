@@ -257,6 +257,7 @@ class RefDetector:
         self.others: dict[int, list] = {}  # held sensor -> [first other activity, its sensor, a second sensor seen]
         self.quiet_origin = -1  # a pulse sensor whose event began the silence
         self.stray = (-1, NAN)  # while out: an uncorroborated inside event (sensor, time)
+        self.came_in = False  # back through an entrance still open: its closing is no leaving
 
     # the rules -------------------------------------------------------------
     def home_free(self):
@@ -444,7 +445,10 @@ class RefDetector:
                 if t - self.held[h] >= p.stuck_min_hold_minutes * 60:
                     self.distrust(h, t)
             self.elsewhere(s, t)
-            if not self.pending:
+            came_in, self.came_in = self.came_in and v <= 0, False
+            if not self.pending and came_in:
+                pass
+            elif not self.pending:
                 self.pending, self.run_first, self.run_conf, self.run_cluster = True, t, False, t
                 self.abs_latched, self.returning = NAN, False
                 self.run_day = self.day
@@ -474,6 +478,8 @@ class RefDetector:
                 if self.run_conf:
                     self.abs_hist[ref_day_type(self.run_day)][ref_bin_index(t - self.run_first, self.edges)] += 1.0
                     self.records.append((3, -1, self.run_first, 0.0, self.run_first, away_end, 0.0))
+                self.came_in = self.returning and any(
+                    not math.isnan(self.open_since[j]) and self.fault[j] != 2 for j in range(len(self.sensors)))
                 self.pending, self.abs_latched, self.returning = False, NAN, False
                 for j in range(len(self.sensors)):  # ON while the flat looked empty: held from now
                     if not math.isnan(self.on_since[j]) and j not in self.held and self.holds_a_stay(j):
@@ -697,6 +703,7 @@ def assert_same(state, records, ref: RefDetector):
         np.testing.assert_allclose(sens[s, i["fault_since"]], ref.fault_since[s], equal_nan=True)
     if ref.started:
         assert sv["stray_sensor"] == ref.stray[0] and sv["quiet_origin"] == ref.quiet_origin
+        assert bool(sv["came_in"]) == ref.came_in
 
 
 # ============================================================== random inputs

@@ -233,6 +233,47 @@ def test_silence_right_after_coming_home_is_watched_as_inactivity():
     assert det.next_check(due + 2 * H) == pytest.approx(due + 2 * H + det.status(due, 0)["absence_limit_seconds"])
 
 
+def door(t, value):
+    return ev(t, "front", Kind.ENTRANCE, value)
+
+
+def test_the_door_shut_behind_a_returning_resident_starts_no_absence():
+    # out 09:00-10:00; back: the door opens, the hall PIR sees them, the door shuts; then they sit
+    # where no sensor sees them for 40 min and collapse: inactivity, not an absence till midnight
+    det = run(LearnedDetector(), routine(14))
+    day = T0 + 14 * DAY
+    back = day + 10 * H
+    run(det, [ev(day + 8 * H), door(day + 9 * H, 1.0), door(day + 9 * H + 6, 0.0),
+              door(back, 1.0), ev(back + 1, "pir_hall"), door(back + 4, 0.0)])
+    status = det.status(back + 40 * M, 0)
+    assert status["inferred"] == "home" and not status["leaving"]
+    due = det.next_check(back + 4)
+    assert hours(due - (back + 4)) <= 2.0  # the morning's learned limit, not the absence limit
+    (finding,) = det.check(due, 0)
+    assert finding.type == "inactivity" and finding.since_mono == back + 4
+
+
+def test_leaving_again_after_coming_back_is_an_absence():
+    # back for the forgotten keys: in, door shut, a minute inside, then out through the door again
+    det = run(LearnedDetector(), routine(14))
+    day = T0 + 14 * DAY
+    back = day + 10 * H
+    run(det, [ev(day + 8 * H), door(day + 9 * H, 1.0), door(day + 9 * H + 6, 0.0),
+              door(back, 1.0), ev(back + 1, "pir_hall"), door(back + 4, 0.0),
+              ev(back + 60, "pir_hall"), door(back + 70, 1.0), door(back + 75, 0.0)])
+    assert det.status(back + 40 * M, 0)["inferred"] == "away"
+    assert det.next_check(back + 75) == pytest.approx(back + 70 + det.status(back, 0)["absence_limit_seconds"])
+
+
+def test_a_door_shut_after_a_visitor_at_the_door_is_still_a_possible_leaving():
+    # never out: opened to a visitor, hall PIR, shut; nothing inside after it -> taken for leaving as before
+    det = run(LearnedDetector(), routine(14))
+    day = T0 + 14 * DAY
+    t = day + 10 * H
+    run(det, [ev(day + 9 * H), door(t, 1.0), ev(t + 1, "pir_hall"), door(t + 30, 0.0)])
+    assert det.status(t + 40 * M, 0)["inferred"] == "away"
+
+
 def test_absence_limit_is_learned_within_the_configured_bounds():
     events = []
     for d in range(10):  # out 10:00-13:00 every day
@@ -315,6 +356,20 @@ def test_learned_state_survives_a_restart_with_rebase():
     np.testing.assert_allclose(restarted.thresholds()[0], det.thresholds()[0])
     last = more[-1].mono
     assert restarted.next_check(last + shift) == pytest.approx(det.next_check(last) + shift)
+
+
+def test_state_saved_before_came_in_was_added_loads_with_it_unset():
+    """Version 3 as it first shipped had no ``came_in``: a hub upgraded mid-life keeps what it learned."""
+    det = run(LearnedDetector(), routine(10))
+    state = det.state()
+    shipped = {**state, "sv": state["sv"][:SV_FIELDS.index("came_in")]}
+    restored = LearnedDetector()
+    restored.load(shipped, lambda m: m)
+    assert restored.state()["sv"][SV_FIELDS.index("came_in")] == 0.0
+    now = T0 + 10 * DAY + 9 * H
+    assert restored.status(now, now) == det.status(now, now)
+    with pytest.raises(IncompatibleState):
+        LearnedDetector().load({**state, "sv": state["sv"][:-2]}, lambda m: m)
 
 
 def test_state_of_version_2_is_upgraded_every_sensor_trusted_and_holding():

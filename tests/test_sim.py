@@ -57,3 +57,22 @@ def test_hubd_sim_says_why_a_quirk_cannot_be_placed(capsys, tmp_path):
                      "--quirk", "door-missed", "--state", str(tmp_path)])
     assert code == 2
     assert "never comes home" in capsys.readouterr().err
+
+
+def test_hubd_sim_learned_hub_hears_the_return_at_full_speed(capsys, tmp_path):
+    """The default (learned) morning: out 08:45-09:41, sofa 10:23, collapse 10:30. At x20000 each
+    20 ms of the live loop spans 400 simulated seconds; every door edge must still reach the hub,
+    or it takes the 09:41 return for a departure and texts `not_returned` past midnight."""
+    import sqlite3
+
+    code = cli.main(["sim", "--speed", "20000", "--quiet", "--state", str(tmp_path), "--wall-limit", "60"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    alarms = [line for line in out.splitlines() if "received SMS" in line and "ACK" in line]
+    assert len(alarms) == 1 and "no activity for 1h" in alarms[0], out  # (minutes late at x20000 under load)
+    db = sqlite3.connect(tmp_path / "hubd.sqlite3")
+    try:
+        doors = db.execute("SELECT value FROM events WHERE sensor = 'front_door' ORDER BY mono").fetchall()
+    finally:
+        db.close()
+    assert [v for (v,) in doors] == [1.0, 0.0, 1.0, 0.0]

@@ -16,7 +16,7 @@ Conventions
 * Parameter vector ``pv``: the order of ``params.KERNEL_LAYOUT`` (read by
   :func:`unpack_params`; ``step_event`` reads pv[0], pv[12], pv[24], pv[25] directly; later parameters
   are read through named indices such as ``P_APP_VARY_WATTS``).
-* Scalar state ``sv`` (float64[33], indexed by the ``SV_*`` constants below); NaN means "none":
+* Scalar state ``sv`` (float64[34], indexed by the ``SV_*`` constants below); NaN means "none":
    0 started, 1 last activity mono (the gap's origin), 2 its local time, 3 current
    local day index, 4 mono up to which home time is accounted, 5 pending (entrance
    seen, no inside activity since), 6 first entrance of the pending run, 7 last
@@ -31,7 +31,8 @@ Conventions
    day, 28 local day the current absence began (its day type sets its limit), 29 the last
    sign of life other than an appliance in use (mono; how long a screen alone may stand for
    the resident counts from it), 30 quiet origin (the pulse sensor whose event began the silence,
-   -1: none), 31-32 the stray (an uncorroborated inside event while out: sensor or -1, mono).
+   -1: none), 31-32 the stray (an uncorroborated inside event while out: sensor or -1, mono),
+   33 came in (1: back through an entrance that still reads open; its closing is part of the return).
 * Per-sensor table ``sens`` (float64[n_sensors, 33], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
@@ -96,7 +97,7 @@ SV_FIELDS = (
     "days", "absence_latched_limit", "absence_latched_learned", "returning",
     "absence_limit_weekday", "absence_learned_weekday", "absence_limit_weekend", "absence_learned_weekend",
     "absence_day", "attended_mono",
-    "quiet_origin", "stray_sensor", "stray_mono",
+    "quiet_origin", "stray_sensor", "stray_mono", "came_in",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
@@ -112,7 +113,7 @@ SENS_FIELDS = (
     SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
     SV_RETURNING, SV_ABSENCE_LIMIT_WEEKDAY, SV_ABSENCE_LEARNED_WEEKDAY, SV_ABSENCE_LIMIT_WEEKEND,
     SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY, SV_ATTENDED_MONO, SV_QUIET_ORIGIN, SV_STRAY_SENSOR,
-    SV_STRAY_MONO) = range(len(SV_FIELDS))
+    SV_STRAY_MONO, SV_CAME_IN) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
     SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
@@ -851,6 +852,15 @@ def entrance_reading(sens, s, t, v, back, run_first, out, n_out):
     return n_out
 
 
+@njit(cache=True)
+def entrance_open(sens):
+    """Whether an entrance contact that is trusted reads open now."""
+    for j in range(sens.shape[0]):
+        if not math.isnan(sens[j, SE_OPEN_SINCE]) and sens[j, SE_FAULT] != FAULT_INVERTED:
+            return True
+    return False
+
+
 # ------------------------------------------------------------------- corroboration
 @njit(cache=True)
 def corroborated(sv, s, t, window_s):
@@ -984,7 +994,10 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
             if n_held > 0:
                 k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], out, n_out)
                 n_held -= k
-            if not pending:
+            came_in, sv[SV_CAME_IN] = sv[SV_CAME_IN] > 0.0 and v <= 0.0, 0.0
+            if not pending and came_in:
+                pass  # the door shut behind the resident who just came in: no leaving
+            elif not pending:
                 pending, returning = True, False
                 run_first, run_conf, run_cluster = t, False, t
                 sv[SV_ABSENCE_DAY] = day
@@ -1011,6 +1024,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 if run_conf:
                     add_observation(abs_hist[day_type(sv[SV_ABSENCE_DAY])], t - run_first, 1.0, edges)
                     n_out = _emit(out, n_out, 3.0, -1.0, run_first, 0.0, run_first, away_end, 0.0)
+                sv[SV_CAME_IN] = 1.0 if returning and entrance_open(sens) else 0.0
                 pending, returning = False, False
                 abs_due, abs_open = np.nan, np.nan
                 n_held += adopt_holds(sens, t)

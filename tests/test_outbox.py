@@ -118,8 +118,37 @@ def test_a_message_left_sending_is_recovered_as_ambiguous(store, clock):
     # killed between AT+CMGS and its PDU: nothing left, so it is simply sent again, no ambiguity
     assert (restarted.get(before_pdu).state, restarted.get(before_pdu).ambiguous) == ("queued", 0)
     assert (restarted.get(once).state, restarted.get(once).ambiguous) == ("queued", 1)
-    assert restarted.get(twice).state == "failed"
+    # a modem timeout and then a power cut: cut off by a restart, it still goes again
+    assert (restarted.get(twice).state, restarted.get(twice).ambiguous) == ("queued", 2)
     assert restarted.get(untouched).state == "queued" and restarted.get(untouched).ambiguous == 0
+
+
+def test_a_message_cut_off_by_restarts_is_resent_three_times_then_given_up(store, clock):
+    """A failing supply cuts the hub again and again: a message cut off twice has most likely never
+    left, so it goes again; after three resends it is given up (a send that itself browns the Pi
+    out must not loop for ever)."""
+    message_id = Outbox(store, clock).add(TO, "cut off", "alarm", None, 1)
+    for cut in range(1, 5):
+        outbox = Outbox(store, clock)
+        outbox.begin_attempt(message_id)
+        outbox.pdu_going(message_id)
+        restarted = Outbox(store, clock)
+        assert restarted.recover_interrupted() == [message_id]
+        message = restarted.get(message_id)
+        assert (message.state, message.ambiguous) == (("queued", cut) if cut <= 3 else ("failed", 4))
+    assert "not resent" in message.last_error
+
+
+def test_a_modem_timeout_after_restart_resends_is_not_resent_again(store, clock):
+    outbox = Outbox(store, clock)
+    message_id = outbox.add(TO, "cut off", "alarm", None, 1)
+    outbox.begin_attempt(message_id)
+    outbox.pdu_going(message_id)
+    restarted = Outbox(store, clock)
+    restarted.recover_interrupted()
+    restarted.begin_attempt(message_id)
+    assert restarted.ambiguous_outcome(message_id, "AT+CMGS: no final answer") is False
+    assert restarted.get(message_id).state == "failed"
 
 
 def test_a_late_cmgs_resolves_the_ambiguity(outbox):

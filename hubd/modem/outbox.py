@@ -10,8 +10,12 @@ and every step after that is committed before the next one starts, so a
 
 A message found ``sending`` at start-up was interrupted mid-send: whether it
 left is unknown, exactly like a ``+CMGS`` timeout. Such *ambiguous* outcomes
-are counted; a message is resent after at most one of them, so the office may
-get a duplicate but never a flood, and never nothing without being told.
+are counted. A modem that times out is resent to once (a modem that sends and
+then times out every time would otherwise flood the office); a send cut off by
+the hub's own restart is resent up to three times in all, because a failing
+mains supply cuts power again and again, and a message given up after two cuts
+has most likely never left. So the office may get a duplicate or three, never a
+flood, and never nothing without being told.
 
 Retry times are stored as wall-clock seconds so they survive a restart, and
 clamped on reading to the longest back-off, so a wall clock that jumps (a Pi
@@ -172,9 +176,11 @@ class _Table:
 class Outbox(_Table):
     """Queue of SMS to send, every state change committed (or held in memory while the disk refuses)."""
 
-    def __init__(self, store: Store, clock: Clock, max_resends_after_ambiguity: int = 1):
+    def __init__(self, store: Store, clock: Clock, max_resends_after_ambiguity: int = 1,
+                 max_resends_after_restart: int = 3):
         super().__init__(store, clock)
         self.max_resends_after_ambiguity = max_resends_after_ambiguity
+        self.max_resends_after_restart = max(max_resends_after_restart, max_resends_after_ambiguity)
         self._live: dict[int, OutboxMessage] = {}  # every message still to send, and any change not yet on disk
         self._held: set[int] = set()  # ids whose latest state is only in memory
         self._next_retry = float("-inf")
@@ -371,14 +377,17 @@ class Outbox(_Table):
     def fail(self, message_id: int, error: str) -> None:
         self._update(message_id, state="failed", last_error=error)
 
-    def ambiguous_outcome(self, message_id: int, error: str) -> bool:
-        """The part in flight may or may not have gone. True: queued for one resend; False: failed."""
+    def ambiguous_outcome(self, message_id: int, error: str, restarted: bool = False) -> bool:
+        """The part in flight may or may not have gone. True: queued to be resent; False: failed.
+
+        ``restarted``: the hub itself was cut off, which allows more resends (module docstring)."""
         message = self.get(message_id)
         assert message is not None
         count = message.ambiguous + 1
-        if count <= self.max_resends_after_ambiguity:
+        allowed = self.max_resends_after_restart if restarted else self.max_resends_after_ambiguity
+        if count <= allowed:
             self._update(message_id, state="queued", ambiguous=count, next_attempt_local=self.clock.local(),
-                         last_error=f"{error} (ambiguous: resending once)")
+                         last_error=f"{error} (ambiguous: resending, {count} of at most {allowed})")
             return True
         self._update(message_id, state="failed", ambiguous=count,
                      last_error=f"{error} (ambiguous again: not resent, it may or may not have arrived)")
@@ -404,9 +413,9 @@ class Outbox(_Table):
         """At start-up: a message left ``sending`` was cut off mid-send; treat it as ambiguous."""
         interrupted = sorted(m.id for m in self._live.values() if m.state == "sending")
         for message_id in interrupted:
-            resend = self.ambiguous_outcome(message_id, "interrupted while sending (hub restarted)")
+            resend = self.ambiguous_outcome(message_id, "interrupted while sending (hub restarted)", restarted=True)
             log.warning("SMS %d was being sent when the hub stopped: %s", message_id,
-                        "resending once" if resend else "not resent again")
+                        "resending it" if resend else "not resent again")
         return interrupted
 
     def apply_report(self, message_ref: int, recipient: str, status: int) -> OutboxMessage | None:

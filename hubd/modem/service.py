@@ -456,16 +456,18 @@ class SmsService(Uplink):
         return True
 
     def _attempt_interrupted(self, message: OutboxMessage, index: int, maybe_went: bool) -> None:
-        """Cut off mid-attempt: if the part may have left, it counts as ambiguous (resent at most
-        once, and the office may get it twice) exactly as after a kill -9; otherwise it simply
-        waits. Re-queuing a part that had gone as plain ``queued`` sent it twice unmarked."""
+        """Cut off mid-attempt (the hub stopping): if the part may have left, it counts as ambiguous
+        exactly as after a kill -9 (resent up to the restart limit; the office may get it more than
+        once); otherwise it simply waits. Re-queuing a part that had gone as plain ``queued`` sent
+        it again unmarked and uncounted."""
         try:
             current = self.outbox.get(message.id)
             if current is None or current.state != "sending":
                 return
             if maybe_went:
-                if not self.outbox.ambiguous_outcome(message.id, f"attempt cut off after part {index + 1} went"):
-                    self._note_failed(message, "cut off mid-send; already resent once")
+                if not self.outbox.ambiguous_outcome(message.id, f"attempt cut off after part {index + 1} went",
+                                                     restarted=True):
+                    self._note_failed(message, "cut off mid-send; already resent as often as allowed")
             else:
                 self.outbox.retry_later(message.id, "attempt interrupted before the PDU went", 0.0)
         except Exception:  # noqa: BLE001 - unwinding already; the row stays 'sending', i.e. in doubt

@@ -93,10 +93,10 @@ def test_away_ended_by_the_resident_coming_home_is_on_disk_at_once(tmp_path):
     run(rig, body)
 
 
-def test_a_message_cut_off_mid_send_twice_is_given_up_loudly(tmp_path):
-    """Killed while sending, resent once (the ambiguous case), killed while sending again: the
-    message is not resent a third time — and the hub says so (uplink_down at once), instead of
-    leaving a failed row nobody hears about."""
+def test_a_message_cut_off_mid_send_four_times_is_given_up_loudly(tmp_path):
+    """Killed while sending, resent (the ambiguous case), killed while sending again, three times:
+    the message is not resent a fourth time — and the hub says so (uplink_down at once), instead
+    of leaving a failed row nobody hears about."""
     import asyncio
 
     from hubd.clock import SystemClock
@@ -108,9 +108,10 @@ def test_a_message_cut_off_mid_send_twice_is_given_up_loudly(tmp_path):
     first = service.outbox.add("+81300000001", "alarm", "alarm", 1, 1)
     service.outbox.begin_attempt(first)
     service.outbox.pdu_going(first)  # killed once its PDU may have gone
-    service.outbox.recover_interrupted()  # the first restart: ambiguous, resent once
-    service.outbox.begin_attempt(first)
-    service.outbox.pdu_going(first)  # ... and killed mid-send again
+    for _ in range(service.outbox.max_resends_after_restart):
+        service.outbox.recover_interrupted()  # a restart: ambiguous, resent
+        service.outbox.begin_attempt(first)
+        service.outbox.pdu_going(first)  # ... and killed mid-send again
     conditions = []
 
     async def restart():
@@ -122,5 +123,5 @@ def test_a_message_cut_off_mid_send_twice_is_given_up_loudly(tmp_path):
         return ok, again.outbox.get(first)
 
     told, message = asyncio.run(restart())
-    assert message.state == "failed" and message.ambiguous == 2
+    assert message.state == "failed" and message.ambiguous == 4
     assert told and "SMS" in str(conditions[-1][1].detail["reasons"])

@@ -95,7 +95,8 @@ SYSTEM_TYPES = ("sensor_silent", "sensor_fault", "uplink_down", "uplink_degraded
 def test_every_alert_that_can_end_has_its_own_resolved_wording():
     notices = ("hub_restarted", "hub_restarted_clock_unset", "hub_outage_measured", "store_reset",
                "store_replaced")  # one-shot notices: never open, never resolved
-    alerts = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved", "test", *REPORTS, *notices}
+    alerts = {k for k in TEMPLATES["en"] if ":" not in k} - {"resolved", "test", "commission_test", "test_confirmed",
+                                                             *REPORTS, *notices}
     assert set(RESOLVED) == alerts
 
 
@@ -173,3 +174,13 @@ def test_the_policy_texts_the_reason_the_finding_gave():
     for mono in (0.0, 600.0, 1200.0):
         texts += [a.text for a in policy.update([fault], mono, mono) + policy.tick(mono, mono) if isinstance(a, SendSms)]
     assert texts and all("sensor bed_mat faulty (stuck)" in t for t in texts)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("kind", ["commission_test", "test_confirmed"])
+def test_the_installation_test_texts_fit_one_part_and_name_the_test(language, kind):
+    text = render(kind, language, flat=WORST["flat"], id="T12345")
+    assert count_parts(text)[1] == 1, text
+    assert WORST["flat"] in text and "T12345" in text
+    if kind == "commission_test":
+        assert "OK T12345" in text  # what the office types back, half-width

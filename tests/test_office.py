@@ -129,7 +129,7 @@ def test_an_ack_for_no_waiting_alarm_is_refused(make_config):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=30) | st.sampled_from(["ACK ", "ack 1", "TEST", "Status", " ACK\t"]).flatmap(
+@given(st.text(max_size=30) | st.sampled_from(["ACK ", "ack 1", "TEST", "Status", " ACK\t", "OK T", "ok t1234"]).flatmap(
     lambda head: st.text(max_size=6).map(lambda tail: head + tail)))
 def test_any_text_is_a_command_in_ascii_no_command_or_a_refused_ack(text):
     try:
@@ -144,8 +144,34 @@ def test_any_text_is_a_command_in_ascii_no_command_or_a_refused_ack(text):
     if command.name == "ack":
         digits = words[3:].strip()
         assert re.fullmatch(r"[0-9]{1,9}", digits) and command.alert_id == int(digits)
+    elif command.name == "confirm":
+        assert re.fullmatch(r"OK\s+T[0-9]{5}", words, re.IGNORECASE) and command.test_id == words[-6:].upper()
     else:
         assert words.upper() == command.name.upper()
+
+
+# -- the installation test's confirmation ------------------------------------------------------------
+def test_the_office_confirms_an_installation_test_once_and_is_thanked(make_config):
+    hub = Hub(make_config)
+    sent = hub.engine.test_alert(None, "technician", hub.mono, hub.local, confirm=True)
+    [test] = [a.detail["id"] for a in audits(sent, "test_alert")]
+    assert "reply OK " + test in texts(sent, "test")[0].text
+    stranger = hub.sms(OTHER.replace("+81", "0"), f"ok {test.lower()}")  # a recipient, but not texted
+    assert audits(stranger, "command_refused") and hub.engine.tests_confirmed == {}
+    done = hub.sms(OFFICE_NATIONAL, f"OK {test}")
+    assert audits(done, "test_confirmed")[0].detail == {"id": test, "by": OFFICE}
+    assert hub.engine.tests_confirmed[test] == {"by": OFFICE, "local": hub.local}
+    assert "confirmed" in texts(done, "reply")[0].text
+    again = hub.sms(OFFICE_NATIONAL, f"OK {test}")
+    assert audits(again, "command_refused") and not texts(again)
+
+
+def test_a_plain_test_asks_for_no_confirmation(make_config):
+    hub = Hub(make_config)
+    sent = hub.engine.test_alert(None, "technician", hub.mono, hub.local)
+    [test] = [a.detail["id"] for a in audits(sent, "test_alert")]
+    assert "OK" not in texts(sent, "test")[0].text
+    assert audits(hub.sms(OFFICE_NATIONAL, f"OK {test}"), "command_refused")
 
 
 # -- replies are rate-limited per sender -----------------------------------------------------------

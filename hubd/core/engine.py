@@ -81,6 +81,10 @@ class Engine:
         self.autonomous = {s.id for s in config.sensors if s.role == "autonomous"}
         self.last_event: Event | None = None
         self.pause_alerted = False
+        # installation tests (hubctl commission): id -> numbers asked to reply OK; id -> who did, when.
+        # In memory: a hub restarted meanwhile asks for a new test (the technician is on site).
+        self.tests_awaiting: dict[str, list[str]] = {}
+        self.tests_confirmed: dict[str, dict[str, Any]] = {}
         self.now: float | None = None  # the last monotonic time processed
         self.now_local: float | None = None
         self.next_heartbeat_local: float | None = None
@@ -206,15 +210,29 @@ class Engine:
             raise CommandError(f"no alarm with id {alert_id} is waiting for acknowledgement")
         return actions
 
-    def test_alert(self, to: str | None, actor: str, mono: float, local: float) -> list:
-        """A real end-to-end SMS, recorded as a test, never as an alert."""
+    def test_alert(self, to: str | None, actor: str, mono: float, local: float, confirm: bool = False) -> list:
+        """A real end-to-end SMS, recorded as a test, never as an alert. ``confirm``: the
+        installation test, which asks the office to reply ``OK <id>`` (:meth:`confirm_test`)."""
         recipients = [to] if to else list(self.policy.recipients[:1])
         if not recipients:
             raise CommandError("no recipient: give --to NUMBER or configure modem.recipients")
         test_id = f"T{int(local) % 100000:05d}"
-        text = render("test", self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
-        return [Audit(actor, "test_alert", {"to": recipients, "id": test_id})] + [
+        kind = "commission_test" if confirm else "test"
+        text = render(kind, self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
+        if confirm:
+            self.tests_awaiting[test_id] = list(recipients)
+        return [Audit(actor, "test_alert", {"to": recipients, "id": test_id, "confirm": confirm})] + [
             SendSms(r, text, "test") for r in recipients]
+
+    def confirm_test(self, test_id: str, number: str, actor: str, mono: float, local: float) -> list:
+        """The office's ``OK <id>`` to an installation test: who confirmed it and when is audited
+        (and kept for ``hubctl commission``), and the office is thanked, so it knows it was heard."""
+        if number not in self.tests_awaiting.get(test_id, ()):
+            raise CommandError(f"no installation test {test_id} sent to {number} awaits confirmation")
+        del self.tests_awaiting[test_id]
+        self.tests_confirmed[test_id] = {"by": number, "local": local}
+        text = render("test_confirmed", self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
+        return [Audit(actor, "test_confirmed", {"id": test_id, "by": number}), SendSms(number, text, "reply")]
 
     # -- evaluation --------------------------------------------------------------
     def _expire_mode(self, mono: float, local: float) -> list:

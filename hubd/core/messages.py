@@ -47,6 +47,8 @@ TEMPLATES = {
                      "Signal {signal}. Unsent SMS {queued}",
         "status": "hubd {flat}: {mode}. No activity for {silence} (limit {limit}). Open alerts {alerts}",
         "test": "hubd {flat}: test message {id}",
+        "commission_test": "hubd {flat}: installation test {id}. Please confirm: reply OK {id}",
+        "test_confirmed": "hubd {flat}: installation test {id} confirmed, thank you",
     },
     "ja": {
         "inactivity": "hubd {flat}: {silence}活動なし。警報{id}。ACK {id}で応答",
@@ -74,6 +76,8 @@ TEMPLATES = {
         "heartbeat": "hubd {flat}: 稼働中。最終活動{last}。{mode}。警報{alerts}件。電波{signal}。未送信{queued}件",
         "status": "hubd {flat}: {mode}。無活動{silence}(上限{limit})。警報{alerts}件",
         "test": "hubd {flat}: 試験送信{id}",
+        "commission_test": "hubd {flat}: 設置試験{id}。確認のため OK {id} と返信してください",
+        "test_confirmed": "hubd {flat}: 設置試験{id}の確認を受け付けました",
     },
 }
 

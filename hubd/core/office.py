@@ -5,7 +5,8 @@ and executes the actions returned; replay and the simulator can drive the same r
 
 - Only the office commands the hub: the sender, in international form (``hubd.phone``), must
   be a configured recipient or authorised number; an alphanumeric sender ID never is.
-- Commands are ``ACK <alert id>``, ``STATUS`` and ``TEST``, in ASCII (half-width), any case.
+- Commands are ``ACK <alert id>``, ``STATUS``, ``TEST`` and ``OK <test id>`` (confirming an
+  installation test, ``hubctl commission``), in ASCII (half-width), any case.
   ``ACK ²``, ``ACK １`` (full width) or ``ACK ١`` are refused, never read as digits.
 - STATUS and TEST answer by SMS; each sender gets at most ``modem.replies_per_hour`` of them
   in any hour, so a flood of requests cannot bury an alarm under replies. ACK is never
@@ -29,14 +30,16 @@ REPLY_WINDOW_SECONDS = 3600.0
 REPLY = "reply"  # the purpose of a STATUS reply (hubd.core.actions.SendSms.purpose)
 _ACK = re.compile(r"ACK\s+([0-9]{1,9})", re.ASCII | re.IGNORECASE)
 _ACK_WORD = re.compile(r"ACK(\s.*)?", re.ASCII | re.IGNORECASE | re.DOTALL)
+_OK = re.compile(r"OK\s+(T[0-9]{5})", re.ASCII | re.IGNORECASE)
 _WORDS = {"STATUS": "status", "TEST": "test"}
 _SHOWN = 40  # characters of an unknown text kept in the audit
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # ack, status, test
+    name: str  # ack, status, test, confirm
     alert_id: int | None = None
+    test_id: str | None = None  # confirm: the installation test's id, T and five digits
 
 
 class BadCommand(ValueError):
@@ -51,6 +54,9 @@ def parse_command(text: str) -> Command | None:
         return Command("ack", int(found.group(1)))  # ASCII digits only, at most 9: int() is safe here
     if _ACK_WORD.fullmatch(words):
         raise BadCommand("ACK needs the alert number in ASCII (half-width) digits, e.g. ACK 12")
+    found = _OK.fullmatch(words)
+    if found:
+        return Command("confirm", test_id=found.group(1).upper())
     name = _WORDS.get(words.upper()) if words.isascii() else None
     return Command(name) if name else None
 
@@ -84,6 +90,8 @@ class OfficeCommands:
         try:
             if command.name == "ack":
                 return engine.ack(command.alert_id, actor, mono, local)
+            if command.name == "confirm":  # answers once per test, so it needs no reply budget
+                return engine.confirm_test(command.test_id, number, actor, mono, local)
             if not self._may_reply(number, mono):
                 return [Audit(actor, "reply_dropped", {"command": command.name, "why": (
                     f"more than {self.config.modem.replies_per_hour} replies in an hour")})]

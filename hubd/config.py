@@ -269,6 +269,30 @@ def _international_numbers(modem: ModemConfig) -> ModemConfig:
     return dataclasses.replace(modem, **numbers)
 
 
+EXAMPLE_FLAT_IDS = ("A-101", "flat-1")  # config.example.toml's flat and the built-in default
+
+
+def placeholders(config: Config) -> list[str]:
+    """What an installed hub must not keep from the example or the defaults, one line each
+    (``hubctl commission`` refuses to go on while any is left)."""
+    found = []
+    if config.hub.flat_id in EXAMPLE_FLAT_IDS:
+        found.append(f"hub.flat_id = {config.hub.flat_id!r} is the example's: give this flat's id as the office knows it")
+    if not config.modem.recipients:
+        found.append("modem.recipients is empty: the office's numbers go here")
+    for name in ("recipients", "authorised"):
+        for i, number in enumerate(getattr(config.modem, name)):
+            if number in EXAMPLE_NUMBERS:
+                found.append(f"modem.{name}[{i}] = {number!r} is config.example.toml's placeholder: "
+                             "put the office's numbers here")
+    if not config.sensors:
+        found.append("no sensors are configured")
+    for sensor in config.sensors:
+        if not sensor.label:
+            found.append(f"sensor {sensor.id!r} has no label: say where it is, for whoever checks it next")
+    return found
+
+
 def check_runnable(config: Config) -> None:
     """What ``hubd run`` needs beyond a valid config: someone to text, and not the example's numbers."""
     if not config.modem.recipients:

@@ -423,6 +423,40 @@ def cmd_test_alert(ctx: Context) -> int:
     return EXIT_OK if reply.get("queued", True) or reply.get("held") else EXIT_FAIL  # held: it is being sent
 
 
+def show_commission_state(d: dict[str, Any]) -> list[str]:
+    lines = [f"commissioning flat {d['flat_id']}"] + [f"  config: {problem}" for problem in d["config_problems"]]
+    for step in d["checklist"]:
+        done = d["steps"].get(step["step"]) or {}
+        mark = {"ok": "ok", "failed": "FAILED"}.get(done.get("result"), "to do")
+        lines.append(f"  {step['step']:<22} {mark:<6} {done.get('note', '')}".rstrip())
+    if d["handover"]:
+        lines.append(f"handed over {d['handover']['at'][:16].replace('T', ' ')} by {d['handover']['technician']}")
+    return lines
+
+
+def handover_lines(record: dict[str, Any]) -> list[str]:
+    from .commission import handover_lines as lines
+
+    return lines(record)
+
+
+def cmd_commission(ctx: Context) -> int:
+    """The guided installation checklist (``hubd.commission``); ``--json``: the handover record on stdout."""
+    from .commission import Checklist
+
+    out = sys.stderr if ctx.json else sys.stdout
+    checklist = Checklist(ctx.client, say=lambda line: print(line, file=out, flush=True), ask=input,
+                          sensor_seconds=ctx.args.sensor_seconds, office_seconds=ctx.args.office_minutes * 60.0)
+    try:
+        code, record = checklist.run(restart=ctx.args.restart)
+    except (KeyboardInterrupt, EOFError):
+        print("\ncommission stopped: run `hubctl commission` again to go on from this step", file=sys.stderr)
+        return EXIT_FAIL
+    if ctx.json and record is not None:
+        print(json.dumps(record, ensure_ascii=False))
+    return code
+
+
 def cmd_config_check(ctx: Context) -> int:
     from . import cli
 
@@ -553,6 +587,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_protocol_args(c, "watch")
     command("walktest", cmd_walktest)
     command("test-alert", cmd_test_alert)
+    c = add("commission", cmd_commission, "guided installation checklist: config, each sensor, button, buzzer/LED, "
+                                           "power, modem, office test confirmed by reply, then the handover record")
+    c.add_argument("--restart", action="store_true", help="forget the steps done and start again")
+    c.add_argument("--sensor-seconds", type=float, default=120.0, metavar="S",
+                   help="how long to wait for each sensor (default 120)")
+    c.add_argument("--office-minutes", type=float, default=15.0, metavar="M",
+                   help="how long to wait for the office's OK reply (default 15)")
+    # the checklist's parts, for scripts and for a step done by hand
+    command("commission-state", simple("commission-state", show_commission_state))
+    command("commission-step", simple("commission-step", lambda d: f"{d['step']}: {d['result']} at {d['at'][:16]}"))
+    command("outputs-test", simple("outputs-test", lambda d: f"buzzer/LED: {d['pattern']} for {d['seconds']:g} s"))
+    command("handover", simple("handover", lambda d: handover_lines(d)))
     for name in ("away", "pause", "resume"):
         command(name, simple(name, show_mode))
     c = command("alerts", cmd_alerts)

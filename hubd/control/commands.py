@@ -25,6 +25,7 @@ from ..core.engine import HOME
 from ..core.alerts import PREALARM
 from ..events import OK_BUTTON, Event, Kind, events_to_csv, format_local
 from ..store import StoreError
+from .commissioning import CommissioningCommands
 from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, ProtocolError, to_jsonable
 from .protocol import parse_since as parse_since_text
 
@@ -142,7 +143,7 @@ def readings_by_sensor(raw: dict[str, Any], sensor_ids: set[str]) -> tuple[dict[
     return per_sensor, others
 
 
-class Commands:
+class Commands(CommissioningCommands):
     """The handlers; one instance per control server, fed every event it handles."""
 
     def __init__(self, daemon: Any):
@@ -312,7 +313,7 @@ class Commands:
             except ValueError as exc:
                 raise ProtocolError(BAD_ARGS, f"test-alert: {to!r} is not a phone number: {exc}") from None
         mono, local = self._now()
-        actions = self.daemon.engine.test_alert(to, actor, mono, local)
+        actions = self.daemon.engine.test_alert(to, actor, mono, local, confirm=bool(args.get("confirm")))
         submitted = self._apply(actions, local)
         detail = next((a.detail for a in actions if isinstance(a, Audit)), {})
         recipients = list(detail.get("to") or [])
@@ -340,6 +341,8 @@ class Commands:
         deadline = loop.time() + args["seconds"]
         count = 0
         try:
+            if args["ready"]:  # subscribed: a prompt shown from now on cannot be answered unseen
+                await emit({"phase": "watching"})
             while True:
                 event = await _get_before(queue, deadline, loop)
                 if event is None:

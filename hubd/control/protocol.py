@@ -115,6 +115,31 @@ def parse_since(text: str) -> tuple[str, float]:
     return "local", stamp.local
 
 
+# the installation checklist (hubctl commission): its step names, results, and what a resident is told
+STEP_RESULTS = ("ok", "failed")
+FIXED_STEPS = ("config", "button", "outputs", "power", "modem", "office")
+TOLD_ITEMS = ("watching", "privacy", "ok_button", "away", "contact")
+
+
+def check_step_name(step: str) -> None:
+    if step in FIXED_STEPS:
+        return
+    kind, _, sensor = step.partition(":")
+    if kind != "sensor" or not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,39}", sensor, re.ASCII):
+        raise ValueError(f"not a checklist step: one of {', '.join(FIXED_STEPS)} or sensor:<id>")
+
+
+def check_step_result(result: str) -> None:
+    if result not in STEP_RESULTS:
+        raise ValueError(f"must be {' or '.join(STEP_RESULTS)}")
+
+
+def check_told(items: str) -> None:
+    unknown = [i for i in items.split(",") if i.strip() not in TOLD_ITEMS]
+    if unknown:
+        raise ValueError(f"unknown item {unknown[0].strip()!r}: the items are {', '.join(TOLD_ITEMS)}")
+
+
 _SINCE = Arg(str, max_len=40, check=parse_since, metavar="WHEN",
              help="hub local time (2024-05-01 or 2024-05-01T08:00) or an age: 90m, 6h, 7d")
 _HOURS = Arg(float, required=True, metavar="N", help="how long, in hours; modes always expire")
@@ -124,12 +149,30 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("sensors", "configured sensors with health and live readings"),
     Command("watch", "stream sensor events as they are handled", streams=True,
             args={"seconds": Arg(float, default=3600.0, min=0.01, max=86400.0, metavar="S",
-                                 help="stop watching after this long")}),
+                                 help="stop watching after this long"),
+                  "ready": Arg(bool, default=False, help="first say {\"phase\": \"watching\"} once nothing can be missed")}),
     Command("walktest", "guided check: stream each trigger, mark sensors seen / not seen", streams=True,
             args={"seconds": Arg(float, default=600.0, min=0.01, max=3600.0, metavar="S",
                                  help="give up after this long")}),
     Command("test-alert", "a real end-to-end SMS, recorded as a test",
-            args={"to": Arg(str, max_len=24, metavar="NUMBER", help="number to text (default: the first recipient)")}),
+            args={"to": Arg(str, max_len=24, metavar="NUMBER", help="number to text (default: the first recipient)"),
+                  "confirm": Arg(bool, default=False,
+                                 help="an installation test: the office confirms it by replying OK <id>")}),
+    Command("commission-state", "the installation checklist's state: config problems, steps done, sensors to check",
+            args={"restart": Arg(bool, default=False, help="forget the steps done and start the checklist again")}),
+    Command("commission-step", "record one checklist step's result (hubctl commission does this)",
+            args={"step": Arg(str, required=True, max_len=40, check=check_step_name, metavar="STEP",
+                              help="config, sensor:<id>, button, outputs, power, modem, office"),
+                  "result": Arg(str, required=True, max_len=8, check=check_step_result, metavar="RESULT",
+                                help="ok or failed"),
+                  "note": Arg(str, max_len=200, metavar="TEXT", help="what was seen")}),
+    Command("outputs-test", "sound the buzzer and blink the LED for a while (the pre-alarm pattern)",
+            args={"seconds": Arg(float, default=5.0, min=1.0, max=60.0, metavar="S", help="how long")}),
+    Command("handover", "save the handover record once every checklist step is ok",
+            args={"told": Arg(str, required=True, max_len=200, check=check_told, metavar="ITEMS",
+                              help="what the resident was told, comma-separated: " + ", ".join(TOLD_ITEMS)),
+                  "technician": Arg(str, required=True, max_len=40, metavar="NAME", help="who installed"),
+                  "note": Arg(str, max_len=200, metavar="TEXT", help="anything else")}),
     Command("away", "resident away: resident alerts off until the expiry", args={"hours": _HOURS}),
     Command("pause", "monitoring paused until the expiry", args={"hours": _HOURS}),
     Command("resume", "back to home mode now"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import math
 import sys
@@ -19,6 +20,7 @@ from typing import Any, Callable, Sequence
 from .cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from .config import DEFAULT_PATH, ConfigError, HubConfig, load_config
 from .control import protocol as p
+from .events import parse_time, read_events
 from .control.client import ControlClient, DaemonUnavailable
 
 USAGE_CODES = (p.BAD_ARGS, p.UNKNOWN_COMMAND)
@@ -457,6 +459,36 @@ def cmd_commission(ctx: Context) -> int:
     return code
 
 
+def cmd_report(ctx: Context) -> int:
+    """A one-page picture of the flat's recent life, written to a local file (``hubd.report``)."""
+    from . import report
+
+    status = ctx.client.call("status")
+    now_local = parse_time(status["now"]).local
+    how, value = p.parse_since(ctx.args.since)
+    since_local = value if how == "local" else now_local - value
+    csv = "".join(data["csv"] for more, data in ctx.client.stream("export", since=ctx.args.since) if more)
+    try:
+        profile = ctx.client.call("profile").get("data")
+    except p.ProtocolError as exc:
+        if exc.code != p.NOT_AVAILABLE:
+            raise
+        profile = None  # the fixed timer learns no rhythm: the page says so
+    alerts = ctx.client.call("alerts", limit=500)["alerts"]
+    events = read_events(io.StringIO(csv))
+    summary = report.summarise(events, since_local, now_local, alerts)
+    try:
+        report.write(ctx.args.out, summary, profile, status["flat_id"], now_local)
+    except report.ReportUnavailable as exc:
+        raise Usage(str(exc)) from None
+    done = {"out": ctx.args.out, "days": summary["days"], "events": summary["events"],
+            "alerts": len(summary["alerts"]), "drift": summary["drift"]}
+    ctx.out(done, lambda d: [f"report of {d['days']} days ({d['events']} events, {d['alerts']} alerts) "
+                             f"written to {d['out']}; it stays on this machine unless you copy it"]
+            + report.text_lines(summary))
+    return EXIT_OK
+
+
 def cmd_config_check(ctx: Context) -> int:
     from . import cli
 
@@ -594,6 +626,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long to wait for each sensor (default 120)")
     c.add_argument("--office-minutes", type=float, default=15.0, metavar="M",
                    help="how long to wait for the office's OK reply (default 15)")
+    c = add("report", cmd_report, "a one-page picture of the flat's recent life (activity, limits, alerts, drift) "
+                                  "written to a local file")
+    c.add_argument("--since", default="30d", type=protocol_value("export", "since"), metavar="WHEN",
+                   help="from this local time or age (default 30d)")
+    c.add_argument("--out", required=True, metavar="FILE", help="report.html (a page) or report.png (the picture)")
     # the checklist's parts, for scripts and for a step done by hand
     command("commission-state", simple("commission-state", show_commission_state))
     command("commission-step", simple("commission-step", lambda d: f"{d['step']}: {d['result']} at {d['at'][:16]}"))

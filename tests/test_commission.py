@@ -2,68 +2,27 @@
 (the step fails with its advice), runs it again (it goes on from there), and hands the flat over
 once the office has confirmed the test by reply.
 
-The daemon runs on its own thread and loop on a clock sped up x60, as `hubd sim --interactive`
-does, because the checklist is a blocking client talking to it over the real control socket.
+The daemon runs on its own thread and loop (tests/livesim.py), because the checklist is a
+blocking client talking to it over the real control socket.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 
-from hubd.clock import ScaledClock
 from hubd.cli import EXIT_FAIL, EXIT_OK
 from hubd.commission import Checklist
 from hubd.config import placeholders
 from hubd.control import protocol as p
-from hubd.control.client import ControlClient
-from hubd.core.engine import Engine
-from hubsim.modem import ModemEmulator
-from hubsim.resident import Resident
-from hubsim.runner import OFFICE, SimFlat, sim_config
+from hubsim.runner import OFFICE
+
+from livesim import Hub
 
 FORGOTTEN = "toilet_door"
-START = 20458 * 86400.0 + 10 * 3600.0  # 2026-01-05 10:00
-
-
-class Hub:
-    """The simulated flat's daemon on a thread of its own."""
-
-    def __init__(self, tmp_path):
-        self.emulator = ModemEmulator("ec25", seed=3).start()
-        self.config = sim_config(str(tmp_path), self.emulator.port, SimpleNamespace(language="en", detector="fixed"))
-        self.clock = ScaledClock(60.0, start_local=START, start_mono=START)
-        self.flat = SimFlat(self.config, self.clock, [], Resident(3), self.emulator, Engine(self.config),
-                            control=True)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        self.client = ControlClient(self.config.hub.socket, timeout=10.0)
-        deadline = time.monotonic() + 20.0
-        while True:  # the socket is there once the daemon has started its control server
-            try:
-                self.client.call("status")
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                self.emulator.wait_until(lambda e: False, 0.05)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self.flat.daemon.run())
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.flat.daemon.request_stop)
-        self.thread.join(20.0)
-        self.flat.close()
-        self.emulator.stop()
 
 
 class Technician:

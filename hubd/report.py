@@ -1,0 +1,186 @@
+"""``hubctl report``: one page picturing the resident's month, for a technician's visit or a
+family conversation in the flat.
+
+Why a picture: ``hubctl profile`` draws the rhythm for a terminal; a person deciding with the
+resident whether life is going well wants to see the days side by side, when the hub would
+worry, what it raised, and whether the rhythm is drifting. The page is a file on the hub (or
+the technician's laptop): nothing leaves the flat unless a person copies it. Drawn with
+matplotlib, an optional extra (``pip install 'hubd[report]'``), since a hub needs none of it
+to watch.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections import Counter
+from typing import Any, Iterable
+
+import numpy as np
+
+from .detector import rhythm
+from .events import Event, EventBatch, format_local, parse_time
+
+DAY = 86400.0
+SLOT_MINUTES = 30
+
+
+class ReportUnavailable(Exception):
+    """The report cannot be drawn here (no plotting library); the message says how to get it."""
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ReportUnavailable("hubctl report draws with matplotlib, which is not installed: "
+                                "pip install 'hubd[report]' (or apt install python3-matplotlib)") from None
+    matplotlib.use("Agg")  # a file, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def summarise(events: Iterable[Event], since_local: float, now_local: float,
+              alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the page shows, as data: activity per day and slot, rhythm metrics, drift, alerts."""
+    events = list(events)
+    day0 = math.floor(since_local / DAY) * DAY
+    n_days = max(1, int(math.ceil((now_local - day0) / DAY)))
+    times = rhythm.activity_local_times(EventBatch.from_events(events)) if events else np.zeros(0)
+    per_slot = 1440 // SLOT_MINUTES
+    grid = np.zeros((n_days, per_slot))
+    offsets = times - day0
+    inside = (offsets >= 0) & (offsets < n_days * DAY)
+    rows = (offsets[inside] // DAY).astype(int)
+    cols = ((offsets[inside] % DAY) // (SLOT_MINUTES * 60)).astype(int)
+    np.add.at(grid, (rows, cols), 1.0)
+    whole_end = math.floor(now_local / DAY) * DAY  # metrics over whole days only
+    metrics = rhythm.rhythm_metrics(times, day0, whole_end) if whole_end - day0 >= DAY else None
+    drift = rhythm.rhythm_drift(times, whole_end) if whole_end - day0 >= 21 * DAY else []
+    raised = [{**a, "raised_local": parse_time(a["raised"]).local} for a in alerts if a.get("raised")]
+    in_window = sorted((a for a in raised if a["raised_local"] >= since_local), key=lambda a: a["raised_local"])
+    return {
+        "first_day_local": day0, "days": n_days, "events": len(events), "active_events": int(times.size),
+        "actogram": grid, "active_minutes_per_day": rhythm.active_minutes_per_day(times, day0, day0 + n_days * DAY),
+        "metrics": metrics, "drift": [d.message for d in drift], "drift_checked": whole_end - day0 >= 21 * DAY,
+        "alerts": in_window, "alerts_by_type": dict(Counter(a["type"] for a in in_window)),
+    }
+
+
+def draw(summary: dict[str, Any], profile: dict[str, Any] | None, flat_id: str, now_local: float) -> bytes:
+    """The page's figure as PNG bytes."""
+    plt = _pyplot()
+    fig = plt.figure(figsize=(11.7, 8.3), dpi=100)  # A4 landscape
+    grid = fig.add_gridspec(3, 2, height_ratios=[3, 1.3, 1.3], width_ratios=[3, 1.2], hspace=0.55, wspace=0.25)
+    day0, days = summary["first_day_local"], summary["days"]
+    fig.suptitle(f"hubd {flat_id}: {format_local(day0)[:10]} to {format_local(now_local)[:10]} "
+                 f"({days} days; made {format_local(now_local)[:16].replace('T', ' ')}, kept in the flat)", fontsize=12)
+
+    ax = fig.add_subplot(grid[0, 0])
+    counts = summary["actogram"]
+    ax.imshow(np.log1p(counts), aspect="auto", cmap="Greys", interpolation="nearest",
+              extent=(0, 24, days, 0))
+    for a in summary["alerts"]:
+        at = a["raised_local"] - day0
+        colour = "red" if a.get("category") == "resident" else "orange"
+        ax.plot([(at % DAY) / 3600.0], [at // DAY + 0.5], marker="v", color=colour, markersize=8)
+    ax.set_yticks([i + 0.5 for i in range(days)][::max(1, days // 15)])
+    ax.set_yticklabels([format_local(day0 + i * DAY)[5:10] for i in range(days)][::max(1, days // 15)], fontsize=7)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel("time of day (h)")
+    ax.set_title("activity, one row a day (darker: more); alerts: red resident, orange system", fontsize=9)
+
+    ax = fig.add_subplot(grid[0, 1])
+    if profile and profile.get("threshold_hours"):
+        thr = np.asarray(profile["threshold_hours"], dtype=float)
+        hours = np.arange(thr.size) * profile.get("slot_minutes", SLOT_MINUTES) / 60.0
+        ax.step(thr, hours, where="post", color="black", label="inactivity limit")
+        after = profile.get("alarm_after_hours_by_start")
+        if after:
+            ax.step(np.asarray(after, dtype=float), hours, where="post", color="grey", linestyle="--",
+                    label="alarm after a silence begun here")
+        ax.set_ylim(24, 0)
+        ax.set_xlabel("hours of silence")
+        ax.set_ylabel("time of day (h)")
+        ax.legend(fontsize=7, loc="lower right")
+        ax.set_title(f"when the hub would worry ({profile.get('learned_days', 0)} days learned;\n"
+                     "a bed or seat in use has its own, longer limit)", fontsize=9)
+    else:
+        ax.axis("off")
+        ax.text(0, 0.5, "no learned rhythm\n(fixed timer)", fontsize=10)
+
+    ax = fig.add_subplot(grid[1, :])
+    per_day = np.asarray(summary["active_minutes_per_day"], dtype=float)
+    ax.bar(range(per_day.size), per_day, color="grey")
+    if per_day.size >= 7:
+        mean7 = np.convolve(per_day, np.ones(7) / 7.0, mode="valid")
+        ax.plot(range(6, per_day.size), mean7, color="black", label="7-day mean")
+        ax.legend(fontsize=7)
+    ax.set_xlim(-0.5, per_day.size - 0.5)
+    step = max(1, per_day.size // 10)
+    ax.set_xticks(range(0, per_day.size, step))
+    ax.set_xticklabels([format_local(day0 + i * DAY)[5:10] for i in range(0, per_day.size, step)], fontsize=7)
+    ax.set_ylabel("active min/day")
+    ax.set_title("how active each day was (today: so far)", fontsize=9)
+
+    ax = fig.add_subplot(grid[2, :])
+    ax.axis("off")
+    ax.text(0, 1, "\n".join(text_lines(summary)), va="top", family="monospace", fontsize=8)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def text_lines(summary: dict[str, Any]) -> list[str]:
+    """The numbers under the pictures: rhythm, drift, alerts."""
+    m = summary["metrics"]
+    lines = []
+    if m is not None:
+        lines.append(f"rhythm: IS {m.IS:.2f} (days alike, 0-1)   IV {m.IV:.2f} (restless, 0-2)   RA {m.RA:.2f} "
+                     f"(day vs night, 0-1)   quietest 5 h from {_clock(m.L5_onset_hours)}   busiest 10 h from "
+                     f"{_clock(m.M10_onset_hours)}")
+    if summary["drift_checked"]:
+        lines.append("drift (last week against the week two weeks before): "
+                     + ("; ".join(summary["drift"]) if summary["drift"] else "none"))
+    else:
+        lines.append("drift: needs 21 whole days")
+    by_type = summary["alerts_by_type"]
+    lines.append("alerts: " + (", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) if by_type else "none"))
+    return lines
+
+
+def _clock(hours: float) -> str:
+    if math.isnan(hours):
+        return "-"
+    return f"{int(hours) % 24:02d}:{int(round((hours % 1) * 60)) % 60:02d}"
+
+
+def write(path: str, summary: dict[str, Any], profile: dict[str, Any] | None, flat_id: str, now_local: float) -> None:
+    """``.png``: the figure; anything else: an HTML page with the figure and the alerts' table."""
+    png = draw(summary, profile, flat_id, now_local)
+    if path.lower().endswith(".png"):
+        with open(path, "wb") as fh:
+            fh.write(png)
+        return
+    rows = "".join(
+        f"<tr><td>{html.escape(format_local(a['raised_local'])[:16].replace('T', ' '))}</td>"
+        f"<td>{html.escape(str(a['type']))}</td><td>{html.escape(str(a.get('key') or ''))}</td>"
+        f"<td>{html.escape(str(a.get('stage', '')))}</td></tr>" for a in summary["alerts"])
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>hubd {html.escape(flat_id)} report</title>"
+        "<style>body{font-family:sans-serif;margin:1em}img{max-width:100%}td,th{padding:2px 8px;text-align:left}"
+        "</style></head><body>"
+        f"<h1>hubd {html.escape(flat_id)}</h1>"
+        f"<p>Made in the flat on {html.escape(format_local(now_local)[:16].replace('T', ' '))}. Nothing in it has "
+        "been sent anywhere; keep it or delete it with the resident.</p>"
+        f"<img alt='the month' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+        "<pre>" + html.escape("\n".join(text_lines(summary))) + "</pre>"
+        "<h2>Alerts</h2><table><tr><th>raised</th><th>type</th><th>sensor</th><th>stage</th></tr>"
+        + (rows or "<tr><td colspan='4'>none</td></tr>") + "</table></body></html>")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(page)

@@ -15,12 +15,14 @@ from typing import Any, Callable, Iterator
 
 from .cli import EXIT_FAIL, EXIT_OK
 from .events import OK_BUTTON
+from .hubctl_text import tr
 
 HOW = {
     "motion": "walk past it, in its view",
     "door": "open it, then close it",
     "entrance": "open the front door, then close it",
     "presence": "sit or lie on it for a few seconds, then get up",
+    "other": "make it report",
 }
 ADVICE = {
     "motion": "check its supply (does its own LED light as you move?), its signal wire on {where}, and that it "
@@ -58,24 +60,31 @@ class Checklist:
         """(exit status, the handover record or None). Stops at the first step that fails."""
         self.state = self.client.call("commission-state", restart=restart)
         steps = self.state["checklist"]
-        self.say(f"commissioning flat {self.state['flat_id']}: {len(steps)} steps")
+        self.say(tr("commissioning flat {flat}: {n} steps", flat=self.state["flat_id"], n=len(steps)))
         for number, step in enumerate(steps, 1):
             name = step["step"]
             done = self.state["steps"].get(name) or {}
-            label = f"[{number}/{len(steps)}] {step['what']}"
+            label = f"[{number}/{len(steps)}] {self._what(step)}"
             if done.get("result") == "ok":
-                self.say(f"{label}: done {done['at'][:16].replace('T', ' ')}")
+                self.say(tr("{label}: done {at}", label=label, at=done["at"][:16].replace("T", " ")))
                 continue
             self.say(f"{label}")
             ok, note, advice = self._check(step)
             self.client.call("commission-step", step=name, result="ok" if ok else "failed", note=note[:200])
             if not ok:
-                self.say(f"  FAILED: {note}")
-                self.say(f"  what to do: {advice}")
-                self.say("  then run `hubctl commission` again: it goes on from this step")
+                self.say(tr("  FAILED: {note}", note=note))
+                self.say(tr("  what to do: {advice}", advice=advice))
+                self.say(tr("  then run `hubctl commission` again: it goes on from this step"))
                 return EXIT_FAIL, None
-            self.say(f"  ok: {note}")
+            self.say(tr("  ok: {note}", note=note))
         return self._handover()
+
+    @staticmethod
+    def _what(step: dict[str, Any]) -> str:
+        """The step's line: the hub says it in English; a sensor's is built from its label."""
+        if "sensor" in step:
+            return tr("trigger {what}", what=step.get("label") or step["sensor"])
+        return tr(step["what"])
 
     def _check(self, step: dict[str, Any]) -> tuple[bool, str, str]:
         name = step["step"]
@@ -87,38 +96,42 @@ class Checklist:
     def _config(self, step: dict[str, Any]) -> tuple[bool, str, str]:
         problems = self.state["config_problems"]
         for problem in problems:
-            self.say(f"  - {problem}")
+            self.say(tr("  - {problem}", problem=problem))
         if problems:
-            return False, f"{len(problems)} setting(s) still the example's or missing", (
-                "edit /etc/hubd/config.toml, check it with `hubd config check /etc/hubd/config.toml`, "
-                "then `sudo systemctl restart hubd`")
-        return True, "flat id, office numbers and sensor labels set", ""
+            return False, tr("{n} setting(s) still the example's or missing", n=len(problems)), tr(
+                "edit /etc/hubd/config.toml, check it with `hubd config check /etc/hubd/config.toml`, then "
+                "`sudo systemctl restart hubd`")
+        return True, tr("flat id, office numbers and sensor labels set"), ""
 
     def _sensor(self, step: dict[str, Any]) -> tuple[bool, str, str]:
         sensor, kind, where = step["sensor"], step["kind"], step["where"]
-        prompt = f"  trigger {sensor}: {HOW.get(kind, 'make it report')} (waiting up to {self.sensor_seconds:.0f} s)"
+        seconds = f"{self.sensor_seconds:.0f}"
+        prompt = tr("  trigger {sensor}: {how} (waiting up to {seconds} s)", sensor=sensor,
+                    how=tr(HOW.get(kind, HOW["other"])), seconds=seconds)
         event = self._wait_for(prompt, lambda e: e["sensor"] == sensor)
         if event is None:
-            return False, f"{sensor} sent nothing in {self.sensor_seconds:.0f} s", ADVICE[kind].format(where=where)
-        return True, f"{sensor} seen at {event['time'][11:19]}", ""
+            return False, tr("{sensor} sent nothing in {seconds} s", sensor=sensor, seconds=seconds), tr(
+                ADVICE[kind], where=where)
+        return True, tr("{sensor} seen at {at}", sensor=sensor, at=event["time"][11:19]), ""
 
     def _button(self, step: dict[str, Any]) -> tuple[bool, str, str]:
-        prompt = f"  press the resident's OK button once (waiting up to {self.sensor_seconds:.0f} s)"
+        seconds = f"{self.sensor_seconds:.0f}"
+        prompt = tr("  press the resident's OK button once (waiting up to {seconds} s)", seconds=seconds)
         event = self._wait_for(prompt, lambda e: e["sensor"] == OK_BUTTON)
         if event is None:
-            return False, f"no press in {self.sensor_seconds:.0f} s", (
-                f"the button joins {step['where']} to GND when pressed: check both wires and the "
-                "outputs.button_pin setting")
-        return True, f"pressed at {event['time'][11:19]}", ""
+            return False, tr("no press in {seconds} s", seconds=seconds), tr(
+                "the button joins {where} to GND when pressed: check both wires and the outputs.button_pin setting",
+                where=step["where"])
+        return True, tr("pressed at {at}", at=event["time"][11:19]), ""
 
     def _outputs(self, step: dict[str, Any]) -> tuple[bool, str, str]:
         self.client.call("outputs-test", seconds=5.0)
-        answer = self.ask("  the hub beeps and blinks for 5 s: did you hear the buzzer AND see the LED? [y/n] ")
+        answer = self.ask(tr("  the hub beeps and blinks for 5 s: did you hear the buzzer AND see the LED? [y/n] "))
         if answer.strip().lower() in ("y", "yes"):
-            return True, "buzzer heard, LED seen", ""
-        return False, "the technician did not hear or see both", (
-            "check the buzzer's and the LED's wires on outputs.buzzer_pin / outputs.led_pin (+ to the GPIO, - to "
-            "GND; an active buzzer beeps on its own when given 3.3 V)")
+            return True, tr("buzzer heard, LED seen"), ""
+        return False, tr("the technician did not hear or see both"), tr(
+            "check the buzzer's and the LED's wires on outputs.buzzer_pin / outputs.led_pin (+ to the GPIO, - to GND; an "
+            "active buzzer beeps on its own when given 3.3 V)")
 
     def _power(self, step: dict[str, Any]) -> tuple[bool, str, str]:
         # a hub just started has not read every chip yet: wait for a first reading of each
@@ -132,15 +145,15 @@ class Checklist:
             health = (reading.get("health") or {}).get("health") if isinstance(reading.get("health"), dict) \
                 else reading.get("health")
             if watts is None or health not in (None, "ok") or not PLAUSIBLE_WATTS[0] <= watts <= PLAUSIBLE_WATTS[1]:
-                bad.append(f"{s['id']} ({s['where']}): " + ("no reading" if watts is None else f"{watts:.0f} W")
+                bad.append(f"{s['id']} ({s['where']}): " + (tr("no reading") if watts is None else f"{watts:.0f} W")
                            + (f", {health}" if health not in (None, "ok") else ""))
             else:
-                self.say(f"  {s['id']}: {watts:.0f} W")
+                self.say(tr("  {sensor}: {watts} W", sensor=s["id"], watts=f"{watts:.0f}"))
         if bad:
-            return False, "; ".join(bad), (
-                "a chip that does not answer: check SDA/SCL/3.3 V/GND and its address (`i2cdetect -y 1` lists it); "
-                "a reading far off: check the sensor's shunt_ohms and max_current_a in the config")
-        return True, f"{len(rows)} power sensor(s) read plausibly", ""
+            return False, "; ".join(bad), tr(
+                "a chip that does not answer: check SDA/SCL/3.3 V/GND and its address (`i2cdetect -y 1` lists it); a "
+                "reading far off: check the sensor's shunt_ohms and max_current_a in the config")
+        return True, tr("{n} power sensor(s) read plausibly", n=len(rows)), ""
 
     def _appliances(self) -> list[dict[str, Any]]:
         return [s for s in self.client.call("sensors")["sensors"] if s["kind"] == "appliance"]
@@ -159,19 +172,21 @@ class Checklist:
         modem = self.client.call("status")["modem"]
         bars = modem.get("signal_bars")
         if modem.get("registered") and bars:
-            return True, f"registered, signal {bars}/4" + (f", {modem['operator']}" if modem.get("operator") else ""), ""
-        seen = ("no modem status yet" if not modem.get("reported") else
-                "not connected" if not modem.get("connected") else
-                "not registered" if not modem.get("registered") else "no usable signal")
-        return False, seen + (f" ({modem['last_error']})" if modem.get("last_error") else ""), (
-            "check the SIM (inserted, PIN set as modem.sim_pin, not expired), the antenna, and `hubctl modem`; "
-            "in a weak spot move the antenna to a window")
+            return True, tr("registered, signal {bars}/4", bars=bars) + (
+                f", {modem['operator']}" if modem.get("operator") else ""), ""
+        seen = tr("no modem status yet" if not modem.get("reported") else
+                  "not connected" if not modem.get("connected") else
+                  "not registered" if not modem.get("registered") else "no usable signal")
+        return False, seen + (f" ({modem['last_error']})" if modem.get("last_error") else ""), tr(
+            "check the SIM (inserted, PIN set as modem.sim_pin, not expired), the antenna, and `hubctl modem`; in a weak "
+            "spot move the antenna to a window")
 
     def _office(self, step: dict[str, Any]) -> tuple[bool, str, str]:
         sent = self.client.call("test-alert", confirm=True)
         test_id, numbers = sent["id"], ", ".join(sent["to"])
-        self.say(f"  sent installation test {test_id} to {numbers}: ask the office to reply  OK {test_id}")
-        self.say(f"  (waiting up to {_span(self.office_seconds)} for the reply)")
+        self.say(tr("  sent installation test {id} to {numbers}: ask the office to reply  OK {id}", id=test_id,
+                    numbers=numbers))
+        self.say(tr("  (waiting up to {span} for the reply)", span=_span(self.office_seconds)))
         confirmations: dict[str, Any] = {}
 
         def confirmed() -> bool:
@@ -179,25 +194,26 @@ class Checklist:
             return test_id in confirmations
 
         if self._poll_until(confirmed, self.office_seconds):
-            return True, f"{test_id} confirmed by {confirmations[test_id]['by']}", ""
-        return False, f"no OK {test_id} from {numbers} in {_span(self.office_seconds)}", (
-            "phone the office: if the text did not arrive, check `hubctl modem` (signal, outbox) and the "
-            "number in modem.recipients; if it did, the reply must come from that number, half-width: "
-            f"OK {test_id}")
+            return True, tr("{id} confirmed by {who}", id=test_id, who=confirmations[test_id]["by"]), ""
+        return False, tr("no OK {id} from {numbers} in {span}", id=test_id, numbers=numbers,
+                         span=_span(self.office_seconds)), tr(
+            "phone the office: if the text did not arrive, check `hubctl modem` (signal, outbox) and the number in "
+            "modem.recipients; if it did, the reply must come from that number, half-width: OK {id}", id=test_id)
 
     # -- handover -------------------------------------------------------------------------------
     def _handover(self) -> tuple[int, dict[str, Any] | None]:
-        self.say("every step passed: the handover")
+        self.say(tr("every step passed: the handover"))
         told = []
         for item in self.state["told_items"]:
-            answer = self.ask(f"  have you told the resident {TOLD.get(item, item)}? [y/n] ")
+            answer = self.ask(tr("  have you told the resident {what}? [y/n] ", what=tr(TOLD.get(item, item))))
             if answer.strip().lower() in ("y", "yes"):
                 told.append(item)
         missing = [i for i in self.state["told_items"] if i not in told]
         if missing:
-            self.say(f"  not handed over: tell the resident about {', '.join(missing)}, then run it again")
+            self.say(tr("  not handed over: tell the resident about {items}, then run it again",
+                        items=", ".join(missing)))
             return EXIT_FAIL, None
-        technician = self.ask("  your name (for the record): ").strip() or "unnamed"
+        technician = self.ask(tr("  your name (for the record): ")).strip() or "unnamed"
         record = self.client.call("handover", told=",".join(told), technician=technician[:40])
         for line in handover_lines(record):
             self.say(line)
@@ -220,14 +236,17 @@ class Checklist:
 
 
 def _span(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    from .hubctl_text import duration
+
+    return duration(seconds)
 
 
 def handover_lines(record: dict[str, Any]) -> list[str]:
     """The handover sheet, as printed at the end and shown again by ``hubctl commission``."""
-    lines = [f"handover of flat {record['flat_id']} at {record['at'][:16].replace('T', ' ')} by {record['technician']}"]
+    lines = [tr("handover of flat {flat} at {at} by {who}", flat=record["flat_id"],
+                at=record["at"][:16].replace("T", " "), who=record["technician"])]
     for step, entry in record["steps"].items():
         lines.append(f"  {step:<22} {entry['result']:<6} {entry['note']}")
-    lines.append(f"  office test: {record['office_confirmed']}")
-    lines.append(f"  resident told: {', '.join(record['resident_told'])}")
+    lines.append(tr("  office test: {note}", note=record["office_confirmed"]))
+    lines.append(tr("  resident told: {items}", items=", ".join(record["resident_told"])))
     return lines

@@ -19,8 +19,10 @@ from typing import Any, Callable, Sequence
 
 from .cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from .config import DEFAULT_PATH, ConfigError, HubConfig, load_config
+from . import hubctl_text as text
 from .control import protocol as p
 from .events import parse_time, read_events
+from .hubctl_text import tr, word
 from .control.client import ControlClient, DaemonUnavailable
 
 USAGE_CODES = (p.BAD_ARGS, p.UNKNOWN_COMMAND)
@@ -33,23 +35,13 @@ class Usage(Exception):
 # -- formatting helpers ---------------------------------------------------------------------
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(max(0.0, seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+duration = text.duration
 
 
 def when(iso: str | None, now: str | None = None) -> str:
     """``22:13`` today, ``11-14 22:13`` another day, ``never`` for None."""
     if not iso:
-        return "never"
+        return tr("never")
     date, _, clock = iso.partition("T")
     if now and now.partition("T")[0] == date:
         return clock[:5]
@@ -67,8 +59,8 @@ def compact(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def row(label: str, text: str) -> str:
-    return f"{label:<11} {text}"
+def row(label: str, value: str) -> str:
+    return f"{text.pad(tr(label), 11)} {value}"
 
 
 def number(value: float) -> str:
@@ -81,62 +73,65 @@ def number(value: float) -> str:
 def show_status(d: dict[str, Any]) -> list[str]:
     now = d["now"]
     lines = [f"hubd {d['flat_id']}  {now.replace('T', ' ')[:16]}"]
-    lines.append(row("monitoring", d["monitoring"].upper()))
+    lines.append(row("monitoring", word(d["monitoring"].upper())))
     mode = d["mode"]
     if mode["name"] == "home":
-        lines.append(row("mode", "home"))
+        lines.append(row("mode", word("home")))
     else:
-        lines.append(row("mode", f"{mode['name'].upper()} by {mode['set_by'] or '?'}"))
-        lines.append(row("", f"until {when(mode['until'], now)} ({duration(mode['remaining_seconds'])} left)"))
+        lines.append(row("mode", tr("{mode} by {who}", mode=word(mode["name"].upper()), who=mode["set_by"] or "?")))
+        lines.append(row("", tr("until {when} ({left} left)", when=when(mode["until"], now),
+                                left=duration(mode["remaining_seconds"]))))
     act = d["activity"]
     if act["inactive_seconds"] is not None:
-        ago = f", {duration(act['inactive_seconds'])} ago"
+        ago = tr(", {ago} ago", ago=duration(act["inactive_seconds"]))
     else:
-        ago = "; not counting while a sensor is held" if act["held"] else ""
-    lines.append(row("activity", f"last {when(act['last'], now)}{ago}"))
+        ago = tr("; not counting while a sensor is held") if act["held"] else ""
+    lines.append(row("activity", tr("last {when}{ago}", when=when(act["last"], now), ago=ago)))
     if act["threshold_seconds"] is not None:
-        rule = f" ({act['threshold_rule']})" if act["threshold_rule"] else ""
+        rule = f" ({word(act['threshold_rule'])})" if act["threshold_rule"] else ""
         lines.append(row("limit now", f"{duration(act['threshold_seconds'])}{rule}"))
     if act["held"]:
         lines.append(row("held", ", ".join(act["held"])))
     det = d["detector"]
     learning = ""
     if act.get("learned_days") is not None:
-        learning = f", {act['learned_days']} days learned" + (" (still learning)" if act.get("cold_start") else "")
-    lines.append(row("detector", f"{det['mode']}{learning}"))
+        learning = tr(", {days} days learned", days=act["learned_days"]) + (
+            tr(" (still learning)") if act.get("cold_start") else "")
+    lines.append(row("detector", f"{word(det['mode'])}{learning}"))
     open_alerts = d["alerts"]["open"]
-    lines.append(row("alerts", f"{len(open_alerts)} open" if open_alerts else "none open"))
+    lines.append(row("alerts", tr("{n} open", n=len(open_alerts)) if open_alerts else tr("none open")))
     for a in open_alerts:
         key = f" {a['key']}" if a["key"] else ""
-        lines.append(f"  #{a['id']} {a['type']}{key} {a['stage'].upper()} {when(a['raised'], now)}")
+        lines.append(f"  #{a['id']} {word(a['type'])}{key} {word(a['stage'].upper())} {when(a['raised'], now)}")
     sensors = d["sensors"]
-    counts = ", ".join(f"{n} {state}" for state, n in sorted(sensors["by_state"].items()))
-    lines.append(row("sensors", f"{sensors['configured']} configured" + (f": {counts}" if counts else "")))
+    counts = ", ".join(f"{n} {word(state)}" for state, n in sorted(sensors["by_state"].items()))
+    lines.append(row("sensors", tr("{n} configured", n=sensors["configured"])
+                     + (tr(": {counts}", counts=counts) if counts else "")))
     for problem in sensors["problems"]:
-        lines.append(f"  {problem['id']} {problem['state'].upper()}")
+        lines.append(f"  {problem['id']} {word(problem['state'].upper())}")
     lines.append(row("modem", modem_line(d["modem"])))
     if d["outbox"]:
-        lines.append(row("outbox", ", ".join(f"{n} {state}" for state, n in d["outbox"].items() if n) or "empty"))
+        lines.append(row("outbox", ", ".join(f"{n} {state}" for state, n in d["outbox"].items() if n) or tr("empty")))
     if not d["storage_ok"]:
-        lines.append(row("storage", "FAILING: state is not being saved"))
+        lines.append(row("storage", tr("FAILING: state is not being saved")))
     if not d["clock_synced"]:
-        lines.append(row("clock", "NOT SYNCED (no network or modem time yet)"))
+        lines.append(row("clock", tr("NOT SYNCED (no network or modem time yet)")))
     restart = d.get("restart")
     if restart and not restart["outage_known"]:
-        lines.append(row("restart", "outage before it UNKNOWN" + (" until the clock is set" if not d["clock_synced"]
-                                                                   else " (saved on an unset clock)")))
+        lines.append(row("restart", tr("outage before it UNKNOWN") + (
+            tr(" until the clock is set") if not d["clock_synced"] else tr(" (saved on an unset clock)"))))
     return lines
 
 
 def modem_line(m: dict[str, Any]) -> str:
     if not m.get("reported"):
-        return "no status reported"
+        return tr("no status reported")
     if not m.get("connected"):
-        return f"NOT CONNECTED ({m.get('last_error') or 'no modem'})"
-    parts = ["registered" if m.get("registered") else "NOT REGISTERED"]
+        return tr("NOT CONNECTED ({why})", why=m.get("last_error") or tr("no modem"))
+    parts = [tr("registered") if m.get("registered") else tr("NOT REGISTERED")]
     if m.get("signal_bars") is not None:
         dbm = f" {m['signal_dbm']} dBm" if m.get("signal_dbm") is not None else ""
-        parts.append(f"signal {m['signal_bars']}/4{dbm}")
+        parts.append(tr("signal {bars}/4{dbm}", bars=m["signal_bars"], dbm=dbm))
     if m.get("operator"):
         parts.append(str(m["operator"]))
     return ", ".join(parts)
@@ -144,13 +139,13 @@ def modem_line(m: dict[str, Any]) -> str:
 
 def show_sensors(d: dict[str, Any]) -> list[str]:
     now = d["now"]
-    lines = [f"sensors at {when(now, now)}, outputs {d['outputs']}"]
+    lines = [tr("sensors at {when}, outputs {outputs}", when=when(now, now), outputs=d["outputs"])]
     for s in d["sensors"]:
-        lines.append(f"{s['id']:<16} {s['kind']:<9} {s['health']:<8} {s['where']}")
+        lines.append(f"{s['id']:<16} {s['kind']:<9} {text.pad(word(s['health']), 8)} {s['where']}")
         last = s["last_event"]
         detail = [s["label"]] if s["label"] else []
         if last is not None:
-            detail.append(f"last {number(last['value'])} at {when(last['time'], now)}")
+            detail.append(tr("last {value} at {when}", value=number(last["value"]), when=when(last["time"], now)))
         if detail:
             lines.append("  " + "; ".join(detail))
         if s["reading"] is not None:
@@ -185,36 +180,37 @@ def show_event(e: dict[str, Any]) -> str:
 def show_mode(d: dict[str, Any]) -> list[str]:
     mode = d["mode"]
     if mode["name"] == "home":
-        return ["home: monitoring is on"]
-    lines = [f"{mode['name']} until {mode['until'].replace('T', ' ')[:16]}",
-             f"({duration(mode['remaining_seconds'])}), set by {mode['set_by']}"]
+        return [tr("home: monitoring is on")]
+    lines = [tr("{mode} until {until}", mode=word(mode["name"]), until=mode["until"].replace("T", " ")[:16]),
+             tr("({left}), set by {who}", left=duration(mode["remaining_seconds"]), who=mode["set_by"])]
     if d.get("note"):
-        lines.append(f"note: {d['note']}")
+        lines.append(tr("note: {note}", note=d["note"]))
     return lines
 
 
 def show_alerts(d: dict[str, Any]) -> list[str]:
     if not d["alerts"]:
-        return ["no alerts"]
+        return [tr("no alerts")]
     lines = []
     for a in d["alerts"]:
         key = f" {a['key']}" if a["key"] else ""
-        lines.append(f"#{a['id']:<4} {a['type'] + key:<24} {a['stage']:<9} {when(a['raised'])}")
+        lines.append(f"#{a['id']:<4} {text.pad(word(a['type']) + key, 24)} {text.pad(word(a['stage']), 9)} "
+                     f"{when(a['raised'])}")
         if a["acked_by"]:
-            lines.append(f"      acked by {a['acked_by']}")
+            lines.append("      " + tr("acked by {who}", who=a["acked_by"]))
     return lines
 
 
 def show_events(d: dict[str, Any]) -> list[str]:
     if not d["events"]:
-        return ["no events" + (f" since {d['since']}" if d["since"] else "")]
+        return [tr("no events") + (tr(" since {since}", since=d["since"]) if d["since"] else "")]
     return [f"{e['time'][5:].replace('T', ' ')}  {e['sensor']:<16} {e['kind']:<9} {number(e['value'])}"
             for e in d["events"]]
 
 
 def show_audit(d: dict[str, Any]) -> list[str]:
     if not d["entries"]:
-        return ["audit log is empty"]
+        return [tr("audit log is empty")]
     lines = []
     for e in d["entries"]:
         lines.append(f"{when(e['time'])}  {e['actor']}  {e['action']}")
@@ -232,11 +228,11 @@ def show_profile(d: dict[str, Any]) -> list[str]:
 def show_modem(d: dict[str, Any]) -> list[str]:
     m = d["modem"]
     if not m:
-        return ["the uplink reports no modem status"]
+        return [tr("the uplink reports no modem status")]
     reg = m.get("registration") or {}
     signal = m.get("signal") or {}
-    lines = [row("port", m.get("port") or "(none)"),
-             row("connected", "yes" if m.get("connected") else "NO")]
+    lines = [row("port", m.get("port") or tr("(none)")),
+             row("connected", tr("yes") if m.get("connected") else tr("NO"))]
     if "sim" in m:
         lines.append(row("SIM", str(m["sim"])))
     if reg:
@@ -248,7 +244,7 @@ def show_modem(d: dict[str, Any]) -> list[str]:
         lines.append(row("model", str(m["model"])))
     outbox = m.get("outbox") or {}
     if outbox:
-        lines.append(row("outbox", ", ".join(f"{n} {state}" for state, n in outbox.items()) or "empty"))
+        lines.append(row("outbox", ", ".join(f"{n} {state}" for state, n in outbox.items()) or tr("empty")))
     for what, why in (m.get("problems") or {}).items():
         lines.append(row("problem", f"{what}: {why}"))
     if m.get("last_error"):
@@ -293,6 +289,20 @@ def socket_and_group(args: argparse.Namespace) -> tuple[str, str]:
     return args.socket or hub.socket, hub.technician_group
 
 
+def output_language(args: argparse.Namespace) -> str:
+    """``--lang``, else the hub's ``hub.language`` from ``--config`` or (without ``--socket``) the
+    default config file, else English."""
+    if getattr(args, "lang", None):
+        return args.lang
+    path = args.config or (None if args.socket else DEFAULT_PATH)
+    if path:
+        try:
+            return load_config(path).hub.language
+        except ConfigError:
+            pass  # a broken --config is reported by the command itself
+    return "en"
+
+
 def simple(cmd: str, human: Callable[[Any], list[str] | str]):
     """A one-request command: its arguments (named as in the protocol's table) from the namespace,
     the reply through ``human`` or JSON."""
@@ -310,7 +320,7 @@ def cmd_watch(ctx: Context) -> int:
     stream = ctx.client.stream("watch", seconds=ctx.args.seconds)
     try:
         if not ctx.json:
-            print("watching sensor events (Ctrl-C to stop)", file=sys.stderr)
+            print(tr("watching sensor events (Ctrl-C to stop)"), file=sys.stderr)
         for more, data in stream:
             if more:
                 ctx.out(data, show_event)
@@ -323,8 +333,8 @@ def cmd_watch(ctx: Context) -> int:
     finally:
         stream.close()
     if not ctx.json:
-        dropped = f", {final['dropped']} dropped (too fast)" if final.get("dropped") else ""
-        print(f"{final.get('events', 0)} events{dropped}", file=sys.stderr)
+        dropped = tr(", {n} dropped (too fast)", n=final["dropped"]) if final.get("dropped") else ""
+        print(tr("{n} events{dropped}", n=final.get("events", 0), dropped=dropped), file=sys.stderr)
     return EXIT_OK
 
 
@@ -338,19 +348,22 @@ def cmd_sensors(ctx: Context) -> int:
 def walktest_lines(data: dict[str, Any]) -> list[str]:
     phase = data["phase"]
     if phase == "start":
-        lines = [f"walktest: trigger each sensor ({duration(data['seconds'])} limit)"]
+        lines = [tr("walktest: trigger each sensor ({limit} limit)", limit=duration(data["seconds"]))]
         lines += [f"  [ ] {s['id']:<16} {s['kind']:<9} {s['label']}".rstrip()
-                  + (" (checked by its reading)" if s.get("check") == "reading" else "") for s in data["sensors"]]
+                  + (tr(" (checked by its reading)") if s.get("check") == "reading" else "") for s in data["sensors"]]
         return lines
     if phase == "reading":
-        return [f"{data['sensor']:<16} reads {data['watts']:.0f} W  SEEN {data['seen']}/{data['total']}"]
+        return [tr("{sensor} reads {watts} W  SEEN {seen}/{total}", sensor=f"{data['sensor']:<16}",
+                   watts=f"{data['watts']:.0f}", seen=data["seen"], total=data["total"])]
     if phase == "trigger":
-        mark = f"SEEN {data['seen']}/{data['total']}" if data["first"] else ("" if data["configured"] else "(not configured)")
+        mark = tr("SEEN {seen}/{total}", seen=data["seen"], total=data["total"]) if data["first"] else (
+            "" if data["configured"] else tr("(not configured)"))
         return [f"{show_event(data)}  {mark}".rstrip()]
     if data["complete"]:
-        return [f"all {len(data['seen'])} sensors seen"]
-    return [f"seen {len(data['seen'])}, NOT SEEN {len(data['not_seen'])} ({data['reason'].replace('_', ' ')}):"] + [
-        f"  [ ] {sid}" for sid in data["not_seen"]]
+        return [tr("all {n} sensors seen", n=len(data["seen"]))]
+    why = word(data["reason"]) if text.language() == "ja" else data["reason"].replace("_", " ")
+    return [tr("seen {seen}, NOT SEEN {missing} ({why}):", seen=len(data["seen"]), missing=len(data["not_seen"]),
+               why=why)] + [f"  [ ] {sid}" for sid in data["not_seen"]]
 
 
 def cmd_walktest(ctx: Context) -> int:
@@ -361,7 +374,7 @@ def cmd_walktest(ctx: Context) -> int:
             ctx.out(data, walktest_lines)
             final = data
     except KeyboardInterrupt:
-        print("walktest stopped: not every sensor was checked", file=sys.stderr)
+        print(tr("walktest stopped: not every sensor was checked"), file=sys.stderr)
         return EXIT_FAIL
     finally:
         stream.close()
@@ -378,8 +391,9 @@ def cmd_alerts(ctx: Context) -> int:
 def cmd_ack(ctx: Context) -> int:
     def show(d: dict[str, Any]) -> str:
         if "cancelled_by" in d:
-            return f"pre-alarm {d['id']} cancelled by {d['cancelled_by']} (as the OK button): nothing goes to the office"
-        return f"alert {d['id']} acknowledged by {d['acked_by']}"
+            return tr("pre-alarm {id} cancelled by {who} (as the OK button): nothing goes to the office",
+                      id=d["id"], who=d["cancelled_by"])
+        return tr("alert {id} acknowledged by {who}", id=d["id"], who=d["acked_by"])
     ctx.out(ctx.client.call("ack", id=ctx.args.id), show)
     return EXIT_OK
 
@@ -398,7 +412,7 @@ def cmd_export(ctx: Context) -> int:
                 target.write(data["csv"])
                 written += data["csv"].count("\n")
                 if progress:
-                    print(f"\rexport: {written} lines", end="", file=sys.stderr, flush=True)
+                    print("\r" + tr("export: {n} lines", n=written), end="", file=sys.stderr, flush=True)
             else:
                 final = data
     finally:
@@ -409,16 +423,17 @@ def cmd_export(ctx: Context) -> int:
     if ctx.json:
         print(json.dumps({**final, "output": ctx.args.output}))
     elif target is not sys.stdout:
-        print(f"{final['events']} events written to {ctx.args.output}", file=sys.stderr)
+        print(tr("{n} events written to {path}", n=final["events"], path=ctx.args.output), file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_test_alert(ctx: Context) -> int:
     def human(d: dict[str, Any]) -> list[str]:
+        to = ", ".join(d["to"])
         if d.get("queued", True):
-            return [f"test SMS {d['id']} queued to {', '.join(d['to'])}", "check the phone; hubctl modem shows the outbox"]
-        return [f"test SMS {d['id']} to {', '.join(d['to'])}: {d.get('note') or 'not queued'}",
-                "check the phone and hubctl status"]
+            return [tr("test SMS {id} queued to {to}", id=d["id"], to=to), tr("check the phone; hubctl modem shows the outbox")]
+        return [tr("test SMS {id} to {to}: {note}", id=d["id"], to=to, note=d.get("note") or tr("not queued")),
+                tr("check the phone and hubctl status")]
 
     reply = ctx.client.call("test-alert", to=ctx.args.to)
     ctx.out(reply, human)
@@ -426,13 +441,15 @@ def cmd_test_alert(ctx: Context) -> int:
 
 
 def show_commission_state(d: dict[str, Any]) -> list[str]:
-    lines = [f"commissioning flat {d['flat_id']}"] + [f"  config: {problem}" for problem in d["config_problems"]]
+    lines = [tr("commissioning flat {flat}", flat=d["flat_id"])] + [
+        tr("  config: {problem}", problem=problem) for problem in d["config_problems"]]
     for step in d["checklist"]:
         done = d["steps"].get(step["step"]) or {}
-        mark = {"ok": "ok", "failed": "FAILED"}.get(done.get("result"), "to do")
-        lines.append(f"  {step['step']:<22} {mark:<6} {done.get('note', '')}".rstrip())
+        mark = {"ok": word("ok"), "failed": tr("FAILED")}.get(done.get("result"), tr("to do"))
+        lines.append(f"  {step['step']:<22} {text.pad(mark, 6)} {done.get('note', '')}".rstrip())
     if d["handover"]:
-        lines.append(f"handed over {d['handover']['at'][:16].replace('T', ' ')} by {d['handover']['technician']}")
+        lines.append(tr("handed over {at} by {who}", at=d["handover"]["at"][:16].replace("T", " "),
+                        who=d["handover"]["technician"]))
     return lines
 
 
@@ -452,7 +469,7 @@ def cmd_commission(ctx: Context) -> int:
     try:
         code, record = checklist.run(restart=ctx.args.restart)
     except (KeyboardInterrupt, EOFError):
-        print("\ncommission stopped: run `hubctl commission` again to go on from this step", file=sys.stderr)
+        print(tr("\ncommission stopped: run `hubctl commission` again to go on from this step"), file=sys.stderr)
         return EXIT_FAIL
     if ctx.json and record is not None:
         print(json.dumps(record, ensure_ascii=False))
@@ -483,9 +500,8 @@ def cmd_report(ctx: Context) -> int:
         raise Usage(str(exc)) from None
     done = {"out": ctx.args.out, "days": summary["days"], "events": summary["events"],
             "alerts": len(summary["alerts"]), "drift": summary["drift"]}
-    ctx.out(done, lambda d: [f"report of {d['days']} days ({d['events']} events, {d['alerts']} alerts) "
-                             f"written to {d['out']}; it stays on this machine unless you copy it"]
-            + report.text_lines(summary))
+    ctx.out(done, lambda d: [tr("report of {days} days ({events} events, {alerts} alerts) written to {out}; it "
+                                "stays on this machine unless you copy it", **d)] + report.text_lines(summary))
     return EXIT_OK
 
 
@@ -593,6 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--socket", default=argparse.SUPPRESS, metavar="PATH", help="the daemon's control socket")
     common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help="read the socket path from here")
     common.add_argument("--timeout", type=timeout_arg, default=argparse.SUPPRESS, metavar="S", help="reply timeout")
+    common.add_argument("--lang", choices=text.LANGUAGES, default=argparse.SUPPRESS,
+                        help="output language (default: the hub's hub.language)")
 
     parser = argparse.ArgumentParser(prog="hubctl", description="control a running hubd, or use its offline tools")
     parser.add_argument("--json", action="store_true", default=False, help="print data as JSON")
@@ -600,6 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=None, metavar="FILE",
                         help=f"read the socket path from this config (default {DEFAULT_PATH})")
     parser.add_argument("--timeout", type=timeout_arg, default=10.0, metavar="S", help="reply timeout (default 10 s)")
+    parser.add_argument("--lang", choices=text.LANGUAGES, default=None,
+                        help="output language: en or ja (default: the hub's hub.language, else en)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable[[Context], int], help: str) -> argparse.ArgumentParser:
@@ -633,8 +653,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, metavar="FILE", help="report.html (a page) or report.png (the picture)")
     # the checklist's parts, for scripts and for a step done by hand
     command("commission-state", simple("commission-state", show_commission_state))
-    command("commission-step", simple("commission-step", lambda d: f"{d['step']}: {d['result']} at {d['at'][:16]}"))
-    command("outputs-test", simple("outputs-test", lambda d: f"buzzer/LED: {d['pattern']} for {d['seconds']:g} s"))
+    command("commission-step", simple("commission-step", lambda d: tr(
+        "{step}: {result} at {at}", step=d["step"], result=word(d["result"]), at=d["at"][:16])))
+    command("outputs-test", simple("outputs-test", lambda d: tr(
+        "buzzer/LED: {pattern} for {seconds} s", pattern=word(d["pattern"]), seconds=f"{d['seconds']:g}")))
     command("handover", simple("handover", lambda d: handover_lines(d)))
     for name in ("away", "pause", "resume"):
         command(name, simple(name, show_mode))
@@ -675,16 +697,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    before = text.language()
+    text.set_language(output_language(args))
     try:
         return args.func(Context(args))
     except DaemonUnavailable as exc:
-        print(f"hubctl: {exc.message}; {exc.hint}", file=sys.stderr)
+        message, hint = exc.templates
+        print(f"hubctl: {tr(message, **exc.values)}; {tr(hint, **exc.values)}", file=sys.stderr)
         return EXIT_FAIL
     except p.ProtocolError as exc:
         print(f"hubctl {args.command}: {exc.message}", file=sys.stderr)
         return EXIT_USAGE if exc.code in USAGE_CODES else EXIT_FAIL
     except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+        print(tr("config error: {error}", error=exc), file=sys.stderr)
         return EXIT_USAGE
     except Usage as exc:
         print(f"hubctl: {exc}", file=sys.stderr)
@@ -696,6 +721,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    finally:
+        text.set_language(before)  # (main is also called in-process, by tests)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ import numpy as np
 
 from .detector import rhythm
 from .events import Event, EventBatch, format_local, parse_time
+from .hubctl_text import tr, word
 
 DAY = 86400.0
 SLOT_MINUTES = 30
@@ -140,16 +141,17 @@ def text_lines(summary: dict[str, Any]) -> list[str]:
     m = summary["metrics"]
     lines = []
     if m is not None:
-        lines.append(f"rhythm: IS {m.IS:.2f} (days alike, 0-1)   IV {m.IV:.2f} (restless, 0-2)   RA {m.RA:.2f} "
-                     f"(day vs night, 0-1)   quietest 5 h from {_clock(m.L5_onset_hours)}   busiest 10 h from "
-                     f"{_clock(m.M10_onset_hours)}")
+        lines.append(tr("rhythm: IS {IS} (days alike, 0-1)   IV {IV} (restless, 0-2)   RA {RA} (day vs night, 0-1)   "
+                        "quietest 5 h from {l5}   busiest 10 h from {m10}", IS=f"{m.IS:.2f}", IV=f"{m.IV:.2f}",
+                        RA=f"{m.RA:.2f}", l5=_clock(m.L5_onset_hours), m10=_clock(m.M10_onset_hours)))
     if summary["drift_checked"]:
-        lines.append("drift (last week against the week two weeks before): "
-                     + ("; ".join(summary["drift"]) if summary["drift"] else "none"))
+        lines.append(tr("drift (last week against the week two weeks before): {drift}",
+                        drift="; ".join(summary["drift"]) if summary["drift"] else tr("none")))
     else:
-        lines.append("drift: needs 21 whole days")
+        lines.append(tr("drift: needs 21 whole days"))
     by_type = summary["alerts_by_type"]
-    lines.append("alerts: " + (", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) if by_type else "none"))
+    lines.append(tr("alerts: {alerts}", alerts=", ".join(f"{n} {word(t)}" for t, n in sorted(by_type.items()))
+                    if by_type else tr("none")))
     return lines
 
 

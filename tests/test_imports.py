@@ -18,7 +18,7 @@ HUBD = Path(__file__).resolve().parent.parent / "hubd"
 VOCABULARY = ("hubd.events", "hubd.findings", "hubd.clock", "hubd.seams", "hubd.phone", "hubd.schema")
 CORE = ("hubd.core", "hubd.detector", "hubd.config")  # config: the settings the core reads (DetectorParams)
 DRIVERS = ("hubd.sensors", "hubd.modem", "hubd.board", "hubd.store", "hubd.sdnotify")
-SHELLS = ("hubd.replay", "hubd.daemon", "hubd.control", "hubd.cli", "hubd.hubctl", "hubd.commission", "hubd.report",
+SHELLS = ("hubd.replay", "hubd.daemon", "hubd.control", "hubd.cli", "hubd.hubctl", "hubd.hubctl_text", "hubd.commission", "hubd.report",
           "hubd.__main__")
 LAYERS = (VOCABULARY, CORE, DRIVERS, SHELLS)
 PURE_CODECS = ("hubd.modem.pdu", "hubd.modem.gsm7")  # bytes in, values out: the core may use them

@@ -17,28 +17,33 @@ from . import protocol as p
 class DaemonUnavailable(Exception):
     """hubctl cannot talk to the daemon; ``reason`` is missing, refused, denied, timeout or closed."""
 
-    def __init__(self, reason: str, message: str, hint: str):
-        super().__init__(message)
+    def __init__(self, reason: str, message: str, hint: str, **values: str):
+        """``message`` and ``hint`` are templates (hubctl says them in the hub's language) over ``values``."""
+        super().__init__(message.format(**values))
         self.reason = reason
-        self.message = message
-        self.hint = hint
+        self.templates = (message, hint)
+        self.values = values
+        self.message = message.format(**values)
+        self.hint = hint.format(**values)
 
 
 def _unavailable(exc: OSError, path: str, group: str) -> DaemonUnavailable:
     if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOTDIR:
-        return DaemonUnavailable("missing", f"hubd is not running: no control socket at {path}",
-                                 "start it with: sudo systemctl start hubd (or point --socket/--config elsewhere)")
+        return DaemonUnavailable("missing", "hubd is not running: no control socket at {path}",
+                                 "start it with: sudo systemctl start hubd (or point --socket/--config elsewhere)",
+                                 path=path)
     if isinstance(exc, ConnectionRefusedError):
-        return DaemonUnavailable("refused", f"hubd is not running: nothing listens on {path}",
-                                 "see why with: systemctl status hubd; journalctl -u hubd -e")
+        return DaemonUnavailable("refused", "hubd is not running: nothing listens on {path}",
+                                 "see why with: systemctl status hubd; journalctl -u hubd -e", path=path)
     if isinstance(exc, PermissionError):
-        return DaemonUnavailable("denied", f"permission denied on {path}",
-                                 f"run as root, or join group {group}: sudo usermod -aG {group} $USER, log in again")
+        return DaemonUnavailable("denied", "permission denied on {path}",
+                                 "run as root, or join group {group}: sudo usermod -aG {group} $USER, log in again",
+                                 path=path, group=group)
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return DaemonUnavailable("timeout", f"hubd did not answer on {path} in time",
-                                 "it may be hung: systemctl status hubd; journalctl -u hubd -e")
-    return DaemonUnavailable("closed", f"lost the connection to hubd on {path}: {exc.strerror or exc}",
-                             "see: systemctl status hubd")
+        return DaemonUnavailable("timeout", "hubd did not answer on {path} in time",
+                                 "it may be hung: systemctl status hubd; journalctl -u hubd -e", path=path)
+    return DaemonUnavailable("closed", "lost the connection to hubd on {path}: {why}", "see: systemctl status hubd",
+                             path=path, why=str(exc.strerror or exc))
 
 
 class ControlClient:
@@ -95,8 +100,8 @@ class ControlClient:
     def _read_line(self, reader: Any) -> bytes:
         line = reader.readline(p.MAX_REPLY_BYTES + 1)
         if not line:
-            raise DaemonUnavailable("closed", f"hubd closed the connection on {self.path} without answering",
-                                    "see: journalctl -u hubd -e")
+            raise DaemonUnavailable("closed", "hubd closed the connection on {path} without answering",
+                                    "see: journalctl -u hubd -e", path=self.path)
         if not line.endswith(b"\n"):
             raise p.ProtocolError(p.TOO_LARGE, f"the daemon's reply is longer than {p.MAX_REPLY_BYTES} bytes"
                                   if len(line) > p.MAX_REPLY_BYTES else "the daemon's reply was cut off")

@@ -354,9 +354,10 @@ CUTS, SEED, DAYS = 200, 1, 56
 class Home:
     name: str
     base: str  # the home it is (a fault variant is the same home as its base)
-    group: str  # "real", "real variant", "synthetic", "synthetic variant"
+    group: str  # "real", "real variant", "synthetic", "synthetic variant", "hubsim"
     batch: EventBatch
     waking: tuple[float, float] = (8.0, 22.0)
+    away: np.ndarray | None = None  # true absences where known (hubsim residents): cuts follow them
 
 
 def kasteren_events():
@@ -384,7 +385,26 @@ def real_logs(extra: tuple[str, ...] = ()) -> list[tuple[str, list]]:
 
 def homes(days: int = DAYS, seed: int = SEED, extra: tuple[str, ...] = (), synthetic_faults: bool = True) -> list[Home]:
     """Every home the results table scores, with the fault-injected variants beside each."""
-    return real_homes(seed, extra) + synthetic_homes(days, seed, synthetic_faults)
+    return real_homes(seed, extra) + synthetic_homes(days, seed, synthetic_faults) + hubsim_homes(HUBSIM_DAYS, seed)
+
+
+HUBSIM_DAYS = 42
+
+
+def hubsim_homes(days: int = HUBSIM_DAYS, seed: int = SEED) -> list[Home]:
+    """The simulator's residents (``hubsim.resident``, each profile in its own flat), scored on
+    their true absences: their doors open and shut as a person's do (the hall PIR sees them
+    between), which the generator above never does. Not in any population prior."""
+    from hubsim.resident import PROFILES
+    from hubsim.resident import Resident as SimResident
+
+    out = []
+    for i, name in enumerate(PROFILES):
+        person = SimResident(seed + 31 * i, profile=name)
+        batch = EventBatch.from_events(person.days(START_LOCAL, days))
+        away = np.array([(m.start, m.end) for m in person.marked("away")], dtype=np.float64).reshape(-1, 2)
+        out.append(Home(f"sim_{name}", f"sim_{name}", "hubsim", batch, away=away))
+    return out
 
 
 def real_homes(seed: int = SEED, extra: tuple[str, ...] = ()) -> list[Home]:
@@ -497,13 +517,13 @@ def loho(homes_: list[Home], cuts: int = CUTS, seed: int = SEED, grid: bool = Tr
         for g, point in enumerate(points):
             params = DetectorParams(**point)
             table[g] = [backtest(o.batch, params, cuts=cuts, seed=seed, waking_hours=o.waking, title=o.name,
-                                 prior=prior) for o in train]
+                                 prior=prior, away_truth=o.away) for o in train]
         scores = [_score(table[g]) for g in range(len(points))]
         g = choose(scores)
         for h in (o for o in homes_ if o.base == base):
             for index in {0, g}:
                 result = backtest(h.batch, DetectorParams(**points[index]), cuts=cuts, seed=seed,
-                                  waking_hours=h.waking, title=h.name, prior=prior)
+                                  waking_hours=h.waking, title=h.name, prior=prior, away_truth=h.away)
                 if index == g:
                     chosen[h.name] = result
                 if index == 0:
@@ -595,6 +615,7 @@ def _pools(scored: list) -> dict:
     by = lambda *groups: [r for h, r in scored if h.group in groups]  # noqa: E731
     pools = {"real homes": by("real"), "real + fault variants": by("real", "real variant"),
              "synthetic + variants": by("synthetic", "synthetic variant"),
+             "hubsim residents (true absences)": by("hubsim"),
              "all": [r for _, r in scored]}
     return {k: pooled(v) for k, v in pools.items() if v}
 

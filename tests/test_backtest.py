@@ -219,6 +219,21 @@ def test_away_time_is_neither_scored_nor_cut():
     assert result.method("learned").other_alerts == {"stayed_in_place": 0, "not_returned": 1}  # the old name
 
 
+def test_with_the_true_absences_a_home_the_detector_takes_for_empty_is_cut_too():
+    """A simulated resident's truth: the door opened to a visitor at 10:00 and nothing moved until
+    15:00 (asleep in a chair the sensors do not see). Hindsight takes it for an absence and never
+    cuts there; scored on the truth (home all along) it is cut, and its delays are measured."""
+    events = routine(14, silent=(10, 10, 15))
+    door = T0 + 10 * DAY + 10 * H
+    events += [ev(door - 60), ev(door, "door", Kind.ENTRANCE, 1.0), ev(door + 20, "door", Kind.ENTRANCE, 0.0)]
+    events.sort(key=lambda e: e.mono)
+    hindsight = backtest(events, cuts=400, seed=5)
+    truth = backtest(events, cuts=400, seed=5, away_truth=np.zeros((0, 2)))
+    quiet = lambda r: (r.cut_times > door + 60) & (r.cut_times < door + 5 * H)  # noqa: E731
+    assert not np.any(quiet(hindsight)) and np.any(quiet(truth))
+    assert truth.home_days > hindsight.home_days
+
+
 def test_no_collapse_at_home_is_missed_within_24_hours(real):
     result = backtest(real, cuts=500, seed=7)
     for m in result.methods:

@@ -23,6 +23,9 @@ The protocol of issue 15 (the one measured on homes the project has never seen),
 
 Away time is inferred (entrance door, then no inside activity) in hindsight by the learned
 detector: an absence runs from the first entrance event to the inside activity on return.
+Where the truth is known (a simulated resident: ``away_truth``) the truth is used instead,
+so a moment at home that the detector takes for an absence is cut and scored too (its
+delay is then the absence limit's, not the inactivity limit's); hindsight cannot see that.
 
 Beside them ``delays["next_activity"]`` keeps, per cut, the time from t0 to the next
 activity in the real log: until then the cut log and the real one are the same, so no
@@ -216,11 +219,13 @@ def backtest(
     fixed_hours: tuple[float, ...] = (12.0, 6.0),
     title: str = "",
     prior=None,
+    away_truth: np.ndarray | None = None,
 ) -> BacktestResult:
     """Score ``events`` on the protocol of the module docstring; ``cuts`` per cut window.
 
     ``prior``: a population prior for the learned detector's first days (passed to
-    :class:`LearnedDetector` only when given)."""
+    :class:`LearnedDetector` only when given). ``away_truth``: the resident's true absences
+    (rows of start, end on the log's monotonic clock), where known."""
     params = params or DetectorParams()
     batch = events if isinstance(events, EventBatch) else EventBatch.from_events(events)
     cut_from_days = tuple(float(d) for d in cut_from_days)
@@ -229,7 +234,8 @@ def backtest(
     log_days = (t_last - t_first) / DAY
 
     normal = _detector(params, prior).replay(batch)
-    away = _clip_intervals(normal.away, t_first, t_last)
+    away = _clip_intervals(normal.away if away_truth is None else np.asarray(away_truth, dtype=np.float64).reshape(-1, 2),
+                           t_first, t_last)
     home_all = _complement(away, t_first, t_last)
     home_days = float(np.sum(home_all[:, 1] - home_all[:, 0])) / DAY if home_all.size else 0.0
     by_type = {kind: sum(1 for e in normal.episodes if e.finding.type == kind) for kind in RESIDENT_TYPES}

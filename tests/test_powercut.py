@@ -17,7 +17,7 @@ import pytest
 
 from hubsim.modem import ModemEmulator
 
-from powercut_harness import CHILD, HERE, Acked, check_state, copy_state, run_loop
+from powercut_harness import CHILD, HERE, Acked, check_delivery, check_state, copy_state, run_loop
 
 CI_KILLS = int(os.environ.get("HUBD_POWERCUT_KILLS", "30"))
 
@@ -125,3 +125,23 @@ def test_a_message_cut_off_mid_send_four_times_is_given_up_loudly(tmp_path):
     told, message = asyncio.run(restart())
     assert message.state == "failed" and message.ambiguous == 4
     assert told and "SMS" in str(conditions[-1][1].detail["reasons"])
+
+
+@pytest.mark.parametrize("ambiguous, state, copies, lost", [
+    (0, "sent", 1, False), (0, "sent", 2, True),  # a clean send arrives once
+    (3, "sent", 4, False), (3, "sent", 5, True),  # three sends that may have gone, then the last
+    (4, "failed", 1, False), (4, "failed", 0, True),  # given up: fine only if one of them arrived
+])
+def test_the_loop_allows_one_more_copy_for_each_send_that_may_have_gone(tmp_path, ambiguous, state, copies, lost):
+    import sqlite3
+
+    path = str(tmp_path / "outbox.sqlite3")
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE outbox (id INTEGER, recipient TEXT, text TEXT, state TEXT, ambiguous INTEGER, "
+               "attempts INTEGER, last_error TEXT)")
+    db.execute("INSERT INTO outbox VALUES (1, '+81300000001', 'alarm', ?, ?, ?, '')", (state, ambiguous, ambiguous + 1))
+    db.commit()
+    db.close()
+    problems, stats = check_delivery(path, [("+81300000001", "alarm")] * copies, Acked())
+    assert bool(problems) == lost, problems
+    assert stats["duplicates"] == copies - 1

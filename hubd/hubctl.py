@@ -177,6 +177,18 @@ def show_event(e: dict[str, Any]) -> str:
     return f"{e['time'][11:19] or e['time']}  {e['sensor']:<16} {e['kind']:<9} {number(e['value'])}"
 
 
+def _profile_in_language(data: dict[str, Any], now: str | None) -> str:
+    """The daemon's profile picture drawn again here, in hubctl's language, from its data."""
+    import numpy as np
+
+    from .detector.profile import render
+
+    return render(np.asarray(data["threshold_hours"], dtype=float) * 3600.0, data["rules"],
+                  int(data["actogram_first_day_local"] // 86400), np.asarray(data["actogram"], dtype=float),
+                  data["learned_days"], data["cold_start"], now_local=parse_time(now).local if now else None,
+                  appliances=data.get("appliances") or [], say=lambda template: text.JA.get(template, template))
+
+
 def show_mode(d: dict[str, Any]) -> list[str]:
     mode = d["mode"]
     if mode["name"] == "home":
@@ -220,6 +232,9 @@ def show_audit(d: dict[str, Any]) -> list[str]:
 
 
 def show_profile(d: dict[str, Any]) -> list[str]:
+    data = d.get("data")
+    if text.language() != "en" and isinstance(data, dict) and "threshold_hours" in data:
+        return _profile_in_language(data, d.get("now")).splitlines()
     if d.get("text"):
         return str(d["text"]).splitlines()
     return [json.dumps(d["data"], ensure_ascii=False, indent=1)]

@@ -29,6 +29,12 @@ def tr(template: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def tr_in(language: str, template: str, **values: object) -> str:
+    """``template`` in ``language`` (the daemon says its refusals in the hub's language)."""
+    text = JA.get(template, template) if language == "ja" else template
+    return text.format(**values) if values else text
+
+
 def word(value: str) -> str:
     """A state, stage, mode or alert type the daemon reports, as a word of the current language."""
     return WORDS.get(value, value) if _current[0] == "ja" else value
@@ -266,4 +272,46 @@ JA = {
     "hubd closed the connection on {path} without answering": "hubd が {path} で応答せずに接続を切りました",
     "see: journalctl -u hubd -e": "確認：journalctl -u hubd -e",
     "config error: {error}": "設定エラー：{error}",
+    # hubctl profile (hubd.detector.profile, drawn again in hubctl's language)
+    "alarm after h of silence  (# learned, c cold start, S safety net)": "警報までの無活動時間（# 学習値、c 初期値、S 安全上限）",
+    "actogram: no activity recorded yet": "活動記録：まだありません",
+    "activity by day ( . 1  : 2-3  + 4-9  # 10+ events per slot)": "日ごとの活動（ . 1  : 2-3  + 4-9  # 10以上 件/枠）",
+    "learned days: {n}": "学習日数：{n}", "  (cold start: fixed thresholds until learned)": "  （初期値：学習まで固定の上限）",
+    "now {hhmm}: alarm after {hours} h of silence ({rule})": "現在 {hhmm}：無活動{hours}時間で警報（{rule}）",
+    "learned": "学習値", "cold start": "初期値", "safety net": "安全上限",
+    "Mon": "月", "Tue": "火", "Wed": "水", "Thu": "木", "Fri": "金", "Sat": "土", "Sun": "日",
+    "appliances (use counts as presence while its draw varies):": "家電（消費電力が変動する間は在宅の印とみなします）：",
+    "cycles by itself: never counts": "自動運転：在宅の印にしません",
+    "counts, alone, for up to {hours} h": "単独で最大{hours}時間まで在宅の印",
+    " (not learned)": "（未学習）",
+    "  {sensor} standby {standby} W, in use {use}; {worth}": "  {sensor} 待機 {standby} W、使用時 {use}；{worth}",
+    # hubctl report: the picture (drawn in Japanese where a Japanese font is installed) and the page
+    "hubd {flat}: {first} to {last} ({days} days; made {made}, kept in the flat)":
+        "hubd {flat}：{first}〜{last}（{days}日間。{made}作成、住戸内で保管）",
+    "time of day (h)": "時刻（時）",
+    "activity, one row a day (darker: more); alerts: red resident, orange system":
+        "活動（1行1日、濃いほど多い）。警報：赤 入居者、橙 機器",
+    "inactivity limit": "無活動の上限", "alarm after a silence begun here": "ここで始まった無活動の警報まで",
+    "hours of silence": "無活動時間（時間）",
+    "when the hub would worry ({days} days learned;\na bed or seat in use has its own, longer limit)":
+        "見守りが心配する時間（学習{days}日。\nベッド・座面の使用中は別の長い上限）",
+    "no learned rhythm\n(fixed timer)": "学習した生活リズムなし\n（固定タイマー）",
+    "7-day mean": "7日平均", "active min/day": "活動分/日", "how active each day was (today: so far)": "日ごとの活動量（今日は途中まで）",
+    "hubd {flat} report": "hubd {flat} 報告",
+    "Made in the flat on {made}. Nothing in it has been sent anywhere; keep it or delete it with the resident.":
+        "{made}に住戸内で作成。どこにも送信されていません。入居者と相談して保管または削除してください。",
+    "the month": "この1か月", "Alerts": "警報", "raised": "発生", "type": "種類", "sensor": "センサー", "stage": "段階",
+    # the daemon's refusals (tr_in, in the hub's language)
+    "user {user} (uid {uid}) may not control this hub: run as root or join group {group}":
+        "ユーザー {user}（uid {uid}）はこのハブを操作できません：root で実行するか {group} グループに参加してください",
+    "no profile: the {detector} detector (detector.mode = {mode}) has no learned rhythm to show":
+        "生活リズムがありません：{detector} 検知方式（detector.mode = {mode}）は学習しません",
+    "test-alert: {to} is not a phone number: {why}": "test-alert：{to} は電話番号ではありません：{why}",
+    "no sensors are configured: nothing to walk-test": "センサーが設定されていないため、動作確認できません",
+    "the checklist cannot be read from the store: {why}": "設置確認の記録を読めません：{why}",
+    "not saved, the store refuses writes: {why}": "保存できません（書き込み不可）：{why}",
+    "{step} is not on this flat's checklist ({names})": "{step} はこの住戸の確認手順にありません（{names}）",
+    "the outputs could not be driven: {why}": "ブザー/LEDを動かせません：{why}",
+    "not every step is done: {missing} (run hubctl commission)": "未完了の手順があります：{missing}（hubctl commission を実行してください）",
+    "the resident has not been told: {items}": "入居者に未説明の項目があります：{items}",
 }

@@ -22,10 +22,13 @@ import numpy as np
 
 from .detector import rhythm
 from .events import Event, EventBatch, format_local, parse_time
+from . import hubctl_text
 from .hubctl_text import tr, word
 
 DAY = 86400.0
 SLOT_MINUTES = 30
+# Japanese fonts a Pi or a laptop may have (apt: fonts-ipaexfont-gothic, fonts-noto-cjk, fonts-takao-gothic)
+JAPANESE_FONT_FILES = ("ipaexg", "ipag", "notosanscjk", "notosansjp", "takaogothic", "fonts-japanese-gothic")
 
 
 class ReportUnavailable(Exception):
@@ -71,14 +74,47 @@ def summarise(events: Iterable[Event], since_local: float, now_local: float,
     }
 
 
+def japanese_font() -> str | None:
+    """The family name of an installed Japanese font, registered with matplotlib; None if none."""
+    from matplotlib import font_manager
+
+    for path in sorted(font_manager.findSystemFonts()):
+        name = path.rsplit("/", 1)[-1].lower().replace("-", "").replace("_", "")
+        if any(key.replace("-", "") in name for key in JAPANESE_FONT_FILES):
+            font_manager.fontManager.addfont(path)
+            return font_manager.FontProperties(fname=path).get_name()
+    return None
+
+
+def picture_language() -> tuple[str, str | None]:
+    """(language, font) of the picture: hubctl's language where a font can draw it, else English."""
+    if hubctl_text.language() == "en":
+        return "en", None
+    font = japanese_font()
+    return ("ja", font) if font else ("en", None)
+
+
 def draw(summary: dict[str, Any], profile: dict[str, Any] | None, flat_id: str, now_local: float) -> bytes:
-    """The page's figure as PNG bytes."""
+    """The page's figure as PNG bytes, labelled in hubctl's language when a font for it is installed."""
     plt = _pyplot()
+    language, font = picture_language()
+    before = hubctl_text.language()
+    hubctl_text.set_language(language)
+    try:
+        with plt.rc_context({"font.family": [font, "DejaVu Sans"]} if font else {}):
+            return _draw(plt, summary, profile, flat_id, now_local, font)
+    finally:
+        hubctl_text.set_language(before)
+
+
+def _draw(plt, summary: dict[str, Any], profile: dict[str, Any] | None, flat_id: str, now_local: float,
+          font: str | None) -> bytes:
     fig = plt.figure(figsize=(11.7, 8.3), dpi=100)  # A4 landscape
     grid = fig.add_gridspec(3, 2, height_ratios=[3, 1.3, 1.3], width_ratios=[3, 1.2], hspace=0.55, wspace=0.25)
     day0, days = summary["first_day_local"], summary["days"]
-    fig.suptitle(f"hubd {flat_id}: {format_local(day0)[:10]} to {format_local(now_local)[:10]} "
-                 f"({days} days; made {format_local(now_local)[:16].replace('T', ' ')}, kept in the flat)", fontsize=12)
+    fig.suptitle(tr("hubd {flat}: {first} to {last} ({days} days; made {made}, kept in the flat)", flat=flat_id,
+                    first=format_local(day0)[:10], last=format_local(now_local)[:10], days=days,
+                    made=format_local(now_local)[:16].replace("T", " ")), fontsize=12)
 
     ax = fig.add_subplot(grid[0, 0])
     counts = summary["actogram"]
@@ -91,45 +127,45 @@ def draw(summary: dict[str, Any], profile: dict[str, Any] | None, flat_id: str, 
     ax.set_yticks([i + 0.5 for i in range(days)][::max(1, days // 15)])
     ax.set_yticklabels([format_local(day0 + i * DAY)[5:10] for i in range(days)][::max(1, days // 15)], fontsize=7)
     ax.set_xticks(range(0, 25, 3))
-    ax.set_xlabel("time of day (h)")
-    ax.set_title("activity, one row a day (darker: more); alerts: red resident, orange system", fontsize=9)
+    ax.set_xlabel(tr("time of day (h)"))
+    ax.set_title(tr("activity, one row a day (darker: more); alerts: red resident, orange system"), fontsize=9)
 
     ax = fig.add_subplot(grid[0, 1])
     if profile and profile.get("threshold_hours"):
         thr = np.asarray(profile["threshold_hours"], dtype=float)
         hours = np.arange(thr.size) * profile.get("slot_minutes", SLOT_MINUTES) / 60.0
-        ax.step(thr, hours, where="post", color="black", label="inactivity limit")
+        ax.step(thr, hours, where="post", color="black", label=tr("inactivity limit"))
         after = profile.get("alarm_after_hours_by_start")
         if after:
             ax.step(np.asarray(after, dtype=float), hours, where="post", color="grey", linestyle="--",
-                    label="alarm after a silence begun here")
+                    label=tr("alarm after a silence begun here"))
         ax.set_ylim(24, 0)
-        ax.set_xlabel("hours of silence")
-        ax.set_ylabel("time of day (h)")
+        ax.set_xlabel(tr("hours of silence"))
+        ax.set_ylabel(tr("time of day (h)"))
         ax.legend(fontsize=7, loc="lower right")
-        ax.set_title(f"when the hub would worry ({profile.get('learned_days', 0)} days learned;\n"
-                     "a bed or seat in use has its own, longer limit)", fontsize=9)
+        ax.set_title(tr("when the hub would worry ({days} days learned;\na bed or seat in use has its own, longer limit)",
+                        days=profile.get("learned_days", 0)), fontsize=9)
     else:
         ax.axis("off")
-        ax.text(0, 0.5, "no learned rhythm\n(fixed timer)", fontsize=10)
+        ax.text(0, 0.5, tr("no learned rhythm\n(fixed timer)"), fontsize=10)
 
     ax = fig.add_subplot(grid[1, :])
     per_day = np.asarray(summary["active_minutes_per_day"], dtype=float)
     ax.bar(range(per_day.size), per_day, color="grey")
     if per_day.size >= 7:
         mean7 = np.convolve(per_day, np.ones(7) / 7.0, mode="valid")
-        ax.plot(range(6, per_day.size), mean7, color="black", label="7-day mean")
+        ax.plot(range(6, per_day.size), mean7, color="black", label=tr("7-day mean"))
         ax.legend(fontsize=7)
     ax.set_xlim(-0.5, per_day.size - 0.5)
     step = max(1, per_day.size // 10)
     ax.set_xticks(range(0, per_day.size, step))
     ax.set_xticklabels([format_local(day0 + i * DAY)[5:10] for i in range(0, per_day.size, step)], fontsize=7)
-    ax.set_ylabel("active min/day")
-    ax.set_title("how active each day was (today: so far)", fontsize=9)
+    ax.set_ylabel(tr("active min/day"))
+    ax.set_title(tr("how active each day was (today: so far)"), fontsize=9)
 
     ax = fig.add_subplot(grid[2, :])
     ax.axis("off")
-    ax.text(0, 1, "\n".join(text_lines(summary)), va="top", family="monospace", fontsize=8)
+    ax.text(0, 1, "\n".join(text_lines(summary)), va="top", family=font or "monospace", fontsize=8)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)
@@ -170,19 +206,20 @@ def write(path: str, summary: dict[str, Any], profile: dict[str, Any] | None, fl
         return
     rows = "".join(
         f"<tr><td>{html.escape(format_local(a['raised_local'])[:16].replace('T', ' '))}</td>"
-        f"<td>{html.escape(str(a['type']))}</td><td>{html.escape(str(a.get('key') or ''))}</td>"
-        f"<td>{html.escape(str(a.get('stage', '')))}</td></tr>" for a in summary["alerts"])
+        f"<td>{html.escape(word(str(a['type'])))}</td><td>{html.escape(str(a.get('key') or ''))}</td>"
+        f"<td>{html.escape(word(str(a.get('stage', ''))))}</td></tr>" for a in summary["alerts"])
+    made = format_local(now_local)[:16].replace("T", " ")
     page = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>hubd {html.escape(flat_id)} report</title>"
+        f"<!doctype html><html lang='{hubctl_text.language()}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(tr('hubd {flat} report', flat=flat_id))}</title>"
         "<style>body{font-family:sans-serif;margin:1em}img{max-width:100%}td,th{padding:2px 8px;text-align:left}"
         "</style></head><body>"
         f"<h1>hubd {html.escape(flat_id)}</h1>"
-        f"<p>Made in the flat on {html.escape(format_local(now_local)[:16].replace('T', ' '))}. Nothing in it has "
-        "been sent anywhere; keep it or delete it with the resident.</p>"
-        f"<img alt='the month' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+        f"<p>{html.escape(tr('Made in the flat on {made}. Nothing in it has been sent anywhere; keep it or delete it with the resident.', made=made))}</p>"
+        f"<img alt='{html.escape(tr('the month'))}' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
         "<pre>" + html.escape("\n".join(text_lines(summary))) + "</pre>"
-        "<h2>Alerts</h2><table><tr><th>raised</th><th>type</th><th>sensor</th><th>stage</th></tr>"
-        + (rows or "<tr><td colspan='4'>none</td></tr>") + "</table></body></html>")
+        f"<h2>{html.escape(tr('Alerts'))}</h2><table><tr><th>{html.escape(tr('raised'))}</th><th>{html.escape(tr('type'))}</th>"
+        f"<th>{html.escape(tr('sensor'))}</th><th>{html.escape(tr('stage'))}</th></tr>"
+        + (rows or f"<tr><td colspan='4'>{html.escape(tr('none'))}</td></tr>") + "</table></body></html>")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)

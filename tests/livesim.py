@@ -57,6 +57,7 @@ class Hub:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.flat.daemon.request_stop)
         self.thread.join(20.0)
+        self.loop.close()  # its self-pipe is a socket pair: left open, it is reported when collected
         self.flat.close()
         self.emulator.stop()
 

@@ -87,3 +87,30 @@ def test_without_matplotlib_the_report_says_how_to_get_it(monkeypatch, tmp_path)
         report.write(str(tmp_path / "r.html"), summary, None, "A-1", T0 + DAY)
     assert not (tmp_path / "r.html").exists()
     assert np.asarray(summary["active_minutes_per_day"]).sum() == 0
+
+
+def test_a_japanese_report_is_labelled_in_japanese_where_a_font_can_draw_it(tmp_path, monkeypatch):
+    from hubd import hubctl_text
+
+    summary = report.summarise(days_of_motion(7, 600.0), T0, T0 + 7 * DAY, [])
+    hubctl_text.set_language("ja")
+    try:
+        monkeypatch.setattr(report, "japanese_font", lambda: None)
+        assert report.picture_language() == ("en", None)  # no font: English labels, never boxes
+        report.write(str(tmp_path / "en.html"), summary, None, "A-1", T0 + 7 * DAY)
+        page = (tmp_path / "en.html").read_text(encoding="utf-8")
+        assert "どこにも送信されていません" in page and "<html lang='ja'>" in page  # the page itself is text
+        monkeypatch.undo()
+        font = report.japanese_font()
+        if font is None:
+            pytest.skip("no Japanese font here (.ci/run installs fonts-ipaexfont-gothic)")
+        assert report.picture_language() == ("ja", font)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # matplotlib warns of every glyph its font lacks
+            png = report.draw(summary, None, "A-1", T0 + 7 * DAY)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        hubctl_text.set_language("en")
+    assert hubctl_text.language() == "en"

@@ -25,6 +25,7 @@ from ..core.engine import HOME
 from ..core.alerts import PREALARM
 from ..events import OK_BUTTON, Event, Kind, events_to_csv, format_local
 from ..store import StoreError
+from ..hubctl_text import tr_in
 from .commissioning import CommissioningCommands
 from .protocol import BAD_ARGS, NOT_AVAILABLE, PROTOCOL, ProtocolError, to_jsonable
 from .protocol import parse_since as parse_since_text
@@ -166,6 +167,10 @@ class Commands(CommissioningCommands):
     def _audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         self.daemon.apply([Audit(actor, action, detail)], self.daemon.clock.local())
 
+    def _says(self, template: str, **values: Any) -> str:
+        """A refusal in the hub's language."""
+        return tr_in(self.daemon.config.hub.language, template, **values)
+
     def _flush_events(self) -> None:
         """Write batched events so reads see them; a failing disk is reported by the daemon, not here."""
         try:
@@ -262,9 +267,10 @@ class Commands(CommissioningCommands):
         text = _call_with_time(getattr(detector, "profile_text", None), mono, local)
         data = _call_with_time(getattr(detector, "profile", None), mono, local)
         if text is None and data is None:
-            raise ProtocolError(NOT_AVAILABLE, f"no profile: the {type(detector).__name__} detector "
-                                f"(detector.mode = {self.daemon.config.detector.mode!r}) has no learned rhythm to show")
-        return {"detector": type(detector).__name__, "text": text, "data": to_jsonable(data)}
+            raise ProtocolError(NOT_AVAILABLE, self._says(
+                "no profile: the {detector} detector (detector.mode = {mode}) has no learned rhythm to show",
+                detector=type(detector).__name__, mode=repr(self.daemon.config.detector.mode)))
+        return {"detector": type(detector).__name__, "now": iso(local), "text": text, "data": to_jsonable(data)}
 
     def modem(self, args: dict, actor: str) -> dict[str, Any]:
         return {"modem": to_jsonable(self.daemon.uplink.status() or {})}
@@ -311,7 +317,8 @@ class Commands(CommissioningCommands):
             try:
                 to = international(to, self.daemon.config.modem.country_code)
             except ValueError as exc:
-                raise ProtocolError(BAD_ARGS, f"test-alert: {to!r} is not a phone number: {exc}") from None
+                raise ProtocolError(BAD_ARGS, self._says("test-alert: {to} is not a phone number: {why}",
+                                                         to=repr(to), why=exc)) from None
         mono, local = self._now()
         actions = self.daemon.engine.test_alert(to, actor, mono, local, confirm=bool(args.get("confirm")))
         submitted = self._apply(actions, local)
@@ -360,7 +367,7 @@ class Commands(CommissioningCommands):
         good reading is its check."""
         sensors = list(self.daemon.config.sensors)
         if not sensors:
-            raise ProtocolError(NOT_AVAILABLE, "no sensors are configured: nothing to walk-test")
+            raise ProtocolError(NOT_AVAILABLE, self._says("no sensors are configured: nothing to walk-test"))
         ids = [s.id for s in sensors]
         by_reading = [s.id for s in sensors if s.kind == "appliance" and s.role == "autonomous"]
         queue, _, unsubscribe = self._subscribe()

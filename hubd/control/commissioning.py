@@ -47,19 +47,21 @@ class CommissioningCommands:
     """Mixed into the control server's handlers (``hubd.control.commands.Commands``)."""
 
     daemon: Any
+    _says: Any  # (Commands) a refusal in the hub's language
 
     def _progress(self) -> dict[str, Any]:
         try:
             saved = self.daemon.store.get_value(PROGRESS_KEY)
         except StoreError as exc:
-            raise ProtocolError(NOT_AVAILABLE, f"the checklist cannot be read from the store: {exc}") from None
+            raise ProtocolError(NOT_AVAILABLE, self._says("the checklist cannot be read from the store: {why}",
+                                                          why=exc)) from None
         return saved if isinstance(saved, dict) and isinstance(saved.get("steps"), dict) else {"steps": {}}
 
     def _save(self, key: str, value: Any) -> None:
         try:
             self.daemon.store.set_value(key, value)
         except StoreError as exc:  # the checklist is a record: say it was not kept
-            raise ProtocolError(NOT_AVAILABLE, f"not saved, the store refuses writes: {exc}") from None
+            raise ProtocolError(NOT_AVAILABLE, self._says("not saved, the store refuses writes: {why}", why=exc)) from None
 
     def commission_state(self, args: dict, actor: str) -> dict[str, Any]:
         config = self.daemon.config
@@ -86,7 +88,8 @@ class CommissioningCommands:
         step = args["step"]
         names = [s["step"] for s in checklist(self.daemon.config)]
         if step not in names:
-            raise ProtocolError(REFUSED, f"{step!r} is not on this flat's checklist ({', '.join(names)})")
+            raise ProtocolError(REFUSED, self._says("{step} is not on this flat's checklist ({names})", step=repr(step),
+                                                    names=", ".join(names)))
         progress = self._progress()
         note = args["note"] or ""
         entry = {"result": args["result"], "at": format_local(self.daemon.clock.local()), "by": actor, "note": note}
@@ -111,7 +114,7 @@ class CommissioningCommands:
         try:
             hardware.set_outputs("prealarm")
         except Exception as exc:  # noqa: BLE001 - told to the technician, who is looking at it
-            raise ProtocolError(NOT_AVAILABLE, f"the outputs could not be driven: {exc}") from None
+            raise ProtocolError(NOT_AVAILABLE, self._says("the outputs could not be driven: {why}", why=exc)) from None
         asyncio.get_running_loop().call_later(args["seconds"], restore)
         return {"pattern": "prealarm", "seconds": args["seconds"]}
 
@@ -121,11 +124,12 @@ class CommissioningCommands:
         steps = progress["steps"]
         missing = [s["step"] for s in checklist(config) if (steps.get(s["step"]) or {}).get("result") != "ok"]
         if missing:
-            raise ProtocolError(REFUSED, f"not every step is done: {', '.join(missing)} (run hubctl commission)")
+            raise ProtocolError(REFUSED, self._says("not every step is done: {missing} (run hubctl commission)",
+                                                    missing=", ".join(missing)))
         told = [item.strip() for item in args["told"].split(",")]
         not_told = [item for item in TOLD_ITEMS if item not in told]
         if not_told:
-            raise ProtocolError(REFUSED, f"the resident has not been told: {', '.join(not_told)}")
+            raise ProtocolError(REFUSED, self._says("the resident has not been told: {items}", items=", ".join(not_told)))
         office = steps["office"]
         record = {
             "flat_id": config.hub.flat_id, "at": format_local(self.daemon.clock.local()), "technician": args["technician"],

@@ -30,6 +30,7 @@ from typing import Any, Iterable
 from ..core.actions import Audit
 from ..clock import Clock, SystemClock
 from ..core.engine import CommandError
+from ..hubctl_text import tr_in
 from . import protocol as p
 from .commands import Commands
 
@@ -216,7 +217,9 @@ class ControlServer:
         self.daemon.apply([Audit(peer.user, "control_refused",
                                     {"uid": peer.uid, "gid": peer.gid, "pid": peer.pid})], self.daemon.clock.local())
         group = self.daemon.config.hub.technician_group
-        return f"user {peer.user} (uid {peer.uid}) may not control this hub: run as root or join group {group}"
+        return tr_in(self.daemon.config.hub.language,
+                     "user {user} (uid {uid}) may not control this hub: run as root or join group {group}",
+                     user=peer.user, uid=peer.uid, group=group)
 
     # -- connections -------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -15,7 +15,7 @@ from ..config import Config
 from ..detector.base import Detector, FixedTimerDetector, is_activity
 from ..findings import RESIDENT, SYSTEM, Finding
 from ..events import LONG_PRESS, Event, Kind
-from .messages import render
+from .messages import refusal, render
 from .outage import Bridge, PendingOutage, UnknownWall, bridge, corrector
 
 HOME, AWAY, PAUSED = "home", "away", "paused"
@@ -185,14 +185,19 @@ class Engine:
         return min(future) if future else None
 
     # -- commands from the technician, the resident or the office ----------------
+    def _refuse(self, template: str, **values: Any) -> CommandError:
+        """A refusal in the hub's language (``messages.REFUSALS_JA``)."""
+        return CommandError(refusal(template, self.config.hub.language, **values))
+
     def set_mode(self, name: str, hours: float, actor: str, mono: float, local: float) -> list:
         if name not in (AWAY, PAUSED):
-            raise CommandError(f"unknown mode {name!r}")
+            raise self._refuse("unknown mode {name}", name=repr(name))
         if not hours or hours <= 0:
-            raise CommandError("a mode needs a positive duration: modes always expire")
+            raise self._refuse("a mode needs a positive duration: modes always expire")
         cap = self.config.alerts.max_away_days * 24 if name == AWAY else 7 * 24
         if hours > cap:
-            raise CommandError(f"{name} for {hours:g} h is longer than the maximum {cap:g} h")
+            raise self._refuse("{mode} for {hours} h is longer than the maximum {cap} h", mode=name,
+                               hours=f"{hours:g}", cap=f"{cap:g}")
         self.mode = Mode(name, actor, mono, mono + hours * HOUR, local, local + hours * HOUR)
         self.pause_alerted = False
         detail = {"mode": name, "hours": hours, "until_local": self.mode.until_local}
@@ -207,7 +212,7 @@ class Engine:
     def ack(self, alert_id: int, actor: str, mono: float, local: float) -> list:
         ok, actions = self.policy.ack(alert_id, actor, mono, local)
         if not ok:
-            raise CommandError(f"no alarm with id {alert_id} is waiting for acknowledgement")
+            raise self._refuse("no alarm with id {id} is waiting for acknowledgement", id=alert_id)
         return actions
 
     def test_alert(self, to: str | None, actor: str, mono: float, local: float, confirm: bool = False) -> list:
@@ -215,7 +220,7 @@ class Engine:
         installation test, which asks the office to reply ``OK <id>`` (:meth:`confirm_test`)."""
         recipients = [to] if to else list(self.policy.recipients[:1])
         if not recipients:
-            raise CommandError("no recipient: give --to NUMBER or configure modem.recipients")
+            raise self._refuse("no recipient: give --to NUMBER or configure modem.recipients")
         test_id = f"T{int(local) % 100000:05d}"
         kind = "commission_test" if confirm else "test"
         text = render(kind, self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
@@ -228,7 +233,7 @@ class Engine:
         """The office's ``OK <id>`` to an installation test: who confirmed it and when is audited
         (and kept for ``hubctl commission``), and the office is thanked, so it knows it was heard."""
         if number not in self.tests_awaiting.get(test_id, ()):
-            raise CommandError(f"no installation test {test_id} sent to {number} awaits confirmation")
+            raise self._refuse("no installation test {id} sent to {number} awaits confirmation", id=test_id, number=number)
         del self.tests_awaiting[test_id]
         self.tests_confirmed[test_id] = {"by": number, "local": local}
         text = render("test_confirmed", self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)

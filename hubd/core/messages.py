@@ -107,6 +107,25 @@ def duration(seconds: float | None, language: str = "en") -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}min"
 
 
+# What the engine says when it refuses a command (hubctl shows it; the office's refused SMS are
+# audited with it), by its English template: in Japanese for a hub whose language is ja.
+REFUSALS_JA = {
+    "unknown mode {name}": "不明なモード {name}",
+    "a mode needs a positive duration: modes always expire": "モードには正の時間が必要です（モードは必ず期限切れになります）",
+    "{mode} for {hours} h is longer than the maximum {cap} h": "{mode}の{hours}時間は上限の{cap}時間を超えています",
+    "no alarm with id {id} is waiting for acknowledgement": "警報{id}は応答待ちではありません",
+    "no recipient: give --to NUMBER or configure modem.recipients":
+        "送信先がありません：--to 番号 を指定するか modem.recipients を設定してください",
+    "no installation test {id} sent to {number} awaits confirmation": "{number}宛ての設置試験{id}は確認待ちではありません",
+}
+
+
+def refusal(template: str, language: str, **values) -> str:
+    """A refusal's text in ``language`` (``REFUSALS_JA``), formatted with ``values``."""
+    text = REFUSALS_JA.get(template, template) if language == "ja" else template
+    return text.format(**values)
+
+
 def render(kind: str, language: str, alert_type: str = "", **values) -> str:
     """The text of ``kind``; for ``resolved``, ``alert_type`` (the alert that ended) picks the wording."""
     table = TEMPLATES.get(language, TEMPLATES["en"])

@@ -442,9 +442,8 @@ class LearnedDetector(Detector):
 
         thr, rules = self.thresholds()
         first, counts = self.actogram()
-        text = render(thr, rules, first, counts, self.learned_days, self.cold_start,
-                      now_local=local if math.isfinite(local) else None)
-        return text + "".join("\n" + line for line in _appliance_lines(self.appliances()))
+        return render(thr, rules, first, counts, self.learned_days, self.cold_start,
+                      now_local=local if math.isfinite(local) else None, appliances=self.appliances())
 
     def status(self, mono: float, local: float) -> dict[str, Any]:
         sv = self._sv
@@ -569,22 +568,6 @@ class LearnedDetector(Detector):
         i = _SV["accounted_mono"]
         if self.started and not mono <= self._sv[i]:
             self._sv[i] = float(mono)
-
-
-def _appliance_lines(appliances: list[dict[str, Any]]) -> list[str]:
-    """One line per power sensor: what its use is worth as presence."""
-    if not appliances:
-        return []
-    lines = ["", "appliances (use counts as presence while its draw varies):"]
-    for a in appliances:
-        use = "-" if a["in_use_watts"] is None else f"{a['in_use_watts']:.0f} W"
-        if a["cycles_by_itself"]:
-            worth = "cycles by itself: never counts"
-        else:
-            worth = f"counts, alone, for up to {a['counts_for_hours']:.1f} h" + (
-                "" if a["sessions_learned"] else " (not learned)")
-        lines.append(f"  {a['sensor'][:16]:16} standby {a['standby_watts']:.0f} W, in use {use}; {worth}"[:80])
-    return lines
 
 
 def _fault_finding(sensor: str, code: float, since: float) -> Finding:

@@ -1,15 +1,24 @@
-"""Text pictures of the learned rhythm for ``hubctl profile`` (80 columns, plain ASCII).
+"""Text pictures of the learned rhythm for ``hubctl profile`` (80 columns).
 
 Two views a technician can read at a glance: when would the hub raise an inactivity
 alarm at each time of day (a bar chart of the learned thresholds), and what did the
-last weeks look like (an actogram: one row per day, one column per half hour).
+last weeks look like (an actogram: one row per day, one column per half hour); then what
+each appliance's use is worth as presence. The words go through ``say`` (an English
+template to the reader's language: ``hubctl`` passes its Japanese), the pictures are ASCII.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Callable
 
 import numpy as np
+
+Say = Callable[[str], str]  # an English template -> the template in the reader's language
+
+
+def english(template: str) -> str:
+    return template
 
 RULE_MARK = {"learned": "#", "cold_start": "c", "safety_net": "S"}
 _EPOCH = datetime(1970, 1, 1)
@@ -30,7 +39,7 @@ def _hour_axis(n: int, width: int) -> list[str]:
     return [" " * (width - 1) + "+" + "".join(ticks), " " * width + "".join(labels).rstrip()]
 
 
-def threshold_chart(thresholds_s: np.ndarray, rules: list[str], height: int = 6) -> list[str]:
+def threshold_chart(thresholds_s: np.ndarray, rules: list[str], height: int = 6, say: Say = english) -> list[str]:
     """Vertical bars, one column per slot: how many hours of silence the hub accepts then.
 
     Marks: ``#`` learned, ``c`` cold start, ``S`` capped by the safety net.
@@ -38,7 +47,7 @@ def threshold_chart(thresholds_s: np.ndarray, rules: list[str], height: int = 6)
     hours = np.asarray(thresholds_s, dtype=float) / 3600.0
     n = hours.size
     top = max(1.0, float(np.ceil(np.nanmax(hours)))) if n else 1.0
-    lines = ["alarm after h of silence  (# learned, c cold start, S safety net)"]
+    lines = [say("alarm after h of silence  (# learned, c cold start, S safety net)")]
     for row in range(height, 0, -1):
         level = top * row / height
         half = top * (row - 0.5) / height
@@ -63,36 +72,62 @@ def threshold_table(thresholds_s: np.ndarray, rules: list[str]) -> list[str]:
     return ["  ".join(items[i:i + 6]) for i in range(0, 24, 6)]
 
 
-def actogram(first_day: int, counts: np.ndarray, width: int = 80) -> list[str]:
+def actogram(first_day: int, counts: np.ndarray, width: int = 80, say: Say = english) -> list[str]:
     """One row per local day (oldest first), one column per slot; darker = more activity.
 
     `` `` none, ``.`` 1 event, ``:`` 2-3, ``+`` 4-9, ``#`` 10 or more.
     """
     counts = np.asarray(counts, dtype=float)
     if counts.size == 0:
-        return ["actogram: no activity recorded yet"]
+        return [say("actogram: no activity recorded yet")]
     n = counts.shape[1]
-    lines = ["activity by day ( . 1  : 2-3  + 4-9  # 10+ events per slot)"]
+    lines = [say("activity by day ( . 1  : 2-3  + 4-9  # 10+ events per slot)")]
     for i, row in enumerate(counts):
         day = _EPOCH + timedelta(days=first_day + i)
-        label = day.strftime("%m-%d %a")[:9]
+        label = f"{day:%m-%d} {say(f'{day:%a}')}"
         cells = "".join(" " if c <= 0 else "." if c < 2 else ":" if c < 4 else "+" if c < 10 else "#" for c in row)
-        lines.append(f"{label:9} {cells}"[:width])
+        lines.append(f"{label:{9 - _wide(label)}} {cells}"[:width])
     lines += _hour_axis(n, 10)
     return lines
 
 
+def _wide(text: str) -> int:
+    """How many of ``text``'s characters take two columns (a Japanese weekday does)."""
+    return sum(1 for c in text if ord(c) > 0x2E7F)
+
+
 def render(thresholds_s: np.ndarray, rules: list[str], first_day: int, counts: np.ndarray, learned_days: int,
-           cold_start: bool, now_local: float | None = None) -> str:
+           cold_start: bool, now_local: float | None = None, appliances: list[dict[str, Any]] = (),
+           say: Say = english) -> str:
     """The whole ``hubctl profile`` text."""
-    head = f"learned days: {learned_days}" + ("  (cold start: fixed thresholds until learned)" if cold_start else "")
+    head = say("learned days: {n}").format(n=learned_days) + (
+        say("  (cold start: fixed thresholds until learned)") if cold_start else "")
     lines = [head, ""]
-    lines += threshold_chart(thresholds_s, rules)
+    lines += threshold_chart(thresholds_s, rules, say=say)
     lines += [""] + threshold_table(thresholds_s, rules) + [""]
-    lines += actogram(first_day, counts)
+    lines += actogram(first_day, counts, say=say)
     if now_local is not None and np.asarray(thresholds_s).size:
         n = len(thresholds_s)
         slot = int((now_local % 86400.0) // (86400.0 / n))
-        lines += ["", f"now {int(now_local % 86400 // 3600):02d}:{int(now_local % 3600 // 60):02d}: alarm after "
-                      f"{thresholds_s[slot] / 3600:.1f} h of silence ({rules[slot].replace('_', ' ')})"]
+        lines += ["", say("now {hhmm}: alarm after {hours} h of silence ({rule})").format(
+            hhmm=f"{int(now_local % 86400 // 3600):02d}:{int(now_local % 3600 // 60):02d}",
+            hours=f"{thresholds_s[slot] / 3600:.1f}", rule=say(rules[slot].replace("_", " ")))]
+    lines += appliance_lines(list(appliances), say)
     return "\n".join(line.rstrip() for line in lines)
+
+
+def appliance_lines(appliances: list[dict[str, Any]], say: Say = english) -> list[str]:
+    """One line per power sensor: what its use is worth as presence."""
+    if not appliances:
+        return []
+    lines = ["", say("appliances (use counts as presence while its draw varies):")]
+    for a in appliances:
+        use = "-" if a["in_use_watts"] is None else f"{a['in_use_watts']:.0f} W"
+        if a["cycles_by_itself"]:
+            worth = say("cycles by itself: never counts")
+        else:
+            worth = say("counts, alone, for up to {hours} h").format(hours=f"{a['counts_for_hours']:.1f}") + (
+                "" if a["sessions_learned"] else say(" (not learned)"))
+        lines.append(say("  {sensor} standby {standby} W, in use {use}; {worth}").format(
+            sensor=f"{a['sensor'][:16]:16}", standby=f"{a['standby_watts']:.0f}", use=use, worth=worth)[:80])
+    return lines

@@ -23,6 +23,7 @@ from hubsim.runner import OFFICE
 from livesim import Hub
 
 FORGOTTEN = "toilet_door"
+SENSOR_S = 8.0  # a sensor that works is seen at once; only the forgotten door waits this out (margin for a loaded CI)
 
 
 class Technician:
@@ -65,7 +66,7 @@ def hub(tmp_path):
 
 
 def checklist(hub: Hub, tech: Technician) -> Checklist:
-    return Checklist(hub.client, tech.say, tech.ask, sensor_seconds=3.0, office_seconds=30.0, poll_seconds=0.05)
+    return Checklist(hub.client, tech.say, tech.ask, sensor_seconds=SENSOR_S, office_seconds=30.0, poll_seconds=0.05)
 
 
 def test_commission_fails_on_a_forgotten_door_then_goes_on_to_a_handover(hub, monkeypatch, capsys):
@@ -73,7 +74,7 @@ def test_commission_fails_on_a_forgotten_door_then_goes_on_to_a_handover(hub, mo
     code, record = checklist(hub, first).run()
     assert (code, record) == (EXIT_FAIL, None)
     text = "\n".join(first.lines)
-    assert f"FAILED: {FORGOTTEN} sent nothing in 3 s" in text
+    assert f"FAILED: {FORGOTTEN} sent nothing in {SENSOR_S:.0f} s" in text
     assert "what to do: the magnet must pass within about 10 mm" in text and "pin 26" in text
     assert "goes on from this step" in text
     assert [line for line in first.lines if line.startswith("  ok:")]  # the steps before it passed

@@ -450,7 +450,7 @@ def cmd_test_alert(ctx: Context) -> int:
         return [tr("test SMS {id} to {to}: {note}", id=d["id"], to=to, note=d.get("note") or tr("not queued")),
                 tr("check the phone and hubctl status")]
 
-    reply = ctx.client.call("test-alert", to=ctx.args.to)
+    reply = ctx.client.call("test-alert", to=ctx.args.to, confirm=ctx.args.confirm)
     ctx.out(reply, human)
     return EXIT_OK if reply.get("queued", True) or reply.get("held") else EXIT_FAIL  # held: it is being sent
 

@@ -227,6 +227,14 @@ def test_test_alert_sends_a_real_sms_recorded_as_a_test(hub):
     assert data["to"] == ["+8100000001"] and data["id"].startswith("T")
 
 
+def test_test_alert_confirm_sends_the_installation_test(hub):
+    """`hubctl test-alert --confirm` (docs/hubctl.md) asks the office to reply OK <id>."""
+    data = run_json(hub, "test-alert", "--confirm")
+    text = hub.uplink.submitted.wait_for(lambda sent: sent)[-1][1]
+    assert f"reply OK {data['id']}" in text
+    assert last_audit(hub)[0]["detail"]["confirm"] is True
+
+
 def test_test_alert_to_a_national_number_goes_to_its_international_form(hub):
     """The number typed on site is compared and texted as the office's numbers are."""
     data = run_json(hub, "test-alert", "--to", "0312345678")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from .cli import EXIT_FAIL, EXIT_OK
 from .events import OK_BUTTON
-from .hubctl_text import tr
+from .hubctl_text import duration, tr
 
 HOW = {
     "motion": "walk past it, in its view",
@@ -186,7 +186,7 @@ class Checklist:
         test_id, numbers = sent["id"], ", ".join(sent["to"])
         self.say(tr("  sent installation test {id} to {numbers}: ask the office to reply  OK {id}", id=test_id,
                     numbers=numbers))
-        self.say(tr("  (waiting up to {span} for the reply)", span=_span(self.office_seconds)))
+        self.say(tr("  (waiting up to {span} for the reply)", span=duration(self.office_seconds)))
         confirmations: dict[str, Any] = {}
 
         def confirmed() -> bool:
@@ -196,7 +196,7 @@ class Checklist:
         if self._poll_until(confirmed, self.office_seconds):
             return True, tr("{id} confirmed by {who}", id=test_id, who=confirmations[test_id]["by"]), ""
         return False, tr("no OK {id} from {numbers} in {span}", id=test_id, numbers=numbers,
-                         span=_span(self.office_seconds)), tr(
+                         span=duration(self.office_seconds)), tr(
             "phone the office: if the text did not arrive, check `hubctl modem` (signal, outbox) and the number in "
             "modem.recipients; if it did, the reply must come from that number, half-width: OK {id}", id=test_id)
 
@@ -233,12 +233,6 @@ class Checklist:
         finally:
             stream.close()
         return None
-
-
-def _span(seconds: float) -> str:
-    from .hubctl_text import duration
-
-    return duration(seconds)
 
 
 def handover_lines(record: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ from . import hubctl_text as text
 from .control import protocol as p
 from .events import parse_time, read_events
 from .hubctl_text import tr, word
+from .commission import Checklist, handover_lines
 from .control.client import ControlClient, DaemonUnavailable
 
 USAGE_CODES = (p.BAD_ARGS, p.UNKNOWN_COMMAND)
@@ -186,7 +187,7 @@ def _profile_in_language(data: dict[str, Any], now: str | None) -> str:
     return render(np.asarray(data["threshold_hours"], dtype=float) * 3600.0, data["rules"],
                   int(data["actogram_first_day_local"] // 86400), np.asarray(data["actogram"], dtype=float),
                   data["learned_days"], data["cold_start"], now_local=parse_time(now).local if now else None,
-                  appliances=data.get("appliances") or [], say=lambda template: text.JA.get(template, template))
+                  appliances=data.get("appliances") or [], say=tr)
 
 
 def show_mode(d: dict[str, Any]) -> list[str]:
@@ -468,16 +469,8 @@ def show_commission_state(d: dict[str, Any]) -> list[str]:
     return lines
 
 
-def handover_lines(record: dict[str, Any]) -> list[str]:
-    from .commission import handover_lines as lines
-
-    return lines(record)
-
-
 def cmd_commission(ctx: Context) -> int:
     """The guided installation checklist (``hubd.commission``); ``--json``: the handover record on stdout."""
-    from .commission import Checklist
-
     out = sys.stderr if ctx.json else sys.stdout
     checklist = Checklist(ctx.client, say=lambda line: print(line, file=out, flush=True), ask=input,
                           sensor_seconds=ctx.args.sensor_seconds, office_seconds=ctx.args.office_minutes * 60.0)
@@ -672,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
         "{step}: {result} at {at}", step=d["step"], result=word(d["result"]), at=d["at"][:16])))
     command("outputs-test", simple("outputs-test", lambda d: tr(
         "buzzer/LED: {pattern} for {seconds} s", pattern=word(d["pattern"]), seconds=f"{d['seconds']:g}")))
-    command("handover", simple("handover", lambda d: handover_lines(d)))
+    command("handover", simple("handover", handover_lines))
     for name in ("away", "pause", "resume"):
         command(name, simple(name, show_mode))
     c = command("alerts", cmd_alerts)

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..config import ID_PATTERN
 from ..events import parse_time
 
 PROTOCOL = 1
@@ -125,7 +126,7 @@ def check_step_name(step: str) -> None:
     if step in FIXED_STEPS:
         return
     kind, _, sensor = step.partition(":")
-    if kind != "sensor" or not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,39}", sensor, re.ASCII):
+    if kind != "sensor" or not re.fullmatch(ID_PATTERN, sensor, re.ASCII):
         raise ValueError(f"not a checklist step: one of {', '.join(FIXED_STEPS)} or sensor:<id>")
 
 

@@ -47,13 +47,13 @@ from types import SimpleNamespace
 
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
-from hubd.clock import ScaledClock  # noqa: E402
 from hubd.config import parse_config  # noqa: E402
 from hubd.daemon import setup_logging  # noqa: E402
 from hubd.core.engine import Engine  # noqa: E402
 from hubd.modem.service import SmsTiming  # noqa: E402
 from hubd.sdnotify import Notifier  # noqa: E402
 from hubd.store import Store, unpack  # noqa: E402
+from hubsim.pacing import PacedClock, drive_due  # noqa: E402
 from hubsim.resident import Resident  # noqa: E402
 from hubsim.runner import SimFlat, sim_sensors  # noqa: E402
 
@@ -241,14 +241,15 @@ class ReadyLine(Notifier):
         return True
 
 
-async def feed_resident(flat: SimFlat, clock: ScaledClock) -> None:
-    """Drive each of the resident's edges onto the pins when its simulated moment comes."""
+async def feed_resident(flat: SimFlat, clock: PacedClock) -> None:
+    """Drive each of the resident's edges onto the pins at its own simulated moment, as `hubd sim`
+    does (hubsim.pacing: edges due in one wake-up are not driven at one instant)."""
     while True:
+        drive_due(flat.script, clock)
         due = flat.script.next_due()
         if due is None:
             return
-        await clock.sleep(max(0.0, due - clock.local()))
-        flat.script.advance_to(clock.local())
+        await clock.sleep(max(0.0, due - clock.unheld_local()))
 
 
 async def drain(flat: SimFlat, ready: asyncio.Event, wall_limit: float) -> bool:
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     instrument(ack, Killer(args.die_in, args.die_at, rng))
 
     elapsed = (time.monotonic() - args.epoch) * args.speed
-    clock = ScaledClock(args.speed, start_local=START + elapsed, start_mono=START + elapsed)
+    clock = PacedClock(args.speed, start_local=START + elapsed, start_mono=START + elapsed)
     resident = Resident(args.seed)
     events = resident.days(DAY0, int((clock.local() - DAY0) // DAY) + 2)  # today and tomorrow are enough
     config = config_for(args.state_dir, args.port, args.detector)

@@ -1,0 +1,221 @@
+"""Helpers for the board's tests: a small fake of the board API, a real server on loopback, and
+an HTTP client that keeps cookies and never follows redirects (so each test sees every step)."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+from dataclasses import dataclass, replace
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+from hubdesk.board import add_user, make_server
+from hubdesk.db import Database
+
+NOW = 1_796_000_000.0  # a fixed "now" (2026-11-30), so times on pages are predictable
+PASSWORD = "correct horse battery"
+
+
+# --- a fake board API with the spec's shapes ------------------------------------------------
+class DeskError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class FlatSummary:
+    flat: str
+    state: str
+    urgency: int
+    since: float | None
+    last_heartbeat: float | None
+    last_message: float | None
+    open_alerts: int
+    missed: int
+    headline: str
+
+
+@dataclass(frozen=True)
+class AlertView:
+    ref: int
+    flat: str
+    type: str
+    category: str
+    hub_alert_id: int | None
+    opened: float
+    closed: float | None
+    acked_by: str | None
+    acked_at: float | None
+    duty_stage: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: float
+    what: str
+    text: str
+    by: str | None
+
+
+@dataclass(frozen=True)
+class FlatDetail:
+    summary: FlatSummary
+    alerts: list
+    timeline: list
+    missed_seq: list
+
+
+@dataclass(frozen=True)
+class RejectView:
+    at: float
+    sender: str
+    text: str
+    reason: str
+
+
+URGENCY = {"alarm": 0, "silent": 1, "fault": 2, "ok": 3}
+
+
+class FakeApi:
+    """In-memory flats, alerts and notes; records every call that changes something."""
+
+    DeskError = DeskError
+
+    def __init__(self):
+        self.flats: dict[str, FlatSummary] = {}
+        self.alerts: dict[int, AlertView] = {}
+        self.notes: list[tuple[str, str, str, float]] = []
+        self.reject_rows: list[RejectView] = []
+        self.acks: list[tuple[int, str, float]] = []
+
+    def add_flat(self, flat, state="ok", since=None, headline="all fine", missed=0, last_heartbeat=None):
+        self.flats[flat] = FlatSummary(flat, state, URGENCY[state], since, last_heartbeat, last_heartbeat,
+                                       0, missed, headline)
+
+    def add_alert(self, flat, ref, type="inactivity", category="resident", text="", opened=NOW - 3600):
+        self.alerts[ref] = AlertView(ref, flat, type, category, ref, opened, None, None, None, "sent to +8190 (round 1)",
+                                     text)
+        f = self.flats[flat]
+        self.flats[flat] = replace(f, open_alerts=f.open_alerts + 1)
+
+    # the API
+    def flats_by_urgency(self, db, now, limit=100, offset=0):
+        order = sorted(self.flats.values(), key=lambda f: (f.urgency, f.since or 0, f.flat))
+        return order[offset:offset + limit]
+
+    def state_counts(self, db, now):
+        counts = {k: 0 for k in URGENCY}
+        for f in self.flats.values():
+            counts[f.state] += 1
+        return counts
+
+    def flat_detail(self, db, flat, now, limit=200):
+        if flat not in self.flats:
+            return None
+        alerts = sorted((a for a in self.alerts.values() if a.flat == flat), key=lambda a: (a.closed is not None, a.ref))
+        timeline = [TimelineEntry(at, "note", text, by) for f, by, text, at in self.notes if f == flat]
+        timeline += [TimelineEntry(a.acked_at, "ack", f"alert {a.ref} acknowledged", a.acked_by)
+                     for a in alerts if a.acked_at]
+        timeline.sort(key=lambda t: -t.at)
+        missed = list(range(1, self.flats[flat].missed + 1))
+        return FlatDetail(self.flats[flat], alerts, timeline[:limit], missed)
+
+    def rejects(self, db, limit=100):
+        return self.reject_rows[:limit]
+
+    def ack(self, db, ref, user, now):
+        if ref not in self.alerts:
+            raise DeskError(f"no alert {ref}")
+        a = self.alerts[ref]
+        if a.acked_at is not None:
+            raise DeskError(f"already acknowledged by {a.acked_by}")
+        self.alerts[ref] = replace(a, acked_by=user, acked_at=now, duty_stage="acknowledged")
+        self.acks.append((ref, user, now))
+        return self.alerts[ref]
+
+    def add_note(self, db, flat, user, text, now):
+        if flat not in self.flats:
+            raise DeskError(f"no flat {flat}")
+        self.notes.append((flat, user, text, now))
+
+
+# --- a real server -------------------------------------------------------------------------
+class Running:
+    """A board served on 127.0.0.1:<free port> from a thread; ``stop()`` ends it."""
+
+    def __init__(self, db, api=None, clock=lambda: NOW, **options):
+        self.server = make_server(db, "127.0.0.1", 0, api=api, clock=clock, **options)
+        self.url = self.server.url
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="board", daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def memory_db(user: str | None = "alice") -> Database:
+    db = Database.open_sqlite(":memory:")
+    if user:
+        add_user(db, user, PASSWORD, now=NOW)
+    return db
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: str
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    def csrf(self) -> str:
+        m = re.search(r'name="csrf" value="([^"]+)"', self.body)
+        assert m, "no CSRF field on the page"
+        return m.group(1)
+
+
+class Client:
+    """One browser: cookies kept, redirects returned as they are."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.set_cookie_headers: list[str] = []
+
+    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
+                body: bytes | None = None) -> Reply:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        hdrs = dict(headers or {})
+        if self.cookies:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if form is not None:
+            body = urlencode(form).encode()
+            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        text = resp.read().decode("utf-8")
+        for raw in resp.headers.get_all("Set-Cookie") or []:
+            self.set_cookie_headers.append(raw)
+            for name, morsel in SimpleCookie(raw).items():
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        conn.close()
+        return Reply(resp.status, resp.headers, text)
+
+    def get(self, path: str, **kw) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, form: dict, **kw) -> Reply:
+        return self.request("POST", path, form=form, **kw)
+
+    def log_in(self, name: str = "alice", password: str = PASSWORD) -> Reply:
+        form = self.get("/login")
+        return self.post("/login", {"csrf": form.csrf(), "name": name, "password": password, "next": "/"})

@@ -1,0 +1,232 @@
+"""Intake on SQLite: the flat's state, duty texts, ACKs, hub_silent, bad input, long texts, retention."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DUTY1, DUTY2, HUB_A, HUB_B, MODEM, DeskRig, desk_config, hub_text
+from hubdesk import board_api, gammu
+from hubdesk.board_api import DeskError
+from hubdesk.db import Database
+from hubdesk.desk import prune
+
+ALARM = "no activity for 2h05m. Alert 12. Reply ACK 12"
+
+
+def test_heartbeat_and_status_update_the_flat(rig):
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 1, words="alive"))
+    rig.clock.advance(60)
+    rig.send(HUB_A, hub_text("A-101", "status", 2, words="watching. No activity for 1h05m"))
+    assert rig.run() == 2
+    flat = rig.flat("A-101")
+    assert flat["last_heartbeat"] == rig.clock() - 60 and flat["last_message"] == rig.clock()
+    assert flat["last_status"] == "hubd A-101: watching. No activity for 1h05m"
+    assert flat["state"] == "ok" and rig.unprocessed() == 0
+
+
+def test_alarm_texts_duty_escalates_and_sms_ack_is_forwarded_to_the_hub(rig):
+    rig.send(HUB_A, hub_text("A-101", "inactivity", 1, 12, ALARM))
+    rig.run()
+    assert rig.flat("A-101")["state"] == "alarm"
+    assert [(n, t.endswith("Reply ACK 1")) for n, t, _ in rig.outbox()] == [(DUTY1, True)]
+    rig.clock.advance(1799)
+    rig.run()
+    assert len(rig.outbox()) == 1
+    rig.clock.advance(1)
+    rig.run()
+    assert [n for n, _, _ in rig.outbox()] == [DUTY1, DUTY2]
+    rig.send(DUTY2, "ack 1")
+    rig.run()
+    assert rig.outbox()[-1] == (HUB_A, "ACK 12", MODEM)  # from the modem the hub texted: a number it obeys
+    rig.clock.advance(7200)
+    rig.run()
+    assert [n for n, t, _ in rig.outbox() if "alert 1 " in t] == [DUTY1, DUTY2]  # duty stopped
+    detail = board_api.flat_detail(rig.db, "A-101", rig.clock())
+    assert detail.alerts[0].acked_by == DUTY2 and detail.alerts[0].duty_stage == f"acknowledged by {DUTY2}"
+    assert detail.summary.state == "alarm"  # acknowledged, still open until the hub resolves it
+    rig.send(HUB_A, hub_text("A-101", "resolved:inactivity", 2, 12, "alert 12 resolved"))
+    rig.run()
+    assert rig.flat("A-101")["state"] == "ok"
+    assert board_api.flat_detail(rig.db, "A-101", rig.clock()).alerts[0].closed == rig.clock()
+
+
+def test_duty_stops_after_rounds(rig):
+    rig.send(HUB_A, hub_text("A-101", "inactivity", 1, 12, ALARM))
+    for _ in range(8):
+        rig.run()
+        rig.clock.advance(1800)
+    assert [n for n, t, _ in rig.outbox() if "alert 1 " in t] == [DUTY1, DUTY2, DUTY1, DUTY2]
+    assert "not repeated" in board_api.flat_detail(rig.db, "A-101", rig.clock()).alerts[0].duty_stage
+
+
+def test_board_ack_forwards_and_refuses_twice(rig):
+    rig.send(HUB_A, hub_text("A-101", "stayed_in_place", 1, 7, "bed occupied for 14h. Alert 7. Reply ACK 7"))
+    rig.run()
+    view = board_api.ack(rig.db, 1, "sato", rig.clock())
+    assert view.acked_by == "sato" and view.hub_alert_id == 7
+    assert rig.outbox()[-1] == (HUB_A, "ACK 7", MODEM)
+    with pytest.raises(DeskError, match="already acknowledged by sato"):
+        board_api.ack(rig.db, 1, "suzuki", rig.clock())
+    with pytest.raises(DeskError, match="no alert 99"):
+        board_api.ack(rig.db, 99, "sato", rig.clock())
+    timeline = board_api.flat_detail(rig.db, "A-101", rig.clock()).timeline
+    assert [e.what for e in timeline[:2]] == ["duty_sms", "ack"] and timeline[1].by == "sato"
+
+
+def test_ack_from_unknown_number_or_bad_command_is_rejected(rig):
+    rig.send(HUB_A, hub_text("A-101", "inactivity", 1, 12, ALARM))
+    rig.run()
+    rig.send("+819055555555", "ACK 1")
+    rig.send(DUTY1, "ACK one")
+    rig.send(DUTY1, "ACK 44")
+    rig.run()
+    reasons = [r for _, _, r in rig.rejects()]
+    assert "no hub tag" in reasons[0] and "not a command" in reasons[1] and "no alert 44" in reasons[2]
+    assert all(n != HUB_A for n, _, _ in rig.outbox())
+
+
+def test_hub_silent_after_interval_plus_grace_and_ended_by_a_message(rig):
+    rig.send(HUB_B, hub_text("B-202", "heartbeat", 1))
+    rig.run()
+    rig.clock.advance(1.5 * 3600 - 1)
+    rig.desk._next_silence = 0
+    rig.run()
+    assert rig.flat("B-202")["state"] == "ok"
+    rig.clock.advance(1)
+    rig.desk._next_silence = 0
+    rig.run()
+    flat = rig.flat("B-202")
+    assert flat["state"] == "silent" and flat["since"] == rig.clock()
+    assert any(n == DUTY1 and "hub_silent" in t for n, t, _ in rig.outbox())
+    assert board_api.flats_by_urgency(rig.db, rig.clock())[0].flat == "B-202"
+    rig.send(HUB_B, hub_text("B-202", "heartbeat", 2))
+    rig.run()
+    assert rig.flat("B-202")["state"] == "ok"
+    assert board_api.state_counts(rig.db, rig.clock()) == {"alarm": 0, "silent": 0, "fault": 0, "ok": 2}
+
+
+def test_system_fault_told_to_duty_only_when_open_too_long(rig):
+    rig.send(HUB_A, hub_text("A-101", "sensor_fault", 1, 3, "sensor bed faulty (stuck). Alert 3"))
+    rig.run()
+    assert rig.flat("A-101")["state"] == "fault" and rig.outbox() == []
+    rig.clock.advance(3600)
+    rig.run()
+    assert [n for n, _, _ in rig.outbox()] == [DUTY1]
+
+
+@pytest.mark.parametrize("sender, text, reason", [
+    ("+819012345678", "hello, is this the office?", "no hub tag"),
+    (HUB_A, "hubd A-101: alive #A-101.zz.5", "unknown message code"),
+    (HUB_A, hub_text("Z-999", "heartbeat", 1), "unknown flat 'Z-999'"),
+    (HUB_B, hub_text("A-101", "heartbeat", 1), "not from its hub"),
+])
+def test_bad_input_is_recorded_and_shown(rig, sender, text, reason):
+    rig.send(sender, text)
+    assert rig.run() == 1 and rig.unprocessed() == 0
+    shown = board_api.rejects(rig.db)
+    assert len(shown) == 1 and reason in shown[0].reason and shown[0].sender == sender and shown[0].text == text
+
+
+def test_resend_counted_once_replay_rejected_gap_shown(rig):
+    for seq in (1, 2, 2, 5, 2, 4):
+        rig.send(HUB_A, hub_text("A-101", "heartbeat", seq))
+    rig.run()
+    reasons = [r for _, _, r in rig.rejects()]
+    assert len(reasons) == 2 and "resend" in reasons[0] and "replay" in reasons[1]
+    messages = rig.db.query("SELECT COUNT(*) FROM desk_timeline WHERE flat = 'A-101' AND what = 'message'")[0][0]
+    assert messages == 4  # 1, 2, 5, then 4 arriving late
+    detail = board_api.flat_detail(rig.db, "A-101", rig.clock())
+    assert detail.missed_seq == [3] and detail.summary.missed == 1 and detail.summary.state == "fault"
+
+
+def test_long_text_parts_joined_in_any_order_and_incomplete_ones_rejected_later(rig):
+    text = hub_text("A-101", "heartbeat", 1, words="alive " + "x" * 200)
+    a, b = text[:153], text[153:]
+    rig.send(HUB_A, b, udh="0500030A0202")
+    rig.send(HUB_A, a, udh="0500030A0201")
+    rig.send(HUB_A, "orphan part", udh="0608040B0B0201")
+    assert rig.run() == 1
+    assert rig.flat("A-101")["last_heartbeat"] == rig.clock() and rig.unprocessed() == 1
+    rig.clock.advance(25 * 3600)
+    rig.run()
+    assert rig.unprocessed() == 0 and "1 of 2 parts" in rig.rejects()[-1][2]
+
+
+def test_outgoing_long_and_japanese_texts(rig):
+    long_id = gammu.queue_sms(rig.db, DUTY1, "x" * 200, reference=5)
+    ja_id = gammu.queue_sms(rig.db, DUTY1, "警報" * 40)
+    rows = rig.db.query('SELECT "ID", "Coding", "MultiPart", "UDH" FROM outbox ORDER BY "ID"')
+    assert rows[0][1:] == ("Default_No_Compression", "true", "050003050201")
+    assert rows[1][1:3] == ("Unicode_No_Compression", "true")
+    parts = rig.db.query('SELECT "ID", "SequencePosition", "TextDecoded" FROM outbox_multipart ORDER BY "ID"')
+    assert [(p[0], p[1]) for p in parts] == [(long_id, 2), (ja_id, 2)]
+    first = rig.db.query('SELECT "TextDecoded" FROM outbox WHERE "ID" = ?', (long_id,))[0][0]
+    assert first + parts[0][2] == "x" * 200 and len(first) == 153
+
+
+def test_notes(rig):
+    board_api.add_note(rig.db, "A-101", "sato", "  called the resident, fine  ", rig.clock())
+    entry = board_api.flat_detail(rig.db, "A-101", rig.clock()).timeline[0]
+    assert (entry.what, entry.text, entry.by) == ("note", "called the resident, fine", "sato")
+    with pytest.raises(DeskError, match="empty"):
+        board_api.add_note(rig.db, "A-101", "sato", " ", rig.clock())
+    with pytest.raises(DeskError, match="no flat"):
+        board_api.add_note(rig.db, "Z-9", "sato", "hi", rig.clock())
+
+
+def test_retention_prunes_old_history_and_closed_alerts(rig):
+    rig.send(HUB_A, hub_text("A-101", "inactivity", 1, 12, ALARM))
+    rig.send(HUB_A, hub_text("A-101", "resolved:inactivity", 3, 12, "resolved"))
+    rig.send("+81900", "junk")
+    rig.run()
+    assert rig.flat("A-101")["missed"] == 1
+    rig.clock.advance(401 * 86400)
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 4))
+    # timeline: 2 texts, alert, gap, resolved; 1 reject, 1 closed alert, 1 missed number
+    assert prune(rig.db, rig.clock() - 400 * 86400) == 8
+    rig.db.execute("DELETE FROM desk_timeline")  # prove the desk's own hourly pruning too
+    rig.send(HUB_A, hub_text("A-101", "inactivity", 5, 13, ALARM))
+    rig.send(HUB_A, hub_text("A-101", "resolved:inactivity", 6, 13, "resolved"))
+    rig.run()
+    rig.clock.advance(401 * 86400)
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 7))
+    rig.run()
+    assert board_api.rejects(rig.db) == []
+    detail = board_api.flat_detail(rig.db, "A-101", rig.clock())
+    assert [e.what for e in detail.timeline] == ["message"] and detail.alerts == []
+    assert detail.summary.missed == 0 and detail.summary.state == "ok"
+
+
+def test_registration_follows_the_config(sqlite_db):
+    rig = DeskRig(sqlite_db)
+    DeskRig(sqlite_db, desk_config(flats=[{"id": "A-101", "phone": HUB_B}]))
+    assert sqlite_db.query("SELECT flat, phone FROM desk_flats") == [("A-101", HUB_B)]
+    assert rig.cfg is not None
+
+
+SENDERS = st.sampled_from([HUB_A, HUB_B, DUTY1, "+819000000000", "", "Office"])
+TAGGY = st.builds(lambda flat, code, alert, seq: f"x #{flat}.{code}{alert}.{seq}",
+                  st.sampled_from(["A-101", "B-202", "Z-1", "A-101 "]), st.sampled_from(["hb", "in", "rin", "zz", "st"]),
+                  st.sampled_from(["", "1", "12"]), st.integers(min_value=0, max_value=12))
+TEXTS = st.one_of(st.text(max_size=80), TAGGY, st.sampled_from(["ACK 1", "ack 99", "ACK", "STATUS"]))
+UDHS = st.one_of(st.just(""), st.just(""), st.sampled_from(["050003010201", "050003010202", "0608040001030303", "zz"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(SENDERS, TEXTS, UDHS), max_size=25))
+def test_fuzz_intake_never_crashes_and_accounts_for_every_text(tmp_path_factory, texts):
+    db = Database.open_sqlite(str(tmp_path_factory.mktemp("fuzz") / "smsd.db"))
+    rig = DeskRig(db)
+    for sender, text, udh in texts:
+        rig.send(sender, text, udh=udh)
+    rig.run()
+    rig.clock.advance(30 * 3600)
+    rig.run()
+    assert rig.unprocessed() == 0
+    accepted = db.query("SELECT COUNT(*) FROM desk_timeline WHERE what IN ('message', 'ack')")[0][0]
+    rejected = db.query("SELECT COUNT(*) FROM desk_rejects")[0][0]
+    joined_away = sum(1 for _, _, u in texts if u) - 0
+    assert accepted + rejected <= len(texts) and accepted + rejected >= len(texts) - joined_away
+    db.close()

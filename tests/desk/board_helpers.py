@@ -219,3 +219,77 @@ class Client:
     def log_in(self, name: str = "alice", password: str = PASSWORD) -> Reply:
         form = self.get("/login")
         return self.post("/login", {"csrf": form.csrf(), "name": name, "password": password, "next": "/"})
+
+
+# --- a real desk with a few flats in every state --------------------------------------------
+T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC: the flats are registered
+OFFICE = "office1"
+
+
+class Clock:
+    def __init__(self, t: float):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def hub(n: int) -> str:
+    return f"+8190{n:08d}"
+
+
+def _inbox(db, sender: str, text: str, at: float) -> None:
+    """A received SMS as gammu-smsd stores it (decoded text, unprocessed)."""
+    import datetime as dt
+    stamp = dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    db.execute('INSERT INTO inbox ("ReceivingDateTime", "Text", "SenderNumber", "Coding", "UDH", "TextDecoded", '
+               '"RecipientID") VALUES (?, ?, ?, ?, ?, ?, ?)',
+               (stamp, "", sender, "Default_No_Compression", "", text, OFFICE))
+
+
+def real_desk(path: str, user: str = "alice"):
+    """A desk database (A's intake and rules, through gammu's inbox) with flats in each state:
+    A-101 an alarm (en), A-102 an alarm (ja), B-201 a silent hub, C-301 a sensor fault, D-401
+    missed texts, E-5xx fine; and two rejected texts. Returns (db, clock, desk)."""
+    from hubd.core.tag import Tag, tagged
+    from hubdesk.config import parse
+    from hubdesk.desk import Desk, prepare
+
+    ids = ["A-101", "A-102", "B-201", "C-301", "D-401"] + [f"E-5{i:02d}" for i in range(1, 9)]
+    phone = {flat: hub(i + 1) for i, flat in enumerate(ids)}
+    cfg = parse({"flats": [{"id": f, "phone": phone[f]} for f in ids],
+                 "duty": {"numbers": ["+819099990001", "+819099990002"]}})
+    db = Database.open_sqlite(path)
+    clock = Clock(T0)
+    prepare(db, cfg, T0)
+    add_user(db, user, PASSWORD, now=T0)
+    desk = Desk(db, cfg, clock)
+    seq = {f: 0 for f in ids}
+
+    def send(flat, kind, words, alert=None, at=None, jump=0):
+        seq[flat] += 1 + jump
+        _inbox(db, phone[flat], tagged(f"hubd {flat}: {words}", Tag(flat, kind, alert, seq[flat])), at or clock.t)
+
+    def run():
+        while desk.step().taken:
+            pass
+
+    clock.t = T0 + 20 * 3600  # everyone but B-201 sends a heartbeat
+    for f in ids:
+        if f != "B-201":
+            send(f, "heartbeat", "alive. Last activity Jan 16 03:50. Mode watching. Open alerts 0. Signal 3/4. Unsent SMS 0"
+                 if not f.startswith("A-102") else "稼働中。最終活動1/16 03:50。見守り中。警報0件。電波3/4。未送信0件")
+    run()
+    clock.t = T0 + 25 * 3600
+    send("C-301", "sensor_fault", "sensor kitchen_pir faulty (stuck). Alert 4", alert=4)
+    send("D-401", "status", "watching. No activity for 0h20m (limit 2h00m). Open alerts 0", jump=2)
+    _inbox(db, "+819012345678", "Hello, is this the housing office? Please call me <b>back</b>", clock.t)
+    _inbox(db, phone["E-501"], "hubd E-501: alive #E-501.h", clock.t)
+    run()
+    clock.t = T0 + 27 * 3600
+    send("A-101", "inactivity", "no activity for 2h05m. Alert 12. Reply ACK 12", alert=12)
+    send("A-102", "inactivity", "2時間5分活動なし。警報7。ACK 7 と返信してください", alert=7)
+    run()
+    clock.t = T0 + 27.5 * 3600
+    run()
+    return db, clock, desk

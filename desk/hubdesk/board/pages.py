@@ -79,17 +79,17 @@ def board_page(flats, counts: dict[str, int], *, page: int, pages: int, now: flo
         rows.append(
             f'<tr class="{c}" data-flat="{esc(f.flat)}">'
             f'<td><span class="badge {c}">{esc(state_word(f.state))}</span></td>'
-            f'<td><a href="{esc(flat_url(f.flat))}">{esc(f.flat)}</a></td>'
+            f'<td class="flat nowrap"><a href="{esc(flat_url(f.flat))}">{esc(f.flat)}</a></td>'
             f'<td class="text">{esc(f.headline)}</td>'
-            f'<td>{esc(since)}</td>'
-            f'<td title="{esc(when(f.last_heartbeat, now, tz))}">{esc(ago(f.last_heartbeat, now))}</td>'
+            f'<td class="nowrap">{esc(since)}</td>'
+            f'<td class="nowrap" title="{esc(when(f.last_heartbeat, now, tz))}">{esc(ago(f.last_heartbeat, now))}</td>'
             f'<td class="num">{int(f.open_alerts)}</td>'
             f'<td class="num">{int(f.missed)}</td></tr>')
     if not rows:
         rows.append('<tr><td colspan="7" class="muted">No flats on this page.</td></tr>')
     table = (
         '<table class="flats"><thead><tr><th>State</th><th>Flat</th><th>What</th><th>Since</th>'
-        '<th>Last heartbeat</th><th class="num">Open alerts</th><th class="num">Missed texts</th>'
+        '<th>Last heartbeat</th><th class="num">Open alerts</th><th class="num">Missed</th>'
         f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
     pager = ""
     if pages > 1:

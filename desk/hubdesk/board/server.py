@@ -120,3 +120,29 @@ def make_server(db, host: str = "127.0.0.1", port: int = 8080, **options) -> Boa
     """The board on ``host:port`` (port 0: any free one; see ``.url``). Options go to ``Board``:
     ``api``, ``clock``, ``tz``, ``refresh``, ``secure_cookies``. Call ``serve_forever()``."""
     return BoardServer((host, port), Board(db, **options))
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` from the config; ValueError with the reason."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"board.listen {listen!r}: expected host:port with a port 0-65535")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def start(db, cfg, **options):
+    """Serve the board from a thread (``hubdesk run``); returns the function that stops it."""
+    import threading
+
+    host, port = parse_listen(cfg.board.listen)
+    server = make_server(db, host, port, **options)
+    thread = threading.Thread(target=server.serve_forever, name="board", daemon=True)
+    thread.start()
+    log.info("board on %s", server.url)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    stop.url = server.url  # where it listens (useful with port 0)
+    return stop

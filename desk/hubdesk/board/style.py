@@ -13,7 +13,7 @@ CSS = """
 * { box-sizing: border-box; }
 html { font-size: 16px; }
 body { margin: 0; color: var(--ink); background: #fff;
-  font-family: "Noto Sans", "Noto Sans CJK JP", "Hiragino Sans", "DejaVu Sans", Arial, sans-serif;
+  font-family: "Noto Sans", "DejaVu Sans", Arial, "Noto Sans CJK JP", "IPAexGothic", "Hiragino Sans", sans-serif;
   line-height: 1.45; }
 a { color: var(--link); }
 header.top { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.5rem;
@@ -72,6 +72,9 @@ textarea { min-height: 8rem; }
 .actions { margin-top: 1rem; display: flex; gap: 1rem; align-items: center; }
 footer { color: var(--muted); font-size: .85rem; padding: 0 1.5rem 1.5rem; }
 td.text { max-width: 38rem; overflow-wrap: anywhere; }
+th, td.nowrap { white-space: nowrap; }
+table.flats { font-size: .95rem; }
+td.flat a { font-weight: 600; }
 """
 
 # the URL changes with the content, so a browser may keep the sheet for long

@@ -67,7 +67,8 @@ def test_log_in_ack_and_note_in_a_real_browser(browser, tmp_path):
 
         rows[0].find_element(By.LINK_TEXT, "A-101").click()
         ack = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#open-alerts button.ack")))
-        ref = ack.text.split()[-1]
+        ref = browser.find_element(By.CSS_SELECTOR, "#open-alerts input[name=ref]").get_attribute("value")
+        assert ack.text == "Acknowledge"
         ack.click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "open-alerts"), "ACK by alice"))
         assert not browser.find_elements(By.CSS_SELECTOR, "#open-alerts button.ack")

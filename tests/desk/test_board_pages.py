@@ -111,6 +111,7 @@ def test_a_refused_ack_is_shown_not_crashed(client, api):
 def test_note_form_does_not_refresh_and_a_note_lands_in_the_timeline(client, api):
     form = client.get("/flat/A-alarm/note")
     assert form.status == 200 and "http-equiv" not in form.body, "no refresh under someone typing"
+    assert "http-equiv" not in Client(client.port).get("/login").body
     r = client.post("/flat/A-alarm/note", {"csrf": form.csrf(), "text": "  Called the resident, all well.  "})
     assert r.status == 303 and r.location == "/flat/A-alarm#timeline"
     assert api.notes == [("A-alarm", "alice", "Called the resident, all well.", NOW)]

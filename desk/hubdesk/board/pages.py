@@ -108,7 +108,7 @@ def _alert_rows(alerts, now: float, tz: tzinfo | None, csrf: str, flat: str) -> 
             action = (f'<form method="post" action="{esc(flat_url(flat, "/ack"))}">'
                       f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
                       f'<input type="hidden" name="ref" value="{int(a.ref)}">'
-                      f'<button class="ack" type="submit">ACK {int(a.ref)}</button></form>')
+                      f'<button class="ack" type="submit" title="acknowledge desk alert {int(a.ref)}">Acknowledge</button></form>')
         elif a.acked_at is not None:
             action = f'ACK by {esc(a.acked_by)}<br><span class="muted">{esc(when(a.acked_at, now, tz))}</span>'
         else:
@@ -119,7 +119,7 @@ def _alert_rows(alerts, now: float, tz: tzinfo | None, csrf: str, flat: str) -> 
             f'<tr class="{cls}" id="alert-{int(a.ref)}"><td class="num">{int(a.ref)}</td>'
             f'<td>{esc(type_words(a.type))}<br><span class="muted">{esc(a.category)}'
             f'{"" if a.hub_alert_id is None else " · hub alert " + str(int(a.hub_alert_id))}</span></td>'
-            f'<td>{esc(when(a.opened, now, tz))}<br><span class="muted">{esc(state)}</span></td>'
+            f'<td class="nowrap">{esc(when(a.opened, now, tz))}<br><span class="muted">{esc(state)}</span></td>'
             f'<td>{esc(a.duty_stage)}</td><td class="text" lang="">{esc(a.text)}</td><td>{action}</td></tr>')
     return "".join(rows)
 

@@ -72,7 +72,7 @@ textarea { min-height: 8rem; }
 .actions { margin-top: 1rem; display: flex; gap: 1rem; align-items: center; }
 footer { color: var(--muted); font-size: .85rem; padding: 0 1.5rem 1.5rem; }
 td.text { max-width: 38rem; overflow-wrap: anywhere; }
-th, td.nowrap { white-space: nowrap; }
+th, td.nowrap, button { white-space: nowrap; }
 table.flats { font-size: .95rem; }
 td.flat a { font-weight: 600; }
 """

@@ -32,6 +32,9 @@ def register_flats(db: Database, cfg: DeskConfig, now: float) -> None:
                            (flat.id, flat.phone, flat.heartbeat_hours * 3600.0, cfg.grace_s(flat), now))
         for gone in known - wanted:
             db.execute("DELETE FROM desk_flats WHERE flat = ?", (gone,))
+            # nobody is to be texted about a flat the office no longer watches
+            db.execute("UPDATE desk_alerts SET closed = ?, duty_next = NULL, duty_stage = 'flat unregistered' "
+                       "WHERE flat = ? AND closed IS NULL", (now, gone))
 
 
 def open_alerts(db: Database, flats: list[str]) -> dict[str, list[rules.OpenAlert]]:

@@ -202,9 +202,15 @@ def test_retention_prunes_old_history_and_closed_alerts(rig):
 
 def test_registration_follows_the_config(sqlite_db):
     rig = DeskRig(sqlite_db)
-    DeskRig(sqlite_db, desk_config(flats=[{"id": "A-101", "phone": HUB_B}]))
+    rig.clock.advance(2 * 3600)
+    rig.run()
+    assert rig.flat("B-202")["state"] == "silent"
+    again = DeskRig(sqlite_db, desk_config(flats=[{"id": "A-101", "phone": HUB_B}]))
     assert sqlite_db.query("SELECT flat, phone FROM desk_flats") == [("A-101", HUB_B)]
-    assert rig.cfg is not None
+    assert sqlite_db.query("SELECT duty_stage FROM desk_alerts WHERE flat = 'B-202'") == [("flat unregistered",)]
+    again.clock.advance(3 * 3600)
+    again.run()
+    assert not any("B-202" in t for _, t, _ in again.outbox()[1:])  # no more duty texts about it
 
 
 SENDERS = st.sampled_from([HUB_A, HUB_B, DUTY1, "+819000000000", "", "Office"])

@@ -247,10 +247,11 @@ def _inbox(db, sender: str, text: str, at: float) -> None:
                (stamp, "", sender, "Default_No_Compression", "", text, OFFICE))
 
 
-def real_desk(path: str, user: str = "alice"):
+def real_desk(where, user: str = "alice"):
     """A desk database (A's intake and rules, through gammu's inbox) with flats in each state:
     A-101 an alarm (en), A-102 an alarm (ja), B-201 a silent hub, C-301 a sensor fault, D-401
-    missed texts, E-5xx fine; and two rejected texts. Returns (db, clock, desk)."""
+    missed texts, E-5xx fine; and two rejected texts. ``where``: an SQLite path or an open
+    Database (PostgreSQL). Returns (db, clock, desk)."""
     from hubd.core.tag import Tag, tagged
     from hubdesk.config import parse
     from hubdesk.desk import Desk, prepare
@@ -259,7 +260,7 @@ def real_desk(path: str, user: str = "alice"):
     phone = {flat: hub(i + 1) for i, flat in enumerate(ids)}
     cfg = parse({"flats": [{"id": f, "phone": phone[f]} for f in ids],
                  "duty": {"numbers": ["+819099990001", "+819099990002"]}})
-    db = Database.open_sqlite(path)
+    db = Database.open_sqlite(where) if isinstance(where, str) else where
     clock = Clock(T0)
     prepare(db, cfg, T0)
     add_user(db, user, PASSWORD, now=T0)

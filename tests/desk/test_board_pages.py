@@ -196,3 +196,26 @@ def test_a_failing_page_is_a_500_and_the_server_lives_on(client, api):
     r = client.get("/rejects")
     assert r.status == 500 and "database gone" not in r.body
     assert client.get("/").status == 200
+
+
+def test_an_idle_connection_is_closed_and_others_are_served_meanwhile():
+    import socket
+    import time
+
+    run = Running(memory_db(), api=FakeApi(), request_timeout=0.3)
+    try:
+        idle = socket.create_connection(("127.0.0.1", run.port), timeout=5)
+        assert Client(run.port).get("/login").status == 200, "served while another connection idles"
+        deadline = time.monotonic() + 5
+        assert idle.recv(1) == b"", "the server closed the idle connection"
+        assert time.monotonic() < deadline
+        idle.close()
+    finally:
+        run.stop()
+
+
+def test_a_post_without_length_is_refused_and_the_connection_closed(client):
+    r = client.request("POST", "/flat/A-alarm/note", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                              "Transfer-Encoding": "chunked"}, body=b"0\r\n\r\n")
+    assert r.status == 400 and "Content-Length" in r.body
+    assert r.headers["Connection"] == "close"

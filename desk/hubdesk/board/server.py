@@ -45,6 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             req = self._request(method)
         except ValueError as e:
+            self.close_connection = True  # the rest of the request is unread: start afresh
             self._answer(Response(400, f"Bad request: {e}\n".encode(), content_type="text/plain; charset=utf-8"))
             return
         try:
@@ -88,6 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
         for key, value in (*SECURITY_HEADERS, *resp.headers):
             self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(resp.body)
 
@@ -106,9 +109,11 @@ def _pairs(text: str) -> dict[str, str]:
 class BoardServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, board: Board):
+    def __init__(self, address, board: Board, request_timeout: float = 30.0):
+        """``request_timeout``: a connection silent this long is closed (no thread held by an idle client)."""
         self.board = board
-        super().__init__(address, _Handler)
+        handler = type("BoardHandler", (_Handler,), {"timeout": request_timeout})
+        super().__init__(address, handler)
 
     @property
     def url(self) -> str:
@@ -116,10 +121,11 @@ class BoardServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-def make_server(db, host: str = "127.0.0.1", port: int = 8080, **options) -> BoardServer:
+def make_server(db, host: str = "127.0.0.1", port: int = 8080, request_timeout: float = 30.0,
+                **options) -> BoardServer:
     """The board on ``host:port`` (port 0: any free one; see ``.url``). Options go to ``Board``:
     ``api``, ``clock``, ``tz``, ``refresh``, ``secure_cookies``. Call ``serve_forever()``."""
-    return BoardServer((host, port), Board(db, **options))
+    return BoardServer((host, port), Board(db, **options), request_timeout)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from conftest import DUTY1, HUB_A, desk_config, hub_text
+from hubdesk import gammu
 from hubdesk.config import parse
 from hubdesk.db import Database
 from hubdesk.desk import Desk, prepare
@@ -92,9 +93,10 @@ def test_hub_text_reaches_desk_and_duty_texts_leave_through_gammu(gateway):
 
     def duty_sent():
         """the duty text in gammu's sentitems"""
-        return db.query('SELECT "Status", "TextDecoded" FROM sentitems WHERE "DestinationNumber" = ?', (DUTY1,))
-    status, text = _until(duty_sent)[0]
+        return db.query('SELECT "Status", "TextDecoded", "ID" FROM sentitems WHERE "DestinationNumber" = ?', (DUTY1,))
+    status, text, outbox_id = _until(duty_sent)[0]
     assert status == "SendingOKNoReport" and "活動なし" in text and text.endswith("Reply ACK 1")
+    assert gammu.sent_status(db, outbox_id) == "SendingOKNoReport"
 
     (phone / "sms" / "1" / "2").write_text(_sms_file(DUTY1, "ACK 1"))
 

@@ -167,6 +167,34 @@ def test_outgoing_long_and_japanese_texts(rig):
     assert first + parts[0][2] == "x" * 200 and len(first) == 153
 
 
+def test_sent_status_is_none_while_queued(rig):
+    assert gammu.sent_status(rig.db, gammu.queue_sms(rig.db, DUTY1, "hello")) is None
+
+
+@given(st.text(alphabet=st.sampled_from("abc XYZ09€[]^{}警報ｱ😀\n"), max_size=700))
+def test_split_for_sms_rejoins_and_every_part_fits(text):
+    coding, parts = gammu.split_for_sms(text)
+    assert "".join(parts) == text
+    if len(parts) > 1:
+        for part in parts:
+            if coding == "Default_No_Compression":
+                assert gammu.gsm7_length(part) <= gammu.PART_GSM7
+            else:
+                assert len(part.encode("utf-16-be")) <= gammu.PART_UCS2 * 2
+    else:
+        single = gammu.gsm7_length(text)
+        assert single <= 160 if single is not None else len(text.encode("utf-16-be")) <= 140
+    assert coding == ("Default_No_Compression" if gammu.gsm7_length(text) is not None else "Unicode_No_Compression")
+
+
+@given(st.text(alphabet="0123456789ABCDEFabcdefXZ", max_size=20))
+def test_concat_header_parser_accepts_only_sane_headers(udh):
+    info = gammu.concat_info(udh)
+    if info is not None:
+        ref, total, index = info
+        assert 1 <= index <= total and udh[:6].upper() in ("050003", "060804")
+
+
 def test_notes(rig):
     board_api.add_note(rig.db, "A-101", "sato", "  called the resident, fine  ", rig.clock())
     entry = board_api.flat_detail(rig.db, "A-101", rig.clock()).timeline[0]

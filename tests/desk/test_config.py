@@ -59,3 +59,18 @@ def test_check_config_command(tmp_path, capsys):
     assert main(["check-config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "duty.rounds = 99" in err and "at most 20" in err and "Traceback" not in err
+
+
+def test_run_with_unopenable_database_says_so(tmp_path, capsys):
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(f'[database]\nsqlite = "{tmp_path}/no/such/dir/smsd.db"\n')
+    assert main(["run", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open SQLite database" in err and "Traceback" not in err
+
+
+def test_unbuilt_plugin_command_says_so(capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "hubdesk.demo", None)  # as if the demo module were absent
+    assert main(["demo"]) == 1
+    assert "demo is not available" in capsys.readouterr().err

@@ -40,3 +40,13 @@ def test_escape_and_flat_url():
 def test_type_words():
     assert fmt.type_words("hub_silent") == "hub silent"
     assert fmt.type_words("resolved:not_returned") == "not returned resolved"
+
+
+def test_the_zone_is_named_and_an_unknown_zone_refused():
+    import pytest
+
+    tokyo = fmt.timezone_named("Asia/Tokyo")
+    assert fmt.when(NOW, NOW, tokyo) == "11-30 09:53" and fmt.zone_name(NOW, tokyo) == "JST"
+    assert fmt.timezone_named("") is None and fmt.zone_name(NOW, None)
+    with pytest.raises(ValueError, match="not a known time zone"):
+        fmt.timezone_named("Mars/Olympus")

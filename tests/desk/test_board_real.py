@@ -102,3 +102,19 @@ def test_hubdesk_user_add_reads_the_password_from_stdin(tmp_path, monkeypatch, c
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert users.main(["add", "carol", "--config", str(path)]) == 2
     assert "no password" in capsys.readouterr().err
+
+
+def test_start_shows_times_in_the_configured_zone(tmp_path):
+    from types import SimpleNamespace
+
+    db, clock, _ = real_desk(str(tmp_path / "smsd.db"))
+    cfg = SimpleNamespace(board=SimpleNamespace(listen="127.0.0.1:0", timezone="Asia/Tokyo"))
+    stop = server.start(db, cfg, clock=clock)
+    try:
+        c = Client(int(stop.url.rsplit(":", 1)[1]))
+        c.log_in()
+        assert "Shown at 01-16 20:30 (JST)" in c.get("/").body  # 11:30 UTC
+    finally:
+        stop()
+    with pytest.raises(ValueError, match="board.timezone"):
+        server.start(db, SimpleNamespace(board=SimpleNamespace(listen="127.0.0.1:0", timezone="Nowhere/X")))

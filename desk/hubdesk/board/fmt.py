@@ -29,6 +29,23 @@ def when(ts: float | None, now: float, tz: tzinfo | None) -> str:
     return at.strftime("%m-%d %H:%M" if at.year == year else "%Y-%m-%d %H:%M")
 
 
+def zone_name(now: float, tz: tzinfo | None) -> str:
+    """``JST``, ``UTC``: said under every page, so nobody wonders which clock the times are on."""
+    at = datetime.fromtimestamp(now, tz) if tz is not None else datetime.fromtimestamp(now).astimezone()
+    return at.strftime("%Z") or "local time"
+
+
+def timezone_named(name: str) -> tzinfo | None:
+    """The board's zone from config (``Asia/Tokyo``); '' is the desk process's own. ValueError if unknown."""
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"board.timezone {name!r}: not a known time zone (e.g. 'Asia/Tokyo', 'UTC')") from None
+
+
 def span(seconds: float) -> str:
     """A duration for a person: ``45s``, ``12m``, ``3h 05m``, ``4d 2h``."""
     s = max(0, int(seconds))

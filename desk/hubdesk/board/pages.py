@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from . import style
-from .fmt import STATE_WORDS, ago, esc, flat_url, ranges, span, state_word, type_words, when
+from .fmt import STATE_WORDS, ago, esc, flat_url, ranges, span, state_word, type_words, when, zone_name
 
 
 HERE = ' class="here"'
@@ -39,6 +39,11 @@ def layout(title: str, body: str, *, user: str | None = None, csrf: str | None =
         f'<header class="top"><span class="brand">hubdesk</span>{nav}</header>'
         f'<main>{body}</main>'
         f'{"<footer>" + footer + "</footer>" if footer else ""}</body></html>\n')
+
+
+def _footer(now: float, tz: tzinfo | None, refresh: int) -> str:
+    return (f"Shown at {esc(when(now, now, tz))} ({esc(zone_name(now, tz))}) · "
+            f"this page refreshes every {int(refresh)} s")
 
 
 def _notice(error: str | None, kind: str = "error") -> str:
@@ -97,7 +102,7 @@ def board_page(flats, counts: dict[str, int], *, page: int, pages: int, now: flo
         nxt = f'<a href="/?page={page + 1}" rel="next">Next →</a>' if page < pages else ""
         pager = f'<nav class="pager">{prev}<span>Page {page} of {pages}</span>{nxt}</nav>'
     body = f'<h1>Flats by urgency</h1>{_counts(counts)}{table}{pager}'
-    footer = f'Shown at {esc(when(now, now, tz))} · this page refreshes every {int(refresh)} s'
+    footer = _footer(now, tz, refresh)
     return layout("Flats", body, user=user, csrf=csrf, here="board", refresh=refresh, footer=footer)
 
 
@@ -159,7 +164,7 @@ def flat_page(detail, *, now: float, tz: tzinfo | None, user: str, csrf: str, re
         f'<h2>Notes</h2><p><a href="{esc(flat_url(s.flat, "/note"))}" id="write-note">Write a note</a>'
         ' <span class="muted">(notes appear in the timeline below)</span></p>'
         f'<h2>Timeline</h2>{timeline}')
-    footer = f'Shown at {esc(when(now, now, tz))} · this page refreshes every {int(refresh)} s'
+    footer = _footer(now, tz, refresh)
     return layout(f"Flat {s.flat}", body, user=user, csrf=csrf, here="flat", refresh=refresh, footer=footer)
 
 
@@ -187,7 +192,7 @@ def rejects_page(rejects, *, now: float, tz: tzinfo | None, user: str, csrf: str
              else '<p class="muted" id="rejects">No rejected messages.</p>')
     body = ('<h1>Rejected messages</h1><p class="muted">Texts that reached the office number but were not '
             'used: not from a hub, a damaged tag, an unknown flat, or an old message sent again.</p>' + table)
-    footer = f'Shown at {esc(when(now, now, tz))} · this page refreshes every {int(refresh)} s'
+    footer = _footer(now, tz, refresh)
     return layout("Rejected messages", body, user=user, csrf=csrf, here="rejects", refresh=refresh, footer=footer)
 
 

@@ -140,7 +140,11 @@ def start(db, cfg, **options):
     """Serve the board from a thread (``hubdesk run``); returns the function that stops it."""
     import threading
 
+    from .fmt import timezone_named
+
     host, port = parse_listen(cfg.board.listen)
+    # board.timezone: the office's zone for the times shown (the desk itself runs in UTC)
+    options.setdefault("tz", timezone_named(getattr(cfg.board, "timezone", "")))
     server = make_server(db, host, port, **options)
     thread = threading.Thread(target=server.serve_forever, name="board", daemon=True)
     thread.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 
+from hubd.phone import COUNTRY_CODE_PATTERN
 from hubd.schema import ConfigError, build, rule
 
 PHONE = r"\+[1-9][0-9]{6,14}"
@@ -36,6 +37,8 @@ class FlatConfig:
 @dataclass(frozen=True)
 class DeskTimings:
     grace_hours: float = rule(2.0, help="a heartbeat is overdue after its interval plus this", min=0.0, max=48.0)
+    country_code: str = rule("81", help="makes national senders (090…) international (+8190…), as the hub's "
+                             "modem.country_code", pattern=COUNTRY_CODE_PATTERN, shape="1-3 digits, no + or leading 0")
     intake_batch: int = rule(500, help="inbox rows taken in per transaction", min=1, max=10000)
     poll_seconds: float = rule(2.0, help="how often the inbox is read when idle", min=0.1, max=60.0)
     multipart_wait_hours: float = rule(24.0, help="how long the parts of a long text are awaited", min=0.1, max=168.0)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from hubd.core.tag import TagError, parse
+from hubd.phone import sender_international
 
 from . import flats, gammu, rules
 from .config import DeskConfig
@@ -44,6 +45,7 @@ def intake_batch(db: Database, cfg: DeskConfig, now: float) -> IntakeResult:
         tagged, commands = [], []
         for msg in whole:
             processed.extend(msg.ids)
+            msg = _international(msg, cfg.desk.country_code)
             at = msg.received if 0 < msg.received <= now else now
             if msg.coding == "8bit":
                 batch.reject(at, msg.sender, "(8-bit data)", "binary SMS, not a text")
@@ -65,6 +67,12 @@ def intake_batch(db: Database, cfg: DeskConfig, now: float) -> IntakeResult:
         batch.write_rejects()
         gammu.mark_processed(db, processed)
         return IntakeResult(len(whole) + len(broken), batch.accepted, len(batch.rejects))
+
+
+def _international(msg: gammu.Inbound, country_code: str) -> gammu.Inbound:
+    """The sender in the form the config uses (+81…): networks also deliver 090… and 90…."""
+    number = sender_international(msg.sender, True, country_code)
+    return msg if number is None or number == msg.sender else dataclasses.replace(msg, sender=number)
 
 
 class _Batch:

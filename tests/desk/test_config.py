@@ -21,6 +21,7 @@ def test_defaults_give_daily_heartbeat_two_hour_grace_and_embedded_sqlite():
     ({"flats": [{"id": "A 1", "phone": "+819011112222"}]}, "flats[0].id", "letters"),
     ({"duty": {"rounds": 0}}, "duty.rounds", "at least 1"),
     ({"retention": {"days": 0}}, "retention.days", "at least 1"),
+    ({"desk": {"country_code": "+81"}}, "desk.country_code", "1-3 digits"),
     ({"duty": {"numbers": ["+819000000001", "+819000000001"]}}, "duty.numbers", "twice"),
     ({"flats": [{"id": "A-1", "phone": "+819011112222"}, {"id": "A-1", "phone": "+819011112223"}]}, "flats[1].id", "twice"),
     ({"flats": [{"id": "A-1", "phone": "+819011112222"}, {"id": "A-2", "phone": "+819011112222"}]}, "flats[1].phone", "A-1"),

@@ -75,6 +75,15 @@ def test_board_ack_forwards_and_refuses_twice(rig):
     assert [e.what for e in timeline[:2]] == ["duty_sms", "ack"] and timeline[1].by == "sato"
 
 
+def test_national_sender_numbers_are_the_same_hub_and_duty_phone(rig):
+    rig.send("0" + HUB_A[3:], hub_text("A-101", "inactivity", 1, 12, ALARM))  # 09011110001
+    rig.run()
+    assert rig.flat("A-101")["state"] == "alarm" and rig.rejects() == []
+    rig.send(DUTY1[3:], "ACK 1")  # 9099990001, the national significant number
+    rig.run()
+    assert rig.outbox()[-1] == (HUB_A, "ACK 12", MODEM) and rig.rejects() == []
+
+
 def test_ack_from_unknown_number_or_bad_command_is_rejected(rig):
     rig.send(HUB_A, hub_text("A-101", "inactivity", 1, 12, ALARM))
     rig.run()

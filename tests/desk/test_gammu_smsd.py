@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import DUTY1, HUB_A, desk_config, hub_text
+from deskrig import DUTY1, HUB_A, desk_config, hub_text
 from hubdesk import gammu
 from hubdesk.config import parse
 from hubdesk.db import Database

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DUTY1, DUTY2, HUB_A, HUB_B, MODEM, DeskRig, desk_config, hub_text
+from deskrig import DUTY1, DUTY2, HUB_A, HUB_B, MODEM, DeskRig, desk_config, hub_text, rig, sqlite_db  # noqa: F401 (fixtures)
 from hubdesk import board_api, gammu
 from hubdesk.board_api import DeskError
 from hubdesk.db import Database

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from conftest import hub_text, put_inbox
+from deskrig import hub_text, put_inbox
 from hubdesk.db import Database
 from hubdesk.desk import prepare
 

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 import test_intake as on_sqlite
-from conftest import HUB_A, DeskRig, hub_text
+from deskrig import HUB_A, DeskRig, hub_text
 from hubdesk import board_api
 from hubdesk.db import Database
 from pg_server import PostgresMissing, PostgresServer

@@ -1,5 +1,5 @@
-"""Desk fixtures: a desk database (SQLite here; PostgreSQL in test_postgres), a config, a clock,
-and a way to put texts into gammu's inbox as gammu-smsd would."""
+"""Helpers of the desk tests: a config, a clock, a desk on a database, and a way to put texts into
+gammu's inbox as gammu-smsd would. (Not named conftest: the hub's tests import theirs by that name.)"""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ class DeskRig:
         return self.db.query("SELECT COUNT(*) FROM inbox WHERE \"Processed\" = 'false'")[0][0]
 
 
+# Fixtures: imported by name into the test modules that use them. (A conftest.py here would
+# take the module name ``conftest`` from the hub's tests/conftest.py, which they import.)
 @pytest.fixture
 def sqlite_db(tmp_path):
     db = Database.open_sqlite(str(tmp_path / "smsd.db"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import time
 from typing import Callable
 
@@ -33,10 +34,12 @@ class Desk:
         self.db, self.cfg, self.clock = db, cfg, clock
         self._next_silence = 0.0
         self._next_prune = 0.0
+        self._one_by_one = 0  # after a failed batch: texts to take one at a time
+
 
     def step(self) -> intake.IntakeResult:
         """Take in one batch, then do what is due; what intake did."""
-        result = intake.intake_batch(self.db, self.cfg, self.clock())
+        result = self._intake()
         now = self.clock()
         if now >= self._next_silence:
             self.check_silence(now)
@@ -45,6 +48,29 @@ class Desk:
         if now >= self._next_prune:
             prune(self.db, now - self.cfg.retention.days * 86400.0)
             self._next_prune = now + PRUNE_EVERY_S
+        return result
+
+    def _intake(self) -> intake.IntakeResult:
+        """A batch; if it fails for a reason other than the database, single texts are retried
+        one by one and the one that fails alone is set aside as a reject (a poison text must not
+        stop intake: silence from every hub would follow). Database errors propagate."""
+        single = self._one_by_one > 0
+        try:
+            if single:
+                result = intake.intake_batch(self.db, self.cfg, self.clock(), limit=1, with_parts=False)
+            else:
+                result = intake.intake_batch(self.db, self.cfg, self.clock())
+        except Exception as exc:
+            if _is_database_error(exc):
+                raise
+            log.exception("intake failed")
+            if not single:
+                self._one_by_one = self.cfg.desk.intake_batch
+                return intake.IntakeResult()
+            self._one_by_one -= 1
+            return intake.quarantine_oldest(self.db, self.clock(), f"{type(exc).__name__}: {exc}")
+        if single:
+            self._one_by_one = max(0, self._one_by_one - max(result.taken, 1))
         return result
 
     def check_silence(self, now: float) -> list[str]:
@@ -95,6 +121,13 @@ class Desk:
 
 # the hub's own "reply ACK n" would name the hub's number, not the desk's: duty answers the desk
 _HUB_ACK_HINT = re.compile(r"(\.?\s*Reply ACK [0-9]+|。?ACK [0-9]+で応答)\s*$")
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith("psycopg")
 
 
 def duty_text(ref: int, type_: str, text: str) -> str:

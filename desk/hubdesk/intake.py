@@ -30,10 +30,12 @@ class IntakeResult:
     rejected: int = 0
 
 
-def intake_batch(db: Database, cfg: DeskConfig, now: float) -> IntakeResult:
-    """Take in up to ``cfg.desk.intake_batch`` unprocessed inbox rows; what was done."""
+def intake_batch(db: Database, cfg: DeskConfig, now: float, limit: int | None = None,
+                 with_parts: bool = True) -> IntakeResult:
+    """Take in up to ``limit`` (default ``cfg.desk.intake_batch``) unprocessed texts, and the
+    waiting parts of long ones unless ``with_parts`` is false; what was done."""
     with db.transaction():
-        rows = gammu.read_unprocessed(db, cfg.desk.intake_batch)
+        rows = gammu.read_unprocessed(db, limit or cfg.desk.intake_batch, part_limit=2000 if with_parts else 0)
         if not rows:
             return IntakeResult()
         whole, broken = gammu.join_parts(rows, now, cfg.desk.multipart_wait_hours * 3600.0)
@@ -67,6 +69,20 @@ def intake_batch(db: Database, cfg: DeskConfig, now: float) -> IntakeResult:
         batch.write_rejects()
         gammu.mark_processed(db, processed)
         return IntakeResult(len(whole) + len(broken), batch.accepted, len(batch.rejects))
+
+
+def quarantine_oldest(db: Database, now: float, reason: str) -> IntakeResult:
+    """Set the oldest unprocessed single text aside as a reject: the last resort when taking it
+    in fails (a fault in the desk), so that one text cannot stop every hub's being heard."""
+    with db.transaction():
+        rows = [r for r in gammu.read_unprocessed(db, 1, part_limit=0) if not r.udh]
+        if not rows:
+            return IntakeResult()
+        row = rows[0]
+        db.execute("INSERT INTO desk_rejects (at, sender, text, reason) VALUES (?, ?, ?, ?)",
+                   (now, row.sender, row.text[:MAX_KEPT_TEXT], f"the desk failed on this text: {reason}"))
+        gammu.mark_processed(db, [row.id])
+        return IntakeResult(1, 0, 1)
 
 
 def _international(msg: gammu.Inbound, country_code: str) -> gammu.Inbound:

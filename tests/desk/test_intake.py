@@ -204,6 +204,37 @@ def test_concat_header_parser_accepts_only_sane_headers(udh):
         assert 1 <= index <= total and udh[:6].upper() in ("050003", "060804")
 
 
+def test_a_text_the_desk_fails_on_is_set_aside_and_intake_goes_on(rig, monkeypatch):
+    from hubdesk import rules
+    real = rules.on_message
+
+    def fails_on_seq_2(view, sender, recipient, human, tag):
+        if tag.seq == 2:
+            raise KeyError("a fault in the desk")
+        return real(view, sender, recipient, human, tag)
+    monkeypatch.setattr(rules, "on_message", fails_on_seq_2)
+    for seq in (1, 2, 3):
+        rig.send(HUB_A, hub_text("A-101", "heartbeat", seq))
+    for _ in range(6):
+        rig.desk.step()
+    assert rig.unprocessed() == 0
+    assert [(t.endswith(".2"), "the desk failed on this text: KeyError" in r) for _, t, r in rig.rejects()] == [(True, True)]
+    assert rig.db.query("SELECT COUNT(*) FROM desk_timeline WHERE what = 'message'")[0][0] == 2
+
+
+def test_database_errors_are_not_mistaken_for_poison_texts(rig, monkeypatch):
+    import sqlite3
+    from hubdesk import intake
+
+    def broken(*args, **kw):
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(intake, "intake_batch", broken)
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 1))
+    with pytest.raises(sqlite3.OperationalError):
+        rig.desk.step()
+    assert rig.unprocessed() == 1 and rig.rejects() == []
+
+
 def test_notes(rig):
     board_api.add_note(rig.db, "A-101", "sato", "  called the resident, fine  ", rig.clock())
     entry = board_api.flat_detail(rig.db, "A-101", rig.clock()).timeline[0]

@@ -72,11 +72,11 @@ CREATE TABLE IF NOT EXISTS sentitems (
 INTAKE_INDEX = 'CREATE INDEX IF NOT EXISTS desk_inbox_unprocessed ON inbox ("Processed", "ID")'
 
 
-def create_gateway_tables(db: Database, schema_dir: str = SCHEMA_DIR) -> str:
-    """gammu-smsd's tables, if missing; which schema was used ('gammu' or 'minimal')."""
+def create_gateway_tables(db: Database, schema_dir: str | None = None) -> str:
+    """gammu-smsd's tables, if missing; which schema was used ('gammu', 'minimal' or 'existing')."""
     if not db.table_exists("inbox"):
         name = "pgsql.sql" if db.backend == "postgres" else "sqlite.sql"
-        path = os.path.join(schema_dir, name)
+        path = os.path.join(schema_dir or SCHEMA_DIR, name)
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
                 sql = fh.read()

@@ -235,6 +235,20 @@ def test_database_errors_are_not_mistaken_for_poison_texts(rig, monkeypatch):
     assert rig.unprocessed() == 1 and rig.rejects() == []
 
 
+def test_without_gammu_installed_the_minimal_schema_carries_the_same_flow(tmp_path, monkeypatch):
+    monkeypatch.setattr(gammu, "SCHEMA_DIR", str(tmp_path / "no-gammu-here"))
+    db = Database.open_sqlite(str(tmp_path / "demo.db"))
+    rig = DeskRig(db)
+    assert db.query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'phones'") == [(0,)]  # not gammu's schema
+    rig.send(HUB_A, hub_text("A-101", "inactivity", 1, 12, ALARM))
+    rig.run()
+    board_api.ack(db, 1, "sato", rig.clock())
+    assert [n for n, _, _ in rig.outbox()] == [DUTY1, HUB_A]
+    gammu.queue_sms(db, DUTY1, "警報" * 40)
+    assert db.query('SELECT COUNT(*) FROM outbox_multipart')[0][0] == 1
+    db.close()
+
+
 def test_notes(rig):
     board_api.add_note(rig.db, "A-101", "sato", "  called the resident, fine  ", rig.clock())
     entry = board_api.flat_detail(rig.db, "A-101", rig.clock()).timeline[0]

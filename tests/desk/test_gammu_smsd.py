@@ -32,10 +32,11 @@ def _need(binary: str) -> str:
     return path
 
 
-def _sms_file(number: str, text: str) -> str:
+def _sms_file(number: str, text: str, udh: str = "") -> str:
     return ("[SMSBackup000]\n"
             f'Number = "{number}"\n'
             "Coding = Unicode_No_Compression\nFolder = 1\nSent = 20261207T010000Z\nState = UnRead\n"
+            + (f"UDH = {udh}\n" if udh else "") +
             f"Text00 = {text.encode('utf-16-be').hex().upper()}\n")
 
 
@@ -105,6 +106,19 @@ def test_hub_text_reaches_desk_and_duty_texts_leave_through_gammu(gateway):
         return db.query('SELECT "Status", "SenderID" FROM sentitems WHERE "DestinationNumber" = ? AND "TextDecoded" = ?',
                         (HUB_A, "ACK 12"))
     assert _until(ack_forwarded, tick=desk.step)[0] == ("SendingOKNoReport", "office1")
+
+    # a long text in two parts: gammu-smsd 1.42 stores one inbox row per part, the whole text in
+    # the first part's TextDecoded and nothing in the second's; the desk joins them by header
+    long_text = hub_text("A-101", "heartbeat", 2, words="alive. Last activity Nov 14 22:13. " + "x" * 120)
+    (phone / "sms" / "1" / "3").write_text(_sms_file(HUB_A, long_text[:67], "0500030A0201"))
+    (phone / "sms" / "1" / "4").write_text(_sms_file(HUB_A, long_text[67:], "0500030A0202"))
+
+    def long_text_taken():
+        """the two-part heartbeat taken in as one text"""
+        return db.query("SELECT text FROM desk_timeline WHERE what = 'message' AND text LIKE '%xxxx%'")
+    assert _until(long_text_taken, tick=desk.step) == [(long_text[:long_text.rindex(" #")],)]
+    assert db.query('SELECT COUNT(*) FROM inbox WHERE "UDH" <> \'\'') == [(2,)]
+    assert db.query("SELECT COUNT(*) FROM desk_rejects") == [(0,)]
 
     # DBI error -6 only ever follows the outbox poll (an empty result), never a read or write of a message
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]

@@ -163,6 +163,14 @@ def test_long_text_parts_joined_in_any_order_and_incomplete_ones_rejected_later(
     assert rig.unprocessed() == 0 and "1 of 2 parts" in rig.rejects()[-1][2]
 
 
+def test_parts_stored_gammu_smsd_style_whole_text_in_the_first(rig):
+    text = hub_text("A-101", "heartbeat", 1, words="alive " + "y" * 200)
+    rig.send(HUB_A, text, udh="0500030C0201")
+    rig.send(HUB_A, "", udh="0500030C0202")
+    assert rig.run() == 1 and rig.rejects() == []
+    assert rig.flat("A-101")["last_heartbeat"] == rig.clock()
+
+
 def test_outgoing_long_and_japanese_texts(rig):
     long_id = gammu.queue_sms(rig.db, DUTY1, "x" * 200, reference=5)
     ja_id = gammu.queue_sms(rig.db, DUTY1, "警報" * 40)

@@ -116,6 +116,19 @@ def test_hub_silent_after_interval_plus_grace_and_ended_by_a_message(rig):
     assert board_api.state_counts(rig.db, rig.clock()) == {"alarm": 0, "silent": 0, "fault": 0, "ok": 2}
 
 
+def test_daily_heartbeat_silent_at_26_hours_not_before(rig):
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 1))
+    rig.run()
+    last = rig.clock()
+    rig.clock.t = last + 26 * 3600 - 1
+    assert "A-101" not in rig.desk.check_silence(rig.clock())
+    rig.clock.t = last + 26 * 3600
+    assert "A-101" in rig.desk.check_silence(rig.clock())
+    assert rig.desk.check_silence(rig.clock() + 60) == []  # raised once, not again while it lasts
+    rig.desk.escalate(rig.clock())
+    assert any(n == DUTY1 and "hub_silent" in t and "A-101" in t for n, t, _ in rig.outbox())
+
+
 def test_system_fault_told_to_duty_only_when_open_too_long(rig):
     rig.send(HUB_A, hub_text("A-101", "sensor_fault", 1, 3, "sensor bed faulty (stuck). Alert 3"))
     rig.run()

@@ -59,9 +59,21 @@ def open_alert(db: Database, flat: str, type_: str, category: str, hub_alert_id:
     return ref
 
 
-def close_alerts(db: Database, refs: tuple[int, ...], at: float) -> None:
-    db.executemany("UPDATE desk_alerts SET closed = ?, duty_next = NULL WHERE id = ? AND closed IS NULL",
-                   [(at, ref) for ref in refs])
+def close_alerts(db: Database, refs: tuple[int, ...], at: float, why: str, duty_numbers: tuple[str, ...]) -> None:
+    """Close desk alerts; every duty number that was texted about one is told it is over
+    (as the hub tells every office number that got an alarm), so nobody drives out for nothing."""
+    for ref in refs:
+        rows = db.query("SELECT flat, type, duty_round, duty_index FROM desk_alerts WHERE id = ? AND closed IS NULL",
+                        (ref,))
+        if not rows:
+            continue
+        flat, type_, rnd, index = rows[0]
+        db.execute("UPDATE desk_alerts SET closed = ?, duty_next = NULL WHERE id = ?", (at, ref))
+        told = duty_numbers if rnd > 1 else duty_numbers[:index + 1] if rnd == 1 else ()
+        text = f"desk alert {ref} {type_} over: {why}"
+        for number in told:
+            gammu.queue_sms(db, number, text)
+            add_timeline(db, [(flat, at, "duty_sms", f"to {number}: {text}", None)])
 
 
 def add_timeline(db: Database, rows: list[tuple]) -> None:

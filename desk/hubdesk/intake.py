@@ -166,7 +166,7 @@ class _Batch:
             upd["missed"] -= 1
             self.changed.add(flat)
         if d.close_refs:
-            flats.close_alerts(self.db, d.close_refs, at)
+            flats.close_alerts(self.db, d.close_refs, at, human, tuple(self.cfg.duty.numbers))
             alerts = [a for a in alerts if a.ref not in d.close_refs]
             self.changed.add(flat)
         if d.open_alert is not None:

@@ -46,9 +46,12 @@ def test_alarm_texts_duty_escalates_and_sms_ack_is_forwarded_to_the_hub(rig):
     detail = board_api.flat_detail(rig.db, "A-101", rig.clock())
     assert detail.alerts[0].acked_by == DUTY2 and detail.alerts[0].duty_stage == f"acknowledged by {DUTY2}"
     assert detail.summary.state == "alarm"  # acknowledged, still open until the hub resolves it
-    rig.send(HUB_A, hub_text("A-101", "resolved:inactivity", 2, 12, "alert 12 resolved"))
+    rig.send(HUB_A, hub_text("A-101", "resolved:inactivity", 2, 12, "alert 12 resolved, activity again after 2h"))
     rig.run()
     assert rig.flat("A-101")["state"] == "ok"
+    over = [(n, t) for n, t, _ in rig.outbox() if "alert 1 inactivity over" in t]
+    assert over == [(n, "desk alert 1 inactivity over: hubd A-101: alert 12 resolved, activity again after 2h")
+                    for n in (DUTY1, DUTY2)]  # both had been texted
     assert board_api.flat_detail(rig.db, "A-101", rig.clock()).alerts[0].closed == rig.clock()
 
 
@@ -113,6 +116,7 @@ def test_hub_silent_after_interval_plus_grace_and_ended_by_a_message(rig):
     rig.send(HUB_B, hub_text("B-202", "heartbeat", 2))
     rig.run()
     assert rig.flat("B-202")["state"] == "ok"
+    assert [n for n, t, _ in rig.outbox() if "hub_silent over" in t] == [DUTY1]  # only DUTY1 had been texted
     assert board_api.state_counts(rig.db, rig.clock()) == {"alarm": 0, "silent": 0, "fault": 0, "ok": 2}
 
 
@@ -130,9 +134,11 @@ def test_daily_heartbeat_silent_at_26_hours_not_before(rig):
 
 
 def test_system_fault_told_to_duty_only_when_open_too_long(rig):
-    rig.send(HUB_A, hub_text("A-101", "sensor_fault", 1, 3, "sensor bed faulty (stuck). Alert 3"))
+    rig.send(HUB_A, hub_text("A-101", "sensor_silent", 1, 2, "sensor hall silent for 30h. Alert 2"))
+    rig.send(HUB_A, hub_text("A-101", "resolved:sensor_silent", 2, 2, "alert 2 resolved"))
+    rig.send(HUB_A, hub_text("A-101", "sensor_fault", 3, 3, "sensor bed faulty (stuck). Alert 3"))
     rig.run()
-    assert rig.flat("A-101")["state"] == "fault" and rig.outbox() == []
+    assert rig.flat("A-101")["state"] == "fault" and rig.outbox() == []  # nobody told of a fault over quickly
     rig.clock.advance(3600)
     rig.run()
     assert [n for n, _, _ in rig.outbox()] == [DUTY1]

@@ -41,7 +41,10 @@ class Desk:
         """Take in one batch, then do what is due; what intake did."""
         result = self._intake()
         now = self.clock()
-        if now >= self._next_silence:
+        # while a backlog is being taken in (a full batch), a hub's heartbeat may still be
+        # waiting in the inbox: judge silence only once intake has caught up
+        caught_up = result.taken < self.cfg.desk.intake_batch
+        if caught_up and now >= self._next_silence:
             self.check_silence(now)
             self._next_silence = now + SILENCE_CHECK_S
         self.escalate(now)

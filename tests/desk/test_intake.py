@@ -133,6 +133,23 @@ def test_daily_heartbeat_silent_at_26_hours_not_before(rig):
     assert any(n == DUTY1 and "hub_silent" in t and "A-101" in t for n, t, _ in rig.outbox())
 
 
+def test_no_hub_silent_while_a_backlog_is_being_taken_in(sqlite_db):
+    rig = DeskRig(sqlite_db, desk_config(desk={"intake_batch": 2}))
+    rig.clock.advance(3600)
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 1))
+    rig.send(HUB_A, hub_text("A-101", "heartbeat", 2))
+    rig.send(HUB_B, hub_text("B-202", "status", 1))  # B-202's text, received before it was due
+    rig.clock.advance(3600)  # the desk was down: now past B-202's 1.5 h
+    rig.desk.step()  # a full batch: a backlog
+    assert rig.flat("B-202")["state"] == "ok"
+    rig.desk.step()  # caught up: B-202's last text was an hour ago, within its 1.5 h
+    assert rig.flat("B-202")["state"] == "ok" and rig.unprocessed() == 0
+    rig.clock.advance(1800)
+    rig.desk._next_silence = 0
+    rig.desk.step()
+    assert rig.flat("B-202")["state"] == "silent"
+
+
 def test_system_fault_told_to_duty_only_when_open_too_long(rig):
     rig.send(HUB_A, hub_text("A-101", "sensor_silent", 1, 2, "sensor hall silent for 30h. Alert 2"))
     rig.send(HUB_A, hub_text("A-101", "resolved:sensor_silent", 2, 2, "alert 2 resolved"))

@@ -129,3 +129,49 @@ def test_hub_text_reaches_desk_and_duty_texts_leave_through_gammu(gateway):
         sql = next((lines[j] for j in range(i - 1, -1, -1) if "Execute SQL" in lines[j]), "")
         previous_sql.append(OUTBOX_POLL in sql)
     assert all(previous_sql)
+
+
+def test_gammu_smsd_on_postgresql_with_the_desk(tmp_path):
+    """Production's pairing: gammu-smsd's native PostgreSQL driver and the desk on one database
+    (no DBI error there: native_pgsql does not go through libdbi)."""
+    smsd = _need("gammu-smsd")
+    from pg_server import PostgresMissing, PostgresServer
+    try:
+        server = PostgresServer().start()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    phone = tmp_path / "phone"
+    for sub in ("sms/1", "sms/2", "sms/3", "sms/4", "sms/5", "pbk", "note", "todo", "calendar", "fs", "alarm"):
+        (phone / sub).mkdir(parents=True)
+    log = tmp_path / "smsd.log"
+    rc = tmp_path / "smsdrc"
+    rc.write_text(f"[gammu]\nmodel = dummy\nconnection = none\ndevice = {phone}/\n"
+                  f"[smsd]\nservice = sql\ndriver = native_pgsql\nhost = {server.socket}\nuser = {server.user}\n"
+                  f"password =\ndatabase = smsd\nlogfile = {log}\nReceiveFrequency = 1\nCommTimeout = 1\n"
+                  f"StatusFrequency = 0\nPhoneID = office1\n")
+    db = Database.open_postgres(server.create_database("smsd"))
+    proc = None
+    try:
+        cfg = parse(desk_config(flats=[{"id": "A-101", "phone": HUB_A}]))
+        assert prepare(db, cfg, time.time()) == "gammu"
+        desk = Desk(db, cfg)
+        proc = subprocess.Popen([smsd, "-c", str(rc)], env={**os.environ, "TZ": "UTC"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        (phone / "sms" / "1" / "1").write_text(_sms_file(HUB_A, hub_text("A-101", "inactivity", 1, 4, "no activity")))
+
+        def alarm_on_desk():
+            """the hub's alarm on the desk (PostgreSQL)"""
+            return db.query("SELECT state FROM desk_flats WHERE flat = 'A-101'") == [("alarm",)]
+        _until(alarm_on_desk, tick=desk.step)
+
+        def duty_sent():
+            """the duty text in gammu's sentitems (PostgreSQL)"""
+            return db.query('SELECT "Status" FROM sentitems WHERE "DestinationNumber" = ?', (DUTY1,))
+        assert _until(duty_sent)[0] == ("SendingOKNoReport",)
+        assert "DBI error" not in log.read_text(errors="replace")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        db.close()
+        server.stop()

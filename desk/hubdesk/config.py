@@ -7,6 +7,7 @@ values stop start-up with the key, the value and the rule, as on the hub.
 from __future__ import annotations
 
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 
 from hubd.phone import COUNTRY_CODE_PATTERN
@@ -62,6 +63,8 @@ class RetentionConfig:
 class BoardConfig:
     listen: str = rule("127.0.0.1:8080", help="host:port the board serves on",
                        pattern=r"[A-Za-z0-9.\-:\[\]]+:[0-9]{1,5}", shape="host:port")
+    timezone: str = rule("", help="the office's time zone for times on the board, e.g. Asia/Tokyo; "
+                         "empty: the machine's")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,12 @@ def parse(table: dict, source: str = "") -> DeskConfig:
         if overdue < MIN_OVERDUE_HOURS:
             raise ConfigError(f"{key}.heartbeat_hours", flat.heartbeat_hours,
                               f"with the grace, a heartbeat is overdue after {overdue:g} h: must be at least 1 h", source)
+    if cfg.board.timezone:
+        try:
+            zoneinfo.ZoneInfo(cfg.board.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("board.timezone", cfg.board.timezone, "is not a known time zone (e.g. Asia/Tokyo, UTC)",
+                              source) from None
     duty = set(cfg.duty.numbers)
     if len(duty) != len(cfg.duty.numbers):
         raise ConfigError("duty.numbers", cfg.duty.numbers, "lists a number twice", source)

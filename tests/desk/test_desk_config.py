@@ -22,6 +22,8 @@ def test_defaults_give_daily_heartbeat_two_hour_grace_and_embedded_sqlite():
     ({"duty": {"rounds": 0}}, "duty.rounds", "at least 1"),
     ({"retention": {"days": 0}}, "retention.days", "at least 1"),
     ({"desk": {"country_code": "+81"}}, "desk.country_code", "1-3 digits"),
+    ({"board": {"timezone": "Mars/Olympus"}}, "board.timezone", "not a known time zone"),
+    ({"board": {"listen": "8080"}}, "board.listen", "host:port"),
     ({"duty": {"numbers": ["+819000000001", "+819000000001"]}}, "duty.numbers", "twice"),
     ({"flats": [{"id": "A-1", "phone": "+819011112222"}, {"id": "A-1", "phone": "+819011112223"}]}, "flats[1].id", "twice"),
     ({"flats": [{"id": "A-1", "phone": "+819011112222"}, {"id": "A-2", "phone": "+819011112222"}]}, "flats[1].phone", "A-1"),
@@ -34,6 +36,11 @@ def test_bad_values_name_key_and_rule(table, key, words):
         parse(table)
     assert err.value.key == key
     assert words in str(err.value)
+
+
+def test_board_timezone():
+    assert parse({"board": {"timezone": "Asia/Tokyo"}}).board.timezone == "Asia/Tokyo"
+    assert parse({}).board.timezone == ""
 
 
 def test_one_hour_overdue_is_allowed():

@@ -82,3 +82,20 @@ def test_unbuilt_plugin_command_says_so(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "hubdesk.demo", None)  # as if the demo module were absent
     assert main(["demo"]) == 1
     assert "demo is not available" in capsys.readouterr().err
+
+
+def test_the_config_in_docs_parses_and_shows_every_key():
+    import dataclasses
+    import os
+    import re
+    import tomllib
+
+    from hubdesk import config as c
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "desk.md"), encoding="utf-8").read()
+    section = doc[doc.index("## Config"):]
+    example = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    cfg = parse(tomllib.loads(example))
+    assert cfg.flats[0].id == "A-101"
+    for cls in (c.DatabaseConfig, c.DeskTimings, c.DutyConfig, c.RetentionConfig, c.BoardConfig, c.FlatConfig):
+        for f in dataclasses.fields(cls):
+            assert re.search(rf"^#? ?{f.name} =", example, re.M), f"{cls.__name__}.{f.name} missing from docs/desk.md"

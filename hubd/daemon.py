@@ -19,7 +19,7 @@ import zlib
 from typing import Any, Callable
 
 from .core.actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
-from .sms_tag import Tag, TagError, code_of
+from .sms_tag import Tag, TagError, label
 from .clock import Clock, SystemClock
 from .config import Config, ConfigError, check_runnable, load_config, with_secrets
 from .findings import SYSTEM, Finding
@@ -366,11 +366,10 @@ class Daemon:
         """The tag for a text of ``kind`` (``sms_tag``); a kind without a code is sent untagged and
         logged: a text the desk cannot file is better than an alarm not sent."""
         try:
-            code_of(kind)
+            return label(self.config.hub.flat_id, kind, alert_id)
         except TagError as exc:
             log.error("SMS sent without its tag: %s", exc)
             return None
-        return Tag(self.config.hub.flat_id, kind, alert_id, 0)
 
     def _send_report(self, report: Report, local: float) -> None:
         """A heartbeat says the hub is alive and what it can see; a missing one says it is not."""

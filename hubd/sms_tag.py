@@ -89,6 +89,13 @@ def code_of(kind: str) -> str:
         raise TagError(f"message type {kind!r} has no tag code") from None
 
 
+def label(flat: str, kind: str, alert_id: int | None) -> Tag:
+    """The tag of a text before its sequence number is known (the outbox gives it); TagError for
+    a kind without a code."""
+    code_of(kind)
+    return Tag(flat, kind, alert_id, 0)
+
+
 def tagged(text: str, tag: Tag) -> str:
     """``text`` with ``tag`` at its end; no space before it after Japanese (non-ASCII) text."""
     return text + tag.text(space=text.isascii())

@@ -19,6 +19,7 @@ import zlib
 from typing import Any, Callable
 
 from .core.actions import AlertChanged, Audit, Log, Report, SendSms, SetOutputs
+from .sms_tag import Tag, TagError, label
 from .clock import Clock, SystemClock
 from .config import Config, ConfigError, check_runnable, load_config, with_secrets
 from .findings import SYSTEM, Finding
@@ -346,7 +347,8 @@ class Daemon:
         if isinstance(action, SetOutputs):
             self.hardware.set_outputs(action.pattern)
         elif isinstance(action, SendSms):
-            self._submitted.append(self.uplink.submit(action.to, action.text, action.purpose, action.alert_id))
+            self._submitted.append(self.uplink.submit(action.to, action.text, action.purpose, action.alert_id,
+                                                      self._label(action.kind, action.alert_id)))
         elif isinstance(action, AlertChanged):
             rec = action.record
             log.warning("alert %s %s %s%s", rec["id"], rec["type"], rec["stage"],
@@ -360,13 +362,22 @@ class Daemon:
         elif isinstance(action, Report):
             self._send_report(action, local)
 
+    def _label(self, kind: str, alert_id: int | None) -> Tag | None:
+        """The tag for a text of ``kind`` (``sms_tag``); a kind without a code is sent untagged and
+        logged: a text the desk cannot file is better than an alarm not sent."""
+        try:
+            return label(self.config.hub.flat_id, kind, alert_id)
+        except TagError as exc:
+            log.error("SMS sent without its tag: %s", exc)
+            return None
+
     def _send_report(self, report: Report, local: float) -> None:
         """A heartbeat says the hub is alive and what it can see; a missing one says it is not."""
         recipients = self.engine.policy.recipients
         if not recipients:
             return
         text = report_text(report, self.uplink.status() or {}, self.config)
-        self.uplink.submit(recipients[0], text, report.kind, None)
+        self.uplink.submit(recipients[0], text, report.kind, None, self._label(report.kind, None))
         self.store.audit(local, "hub", "report", {"kind": report.kind})
 
     def _storage_failed(self, exc: StoreError) -> None:

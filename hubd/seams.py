@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
+from .sms_tag import Tag
 from .findings import Finding
 from .events import Kind
 
@@ -75,8 +76,9 @@ class Uplink(ABC):
     kept even if the caller's transaction rolls back."""
 
     @abstractmethod
-    def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
-        """Queue an SMS; returns its outbox id."""
+    def submit(self, to: str, text: str, purpose: str, alert_id: int | None, label: Tag | None = None) -> int:
+        """Queue an SMS; returns its outbox id. ``label`` (its ``seq`` unset) is completed with the
+        next sequence number for ``to`` and appended as the text's tag (``sms_tag``)."""
 
     def on_disk(self, message_id: int) -> bool:
         """False while a submitted message is held in memory only (it would not survive a restart)."""

@@ -91,8 +91,8 @@ class WaitingUplink(RecordingUplink):
         self.submitted = Waitable()
         self._status = status or {}
 
-    def submit(self, to, text, purpose, alert_id):
-        number = super().submit(to, text, purpose, alert_id)
+    def submit(self, to, text, purpose, alert_id, label=None):
+        number = super().submit(to, text, purpose, alert_id, label)
         self.submitted.append((to, text, purpose, alert_id))
         return number
 

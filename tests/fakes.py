@@ -16,11 +16,13 @@ def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0, offset=0.0) -> Event:
 class RecordingUplink(Uplink):
     def __init__(self):
         self.sent: list[tuple[str, str, str, int | None]] = []
+        self.labels: list = []  # the tag label of each sent text (the real outbox appends the tag)
         self.conditions = None
         self.inbound = None
 
-    def submit(self, to, text, purpose, alert_id):
+    def submit(self, to, text, purpose, alert_id, label=None):
         self.sent.append((to, text, purpose, alert_id))
+        self.labels.append(label)
         return len(self.sent)
 
     async def run(self, conditions, inbound):

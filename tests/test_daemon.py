@@ -17,6 +17,7 @@ from hubd.seams import NoHardware
 from hubd.store import Store
 
 from fakes import RecordingUplink, build_hub
+from hubd.sms_tag import Tag
 
 H = 3600.0
 
@@ -52,6 +53,7 @@ def test_silence_reaches_outputs_and_uplink(make_config, clock):
         assert hw.pattern == "prealarm" and up.sent == []
         await advance(clock, 4 * 60)
         assert [(to, purpose) for to, _, purpose, _ in up.sent] == [("+8100000001", "alarm")]
+        assert up.labels == [Tag(config.hub.flat_id, "inactivity", up.sent[0][3], 0)]  # the outbox numbers it
         assert hw.pattern == "alarm"
         daemon.request_stop()
         await task
@@ -240,6 +242,17 @@ def test_heartbeat_report_goes_to_the_first_recipient(make_config):
     beats = [s for s in up.sent if s[2] == "heartbeat"]
     assert len(beats) == 1 and beats[0][0] == "+8100000001"
     assert "alive" in beats[0][1] and "Mode watching. Open alerts 0." in beats[0][1]
+    assert up.labels[up.sent.index(beats[0])] == Tag(config.hub.flat_id, "heartbeat", None, 0)
+
+
+def test_a_text_of_a_type_without_a_tag_code_is_still_sent(make_config, clock, caplog):
+    """The tag serves the desk; an alarm must never wait for it."""
+    from hubd.core.actions import SendSms
+    up = RecordingUplink()
+    daemon = make_daemon(make_config(), clock, uplink=up)
+    daemon.apply([SendSms("+8100000001", "hubd flat-1: something new", "system", 7, kind="brand_new")], clock.local())
+    assert up.sent == [("+8100000001", "hubd flat-1: something new", "system", 7)] and up.labels == [None]
+    assert "without its tag" in caplog.text
 
 
 class CrashingUplink(RecordingUplink):

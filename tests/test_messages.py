@@ -184,3 +184,51 @@ def test_the_installation_test_texts_fit_one_part_and_name_the_test(language, ki
     assert WORST["flat"] in text and "T12345" in text
     if kind == "commission_test":
         assert "OK T12345" in text  # what the office types back, half-width
+
+
+# -- with the tag (hubd.sms_tag) every text ends with ------------------------------------------
+TAG_WORST = dict(alert=99999, seq=999_999_999)
+
+
+def _tagged_worst(language):
+    """Every text the hub sends, worst case, each with the longest tag it can carry."""
+    from hubd.sms_tag import Tag, tagged
+    for kind in sorted(set(TEMPLATES["en"]) - set(REPORTS) - {"resolved"}):
+        if kind.startswith("resolved:"):
+            text = render("resolved", language, alert_type=kind.split(":")[1], **WORST)
+        else:
+            text = render(kind, language, **WORST)
+        yield kind, tagged(text, Tag(WORST["flat"], kind, TAG_WORST["alert"], TAG_WORST["seq"]))
+    for text in _worst_reports(language):
+        yield "heartbeat", tagged(text, Tag(WORST["flat"], "heartbeat", None, TAG_WORST["seq"]))
+
+
+def test_english_texts_stay_one_part_with_their_tag_even_in_the_worst_case():
+    for kind, text in _tagged_worst("en"):
+        assert count_parts(text) == ("gsm7", 1), (kind, text)
+
+
+def test_japanese_texts_take_at_most_two_parts_with_their_tag_in_the_worst_case():
+    for kind, text in _tagged_worst("ja"):
+        encoding, parts = count_parts(text)
+        assert parts <= 2, (kind, parts, text)
+
+
+def test_japanese_texts_of_an_ordinary_flat_stay_one_part_with_their_tag():
+    """A flat id like A-1204, a sensor like bed_mat, alert numbers below 1000 and ten thousand texts
+    to one number: every text but the damaged-store notice is one part (documented in office.md)."""
+    from hubd.sms_tag import Tag, tagged
+    flat, values = "A-1204", dict(flat="A-1204", id=999, key="bed_mat", silence_s=99 * 3600 + 59 * 60,
+                                  detail={"reasons": ["stuck"]})
+    two_parts = []
+    for kind in sorted(set(TEMPLATES["ja"]) - set(REPORTS) - {"resolved"}):
+        text = (render("resolved", "ja", alert_type=kind.split(":")[1], **values) if kind.startswith("resolved:")
+                else render(kind, "ja", **values))
+        if count_parts(tagged(text, Tag(flat, kind, 999, 9999)))[1] > 1:
+            two_parts.append(kind)
+    for mode in MODES:
+        text = heartbeat("ja", flat, DEC_31_23_59, mode, 9, 4, 9)
+        assert count_parts(tagged(text, Tag(flat, "heartbeat", None, 9999)))[1] == 1, text
+        text = status_reply("ja", flat, mode, 99 * 3600 + 59 * 60, 72 * 3600.0, 9)
+        assert count_parts(tagged(text, Tag(flat, "status", None, 9999)))[1] == 1, text
+    assert two_parts == ["store_reset"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import pytest
@@ -270,3 +271,28 @@ def test_a_damaged_outbox_table_does_not_stop_sending(store, clock):
     message_id = outbox.add(TO, "no activity", "alarm", 3, 1)
     assert outbox.head().id == message_id
     assert outbox.counts()["queued"] == 1 and [m.id for m in outbox.messages()] == [message_id]
+
+
+# -- the tag's sequence numbers (hubd.sms_tag) -----------------------------------------------------
+def test_tag_sequence_numbers_run_per_recipient_from_one(outbox):
+    from hubd.sms_tag import Tag, parse
+    label = Tag("A-101", "heartbeat", None, 0)
+    texts = [outbox.compose(to, "hubd A-101: alive", label) for to in (TO, TO, "+819000000002", TO)]
+    assert [parse(t)[1].seq for t in texts] == [1, 2, 1, 3]
+    assert texts[0] == "hubd A-101: alive #A-101.hb.1"
+    assert outbox.compose(TO, "untagged", None) == "untagged"
+
+
+def test_tag_sequence_numbers_go_on_after_a_restart_and_from_held_messages(store, clock, tmp_path):
+    """The counter is the texts themselves: the latest text on disk, or still held in memory."""
+    from hubd.sms_tag import Tag, parse
+    label = Tag("A-101", "inactivity", 4, 0)
+    first = Outbox(store, clock)
+    for _ in range(3):
+        first.add(TO, first.compose(TO, "hubd A-101: x", label), "alarm", 4, 1)
+    again = Outbox(store, clock)
+    assert parse(again.compose(TO, "hubd A-101: x", label))[1].seq == 4
+    held = Outbox(store, clock)
+    held._live[99] = dataclasses.replace(held.get(3), id=99, text="hubd A-101: x #A-101.in4.17")
+    assert parse(held.compose(TO, "hubd A-101: x", label))[1].seq == 18
+    assert parse(held.compose("+819000000002", "hubd A-101: x", label))[1].seq == 1

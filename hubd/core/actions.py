@@ -19,7 +19,7 @@ class SendSms:
     text: str
     purpose: str  # alarm, resolved, system, heartbeat, test, reply
     alert_id: int | None = None
-    kind: str = ""  # the message type for the SMS tag (core/tag.CODES), e.g. "inactivity", "resolved:inactivity"
+    kind: str = ""  # the message type for the SMS tag (sms_tag.CODES), e.g. "inactivity", "resolved:inactivity"
 
 
 @dataclass(frozen=True)

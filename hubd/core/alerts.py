@@ -120,7 +120,7 @@ class AlertPolicy:
             alert.notified.append(self.recipients[0])
             text = render(alert.type, self.language, flat=self.flat_id, id=alert.id, key=alert.key,
                           silence_s=mono - finding.since_mono)
-            actions.append(SendSms(self.recipients[0], text, "system", alert.id))
+            actions.append(SendSms(self.recipients[0], text, "system", alert.id, kind=alert.type))
         return actions
 
     def tick(self, mono: float, local: float) -> list:
@@ -196,7 +196,7 @@ class AlertPolicy:
             alert.notified.append(to)
         text = render(alert.type, self.language, flat=self.flat_id, id=alert.id, key=alert.key,
                       silence_s=mono - alert.since_mono, detail=alert.detail)
-        return [SendSms(to, text, "system" if alert.category == SYSTEM else "alarm", alert.id),
+        return [SendSms(to, text, "system" if alert.category == SYSTEM else "alarm", alert.id, kind=alert.type),
                 AlertChanged(alert.record())]
 
     def _end(self, alert: Alert, mono: float, local: float, reason: str) -> list:
@@ -212,7 +212,7 @@ class AlertPolicy:
             alert.stage = RESOLVED
             text = render("resolved", self.language, alert_type=alert.type, flat=self.flat_id, id=alert.id,
                           key=alert.key, silence_s=mono - alert.since_mono)
-            actions += [SendSms(to, text, "resolved", alert.id) for to in alert.notified]
+            actions += [SendSms(to, text, "resolved", alert.id, kind=f"resolved:{alert.type}") for to in alert.notified]
         actions.insert(0, Audit("hub", f"alert_{alert.stage}", {"alert": alert.id, "reason": reason}))
         actions.append(AlertChanged(alert.record()))
         return actions

@@ -227,7 +227,7 @@ class Engine:
         if confirm:
             self.tests_awaiting[test_id] = list(recipients)
         return [Audit(actor, "test_alert", {"to": recipients, "id": test_id, "confirm": confirm})] + [
-            SendSms(r, text, "test") for r in recipients]
+            SendSms(r, text, "test", kind=kind) for r in recipients]
 
     def confirm_test(self, test_id: str, number: str, actor: str, mono: float, local: float) -> list:
         """The office's ``OK <id>`` to an installation test: who confirmed it and when is audited
@@ -237,7 +237,7 @@ class Engine:
         del self.tests_awaiting[test_id]
         self.tests_confirmed[test_id] = {"by": number, "local": local}
         text = render("test_confirmed", self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
-        return [Audit(actor, "test_confirmed", {"id": test_id, "by": number}), SendSms(number, text, "reply")]
+        return [Audit(actor, "test_confirmed", {"id": test_id, "by": number}), SendSms(number, text, "reply", kind="test_confirmed")]
 
     # -- evaluation --------------------------------------------------------------
     def _expire_mode(self, mono: float, local: float) -> list:

@@ -1,5 +1,6 @@
-"""SMS texts. One part (70 UCS2 / 160 GSM characters) for flat ids up to 16 and sensor ids
-up to 16 characters (tested); longer sensor ids may take two parts. They carry the flat
+"""SMS texts. The words alone are one part (70 UCS2 / 160 GSM characters) for flat and sensor
+ids up to 16 characters; with the tag the uplink appends (``hubd.sms_tag``) English stays one
+part and Japanese takes at most two (tested; ``docs/office.md`` says when). They carry the flat
 and the alert id, and nothing about the resident beyond the alert.
 
 An alert's end is told in its own words (``resolved:<alert type>``): activity again ends a

@@ -97,7 +97,7 @@ class OfficeCommands:
                     f"more than {self.config.modem.replies_per_hour} replies in an hour")})]
             if command.name == "test":
                 return engine.test_alert(number, actor, mono, local)
-            return [Audit(actor, "status_request", {}), SendSms(number, self.status_text(engine, mono, local), REPLY)]
+            return [Audit(actor, "status_request", {}), SendSms(number, self.status_text(engine, mono, local), REPLY, kind="status")]
         except CommandError as exc:
             return [Audit(actor, "command_refused", {"text": text[:_SHOWN], "why": str(exc)})]
 

@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from hubd.clock import Clock
+from hubd.sms_tag import Tag, TagError, tagged
+from hubd.sms_tag import parse as parse_tag
 from hubd.store import Store, StoreError
 
 __all__ = ["Outbox", "OutboxMessage", "Inbox", "InboxPart", "STATES", "ACTIVE_STATES"]
@@ -184,6 +186,7 @@ class Outbox(_Table):
         self._live: dict[int, OutboxMessage] = {}  # every message still to send, and any change not yet on disk
         self._held: set[int] = set()  # ids whose latest state is only in memory
         self._next_retry = float("-inf")
+        self._last_seq: dict[str, int] = {}  # recipient -> the last tag sequence number given
         try:
             rows = self._query(f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('queued', 'sending')")
             top = self._query("SELECT max(id) FROM outbox")[0][0] or 0
@@ -262,6 +265,34 @@ class Outbox(_Table):
         self._next_id += 1
         self._save(message)
         return message.id
+
+    def compose(self, recipient: str, text: str, label: Tag | None) -> str:
+        """``text`` with its tag: ``label`` completed with the next sequence number for ``recipient``.
+        Numbers are per recipient, so each office number sees an unbroken run and a gap is a loss."""
+        if label is None:
+            return text
+        last = self._last_seq.get(recipient)
+        if last is None:
+            last = self._last_seq_on_record(recipient)
+        self._last_seq[recipient] = last + 1
+        return tagged(text, dataclasses.replace(label, seq=last + 1))
+
+    def _last_seq_on_record(self, recipient: str) -> int:
+        """The sequence number in the latest text to ``recipient`` (0 if none carries a tag): the
+        counter is the texts themselves, so a salvaged or held message keeps it right."""
+        texts = [m.text for m in self._live.values() if m.recipient == recipient]
+        try:
+            texts += [row[0] for row in self._query(
+                "SELECT text FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", (recipient,))]
+        except StoreError as exc:
+            log.error("last SMS to %s unreadable; its sequence numbers start again at 1: %s", recipient, exc)
+        seqs = [0]
+        for text in texts:
+            try:
+                seqs.append(parse_tag(text)[1].seq)
+            except TagError:
+                pass
+        return max(seqs)
 
     def _update(self, message_id: int, **values: Any) -> None:
         message = self.get(message_id)

@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from hubd.clock import Clock
+from hubd.sms_tag import Tag
 from hubd.findings import SYSTEM, Finding
 from hubd.modem.channel import AtChannel, AtError, AtTimeout, ChannelClosed
 from hubd.modem.errors import ErrorClass
@@ -117,8 +118,9 @@ class SmsService(Uplink):
         self.waiting = False  # asleep in _wait (see idle)
 
     # -- Uplink ------------------------------------------------------------------------
-    def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
+    def submit(self, to: str, text: str, purpose: str, alert_id: int | None, label: Tag | None = None) -> int:
         """Commit the SMS to the outbox (before anything else) and wake the sender."""
+        text = self.outbox.compose(to, text, label)
         parts, reason = _count_parts(to, text)
         message_id = self.outbox.add(to, text, purpose, alert_id, parts, failed_because=reason)
         if reason:
@@ -625,7 +627,8 @@ class NoModem(Uplink):
         self.clock = clock
         self.outbox = Outbox(store, clock)
 
-    def submit(self, to: str, text: str, purpose: str, alert_id: int | None) -> int:
+    def submit(self, to: str, text: str, purpose: str, alert_id: int | None, label: Tag | None = None) -> int:
+        text = self.outbox.compose(to, text, label)
         parts, reason = _count_parts(to, text)
         message_id = self.outbox.add(to, text, purpose, alert_id, parts, failed_because=reason)
         log.warning("no modem configured: SMS %d to %s kept in the outbox, not sent", message_id, to)

@@ -62,16 +62,17 @@ def sim_sensors(poll_seconds: float = 30.0, labels: bool = True,
     return sensors
 
 
-def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace) -> Config:
+def sim_config(state_dir: str, modem_port: str, args: argparse.Namespace, flat_id: str = "SIM-1",
+               office: str = OFFICE) -> Config:
     """The simulated flat's config; ``args.profile`` (default: the early riser) picks the flat."""
     sensors = sim_sensors(flat=flat_for(getattr(args, "profile", "early_riser")))
     data = {
-        "hub": {"flat_id": "SIM-1", "language": args.language, "state_dir": state_dir,
+        "hub": {"flat_id": flat_id, "language": args.language, "state_dir": state_dir,
                 "socket": os.path.join(state_dir, "control.sock"), "flush_seconds": 600.0, "tick_seconds": 60.0,
                 "technician_group": grp.getgrgid(os.getgid()).gr_name},  # you run it: your group may use hubctl
         "detector": {"mode": args.detector},
         "alerts": {"prealarm_minutes": 5.0},
-        "modem": {"port": modem_port, "recipients": [OFFICE], "authorised": [OFFICE]},
+        "modem": {"port": modem_port, "recipients": [office], "authorised": [office]},
         "outputs": {"buzzer_pin": 18, "led_pin": 23, "button_pin": 24},
         "sensors": sensors,
     }

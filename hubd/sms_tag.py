@@ -2,7 +2,8 @@
 office desk (``docs/office.md``, "The tag").
 
 A text reads ``hubd A-101: no activity for 2h05m. Alert 12. Reply ACK 12 #A-101.in12.345``:
-the words are for a person, the last word is for the desk. The tag names the flat, the message
+the words are for a person, the last word is for the desk. Japanese texts carry it with no space
+before the ``#`` (Japanese puts none between words, and a UCS-2 part holds only 70 characters). The tag names the flat, the message
 type (a short code), the alert id where the text is about one, and the message's sequence number
 among the texts this hub sent to that number. The desk reads only the tag, so a gap in the
 sequence is a lost text and a number seen twice is a resend, never a second event.
@@ -45,7 +46,7 @@ RESOLVED_UNKNOWN = "rxx"  # an alert of a type without a code ended
 
 FLAT = r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}"  # as config's hub.flat_id
 MAX_SEQ = 999_999_999
-_TAG = re.compile(rf" #(?P<flat>{FLAT})\.(?P<code>[a-z]{{2,3}})(?P<alert>[0-9]{{0,9}})\.(?P<seq>[1-9][0-9]{{0,8}})\Z")
+_TAG = re.compile(rf" ?#(?P<flat>{FLAT})\.(?P<code>[a-z]{{2,3}})(?P<alert>[0-9]{{0,9}})\.(?P<seq>[1-9][0-9]{{0,8}})\Z")
 
 
 class TagError(ValueError):
@@ -63,8 +64,8 @@ class Tag:
     def code(self) -> str:
         return code_of(self.kind)
 
-    def text(self) -> str:
-        """`` #A-101.in12.345``: appended to the human text, one space before it."""
+    def text(self, space: bool = True) -> str:
+        """`` #A-101.in12.345``: appended to the human text, after a space unless ``space`` is False."""
         if not re.fullmatch(FLAT, self.flat):
             raise TagError(f"flat id {self.flat!r} cannot be tagged")
         if not 1 <= self.seq <= MAX_SEQ:
@@ -72,7 +73,7 @@ class Tag:
         if self.alert_id is not None and not 0 <= self.alert_id <= MAX_SEQ:
             raise TagError(f"alert id {self.alert_id} outside 0..{MAX_SEQ}")
         alert = "" if self.alert_id is None else str(self.alert_id)
-        return f" #{self.flat}.{self.code}{alert}.{self.seq}"
+        return f"{' ' * space}#{self.flat}.{self.code}{alert}.{self.seq}"
 
 
 def code_of(kind: str) -> str:
@@ -88,8 +89,16 @@ def code_of(kind: str) -> str:
         raise TagError(f"message type {kind!r} has no tag code") from None
 
 
+def label(flat: str, kind: str, alert_id: int | None) -> Tag:
+    """The tag of a text before its sequence number is known (the outbox gives it); TagError for
+    a kind without a code."""
+    code_of(kind)
+    return Tag(flat, kind, alert_id, 0)
+
+
 def tagged(text: str, tag: Tag) -> str:
-    return text + tag.text()
+    """``text`` with ``tag`` at its end; no space before it after Japanese (non-ASCII) text."""
+    return text + tag.text(space=text.isascii())
 
 
 def parse(text: str) -> tuple[str, Tag]:

@@ -21,7 +21,6 @@ PostgreSQL is started in a temp dir from Debian's binaries (as tests/desk do).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import tempfile
@@ -30,8 +29,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "desk"))
 
-from hubd.core.tag import Tag, tagged  # noqa: E402
+from hubd.sms_tag import Tag, tagged  # noqa: E402
 from hubdesk import intake  # noqa: E402
+from hubdesk.gammu import stamp  # noqa: E402
 from hubdesk.config import parse  # noqa: E402
 from hubdesk.db import Database  # noqa: E402
 from hubdesk.desk import prepare  # noqa: E402
@@ -71,8 +71,6 @@ def traffic(flats: int, first_day: int, days: int, seqs: list[int], alert_ids: l
                     f"hubd {fid}: alert {a} resolved, activity again after 2h12m", Tag(fid, "resolved:inactivity", a, seqs[f]))
 
 
-def stamp(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 INBOX_COLS = '"ReceivingDateTime", "Text", "SenderNumber", "Coding", "UDH", "TextDecoded", "RecipientID", "Processed"'

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS sentitems (
   "ID" INTEGER,
   "SequencePosition" INTEGER NOT NULL DEFAULT 1,
   "DestinationNumber" TEXT NOT NULL DEFAULT '',
+  "Text" TEXT NOT NULL DEFAULT '',
+  "UDH" TEXT NOT NULL DEFAULT '',
+  "Coding" TEXT NOT NULL DEFAULT 'Default_No_Compression',
   "TextDecoded" TEXT NOT NULL DEFAULT '',
   "Status" TEXT NOT NULL DEFAULT 'SendingOK',
   "SenderID" TEXT NOT NULL DEFAULT '',
@@ -293,3 +296,42 @@ def sent_status(db: Database, outbox_id: int) -> str | None:
         return None
     bad = [r[0] for r in rows if r[0] in ("SendingError", "Error", "DeliveryFailed")]
     return bad[0] if bad else rows[-1][0]
+
+
+# -- gammu-smsd's own side, for a desk without a modem (the demo) and the tests ---------------------
+def stamp(at: float) -> str:
+    """A time as gammu-smsd writes it (run it with TZ=UTC: docs/desk.md)."""
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def store_received(db: Database, sender: str, text: str, at: float, recipient: str, reference: int = 0) -> None:
+    """What gammu-smsd 1.42 does with a received text: one unprocessed ``inbox`` row per part, a
+    long text's parts carrying their concatenation header (``reference`` 0-255), the whole text
+    decoded into the first part's row and nothing into the others' (seen with its dummy phone)."""
+    coding, parts = split_for_sms(text)
+    total = len(parts)
+    rows = [(stamp(at), "", sender, coding, f"050003{reference & 0xFF:02X}{total:02X}{i + 1:02X}" if total > 1 else "",
+             text if i == 0 else "", recipient) for i in range(total)]
+    db.executemany('INSERT INTO inbox ("ReceivingDateTime", "Text", "SenderNumber", "Coding", "UDH", "TextDecoded", '
+                   '"RecipientID") VALUES (?, ?, ?, ?, ?, ?, ?)', rows)
+
+
+def take_outbox(db: Database, phone_id: str) -> list[tuple[str, str]]:
+    """What gammu-smsd does with the outbox: each text moved to ``sentitems`` as sent (no delivery
+    report); (number, whole text) of each, for the phone it was for."""
+    sent = []
+    with db.transaction():
+        for outbox_id, number, first, coding, udh in db.query(
+                'SELECT "ID", "DestinationNumber", "TextDecoded", "Coding", "UDH" FROM outbox ORDER BY "ID"'):
+            rest = db.query('SELECT "TextDecoded", "Coding", "UDH" FROM outbox_multipart WHERE "ID" = ? '
+                            'ORDER BY "SequencePosition"', (outbox_id,))
+            parts = [(first, coding, udh)] + [tuple(r) for r in rest]
+            db.executemany('INSERT INTO sentitems ("ID", "SequencePosition", "DestinationNumber", "Text", "UDH", '
+                           '"Coding", "TextDecoded", "Status", "SenderID", "CreatorID") '
+                           'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                           [(outbox_id, i + 1, number, "", part_udh or "", part_coding, part, "SendingOKNoReport",
+                             phone_id, CREATOR) for i, (part, part_coding, part_udh) in enumerate(parts)])
+            db.execute('DELETE FROM outbox_multipart WHERE "ID" = ?', (outbox_id,))
+            db.execute('DELETE FROM outbox WHERE "ID" = ?', (outbox_id,))
+            sent.append((number, "".join(p[0] for p in parts)))
+    return sent

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from hubd.core.tag import TagError, parse
+from hubd.sms_tag import TagError, parse
 from hubd.phone import sender_international
 
 from . import flats, gammu, rules

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from hubd.core.tag import Tag
+from hubd.sms_tag import Tag
 
 RESIDENT = frozenset({"inactivity", "not_returned", "stayed_in_place"})
 # system alerts the hub later resolves: open on the desk until `resolved:<type>` arrives

@@ -1,14 +1,18 @@
-"""Helpers for the board's tests: a small fake of the board API, a real server on loopback, and
-an HTTP client that keeps cookies and never follows redirects (so each test sees every step)."""
+"""Helpers for the board's tests: a small fake of the board API, a real server on loopback, an
+HTTP client that keeps cookies and never follows redirects (so each test sees every step), and a
+real headless Chromium (the ``browser`` fixture)."""
 
 from __future__ import annotations
 
 import http.client
 import re
+import shutil
 import threading
 from dataclasses import dataclass, replace
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
+
+import pytest
 
 from hubdesk.board import add_user, make_server
 from hubdesk.db import Database
@@ -240,11 +244,8 @@ def hub(n: int) -> str:
 
 def _inbox(db, sender: str, text: str, at: float) -> None:
     """A received SMS as gammu-smsd stores it (decoded text, unprocessed)."""
-    import datetime as dt
-    stamp = dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    db.execute('INSERT INTO inbox ("ReceivingDateTime", "Text", "SenderNumber", "Coding", "UDH", "TextDecoded", '
-               '"RecipientID") VALUES (?, ?, ?, ?, ?, ?, ?)',
-               (stamp, "", sender, "Default_No_Compression", "", text, OFFICE))
+    from hubdesk.gammu import store_received
+    store_received(db, sender, text, at, OFFICE)
 
 
 def real_desk(where, user: str = "alice"):
@@ -252,7 +253,7 @@ def real_desk(where, user: str = "alice"):
     A-101 an alarm (en), A-102 an alarm (ja), B-201 a silent hub, C-301 a sensor fault, D-401
     missed texts, E-5xx fine; and two rejected texts. ``where``: an SQLite path or an open
     Database (PostgreSQL). Returns (db, clock, desk)."""
-    from hubd.core.tag import Tag, tagged
+    from hubd.sms_tag import Tag, tagged
     from hubdesk.config import parse
     from hubdesk.desk import Desk, prepare
 
@@ -294,3 +295,30 @@ def real_desk(where, user: str = "alice"):
     clock.t = T0 + 27.5 * 3600
     run()
     return db, clock, desk
+
+
+# -- a real headless Chromium (Debian's chromium + chromium-driver), driven by Selenium ------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_S = 10.0  # every wait polls to this deadline; none sleeps
+
+
+@pytest.fixture
+def browser(tmp_path):
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: apt-get install chromium chromium-driver", pytrace=False)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,860", "--force-device-scale-factor=1",
+                "--lang=en-US", f"--user-data-dir={tmp_path / 'chromium'}"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(WAIT_S)
+    yield driver
+    driver.quit()

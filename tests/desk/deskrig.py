@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hubd.core.tag import Tag, tagged
+from hubd.sms_tag import Tag, tagged
 from hubdesk.config import parse
 from hubdesk.db import Database
 from hubdesk.desk import Desk, prepare
@@ -43,10 +43,10 @@ class Clock:
 
 def put_inbox(db: Database, sender: str, text: str, at: float, recipient: str = MODEM, udh: str = "",
               coding: str = "Default_No_Compression") -> None:
-    import datetime as dt
-    stamp = dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    """One raw ``inbox`` row, as written (a part, a damaged header…); whole texts: gammu.store_received."""
+    from hubdesk.gammu import stamp
     db.execute('INSERT INTO inbox ("ReceivingDateTime", "Text", "SenderNumber", "Coding", "UDH", "TextDecoded", '
-               '"RecipientID") VALUES (?, ?, ?, ?, ?, ?, ?)', (stamp, "", sender, coding, udh, text, recipient))
+               '"RecipientID") VALUES (?, ?, ?, ?, ?, ?, ?)', (stamp(at), "", sender, coding, udh, text, recipient))
 
 
 def hub_text(flat: str, kind: str, seq: int, alert_id: int | None = None, words: str = "hubd text") -> str:

@@ -9,36 +9,9 @@ the picture in the docs; otherwise the screenshot goes to the test's temporary f
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
-from board_helpers import PASSWORD, Running, real_desk
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 10.0  # every wait polls to this deadline; none sleeps
-
-
-@pytest.fixture
-def browser(tmp_path):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: apt-get install chromium chromium-driver", pytrace=False)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,860", "--force-device-scale-factor=1",
-                "--lang=en-US", f"--user-data-dir={tmp_path / 'chromium'}"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(WAIT_S)
-    yield driver
-    driver.quit()
-
+from board_helpers import PASSWORD, WAIT_S, Running, browser, real_desk  # noqa: F401 (browser: a fixture)
 
 def test_log_in_ack_and_note_in_a_real_browser(browser, tmp_path):
     from selenium.webdriver.common.by import By

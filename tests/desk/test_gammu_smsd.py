@@ -8,120 +8,75 @@ poll that found nothing to send (libdbi's "no such row"), so it is noise, not a 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
 from deskrig import DUTY1, HUB_A, desk_config, hub_text
+from gammu_rig import DummyPhoneGateway, until
 from hubdesk import gammu
 from hubdesk.config import parse
 from hubdesk.db import Database
 from hubdesk.desk import Desk, prepare
 
-DEADLINE_S = 20.0
 OUTBOX_POLL = "Execute SQL: SELECT ID, InsertIntoDB, SendingDateTime, SenderID FROM outbox"
-
-
-def _need(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        pytest.fail(f"{binary} is not installed: apt-get install gammu gammu-smsd libdbd-sqlite3", pytrace=False)
-    return path
-
-
-def _sms_file(number: str, text: str, udh: str = "") -> str:
-    return ("[SMSBackup000]\n"
-            f'Number = "{number}"\n'
-            "Coding = Unicode_No_Compression\nFolder = 1\nSent = 20261207T010000Z\nState = UnRead\n"
-            + (f"UDH = {udh}\n" if udh else "") +
-            f"Text00 = {text.encode('utf-16-be').hex().upper()}\n")
 
 
 @pytest.fixture
 def gateway(tmp_path):
-    smsd = _need("gammu-smsd")
-    if not os.path.exists("/usr/lib/x86_64-linux-gnu/dbd/libdbdsqlite3.so") and not any(
-            os.path.exists(os.path.join(d, "dbd", "libdbdsqlite3.so")) for d in ("/usr/lib", "/usr/lib/aarch64-linux-gnu")):
-        pytest.fail("libdbd-sqlite3 is not installed: apt-get install libdbd-sqlite3", pytrace=False)
-    phone = tmp_path / "phone"
-    for sub in ("sms/1", "sms/2", "sms/3", "sms/4", "sms/5", "pbk", "note", "todo", "calendar", "fs", "alarm"):
-        (phone / sub).mkdir(parents=True)
     dbdir = tmp_path / "db"
     dbdir.mkdir()
-    log = tmp_path / "smsd.log"
-    rc = tmp_path / "smsdrc"
-    rc.write_text(f"[gammu]\nmodel = dummy\nconnection = none\ndevice = {phone}/\n"
-                  f"[smsd]\nservice = sql\ndriver = sqlite3\nsql = sqlite\ndatabase = smsd.db\ndbdir = {dbdir}/\n"
-                  f"logfile = {log}\nReceiveFrequency = 1\nCommTimeout = 1\nStatusFrequency = 0\n"
-                  f"PhoneID = office1\nDebugLevel = 255\n")
+    gw = DummyPhoneGateway.sqlite(tmp_path, dbdir, debug=True)
     db = Database.open_sqlite(str(dbdir / "smsd.db"))
     cfg = parse(desk_config(flats=[{"id": "A-101", "phone": HUB_A}]))
     assert prepare(db, cfg, time.time()) == "gammu"  # gammu's own schema, from the package
-    # gammu-smsd writes and compares its timestamps in local time: the desk reads them as UTC
-    proc = subprocess.Popen([smsd, "-c", str(rc)], env={**os.environ, "TZ": "UTC"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield db, cfg, phone, log
-    proc.terminate()
-    proc.wait(10)
+    gw.start()
+    yield db, cfg, gw
+    gw.stop()
     db.close()
 
 
-def _until(what, deadline_s=DEADLINE_S, tick=None):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if tick:
-            tick()
-        found = what()
-        if found:
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"not within {deadline_s} s: {what.__doc__}", pytrace=False)
-
-
 def test_hub_text_reaches_desk_and_duty_texts_leave_through_gammu(gateway):
-    db, cfg, phone, log = gateway
+    db, cfg, gw = gateway
     desk = Desk(db, cfg)
-    (phone / "sms" / "1" / "1").write_text(_sms_file(HUB_A, hub_text("A-101", "inactivity", 1, 12, "2時間5分活動なし。警報12")))
+    gw.drop(HUB_A, hub_text("A-101", "inactivity", 1, 12, "2時間5分活動なし。警報12"))
 
     def alarm_on_desk():
         """the hub's alarm on the desk"""
         return db.query("SELECT state FROM desk_flats WHERE flat = 'A-101'") == [("alarm",)]
-    _until(alarm_on_desk, tick=desk.step)
+    until(alarm_on_desk, tick=desk.step)
     assert db.query('SELECT "RecipientID", "Coding" FROM inbox') == [("office1", "Unicode_No_Compression")]
 
     def duty_sent():
         """the duty text in gammu's sentitems"""
         return db.query('SELECT "Status", "TextDecoded", "ID" FROM sentitems WHERE "DestinationNumber" = ?', (DUTY1,))
-    status, text, outbox_id = _until(duty_sent)[0]
+    status, text, outbox_id = until(duty_sent)[0]
     assert status == "SendingOKNoReport" and "活動なし" in text and text.endswith("Reply ACK 1")
     assert gammu.sent_status(db, outbox_id) == "SendingOKNoReport"
 
-    (phone / "sms" / "1" / "2").write_text(_sms_file(DUTY1, "ACK 1"))
+    gw.drop(DUTY1, "ACK 1")
 
     def ack_forwarded():
         """ACK 12 sent to the hub"""
         return db.query('SELECT "Status", "SenderID" FROM sentitems WHERE "DestinationNumber" = ? AND "TextDecoded" = ?',
                         (HUB_A, "ACK 12"))
-    assert _until(ack_forwarded, tick=desk.step)[0] == ("SendingOKNoReport", "office1")
+    assert until(ack_forwarded, tick=desk.step)[0] == ("SendingOKNoReport", "office1")
 
     # a long text in two parts: gammu-smsd 1.42 stores one inbox row per part, the whole text in
     # the first part's TextDecoded and nothing in the second's; the desk joins them by header
     long_text = hub_text("A-101", "heartbeat", 2, words="alive. Last activity Nov 14 22:13. " + "x" * 120)
-    (phone / "sms" / "1" / "3").write_text(_sms_file(HUB_A, long_text[:67], "0500030A0201"))
-    (phone / "sms" / "1" / "4").write_text(_sms_file(HUB_A, long_text[67:], "0500030A0202"))
+    gw.drop(HUB_A, long_text[:67], "0500030A0201")
+    gw.drop(HUB_A, long_text[67:], "0500030A0202")
 
     def long_text_taken():
         """the two-part heartbeat taken in as one text"""
         return db.query("SELECT text FROM desk_timeline WHERE what = 'message' AND text LIKE '%xxxx%'")
-    assert _until(long_text_taken, tick=desk.step) == [(long_text[:long_text.rindex(" #")],)]
+    assert until(long_text_taken, tick=desk.step) == [(long_text[:long_text.rindex(" #")],)]
     assert db.query('SELECT COUNT(*) FROM inbox WHERE "UDH" <> \'\'') == [(2,)]
     assert db.query("SELECT COUNT(*) FROM desk_rejects") == [(0,)]
 
     # DBI error -6 only ever follows the outbox poll (an empty result), never a read or write of a message
-    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    lines = [line for line in gw.log.read_text(errors="replace").splitlines() if line.strip()]
     errors = [i for i, line in enumerate(lines) if "DBI error -6" in line and i > 0]
     assert errors, "expected gammu-smsd 1.42's DBI error -6 with SQLite; has gammu changed?"
     previous_sql = []
@@ -134,44 +89,32 @@ def test_hub_text_reaches_desk_and_duty_texts_leave_through_gammu(gateway):
 def test_gammu_smsd_on_postgresql_with_the_desk(tmp_path):
     """Production's pairing: gammu-smsd's native PostgreSQL driver and the desk on one database
     (no DBI error there: native_pgsql does not go through libdbi)."""
-    smsd = _need("gammu-smsd")
     from pg_server import PostgresMissing, PostgresServer
     try:
         server = PostgresServer().start()
     except PostgresMissing as exc:
         pytest.fail(str(exc), pytrace=False)
-    phone = tmp_path / "phone"
-    for sub in ("sms/1", "sms/2", "sms/3", "sms/4", "sms/5", "pbk", "note", "todo", "calendar", "fs", "alarm"):
-        (phone / sub).mkdir(parents=True)
-    log = tmp_path / "smsd.log"
-    rc = tmp_path / "smsdrc"
-    rc.write_text(f"[gammu]\nmodel = dummy\nconnection = none\ndevice = {phone}/\n"
-                  f"[smsd]\nservice = sql\ndriver = native_pgsql\nhost = {server.socket}\nuser = {server.user}\n"
-                  f"password =\ndatabase = smsd\nlogfile = {log}\nReceiveFrequency = 1\nCommTimeout = 1\n"
-                  f"StatusFrequency = 0\nPhoneID = office1\n")
+    gw = DummyPhoneGateway(tmp_path, f"driver = native_pgsql\nhost = {server.socket}\nuser = {server.user}\n"
+                                     "password =\ndatabase = smsd")
     db = Database.open_postgres(server.create_database("smsd"))
-    proc = None
     try:
         cfg = parse(desk_config(flats=[{"id": "A-101", "phone": HUB_A}]))
         assert prepare(db, cfg, time.time()) == "gammu"
         desk = Desk(db, cfg)
-        proc = subprocess.Popen([smsd, "-c", str(rc)], env={**os.environ, "TZ": "UTC"},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        (phone / "sms" / "1" / "1").write_text(_sms_file(HUB_A, hub_text("A-101", "inactivity", 1, 4, "no activity")))
+        gw.start()
+        gw.drop(HUB_A, hub_text("A-101", "inactivity", 1, 4, "no activity"))
 
         def alarm_on_desk():
             """the hub's alarm on the desk (PostgreSQL)"""
             return db.query("SELECT state FROM desk_flats WHERE flat = 'A-101'") == [("alarm",)]
-        _until(alarm_on_desk, tick=desk.step)
+        until(alarm_on_desk, tick=desk.step)
 
         def duty_sent():
             """the duty text in gammu's sentitems (PostgreSQL)"""
             return db.query('SELECT "Status" FROM sentitems WHERE "DestinationNumber" = ?', (DUTY1,))
-        assert _until(duty_sent)[0] == ("SendingOKNoReport",)
-        assert "DBI error" not in log.read_text(errors="replace")
+        assert until(duty_sent)[0] == ("SendingOKNoReport",)
+        assert "DBI error" not in gw.log.read_text(errors="replace")
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+        gw.stop()
         db.close()
         server.stop()

@@ -1,6 +1,6 @@
 """The pure rules: sequence numbers, alerts opened and resolved, silence, the board's summary."""
 
-from hubd.core.tag import Tag
+from hubd.sms_tag import Tag
 from hubdesk import rules
 from hubdesk.rules import FlatView, OpenAlert, on_message
 

@@ -106,6 +106,15 @@ def sms_text(report: dict[str, Any], language: str, flat: str) -> str:
     return rhythm_text(report["kind"], language, flat=flat, before=before, after=after, since=since)
 
 
+def report_line(report: dict[str, Any], offset: float | None = None) -> dict[str, Any]:
+    """A report as a replay JSON line (``category: "report"``), at the end of the day it was judged."""
+    from ..events import format_local
+    from .rhythm_record import DAY
+
+    line = {"time": format_local((report["day"] + 1) * DAY, offset), "type": "rhythm_drift", "category": "report"}
+    return {**line, **{k: v for k, v in report.items() if k not in ("type", "day", "sent_to")}}
+
+
 def replay_reports(events: Iterable[Event], config: Any) -> Iterator[dict[str, Any]]:
     """The drift reports the hub would make over a log (no consent: nothing is sent), in order."""
     watch = Wellbeing(config)

@@ -570,7 +570,8 @@ def cmd_report(ctx: Context) -> int:
         profile = None  # the fixed timer learns no rhythm: the page says so
     alerts = ctx.client.call("alerts", limit=500)["alerts"]
     events = read_events(io.StringIO(csv))
-    summary = report.summarise(events, since_local, now_local, alerts)
+    reports = ctx.client.call("rhythm", days=400)["reports"]
+    summary = report.summarise(events, since_local, now_local, alerts, reports)
     try:
         report.write(ctx.args.out, summary, profile, status["flat_id"], now_local)
     except report.ReportUnavailable as exc:

@@ -304,6 +304,9 @@ JA = {
         "{made}に住戸内で作成。どこにも送信されていません。入居者と相談して保管または削除してください。",
     "the month": "この1か月", "Alerts": "警報", "raised": "発生", "type": "種類", "sensor": "センサー", "stage": "段階",
     # hubctl rhythm and hubctl consent
+    "{kind} {before} -> {after} ({unit}) on {date}": "{kind} {before}→{after}（{unit}）{date}",
+    "drift reported by the hub (kept in the flat unless consented): {drift}":
+        "ハブが報告したリズムの変化（同意がなければ住戸内にとどまります）：{drift}",
     "no day recorded yet: a record is made at the end of each local day": "記録された日はまだありません：毎日の終わりに記録します",
     "date": "日付", "active": "活動", "night": "夜間", "out": "外出分", "outings": "外出", "sleep": "睡眠",
     "* not watched the whole day (a restart, or the first day)": "* 終日は見ていない日（再起動、または初日）",

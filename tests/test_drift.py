@@ -168,3 +168,16 @@ def test_a_circular_mean_moves_with_its_hours(hours, d):
     moved = circular_mean_hours([(h + d) % 24 for h in hours])
     if m is not None and moved is not None:
         assert abs(clock_shift(m, moved) - (d if abs(d) < 12 else clock_shift(0, d))) < 1e-6 or abs(abs(d) - 12) < 1e-6
+
+
+def test_the_month_report_shows_the_hubs_own_drift_reports():
+    """``hubctl report`` shows the reports the hub made (one rule), those judged in its window."""
+    from hubd import report
+
+    reps = list(replay_reports(WITHDRAWAL, cfg()))
+    assert reps
+    last = WITHDRAWAL[-1].local
+    summary = report.summarise(WITHDRAWAL[-500:], last - 30 * DAY, last, [], reps)
+    assert len(summary["drift"]) == 1 and "outings" in summary["drift"][0]
+    assert any(line.startswith("drift reported by the hub") and "outings" in line for line in report.text_lines(summary))
+    assert report.summarise([], last - DAY, last, [], reps)["drift"] == []  # judged before the window

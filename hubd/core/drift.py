@@ -25,7 +25,7 @@ KINDS = ("activity", "sleep", "outings", "nights")
 BASELINE = (42, 15)  # the month before the last two weeks: days -42 .. -15 (the last day is 0)
 MIN_BASELINE_DAYS = 21
 MIN_OUTING_DAYS = 4
-AWAY_MINUTES = 720  # a day out of the flat this long is a day away (a trip), not a day at home
+AWAY_MINUTES = 1200  # a day out of the flat this long (20 h) is a day away (a trip), not a day at home
 
 
 def at_home(r: dict) -> bool:

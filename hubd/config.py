@@ -154,6 +154,10 @@ class RhythmConfig:
     sleep_days: int = rule(5, help="sleep drift: how many recent nights give the recent midpoint", min=1, max=14)
     no_outing_days: int = rule(5, help="withdrawal: at least this many days without an outing (and longer than "
                                "any gap of the month before)", min=2, max=60)
+    outing_gap_factor: float = rule(1.5, help="withdrawal: and longer than this many times the longest gap between "
+                                    "outings the month before", min=1, max=5)
+    sleep_spread_factor: float = rule(1.5, help="sleep drift: and at least this many times the spread (circular SD) of "
+                                      "the month before's midpoints", min=0, max=5)
     night_ratio: float = rule(2.0, help="nights drift: recent night-time activity at least this many times the month "
                               "before", min=1.1, max=20)
     night_extra_minutes: float = rule(30.0, help="nights drift: and at least this many active minutes a night more",

@@ -152,3 +152,23 @@ def test_a_year_is_bounded_and_small():
 def test_minute_flags_pack_and_unpack(flags):
     a = np.array(flags, dtype=bool)
     assert (_unpack(_pack(a)) == a).all()
+
+
+def test_the_engines_tick_closes_a_day_without_an_event():
+    """A flat silent after midnight still gets yesterday's record at the first tick of the new day."""
+    eng = engine()
+    for e in life(2):
+        eng.observe_rhythm(e)
+    n = len(eng.wellbeing.days.records)
+    midnight = (DAY0 + 2) * DAY
+    eng.tick(midnight - 1.0, midnight - 1.0)
+    assert len(eng.wellbeing.days.records) == n
+    eng.tick(midnight + 30.0, midnight + 30.0)
+    assert [r["date"] for r in eng.wellbeing.days.records][n:] == ["2024-01-02"]
+
+
+def test_nothing_is_recorded_while_the_wall_clock_is_unset():
+    eng = engine()
+    eng.start_fresh(0.0, 0.0, synced=False)
+    assert all(eng.observe_rhythm(e) == [] for e in life(3))
+    assert eng.wellbeing.days.day is None

@@ -6,9 +6,11 @@ against the month before the last two weeks (days -42 .. -15; at least 21 of the
 * ``activity``: the mean active minutes of the last ``activity_days`` days at or below
   ``activity_ratio`` of that month's;
 * ``sleep``: the sleep midpoint of the last ``sleep_days`` nights (circular mean) moved at least
-  ``sleep_shift_hours`` from that month's;
-* ``outings``: no outing for ``no_outing_days`` days and for longer than any gap between
-  outings in the month before the gap began (outings were usual: at least 4 days with one);
+  ``sleep_shift_hours`` from that month's, and at least ``sleep_spread_factor`` times that
+  month's spread (circular SD: an irregular sleeper's nights move more by themselves);
+* ``outings``: no outing for ``no_outing_days`` days and for longer than ``outing_gap_factor``
+  times the longest gap between outings in the month before the gap began (outings were
+  usual: at least 4 days with one; a day away counts as one with an outing);
 * ``nights``: the last 7 nights' mean activity from 00:00 to 05:00 at least ``night_ratio``
   times that month's and ``night_extra_minutes`` more.
 
@@ -59,6 +61,17 @@ def circular_mean_hours(hours: Iterable[float]) -> float | None:
     return (math.atan2(s, c) / (2 * math.pi) * 24) % 24
 
 
+def circular_sd_hours(hours: Iterable[float]) -> float | None:
+    """The circular standard deviation of clock hours, in hours (how irregular the nights are)."""
+    vals = [h for h in hours if h is not None]
+    if len(vals) < 2:
+        return None
+    s = sum(math.sin(h / 24 * 2 * math.pi) for h in vals) / len(vals)
+    c = sum(math.cos(h / 24 * 2 * math.pi) for h in vals) / len(vals)
+    r = min(1.0, math.hypot(s, c))
+    return math.sqrt(-2 * math.log(r)) / (2 * math.pi) * 24 if r > 0 else 12.0
+
+
 def clock_shift(a: float, b: float) -> float:
     """Signed shift from a to b on the 24 h clock, in (-12, 12]."""
     d = (b - a) % 24.0
@@ -100,9 +113,11 @@ def _sleep(records, base, last, rules):
     if before is None or after is None or sum(r.get("sleep_mid") is not None for r in recent) < rules.sleep_days - 1:
         return None
     shift = clock_shift(before, after)
-    if abs(shift) < rules.sleep_shift_hours:
+    spread = circular_sd_hours(r.get("sleep_mid") for r in base) or 0.0
+    if abs(shift) < max(rules.sleep_shift_hours, rules.sleep_spread_factor * spread):
         return None
-    return _report("sleep", before, after, shift, base, recent, "sleep midpoint, clock hours")
+    return _report("sleep", before, after, shift, base, recent, "sleep midpoint, clock hours",
+                   spread_before=round(spread, 2))
 
 
 def _outings(records, base, last, rules):
@@ -120,7 +135,7 @@ def _outings(records, base, last, rules):
     if len(out_days) < MIN_OUTING_DAYS:
         return None
     longest = max(b - a - 1 for a, b in zip([first_quiet - 29] + out_days, out_days + [first_quiet]))
-    if streak <= longest:
+    if streak <= rules.outing_gap_factor * longest:
         return None
     before = len(out_days) / len(month) * 7.0
     return _report("outings", before, 0.0, float(streak), month, kept[-streak:], "days with an outing a week",

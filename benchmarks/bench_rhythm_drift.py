@@ -196,12 +196,15 @@ def main(argv=None) -> int:
     scored = [score(recs_by, dataclasses.replace(config.rhythm, **point), first_day) for point in grid]
     names = hs_names
     fair = [n for n in names if groups[n] != "synthetic (true drift)"]
+    def choose(train: list[str]) -> int:
+        """Among the points with at most 1 false report per 90 days on ``train``, the fastest."""
+        ok = [i for i in range(len(grid)) if false_rate(scored[i], train) <= 1.0] or list(range(len(grid)))
+        return min(ok, key=lambda i: (sum(med_delay(scored[i], train, s) for s in ("activity", "sleep", "outings")),
+                                      false_rate(scored[i], train)))
+
     rows = []
     for held in names:
-        train = [n for n in fair if n != held]
-        ok = [i for i in range(len(grid)) if false_rate(scored[i], train) <= 1.0] or list(range(len(grid)))
-        best = min(ok, key=lambda i: (sum(med_delay(scored[i], train, s) for s in ("activity", "sleep", "outings")),
-                                      false_rate(scored[i], train)))
+        best = choose([n for n in fair if n != held])
         res = scored[best]
         rows.append((held, groups[held], grid[best], res[(held, "none")], res[(held, "activity")]["delay"],
                      res[(held, "sleep")]["delay"], res[(held, "outings")]["delay"]))
@@ -222,6 +225,9 @@ def main(argv=None) -> int:
         print(f"  {scen:9}: reported in {len(hit)}/{len(vals)}; days after "
               f"{'start' if scen != 'sleep' else 'reaching 3 h'}: median {statistics.median(hit) if hit else 'n/a'}, "
               f"max {max(hit) if hit else 'n/a'}")
+    shipped = choose(fair)
+    print(f"chosen on every home (the shipped defaults): {grid[shipped]}; in-sample false reports "
+          f"{false_rate(scored[shipped], fair):.2f} per 90 days")
     print(f"total {time.time() - t0:.1f} s")
     return 0
 

@@ -70,3 +70,38 @@ def test_bad_consents_are_refused_with_the_rule(hub):  # noqa: F811
     assert code != 0 and "phone number" in err
     code, _, err = run(hub, "consent", "add", "--number", "09011112222", "--by", "Sato", "--for", "everything")
     assert code == 2 and "rhythm_drift" in err
+
+
+def lived_through_the_daemon(hub, days=60):  # noqa: F811
+    """``days`` days of sensor events (the last ten without an outing) through the daemon's own
+    event path (stored, handled, recorded), stamped on from its clock's next day."""
+    from hubd.events import Event
+
+    clock = hub.daemon.clock
+    mono, local = clock.monotonic(), clock.local()
+    first = int(local // 86400.0) + 1
+    events = [Event(e.local - local + mono, e.local, e.sensor, e.kind, e.value)
+              for e in life(days, first=first, per_day=lambda i: {"out": None} if i >= days - 10 else {})]
+
+    def feed():
+        hub.daemon._inbox.extend(events)
+        hub.daemon._drain()
+    hub.on_loop(feed)
+
+
+def reports_sent(hub):  # noqa: F811
+    return [(to, text) for to, text, purpose, _ in hub.uplink.submitted.items if purpose == "report"]
+
+
+def test_the_daemon_texts_no_drift_without_consent(hub):  # noqa: F811
+    lived_through_the_daemon(hub)
+    assert [r["kind"] for r in run_json(hub, "rhythm")["reports"]] == ["outings"]
+    assert reports_sent(hub) == []
+
+
+def test_the_daemon_texts_exactly_the_consented_report(hub):  # noqa: F811
+    run_json(hub, "consent", "add", "--number", "+819011112222", "--by", "Sato", "--for", "rhythm_drift:outings")
+    lived_through_the_daemon(hub)
+    sent = reports_sent(hub)
+    assert len(sent) == 1 and sent[0][0] == "+819011112222" and "no outing" in sent[0][1]
+    assert run_json(hub, "rhythm")["reports"][0]["sent_to"] == ["+819011112222"]

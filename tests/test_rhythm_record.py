@@ -148,10 +148,21 @@ def test_a_year_is_bounded_and_small():
     assert size < 500_000
 
 
-@given(st.lists(st.booleans(), min_size=1440, max_size=1440))
-def test_minute_flags_pack_and_unpack(flags):
-    a = np.array(flags, dtype=bool)
+@given(st.binary(min_size=180, max_size=180))
+def test_minute_flags_pack_and_unpack(raw):
+    a = np.unpackbits(np.frombuffer(raw, dtype=np.uint8)).astype(bool)
     assert (_unpack(_pack(a)) == a).all()
+
+
+@given(st.binary(max_size=179))
+def test_a_damaged_day_is_refused_not_misread(raw):
+    import binascii
+
+    try:
+        _unpack(__import__("base64").b64encode(raw).decode())
+    except (ValueError, binascii.Error):
+        return
+    raise AssertionError("a short day was accepted")
 
 
 def test_the_engines_tick_closes_a_day_without_an_event():

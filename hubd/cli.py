@@ -135,13 +135,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"{line['time']}  {line['category']:<8} {line['type']}{extra}  "
                   f"(silent since {line['since']}, limit {line['threshold_s'] / 3600:.1f} h)")
 
-    if reports:  # the events are read once: a log on stdin cannot be read twice
+    text = None
+    if reports:  # the events are read once (a log on stdin cannot be read twice), for both passes
         raw = _read_events(args.events)
         text = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
-        args.events = "-"
-        sys.stdin = io.StringIO(text)
     if getattr(args, "per_event", False):
-        stream = _open_events(args.events)
+        stream = io.StringIO(text, newline="") if text is not None else _open_events(args.events)
         reader = EventReader(stream)
         with stream:
             stats = replay(reader, config, until_mono=until, on_alert=lambda record: show(record, reader.offset))
@@ -149,9 +148,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from .replay.bulk import replay_log  # numba: loaded only when bulk is used
         from .replay.loader import load_event_log
 
-        stats = replay_log(load_event_log(text if reports else _read_events(args.events)), config, until_mono=until,
-                           on_alert=show)
-    if reports:
+        stats = replay_log(load_event_log(text if text is not None else _read_events(args.events)), config,
+                           until_mono=until, on_alert=show)
+    if text is not None:
         _print_with_reports(lines, text, config, until, args.json)
     if not args.json:
         days = ((stats.last_local or 0) - (stats.first_local or 0)) / 86400

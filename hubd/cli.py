@@ -121,17 +121,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
     until = _until(args.until)
     say_when_compiling()
 
+    reports = getattr(args, "reports", False)
+    lines: list[dict] = []  # with --reports: the alerts, merged with the reports by time at the end
+
     def show(record, offset):
         line = alert_line(record, offset)
-        if args.json:
+        if reports:
+            lines.append(line)
+        elif args.json:
             print(json.dumps(line, ensure_ascii=False), flush=False)
         else:
             extra = f" {line['sensor']}" if "sensor" in line else ""
             print(f"{line['time']}  {line['category']:<8} {line['type']}{extra}  "
                   f"(silent since {line['since']}, limit {line['threshold_s'] / 3600:.1f} h)")
 
+    text = None
+    if reports:  # the events are read once (a log on stdin cannot be read twice), for both passes
+        raw = _read_events(args.events)
+        text = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
     if getattr(args, "per_event", False):
-        stream = _open_events(args.events)
+        stream = io.StringIO(text, newline="") if text is not None else _open_events(args.events)
         reader = EventReader(stream)
         with stream:
             stats = replay(reader, config, until_mono=until, on_alert=lambda record: show(record, reader.offset))
@@ -139,11 +148,33 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from .replay.bulk import replay_log  # numba: loaded only when bulk is used
         from .replay.loader import load_event_log
 
-        stats = replay_log(load_event_log(_read_events(args.events)), config, until_mono=until, on_alert=show)
+        stats = replay_log(load_event_log(text if text is not None else _read_events(args.events)), config,
+                           until_mono=until, on_alert=show)
+    if text is not None:
+        _print_with_reports(lines, text, config, until, args.json)
     if not args.json:
         days = ((stats.last_local or 0) - (stats.first_local or 0)) / 86400
         print(f"{stats.events} events over {days:.1f} days, {len(stats.alerts)} alerts", file=sys.stderr)
     return EXIT_OK
+
+
+def _print_with_reports(alerts: list[dict], text: str, config: Config, until: float | None, as_json: bool) -> None:
+    """``hubd replay --reports``: the drift reports (``category: "report"``) among the alerts, by time."""
+    from .core.wellbeing import report_line, replay_reports
+
+    reader = EventReader(io.StringIO(text))
+    events = (e for e in reader if until is None or e.mono <= until)
+    found = [report_line(r, reader.offset) for r in replay_reports(events, config)]
+    for line in sorted(alerts + found, key=lambda line: line["time"]):  # ISO times of one convention sort
+        if as_json:
+            print(json.dumps(line, ensure_ascii=False), flush=False)
+        elif line["category"] == "report":
+            print(f"{line['time']}  report   rhythm_drift {line['kind']}  ({line['before']} -> {line['after']} "
+                  f"{line['unit']})")
+        else:
+            extra = f" {line['sensor']}" if "sensor" in line else ""
+            print(f"{line['time']}  {line['category']:<8} {line['type']}{extra}  "
+                  f"(silent since {line['since']}, limit {line['threshold_s'] / 3600:.1f} h)")
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -227,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per alert raised, nothing else")
     p.add_argument("--per-event", action="store_true",
                    help="feed the engine one event at a time (the reference path; same output, slower)")
+    p.add_argument("--reports", action="store_true",
+                   help="also the rhythm drift reports (category \"report\"), in time order among the alerts")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("backtest", help="false alarms and detection delay on an event CSV")

@@ -143,12 +143,38 @@ class SensorConfig:
 
 
 @dataclass(frozen=True)
+class RhythmConfig:
+    """The daily rhythm record and its drift reports (``hubd.core.rhythm_record``, ``hubd.core.drift``)."""
+
+    outing_minutes: float = rule(15.0, help="front door then nothing inside for this long is an outing", min=1, max=240)
+    activity_ratio: float = rule(0.7, help="activity drift: recent days' mean active minutes at or below this share "
+                                 "of the month before the last two weeks", min=0.05, max=0.95)
+    activity_days: int = rule(3, help="activity drift: how many recent days are averaged", min=1, max=14)
+    sleep_shift_hours: float = rule(3.0, help="sleep drift: the sleep midpoint moved at least this far", min=1, max=12)
+    sleep_days: int = rule(3, help="sleep drift: how many recent nights give the recent midpoint", min=1, max=14)
+    no_outing_days: int = rule(5, help="withdrawal: at least this many days without an outing (and longer than "
+                               "any gap of the month before)", min=2, max=60)
+    outing_gap_factor: float = rule(2.0, help="withdrawal: and longer than this many times the longest gap between "
+                                    "outings the month before", min=1, max=5)
+    sleep_spread_factor: float = rule(2.5, help="sleep drift: and at least this many times the spread (circular SD) of "
+                                      "the month before's midpoints", min=0, max=5)
+    night_ratio: float = rule(2.0, help="nights drift: recent night-time activity at least this many times the month "
+                              "before", min=1.1, max=20)
+    night_extra_minutes: float = rule(30.0, help="nights drift: and at least this many active minutes a night more",
+                                      min=1, max=300)
+    cooldown_days: int = rule(28, help="a drift of one kind is not reported again for this many days", min=1, max=365)
+    sms_interval_days: float = rule(7.0, help="at most one rhythm SMS per consenting recipient in this many days",
+                                    min=7, max=365)
+
+
+@dataclass(frozen=True)
 class Config:
     hub: HubConfig = field(default_factory=HubConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     modem: ModemConfig = field(default_factory=ModemConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     sensors: list[SensorConfig] = field(default_factory=tuple)
     source: str = field(default="", compare=False)
 
@@ -160,7 +186,7 @@ class Config:
 
 
 _SECTIONS = {"hub": HubConfig, "detector": DetectorConfig, "alerts": AlertsConfig,
-             "modem": ModemConfig, "outputs": OutputsConfig}
+             "modem": ModemConfig, "outputs": OutputsConfig, "rhythm": RhythmConfig}
 
 
 def parse_config(data: dict[str, Any], source: str = "") -> Config:

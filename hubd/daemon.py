@@ -298,6 +298,7 @@ class Daemon:
                 last = event.mono
                 self.store.add_event(event)
                 self._execute(self.engine.handle(event), event.local)
+                self._execute(self.engine.observe_rhythm(event), event.local)
                 for listener in list(self.listeners):
                     listener(event)
 

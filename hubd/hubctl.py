@@ -241,6 +241,75 @@ def show_profile(d: dict[str, Any]) -> list[str]:
     return [json.dumps(d["data"], ensure_ascii=False, indent=1)]
 
 
+CHART_WIDTH = 40
+
+
+def _hhmm(hours: float | None) -> str:
+    if hours is None:
+        return "-"
+    minutes = int(round(hours * 60)) % 1440
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _num(value: Any, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _unit(unit: str) -> str:
+    """A drift report's unit (``core.drift``) in hubctl's language."""
+    words = {"active minutes a day": tr("active minutes a day"), "sleep midpoint, clock hours":
+             tr("sleep midpoint, clock hours"), "days with an outing a week": tr("days with an outing a week"),
+             "active minutes 00:00-05:00 a night": tr("active minutes 00:00-05:00 a night")}
+    return words.get(unit, unit)
+
+
+def show_rhythm(d: dict[str, Any]) -> list[str]:
+    """The days as a table, the activity trend as bars, then the drift reports (docs/hubctl.md)."""
+    days = d["days"]
+    if not days:
+        return [tr("no day recorded yet: a record is made at the end of each local day")]
+    cols = (tr("date"), tr("active"), tr("night"), tr("out"), tr("outings"), tr("sleep"), "IS7", "IV7", "RA7", "RA28")
+    lines = ["  ".join(text.pad(c, 11 if i in (0, 5) else 6) for i, c in enumerate(cols))]
+    for r in days:
+        w7, w28 = r.get("w7") or {}, r.get("w28") or {}
+        sleep = f"{_hhmm(r.get('sleep_onset'))}-{_hhmm(r.get('wake'))}" if r.get("sleep_mid") is not None else "-"
+        cells = (r["date"] + ("*" if r.get("partial") else ""), str(r["active_minutes"]), str(r["night_active_minutes"]),
+                 str(r["out_minutes"]), str(r["outings"]), sleep, _num(w7.get("IS")), _num(w7.get("IV")),
+                 _num(w7.get("RA")), _num(w28.get("RA")))
+        lines.append("  ".join(text.pad(c, 11 if i in (0, 5) else 6) for i, c in enumerate(cells)))
+    if any(r.get("partial") for r in days):
+        lines.append(tr("* not watched the whole day (a restart, or the first day)"))
+    top = max(1, max(r["active_minutes"] for r in days))
+    lines += ["", tr("active minutes a day:")]
+    for r in days:
+        bar = "#" * round(CHART_WIDTH * r["active_minutes"] / top)
+        lines.append(f"  {r['date'][5:]} {text.pad(bar, CHART_WIDTH)} {r['active_minutes']}")
+    lines.append("")
+    if not d["reports"]:
+        lines.append(tr("no drift reported"))
+    for rep in d["reports"]:
+        where = tr("sent to {n} consenting", n=len(rep["sent_to"])) if rep["sent_to"] else tr("kept in the flat")
+        lines.append(tr("drift {date}: {kind} {before} -> {after} ({unit}); {where}", date=rep["date"],
+                        kind=word(rep["kind"]), before=rep["before"], after=rep["after"], unit=_unit(rep["unit"]),
+                        where=where))
+    lines.append(tr("consents in force: {n}", n=d["consents_in_force"]))
+    return lines
+
+
+def show_consents(d: dict[str, Any]) -> list[str]:
+    entries = d["consents"] if "consents" in d else [d["consent"]]
+    if not entries:
+        return [tr("no consent recorded: rhythm reports stay in the flat")]
+    lines = []
+    for e in entries:
+        state = tr("revoked {at} by {by}", at=(e["revoked"] or "")[:16], by=e["revoked_by"]) if e["revoked"] else \
+            tr("in force")
+        lines.append(tr("{id}: {number} {name} may receive {what}; given {at}, recorded by {by}; {state}",
+                        id=e["id"], number=e["number"], name=e["name"], what=e["subject"], at=e["given"][:16],
+                        by=e["recorded_by"], state=state))
+    return lines
+
+
 def show_modem(d: dict[str, Any]) -> list[str]:
     m = d["modem"]
     if not m:
@@ -501,7 +570,8 @@ def cmd_report(ctx: Context) -> int:
         profile = None  # the fixed timer learns no rhythm: the page says so
     alerts = ctx.client.call("alerts", limit=500)["alerts"]
     events = read_events(io.StringIO(csv))
-    summary = report.summarise(events, since_local, now_local, alerts)
+    reports = ctx.client.call("rhythm", days=400)["reports"]
+    summary = report.summarise(events, since_local, now_local, alerts, reports)
     try:
         report.write(ctx.args.out, summary, profile, status["flat_id"], now_local)
     except report.ReportUnavailable as exc:
@@ -675,6 +745,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("ack", cmd_ack, positional=("id",))
     for name, show in (("events", show_events), ("audit", show_audit), ("profile", show_profile), ("modem", show_modem)):
         command(name, simple(name, show))
+    command("rhythm", simple("rhythm", show_rhythm))
+    c = add("consent", simple("consent-list", show_consents), p.COMMANDS["consent-list"].help)
+    csub = c.add_subparsers(dest="consent_command", metavar="add|revoke|list")
+    for name in ("add", "revoke", "list"):
+        k = csub.add_parser(name, parents=[common], help=p.COMMANDS[f"consent-{name}"].help)
+        add_protocol_args(k, f"consent-{name}", positional=("id",) if name == "revoke" else ())
+        k.set_defaults(func=simple(f"consent-{name}", show_consents))
     c = command("export", cmd_export)
     c.add_argument("--output", "-o", default=None, metavar="FILE", help="write here instead of stdout")
 

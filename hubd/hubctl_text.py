@@ -64,6 +64,8 @@ def duration(seconds: float | None) -> str:
 
 
 WORDS = {
+    # rhythm drift kinds (hubctl rhythm)
+    "activity": "活動量", "sleep": "睡眠", "outings": "外出", "nights": "夜間",
     # monitoring and modes
     "WATCHING": "見守り中", "DEGRADED": "一部機能低下", "AWAY": "外出", "PAUSED": "停止中",
     "watching": "見守り中", "degraded": "一部機能低下", "home": "在宅", "away": "外出", "paused": "停止中",
@@ -301,6 +303,27 @@ JA = {
     "Made in the flat on {made}. Nothing in it has been sent anywhere; keep it or delete it with the resident.":
         "{made}に住戸内で作成。どこにも送信されていません。入居者と相談して保管または削除してください。",
     "the month": "この1か月", "Alerts": "警報", "raised": "発生", "type": "種類", "sensor": "センサー", "stage": "段階",
+    # hubctl rhythm and hubctl consent
+    "{kind} {before} -> {after} ({unit}) on {date}": "{kind} {before}→{after}（{unit}）{date}",
+    "drift reported by the hub (kept in the flat unless consented): {drift}":
+        "ハブが報告したリズムの変化（同意がなければ住戸内にとどまります）：{drift}",
+    "no day recorded yet: a record is made at the end of each local day": "記録された日はまだありません：毎日の終わりに記録します",
+    "date": "日付", "active": "活動", "night": "夜間", "out": "外出分", "outings": "外出", "sleep": "睡眠",
+    "* not watched the whole day (a restart, or the first day)": "* 終日は見ていない日（再起動、または初日）",
+    "active minutes a day:": "1日の活動分：",
+    "no drift reported": "リズムの変化の報告なし",
+    "sent to {n} consenting": "同意済みの{n}件に送信",
+    "kept in the flat": "住戸内で保管",
+    "drift {date}: {kind} {before} -> {after} ({unit}); {where}": "変化 {date}：{kind} {before}→{after}（{unit}）。{where}",
+    "active minutes a day": "1日の活動分", "sleep midpoint, clock hours": "睡眠の中央時刻（時）",
+    "days with an outing a week": "週に外出した日数", "active minutes 00:00-05:00 a night": "0〜5時の活動分/夜",
+    "consents in force: {n}": "有効な同意：{n}件",
+    "no consent recorded: rhythm reports stay in the flat": "同意の記録なし：リズムの報告は住戸内にとどまります",
+    "revoked {at} by {by}": "{at}に{by}が撤回",
+    "in force": "有効",
+    "{id}: {number} {name} may receive {what}; given {at}, recorded by {by}; {state}":
+        "{id}：{number} {name} は {what} を受け取れます。{at}同意、記録者 {by}。{state}",
+    "consent: {to} is not a phone number: {why}": "consent：{to} は電話番号ではありません：{why}",
     # the daemon's refusals (tr_in, in the hub's language)
     "user {user} (uid {uid}) may not control this hub: run as root or join group {group}":
         "ユーザー {user}（uid {uid}）はこのハブを操作できません：root で実行するか {group} グループに参加してください",

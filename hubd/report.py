@@ -48,8 +48,12 @@ def _pyplot():
 
 
 def summarise(events: Iterable[Event], since_local: float, now_local: float,
-              alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the page shows, as data: activity per day and slot, rhythm metrics, drift, alerts."""
+              alerts: list[dict[str, Any]], reports: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the page shows, as data: activity per day and slot, rhythm metrics, drift, alerts.
+
+    ``reports``: the hub's own drift reports (``hubctl rhythm``'s, judged on its daily records):
+    those judged in the window are the drift shown. Without them (no hub to ask) the drift is
+    computed from the events, week against week (``rhythm.rhythm_drift``)."""
     events = list(events)
     day0 = math.floor(since_local / DAY) * DAY
     n_days = max(1, int(math.ceil((now_local - day0) / DAY)))
@@ -71,7 +75,15 @@ def summarise(events: Iterable[Event], since_local: float, now_local: float,
         "actogram": grid, "active_minutes_per_day": rhythm.active_minutes_per_day(times, day0, day0 + n_days * DAY),
         "metrics": metrics, "drift": [d.message for d in drift], "drift_checked": whole_end - day0 >= 21 * DAY,
         "alerts": in_window, "alerts_by_type": dict(Counter(a["type"] for a in in_window)),
+        **(_hub_drift(reports, day0) if reports is not None else {}),
     }
+
+
+def _hub_drift(reports: list[dict[str, Any]], day0: float) -> dict[str, Any]:
+    shown = [r for r in reports if r["day"] * DAY >= day0]
+    return {"drift": [tr("{kind} {before} -> {after} ({unit}) on {date}", kind=word(r["kind"]), before=r["before"],
+                         after=r["after"], unit=r["unit"], date=r["date"]) for r in shown],
+            "drift_checked": True, "drift_from_hub": True}
 
 
 def japanese_font() -> str | None:
@@ -180,7 +192,10 @@ def text_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(tr("rhythm: IS {IS} (days alike, 0-1)   IV {IV} (restless, 0-2)   RA {RA} (day vs night, 0-1)   "
                         "quietest 5 h from {l5}   busiest 10 h from {m10}", IS=f"{m.IS:.2f}", IV=f"{m.IV:.2f}",
                         RA=f"{m.RA:.2f}", l5=_clock(m.L5_onset_hours), m10=_clock(m.M10_onset_hours)))
-    if summary["drift_checked"]:
+    if summary.get("drift_from_hub"):
+        lines.append(tr("drift reported by the hub (kept in the flat unless consented): {drift}",
+                        drift="; ".join(summary["drift"]) if summary["drift"] else tr("none")))
+    elif summary["drift_checked"]:
         lines.append(tr("drift (last week against the week two weeks before): {drift}",
                         drift="; ".join(summary["drift"]) if summary["drift"] else tr("none")))
     else:

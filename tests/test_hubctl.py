@@ -593,7 +593,8 @@ def test_the_parser_is_built_from_the_protocol_table():
     (said once, in control/protocol.py); an unset option stays None so the daemon fills the default."""
     from hubd.control import protocol as p
     subs = _subcommands(hubctl.build_parser())
-    where = {"watch": "sensors", "ack": "alerts ack"}  # hubctl's spelling of these two
+    where = {"watch": "sensors", "ack": "alerts ack",  # hubctl's spelling of these
+             "consent-list": "consent list", "consent-add": "consent add", "consent-revoke": "consent revoke"}
     for cmd in p.COMMANDS.values():
         sub = subs[where.get(cmd.name, cmd.name)]
         actions = {a.dest: a for a in sub._actions}

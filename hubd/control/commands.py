@@ -272,6 +272,34 @@ class Commands(CommissioningCommands):
                 detector=type(detector).__name__, mode=repr(self.daemon.config.detector.mode)))
         return {"detector": type(detector).__name__, "now": iso(local), "text": text, "data": to_jsonable(data)}
 
+    def rhythm(self, args: dict, actor: str) -> dict[str, Any]:
+        """The daily records and the drift reports; consents are counted, their numbers not shown here."""
+        view = self.daemon.engine.wellbeing.view(args["days"])
+        in_force = [e for e in view["consents"] if e["revoked_local"] is None]
+        return {"now": iso(self._now()[1]), "days": view["days"], "reports": view["reports"],
+                "consents_in_force": len(in_force)}
+
+    def consent_list(self, args: dict, actor: str) -> dict[str, Any]:
+        return {"consents": [_consent_view(e) for e in self.daemon.engine.wellbeing.consents.entries]}
+
+    def consent_add(self, args: dict, actor: str) -> dict[str, Any]:
+        try:
+            number = international(args["number"], self.daemon.config.modem.country_code)
+        except ValueError as exc:
+            raise ProtocolError(BAD_ARGS, self._says("consent: {to} is not a phone number: {why}",
+                                                     to=repr(args["number"]), why=exc)) from None
+        local = self._now()[1]
+        actions = self.daemon.engine.consent(number, args["name"] or "", args["for"] or "rhythm_drift",
+                                             f"{args['by']} ({actor})", local)
+        self._apply(actions, local)
+        return {"consent": _consent_view(actions[0].detail)}
+
+    def consent_revoke(self, args: dict, actor: str) -> dict[str, Any]:
+        local = self._now()[1]
+        actions = self.daemon.engine.revoke_consent(args["id"], f"{args['by']} ({actor})", local)
+        self._apply(actions, local)
+        return {"consent": _consent_view(actions[0].detail)}
+
     def modem(self, args: dict, actor: str) -> dict[str, Any]:
         return {"modem": to_jsonable(self.daemon.uplink.status() or {})}
 
@@ -470,6 +498,10 @@ class _Blip:
             self.daemon.hardware.set_outputs(pattern)
         except Exception as exc:  # a blip is a courtesy; the walktest goes on without it
             log.warning("walktest outputs %s failed: %s", pattern, exc)
+
+
+def _consent_view(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "given": iso(entry["given_local"]), "revoked": iso(entry["revoked_local"])}
 
 
 def _queued_view(uplink: Any, submitted: list[int], recipients: list[str]) -> dict[str, Any]:

@@ -141,6 +141,13 @@ def check_told(items: str) -> None:
         raise ValueError(f"unknown item {unknown[0].strip()!r}: the items are {', '.join(TOLD_ITEMS)}")
 
 
+def check_consent_subject(subject: str) -> None:
+    from ..core.consent import SUBJECTS
+
+    if subject not in SUBJECTS:
+        raise ValueError(f"one of {', '.join(SUBJECTS)}")
+
+
 _SINCE = Arg(str, max_len=40, check=parse_since, metavar="WHEN",
              help="hub local time (2024-05-01 or 2024-05-01T08:00) or an age: 90m, 6h, 7d")
 _HOURS = Arg(float, required=True, metavar="N", help="how long, in hours; modes always expire")
@@ -187,6 +194,18 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("audit", "the audit log, newest first",
             args={"limit": Arg(int, default=20, min=1, max=500, metavar="N", help="at most this many")}),
     Command("profile", "the learned daily rhythm"),
+    Command("rhythm", "the daily rhythm records, their trend and the drift reports (kept in the flat)",
+            args={"days": Arg(int, default=14, min=1, max=400, metavar="N", help="how many recent days")}),
+    Command("consent-list", "who the resident agreed may receive rhythm reports (revoked ones too)"),
+    Command("consent-add", "record the resident's consent: NUMBER may receive rhythm reports",
+            args={"number": Arg(str, required=True, max_len=24, metavar="NUMBER", help="who may receive them"),
+                  "name": Arg(str, max_len=40, metavar="TEXT", help="who that is (e.g. daughter)"),
+                  "for": Arg(str, max_len=40, check=check_consent_subject, metavar="WHAT",
+                             help="rhythm_drift (every kind, the default) or rhythm_drift:activity|sleep|outings|nights"),
+                  "by": Arg(str, required=True, max_len=40, metavar="NAME", help="who records it, in the flat")}),
+    Command("consent-revoke", "revoke a consent: nothing more is sent under it",
+            args={"id": Arg(int, required=True, min=1, max=MAX_REQUEST_ID, metavar="ID", help="the consent's id"),
+                  "by": Arg(str, required=True, max_len=40, metavar="NAME", help="who revokes it")}),
     Command("modem", "modem, network, signal and outbox"),
     Command("export", "event CSV (time,sensor,kind,value) for backtesting", streams=True, args={"since": _SINCE}),
 )}

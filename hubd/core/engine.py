@@ -17,6 +17,8 @@ from ..findings import RESIDENT, SYSTEM, Finding
 from ..events import LONG_PRESS, Event, Kind
 from .messages import refusal, render
 from .outage import Bridge, PendingOutage, UnknownWall, bridge, corrector
+from .consent import ConsentError
+from .wellbeing import Wellbeing
 
 HOME, AWAY, PAUSED = "home", "away", "paused"
 HOUR = 3600.0
@@ -94,6 +96,7 @@ class Engine:
         # a fresh start (first install, a damaged store set aside): the silence counts from here until
         # the first sign of life, by the safety net; a hub that has seen nothing is not a quiet flat
         self.watching_since: float | None = None
+        self.wellbeing = Wellbeing(config)  # the daily rhythm record and its drift reports
 
     # -- inputs ------------------------------------------------------------------
     def handle(self, event: Event) -> list:
@@ -115,6 +118,13 @@ class Engine:
         if inside and self.mode.name == AWAY and event.kind is not Kind.ENTRANCE and _a_person(event):
             actions += self._back_home(event)
         return actions + self._evaluate(event.mono, event.local) + self._heartbeat(event.mono, event.local)
+
+    def observe_rhythm(self, event: Event) -> list:
+        """An event for the daily rhythm record (the daemon's; replay runs ``wellbeing.replay_reports``):
+        inside sensors only, and never while the wall clock is unset (its time of day is unknown)."""
+        if event.sensor in self.autonomous or self.unknown is not None:
+            return []
+        return self.wellbeing.observe(event)
 
     def _at(self, mono: float, local: float) -> None:
         self.now, self.now_local = mono, local
@@ -147,6 +157,8 @@ class Engine:
         self._at(mono, local)
         actions = self._expire_mode(mono, local)
         actions += self._evaluate(mono, local)
+        if self.unknown is None:
+            actions += self.wellbeing.tick(local)
         return actions + self.policy.tick(mono, local) + self._heartbeat(mono, local)
 
     def report_condition(self, finding: Finding | None, ident: tuple[str, str], mono: float, local: float) -> list:
@@ -239,6 +251,19 @@ class Engine:
         text = render("test_confirmed", self.config.hub.language, flat=self.config.hub.flat_id, id=test_id)
         return [Audit(actor, "test_confirmed", {"id": test_id, "by": number}), SendSms(number, text, "reply", kind="test_confirmed")]
 
+    def consent(self, number: str, name: str, subject: str, actor: str, local: float) -> list:
+        """The resident agreed that ``number`` may receive rhythm reports (``core.consent``)."""
+        try:
+            return self.wellbeing.consent(number, name, subject, actor, local)
+        except ConsentError as exc:
+            raise CommandError(str(exc)) from None
+
+    def revoke_consent(self, entry_id: int, actor: str, local: float) -> list:
+        try:
+            return self.wellbeing.revoke(entry_id, actor, local)
+        except ConsentError as exc:
+            raise CommandError(str(exc)) from None
+
     # -- evaluation --------------------------------------------------------------
     def _expire_mode(self, mono: float, local: float) -> list:
         if self.mode.name == HOME or self.mode.until_mono is None or mono < self.mode.until_mono:
@@ -294,7 +319,7 @@ class Engine:
             "mode": asdict(self.mode), "pause_alerted": self.pause_alerted,
             "next_heartbeat_local": self.next_heartbeat_local, "watching_since_mono": self.watching_since,
             "policy": self.policy.state(), "detector": self.detector.state(),
-            "watchers": [w.state() for w in self.watchers],
+            "watchers": [w.state() for w in self.watchers], "rhythm": self.wellbeing.state(),
             "clock": {"known": self.unknown is None, "restart": self.restart,
                       "unknown": None if self.unknown is None else self.unknown.state()},
         }
@@ -325,6 +350,9 @@ class Engine:
             skip(mono)
         for watcher, state in zip(self.watchers, snap.get("watchers") or []):
             watcher.load(state, rebase)
+        self.wellbeing.load(snap.get("rhythm"))
+        if restarted:
+            self.wellbeing.skip_unobserved(local)
         saved_clock = snap.get("clock") or {}
         carried = saved_clock.get("unknown") if bridged.same_boot else None
         if carried is not None:  # the same unset clock as before this restart (a crash, a reload)

@@ -13,14 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from hubd.modem.pdu import split_text
+
 from .db import Database
 
 SCHEMA_DIR = "/usr/share/doc/gammu-smsd/examples"
 CREATOR = "hubdesk"
-SINGLE_GSM7 = 160
-SINGLE_UCS2 = 70
-PART_GSM7 = 153  # with a 6-byte concatenation header
-PART_UCS2 = 67
 MAX_PARTS = 255
 
 # The columns the desk uses, for machines without gammu (the demo, a laptop): gammu-smsd's
@@ -216,53 +214,10 @@ def join_parts(rows: list[InboxRow], now: float, wait_s: float) -> tuple[list[In
 
 
 # -- outbound --------------------------------------------------------------------------------
-_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-            "¿abcdefghijklmnopqrstuvwxyzäöñüà")
-_GSM7_EXT = set("^{}\\[~]|€\f")
-
-
-def gsm7_length(text: str) -> int | None:
-    """Septets the text needs in the GSM 7-bit alphabet, or None when it needs UCS-2."""
-    n = 0
-    for ch in text:
-        if ch in _GSM7:
-            n += 1
-        elif ch in _GSM7_EXT:
-            n += 2
-        else:
-            return None
-    return n
-
-
 def split_for_sms(text: str) -> tuple[str, list[str]]:
-    """(gammu Coding, parts): one part when it fits, else pieces that fit a concatenated part."""
-    septets = gsm7_length(text)
-    if septets is not None:
-        if septets <= SINGLE_GSM7:
-            return "Default_No_Compression", [text]
-        parts, cur, used = [], "", 0
-        for ch in text:
-            w = 2 if ch in _GSM7_EXT else 1
-            if used + w > PART_GSM7:
-                parts.append(cur)
-                cur, used = "", 0
-            cur += ch
-            used += w
-        parts.append(cur)
-        return "Default_No_Compression", parts
-    units = text.encode("utf-16-be")
-    if len(units) <= SINGLE_UCS2 * 2:
-        return "Unicode_No_Compression", [text]
-    parts, cur, used = [], "", 0
-    for ch in text:
-        w = len(ch.encode("utf-16-be")) // 2
-        if used + w > PART_UCS2:
-            parts.append(cur)
-            cur, used = "", 0
-        cur += ch
-        used += w
-    parts.append(cur)
-    return "Unicode_No_Compression", parts
+    """(gammu Coding, parts): the hub's own rule for where a text is cut (``hubd.modem.pdu``)."""
+    encoding, parts = split_text(text)
+    return ("Default_No_Compression" if encoding == "gsm7" else "Unicode_No_Compression"), parts
 
 
 def queue_sms(db: Database, number: str, text: str, sender_id: str | None = None, reference: int = 0) -> int:

@@ -429,7 +429,8 @@ def _split(text: str, cost: Callable[[str], int], single: int, per_part: int) ->
     return chunks
 
 
-def _split_text(text: str) -> tuple[str, list[str]]:
+def split_text(text: str) -> tuple[str, list[str]]:
+    """('gsm7' | 'ucs2', the text of each SMS part): one part when it fits, else concatenated parts."""
     if gsm7.is_gsm7(text):
         return "gsm7", _split(text, gsm7.char_septets, GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS)
     return "ucs2", _split(text, _utf16_units, UCS2_SINGLE_UNITS, UCS2_PART_UNITS)
@@ -437,7 +438,7 @@ def _split_text(text: str) -> tuple[str, list[str]]:
 
 def count_parts(text: str) -> tuple[str, int]:
     """('gsm7' | 'ucs2', how many SMS ``text`` costs)."""
-    encoding, chunks = _split_text(text)
+    encoding, chunks = split_text(text)
     return encoding, len(chunks)
 
 
@@ -462,7 +463,7 @@ def _user_data(encoding: str, chunk: str, header: bytes) -> tuple[int, bytes]:
 def _encode_parts(text: str, concat_ref: int) -> tuple[int, list[tuple[int, bytes]]]:
     """(DCS, [(UDL, UD), ...]); more than one part means the UDHI bit is needed."""
     _check_octet(concat_ref, "concat_ref")
-    encoding, chunks = _split_text(text)
+    encoding, chunks = split_text(text)
     if len(chunks) > MAX_PARTS:
         raise ValueError(f"text needs {len(chunks)} parts; at most {MAX_PARTS} fit one concatenated SMS")
     dcs = 0x00 if encoding == "gsm7" else 0x08

@@ -15,69 +15,14 @@ from urllib.parse import urlencode
 import pytest
 
 from hubdesk.board import add_user, make_server
+from hubdesk.board_api import AlertView, DeskError, FlatDetail, FlatSummary, RejectView, TimelineEntry  # noqa: F401
 from hubdesk.db import Database
 
 NOW = 1_796_000_000.0  # a fixed "now" (2026-11-30), so times on pages are predictable
 PASSWORD = "correct horse battery"
 
 
-# --- a fake board API with the spec's shapes ------------------------------------------------
-class DeskError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class FlatSummary:
-    flat: str
-    state: str
-    urgency: int
-    since: float | None
-    last_heartbeat: float | None
-    last_message: float | None
-    open_alerts: int
-    missed: int
-    headline: str
-
-
-@dataclass(frozen=True)
-class AlertView:
-    ref: int
-    flat: str
-    type: str
-    category: str
-    hub_alert_id: int | None
-    opened: float
-    closed: float | None
-    acked_by: str | None
-    acked_at: float | None
-    duty_stage: str
-    text: str
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: float
-    what: str
-    text: str
-    by: str | None
-
-
-@dataclass(frozen=True)
-class FlatDetail:
-    summary: FlatSummary
-    alerts: list
-    timeline: list
-    missed_seq: list
-
-
-@dataclass(frozen=True)
-class RejectView:
-    at: float
-    sender: str
-    text: str
-    reason: str
-
-
+# --- a fake board API: the real one's shapes (hubdesk.board_api), in memory ---------------------
 URGENCY = {"alarm": 0, "silent": 1, "fault": 2, "ok": 3}
 
 
@@ -322,3 +267,19 @@ def browser(tmp_path):
     driver.set_page_load_timeout(WAIT_S)
     yield driver
     driver.quit()
+
+
+def log_in_browser(browser, url: str, name: str = "alice", password: str = PASSWORD):
+    """Log in on the board at ``url`` and wait for the flats; the rows of the flats table."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.05)
+    browser.get(url + "/")
+    wait.until(ec.url_contains("/login"))
+    browser.find_element(By.ID, "name").send_keys(name)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.flats tbody tr")))
+    return browser.find_elements(By.CSS_SELECTOR, "table.flats tbody tr")

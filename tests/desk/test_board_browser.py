@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-from board_helpers import PASSWORD, WAIT_S, Running, browser, real_desk  # noqa: F401 (browser: a fixture)
+from board_helpers import WAIT_S, Running, browser, log_in_browser, real_desk  # noqa: F401 (browser: a fixture)
+
 
 def test_log_in_ack_and_note_in_a_real_browser(browser, tmp_path):
     from selenium.webdriver.common.by import By
@@ -22,14 +22,8 @@ def test_log_in_ack_and_note_in_a_real_browser(browser, tmp_path):
     run = Running(db, api=None, clock=clock, refresh=600)  # no refresh under the test's clicks
     wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.05)
     try:
-        browser.get(run.url + "/")
-        wait.until(ec.url_contains("/login"))
-        browser.find_element(By.ID, "name").send_keys("alice")
-        browser.find_element(By.ID, "password").send_keys(PASSWORD)
-        browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.flats tbody tr")))
+        rows = log_in_browser(browser, run.url)
 
-        rows = browser.find_elements(By.CSS_SELECTOR, "table.flats tbody tr")
         order = [r.get_attribute("data-flat") for r in rows]
         assert order[:5] == ["A-101", "A-102", "B-201", "C-301", "D-401"]
         assert [r.get_attribute("class") for r in rows[:5]] == ["alarm", "alarm", "silent", "fault", "fault"]

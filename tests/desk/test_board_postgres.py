@@ -3,38 +3,13 @@ over the real desk, against a real server started for this module (Debian's post
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
 from board_helpers import NOW, PASSWORD, Client, Running, real_desk
 
 from hubdesk.board import auth
-from hubdesk.db import Database
-
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def pg_server():
-    try:
-        import psycopg  # noqa: F401
-        from pg_server import PostgresMissing, PostgresServer
-    except ImportError:
-        pytest.fail("psycopg 3 is not installed: pip install -e './desk[postgres]'", pytrace=False)
-    try:
-        server = PostgresServer().start()
-    except PostgresMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pg_db(pg_server):
-    db = Database.open_postgres(pg_server.create_database(f"board{next(_names)}"))
-    yield db
-    db.close()
+from pg_fixtures import pg_db, pg_server  # noqa: F401 (fixtures)
 
 
 def test_accounts_sessions_and_the_failure_limit_on_postgres(pg_db):

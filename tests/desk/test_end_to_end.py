@@ -5,9 +5,11 @@ all in a real browser: an alarm first, a hub that died as silent, a lost text as
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from board_helpers import PASSWORD, WAIT_S, browser  # noqa: F401 (browser: a fixture)
+from board_helpers import PASSWORD, browser, log_in_browser  # noqa: F401 (browser: a fixture)
 from gammu_rig import DummyPhoneGateway, until
 from hubdesk.board import add_user, make_server
 from hubdesk.config import parse
@@ -52,10 +54,6 @@ def _sent_to(db, number):
 
 
 def test_simulated_hubs_through_gammu_to_the_desk_duty_and_board(world, browser):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
     fleet, gateway, db, desk, clock = world
     hub = {h.fate: h for h in fleet.hubs}
     forwarded: set[int] = set()
@@ -119,18 +117,10 @@ def test_simulated_hubs_through_gammu_to_the_desk_duty_and_board(world, browser)
 
     add_user(db, "alice", PASSWORD)
     server = make_server(db, "127.0.0.1", 0, clock=clock, refresh=600)
-    import threading
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.05)
-        browser.get(server.url + "/")
-        wait.until(ec.url_contains("/login"))
-        browser.find_element(By.ID, "name").send_keys("alice")
-        browser.find_element(By.ID, "password").send_keys(PASSWORD)
-        browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.flats tbody tr")))
-        rows = browser.find_elements(By.CSS_SELECTOR, "table.flats tbody tr")
+        rows = log_in_browser(browser, server.url)
         shown = {r.get_attribute("data-flat"): r.get_attribute("class") for r in rows}
         assert shown[hub["dies"].flat] == "silent"
         assert shown[hub["well"].flat] == "ok"

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deskrig import DUTY1, DUTY2, HUB_A, HUB_B, MODEM, DeskRig, desk_config, hub_text, rig, sqlite_db  # noqa: F401 (fixtures)
+from hubd.modem.gsm7 import is_gsm7, septet_length
 from hubdesk import board_api, gammu
 from hubdesk.board_api import DeskError
 from hubdesk.db import Database
@@ -231,13 +232,12 @@ def test_split_for_sms_rejoins_and_every_part_fits(text):
     if len(parts) > 1:
         for part in parts:
             if coding == "Default_No_Compression":
-                assert gammu.gsm7_length(part) <= gammu.PART_GSM7
+                assert septet_length(part) <= 153
             else:
-                assert len(part.encode("utf-16-be")) <= gammu.PART_UCS2 * 2
+                assert len(part.encode("utf-16-be")) <= 67 * 2
     else:
-        single = gammu.gsm7_length(text)
-        assert single <= 160 if single is not None else len(text.encode("utf-16-be")) <= 140
-    assert coding == ("Default_No_Compression" if gammu.gsm7_length(text) is not None else "Unicode_No_Compression")
+        assert septet_length(text) <= 160 if is_gsm7(text) else len(text.encode("utf-16-be")) <= 140
+    assert coding == ("Default_No_Compression" if is_gsm7(text) else "Unicode_No_Compression")
 
 
 @given(st.text(alphabet="0123456789ABCDEFabcdefXZ", max_size=20))

@@ -3,38 +3,12 @@ intake behaviours of test_intake run again on it."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 import test_intake as on_sqlite
 from deskrig import HUB_A, DeskRig, hub_text
 from hubdesk import board_api
-from hubdesk.db import Database
-from pg_server import PostgresMissing, PostgresServer
-
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def pg_server():
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.fail("psycopg 3 is not installed: pip install -e './desk[postgres]'", pytrace=False)
-    try:
-        server = PostgresServer().start()
-    except PostgresMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pg_db(pg_server):
-    db = Database.open_postgres(pg_server.create_database(f"desk{next(_names)}"))
-    yield db
-    db.close()
+from pg_fixtures import pg_db, pg_server  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

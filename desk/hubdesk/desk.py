@@ -140,9 +140,14 @@ def duty_text(ref: int, type_: str, text: str) -> str:
 
 
 def prune(db: Database, before: float) -> int:
-    """Delete history, rejects and closed alerts older than ``before``; rows deleted."""
+    """Delete history, rejects and closed alerts older than ``before``, and the gateway's copies
+    of the texts (processed ``inbox`` rows, ``sentitems``): nothing outlives the retention limit
+    in the database the desk shares with gammu-smsd. Rows deleted."""
+    cutoff = gammu.stamp(before)
     with db.transaction():
         n = db.execute("DELETE FROM desk_timeline WHERE at < ?", (before,))
+        n += db.execute('DELETE FROM inbox WHERE "Processed" = \'true\' AND "ReceivingDateTime" < ?', (cutoff,))
+        n += db.execute('DELETE FROM sentitems WHERE "SendingDateTime" < ?', (cutoff,))
         n += db.execute("DELETE FROM desk_rejects WHERE at < ?", (before,))
         n += db.execute("DELETE FROM desk_alerts WHERE closed IS NOT NULL AND closed < ?", (before,))
         # a text lost longer ago than the retention limit stops counting against its flat

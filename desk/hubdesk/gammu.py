@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS outbox_multipart (
 CREATE TABLE IF NOT EXISTS sentitems (
   "ID" INTEGER,
   "SequencePosition" INTEGER NOT NULL DEFAULT 1,
+  "SendingDateTime" {ts} NOT NULL DEFAULT {now},
   "DestinationNumber" TEXT NOT NULL DEFAULT '',
   "Text" TEXT NOT NULL DEFAULT '',
   "UDH" TEXT NOT NULL DEFAULT '',

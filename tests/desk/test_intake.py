@@ -290,6 +290,16 @@ def test_without_gammu_installed_the_minimal_schema_carries_the_same_flow(tmp_pa
     assert [n for n, _, _ in rig.outbox()] == [DUTY1, HUB_A]
     gammu.queue_sms(db, DUTY1, "警報" * 40)
     assert db.query('SELECT COUNT(*) FROM outbox_multipart')[0][0] == 1
+    # what the demo's stand-in for gammu-smsd does, on this schema too
+    sent = gammu.take_outbox(db, MODEM)
+    assert [n for n, _ in sent] == [DUTY1, HUB_A, DUTY1] and sent[2][1] == "警報" * 40
+    assert db.query('SELECT COUNT(*) FROM outbox') == [(0,)] and db.query('SELECT COUNT(*) FROM sentitems') == [(4,)]
+    gammu.store_received(db, HUB_B, "警報" * 40, rig.clock(), MODEM, reference=7)
+    assert db.query('SELECT "UDH", "TextDecoded" FROM inbox WHERE "SenderNumber" = ?', (HUB_B,)) == [
+        ("0500030702" "01", "警報" * 40), ("0500030702" "02", "")]  # as gammu-smsd 1.42 stores a long text
+    prune(db, 4e9)  # far beyond every stamp: the gateway's processed and sent copies go too
+    assert db.query('SELECT COUNT(*) FROM sentitems') == [(0,)]
+    assert db.query('SELECT COUNT(*) FROM inbox') == [(2,)]  # the two parts not yet taken in stay
     db.close()
 
 
@@ -311,8 +321,10 @@ def test_retention_prunes_old_history_and_closed_alerts(rig):
     assert rig.flat("A-101")["missed"] == 1
     rig.clock.advance(401 * 86400)
     rig.send(HUB_A, hub_text("A-101", "heartbeat", 4))
-    # timeline: 2 texts, alert, gap, resolved; 1 reject, 1 closed alert, 1 missed number
-    assert prune(rig.db, rig.clock() - 400 * 86400) == 8
+    # timeline: 2 texts, alert, gap, resolved; 1 reject, 1 closed alert, 1 missed number; the 3
+    # texts taken in from gammu's inbox (the new heartbeat, not yet taken in, stays)
+    assert prune(rig.db, rig.clock() - 400 * 86400) == 11
+    assert rig.db.query('SELECT "TextDecoded" FROM inbox') == [(hub_text("A-101", "heartbeat", 4),)]
     rig.db.execute("DELETE FROM desk_timeline")  # prove the desk's own hourly pruning too
     rig.send(HUB_A, hub_text("A-101", "inactivity", 5, 13, ALARM))
     rig.send(HUB_A, hub_text("A-101", "resolved:inactivity", 6, 13, "resolved"))

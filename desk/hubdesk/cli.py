@@ -13,6 +13,7 @@ import sys
 from .config import ConfigError, load
 
 DEFAULT_CONFIG = "/etc/hubdesk/config.toml"
+PLUGINS = {"user": "hubdesk.board.users", "demo": "hubdesk.demo"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PLUGINS:  # their options are their own (argparse's REMAINDER drops a leading --option)
+        return _plugin(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         try:
@@ -83,7 +87,7 @@ def _start_board(db, cfg):
 
 def _plugin(command: str, rest: list[str]) -> int:
     """``user`` and ``demo`` live in their own modules (board, demo); absent ones say so."""
-    module = {"user": "hubdesk.board.users", "demo": "hubdesk.demo"}[command]
+    module = PLUGINS[command]
     try:
         mod = __import__(module, fromlist=["main"])
     except ImportError:

@@ -16,7 +16,7 @@ DEADLINE_S = 90.0
 
 
 def test_the_demo_brings_the_board_alive_within_a_minute(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "hubdesk.demo", "--hubs", "6", "--speed", "7200",
+    proc = subprocess.Popen([sys.executable, "-m", "hubdesk.cli", "demo", "--hubs", "6", "--speed", "7200",
                              "--listen", "127.0.0.1:0", "--state", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []

@@ -69,7 +69,8 @@ def alerts(sock: str) -> list[dict]:
 
 
 def test_a_person_plays_resident_and_office_in_the_interactive_simulator(tmp_path):
-    term = Terminal([sys.executable, "-m", "hubd", "sim", "--interactive", "--detector", "fixed", "--speed", "7200",
+    term = Terminal([sys.executable, "-m", "hubd", "sim", "--interactive", "--react-seconds", "10",
+                     "--detector", "fixed", "--speed", "7200",
                      "--quiet", "--history-days", "2", "--state", str(tmp_path / "state")], cwd=str(tmp_path))
     try:
         sock = term.expect(r"control socket (\S+):").group(1)

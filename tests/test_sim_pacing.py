@@ -39,6 +39,27 @@ def test_a_held_clock_stops_at_the_hold_and_runs_on_when_released():
     assert clock.monotonic() == START + 1200.0
 
 
+def test_waiting_for_the_person_stops_time_and_goes_on_from_where_it_stood():
+    """The interactive pre-alarm: time stands still short of the alarm while the person may
+    answer; renewing the hold every turn never lets it slip; released, no simulated time passed."""
+    wall = Wall()
+    clock = PacedClock(60.0, start_local=START, start_mono=START, base=wall)
+    for _ in range(50):  # each turn renews the same hold, 20 wall seconds in all
+        clock.wait_for_person_until(START + 299.0)
+        wall.now += 0.4
+    assert clock.monotonic() == START + 299.0
+    clock.wait_for_person_until(None)
+    assert clock.monotonic() == START + 299.0  # goes on from the hold, not from the wall's 1200 s
+    wall.now += 1.0
+    assert clock.monotonic() == START + 299.0 + 60.0
+    clock.hold_at(START + 500.0)  # the scripted edges' hold is apart from it
+    clock.wait_for_person_until(START + 400.0)
+    wall.now += 10.0
+    assert clock.monotonic() == START + 400.0
+    clock.wait_for_person_until(START + 100.0)  # a hold in the past holds it where it is
+    assert clock.monotonic() == START + 400.0
+
+
 def test_a_hold_before_the_clock_holds_it_where_it_is():
     wall = Wall()
     clock = PacedClock(1200.0, start_local=START, start_mono=START, base=wall)

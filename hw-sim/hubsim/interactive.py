@@ -10,7 +10,10 @@ Commands are read line by line from standard input (a terminal or a pipe):
 
 While the buzzer or LED shows anything (pre-alarm, alarm, fault) the clock runs at
 ``react_speed`` (x60 by default), so a person has time to answer it; the OK button is
-pressed in real time, so a short press is never taken for a long one.
+pressed in real time, so a short press is never taken for a long one. A pre-alarm waits for
+the person: simulated time stops a second before it would become an alarm until
+``react_wall_s`` (20) seconds of real time have passed since it began, so a person (or a
+script on a busy machine) who answers within them is always in time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from typing import IO, Callable
+
+from hubd.core.alerts import PREALARM
 
 HELP = """commands:
   trigger SENSOR   the resident moves: a PIR sees you, a door or mat changes, an appliance
@@ -29,6 +35,7 @@ HELP = """commands:
   help | quit"""
 
 PRESS_S, HOLD_S = 0.3, 4.0  # wall seconds the OK button is held (the clock runs x1 meanwhile)
+REACT_WALL_S = 20.0  # real seconds a pre-alarm waits for the person before it may become an alarm
 SWITCHED_ON_W = 1200.0  # an appliance switched on by hand draws this
 
 
@@ -48,9 +55,13 @@ def read_lines(stream: IO[str]) -> "queue.Queue[str | None]":
 class Player:
     """Turns the person's commands into what the hardware would see."""
 
-    def __init__(self, flat, clock, console, office: str, speed: float, react_speed: float):
+    def __init__(self, flat, clock, console, office: str, speed: float, react_speed: float,
+                 react_wall_s: float = REACT_WALL_S, wall=time.monotonic):
         self.flat, self.clock, self.console, self.office = flat, clock, console, office
         self.speed, self.react_speed = float(speed), float(react_speed)
+        self.react_wall_s, self.wall = react_wall_s, wall
+        self._prealarm: tuple[float, float] | None = None  # (its alarm time, wall time it was first held)
+        flat.pattern_listeners.append(self._wait_for_person)  # held from the moment it sounds
         self.kinds = {s.id: s.kind for s in flat.daemon.config.sensors}
         self.pending_off: list[str] = []  # PIRs triggered on the last turn: off on this one
         self.done = False
@@ -65,6 +76,22 @@ class Player:
         if wanted != self.clock.speed:
             self.clock.set_speed(wanted)
             self.flat.daemon.wake()
+        self._wait_for_person()
+
+    def _wait_for_person(self) -> None:
+        """Hold a pre-alarm a second short of its alarm for ``react_wall_s`` real seconds. Also
+        called after each turn's commands: a press typed in time is handled before the hold is
+        lifted, however late this process was scheduled."""
+        ends = [a.next_mono for a in self.flat.daemon.engine.policy.alerts.values()
+                if a.stage == PREALARM and a.next_mono is not None]
+        if not ends:
+            self._prealarm = None
+            self.clock.wait_for_person_until(None)
+            return
+        if self._prealarm is None or self._prealarm[0] != min(ends):
+            self._prealarm = (min(ends), self.wall())
+        waited = self.wall() - self._prealarm[1]
+        self.clock.wait_for_person_until(min(ends) - 1.0 if waited < self.react_wall_s else None)
 
     async def command(self, line: str) -> None:
         word, _, rest = line.partition(" ")
@@ -130,10 +157,11 @@ class Player:
 
 
 async def play(flat, clock, console, lines: "queue.Queue[str | None]", *, office: str, speed: float,
-               react_speed: float = 60.0, on_turn: Callable[[], None] | None = None) -> None:
+               react_speed: float = 60.0, react_wall_s: float = REACT_WALL_S,
+               on_turn: Callable[[], None] | None = None) -> None:
     """Run the daemon and the person's commands until ``quit`` or the end of input."""
     daemon = flat.daemon
-    player = Player(flat, clock, console, office, speed, react_speed)
+    player = Player(flat, clock, console, office, speed, react_speed, react_wall_s)
     run = asyncio.ensure_future(daemon.run())
     print(player.help(), flush=True)
     try:

@@ -24,9 +24,22 @@ class PacedClock(ScaledClock):
     def __init__(self, speed: float, start_local: float, start_mono: float = 0.0, **kwargs):
         super().__init__(speed, start_local, start_mono=start_mono, **kwargs)
         self._held_mono = math.inf
+        self._waiting_mono = math.inf  # held for the person (interactive pre-alarm)
 
     def monotonic(self) -> float:
-        return min(super().monotonic(), self._held_mono)
+        return min(super().monotonic(), self._held_mono, self._waiting_mono)
+
+    def wait_for_person_until(self, mono: Optional[float]) -> None:
+        """A second hold, apart from the scripted edges': monotonic time does not pass ``mono``
+        until it is lifted (None), and goes on from there (the wait took no simulated time). It
+        never makes the clock go back."""
+        now = self.monotonic()  # as held so far: renewing a hold must not let time slip past it
+        if mono is None:
+            if self._waiting_mono != math.inf:
+                self.set_speed(self.speed)  # rebase at the held time, then let go
+                self._waiting_mono = math.inf
+            return
+        self._waiting_mono = max(mono, now)
 
     def unheld_local(self) -> float:
         """Where simulated local time would be without the hold: what is due by now."""

@@ -33,6 +33,7 @@ from .gpio_driver import ApplianceLoadFeed, GpioScript
 from .i2c.bus import SimBus
 from .i2c.ina226 import INA226Sim
 from .modem import ModemEmulator
+from .interactive import REACT_WALL_S
 from .pacing import PacedClock, drive_due
 from .quirks_devices import PRESETS
 from .resident import DEFAULT_FLAT, PROFILES, FlatSensor, Resident, collapse, flat_for, suggested_pins
@@ -108,11 +109,14 @@ class SimFlat:
         self.emulator = emulator
         self.manual_watts: dict[str, float] = {}  # appliances switched by hand (the interactive sim)
         self.patterns: list[tuple[float, str]] = []  # every buzzer/LED change, as it happens
+        self.pattern_listeners: list = []  # called at once with each change (the interactive player)
         show = self.hardware.set_outputs
 
         def recording(pattern: str) -> None:
             self.patterns.append((clock.local(), pattern))
             show(pattern)
+            for listener in self.pattern_listeners:
+                listener()
 
         self.hardware.set_outputs = recording
 
@@ -244,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interactive", action="store_true",
                         help="you are the resident and the office: commands on standard input (help lists them); "
                              "runs until quit, the alarm does not end it")
+    parser.add_argument("--react-seconds", type=float, default=REACT_WALL_S,
+                        help="interactive: real seconds a pre-alarm waits for you (press) before it may become an alarm")
     parser.add_argument("--quiet", action="store_true", help="do not print every sensor event")
     parser.add_argument("--log", default="warning", help="daemon log level")
     parser.add_argument("--profile", choices=tuple(PROFILES), default="early_riser",
@@ -301,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             console.say("live morning begins; you are the resident (and the office): type help")
             outputs = Outputs(flat, console)
             asyncio.run(play(flat, clock, console, read_lines(sys.stdin), office=OFFICE, speed=args.speed,
-                             on_turn=outputs.turn))
+                             react_wall_s=args.react_seconds, on_turn=outputs.turn))
             print(f"bye. State kept in {state_dir}", flush=True)
             return 0
         console.say(f"live morning begins; the resident will collapse at {args.collapse}")

@@ -78,8 +78,8 @@ def refresh_limits(s, hf, hi, days, hp):
     head = hi[s, I_DHEAD]
     gaps = np.empty(H)
     rates = np.empty(H)
-    ng = 0
-    nr = 0
+    ng = np.int64(0)  # not literal 0s: they reach _quantile (see detector.kernels' Conventions)
+    nr = np.int64(0)
     for j in range(n):
         d = days[s, (head + j) % H]
         if d[D_GAP] > 0:

@@ -420,3 +420,21 @@ def test_a_power_meter_reporting_every_few_seconds_is_not_chatter():
         t = i * 5.0
         health.observe(Event(t, t, "fridge", Kind.APPLIANCE, 100.0 if (i // 120) % 2 else 1.0))
     assert [f for f in health.check(10000.0) if f.type == "sensor_fault"] == []
+
+
+@given(st.lists(st.floats(min_value=1e-3, max_value=1e6), min_size=1, max_size=40),
+       st.floats(min_value=0.0, max_value=1.0))
+@settings(max_examples=200, deadline=None)
+def test_quantile_kernel_is_the_order_statistic(values, q):
+    """health_kernels._quantile (an insertion sort) picks what sorting picks, ties included."""
+    import math
+
+    import numpy as np
+
+    from hubd.core import health_kernels as hk
+
+    vals = np.array(values + [7.0] * 3)  # a tail beyond n the kernel must not read
+    n = len(values)
+    expected = sorted(values)[max(0, math.ceil(q * n) - 1)]
+    assert hk._quantile(vals, n, q) == expected
+    assert list(vals[:n]) == values  # it sorts a copy

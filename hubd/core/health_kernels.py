@@ -62,8 +62,19 @@ _MARGIN_ABS = 1e-3  # seconds: far above the rounding of any time expression her
 # ------------------------------------------------------------------ learning
 @njit(cache=True)
 def _quantile(vals, n, q):
-    """The ceil(q*n)-th smallest of vals[:n] (n >= 1)."""
-    v = np.sort(vals[:n])
+    """The ceil(q*n)-th smallest of vals[:n] (n >= 1; positive values, no NaN).
+
+    Insertion sort of a copy: n is at most ``history_days`` (14 by default), and numba's ``np.sort``
+    cost ~0.8 s of every cold compile (its quicksort is built for this one call).
+    """
+    v = vals[:n].copy()
+    for i in range(1, n):
+        x = v[i]
+        j = i - 1
+        while j >= 0 and v[j] > x:
+            v[j + 1] = v[j]
+            j -= 1
+        v[j + 1] = x
     k = math.ceil(q * n) - 1
     if k < 0:
         k = 0
@@ -78,8 +89,8 @@ def refresh_limits(s, hf, hi, days, hp):
     head = hi[s, I_DHEAD]
     gaps = np.empty(H)
     rates = np.empty(H)
-    ng = 0
-    nr = 0
+    ng = np.int64(0)  # not literal 0s: they reach _quantile (see detector.kernels' Conventions)
+    nr = np.int64(0)
     for j in range(n):
         d = days[s, (head + j) % H]
         if d[D_GAP] > 0:

@@ -8,6 +8,11 @@ parameters arrive as arguments; state lives in the arrays the caller owns (and p
 
 Conventions
 -----------
+* An integer or boolean constant that reaches another kernel's argument is written
+  ``np.int64(0)`` / ``np.bool_(False)``: numba compiles a callee once more for a literal
+  argument type (``Literal[int](0)``), also for a counter that starts at a constant and is
+  passed on in a loop (its first inferred type is the literal). That doubled
+  ``step_event``'s compile in ``scan``.
 * Times: ``mono`` seconds measure durations; ``local`` seconds (since 1970, local wall
   time) tell the time of day. Inside a gap, local time advances with mono from the
   activity that opened the gap.
@@ -989,7 +994,7 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
         if kd == 3:
             n_out = entrance_reading(sens, s, t, v, pending and t - run_last >= confirm_s, run_first, out, n_out)
             if n_held > 0:  # nobody opens the front door from a bed or a seat
-                k, n_out = distrust_old_holds(sens, t, pv[P_STUCK_MIN_HOLD], -1, out, n_out)
+                k, n_out = distrust_old_holds(sens, t, pv[P_STUCK_MIN_HOLD], np.int64(-1), out, n_out)
                 n_held -= k
             if n_held > 0:
                 k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], out, n_out)
@@ -1106,7 +1111,7 @@ def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist
     Returns (next event index, number of episode records written).
     """
     room = sens.shape[0] + 4
-    n_out = 0
+    n_out = np.int64(0)  # not a literal: see Conventions
     i = start
     n = mono.shape[0]
     while i < n and n_out + room <= out.shape[0]:
@@ -1184,14 +1189,14 @@ def cut_detections(mono, local, kind, sensor, value, pv, edges, sv, sens, cur, h
                     for s in range(sens.shape[0]):
                         if not math.isnan(sens2[s, SE_HELD_SINCE]):
                             step_event(t0, loc0, 1, s, 0.0, pv, edges, sv2, sens2, cur2, hist2, thr2, abs2, held2,
-                                       acto2, out, 0)
+                                       acto2, out, np.int64(0))
                     det[j, 0] = _first_resident_finding(t0, sv2, sens2)
                 else:
                     det[j, 0] = _first_resident_finding(t0, sv, sens)
             j += 1
         if i < n:
             step_event(mono[i], local[i], kind[i], sensor[i], value[i], pv, edges, sv, sens, cur, hist, thr, abs_hist,
-                       held_hist, acto, out, 0)
+                       held_hist, acto, out, np.int64(0))
     return det
 
 

@@ -129,7 +129,7 @@ def run_calls(mono, local, kind, slot, value, inside, sc, rp, tm, hf, hi, days, 
             stop = True  # the OK button
         away = rp[R_AWAY_SINCE]
         if not stop and not math.isnan(away) and inside[pos] and kind[pos] != 3 and kind[pos] != fk.APPLIANCE \
-                and fk.is_activity(kind[pos], value[pos], 0.0, False):
+                and fk.is_activity(kind[pos], value[pos], 0.0, np.bool_(False)):
             stop = not (t - away < rp[R_AWAY_RET])  # inside activity may end an away mode
         if stop:
             if watch:
@@ -351,7 +351,7 @@ def parse_csv(buf, n_lines, kinds, kind_len, header):
     n_s = 0
     r = 0
     line = 0
-    i = 0
+    i = np.int64(0)  # not a literal: see detector.kernels' Conventions
     while i < n:
         a = i
         line += 1

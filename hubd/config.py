@@ -22,6 +22,7 @@ else:  # pragma: no cover - exercised on older Pythons only
 
 from .detector.params import DetectorParams
 from .phone import COUNTRY_CODE_PATTERN, international
+from .sms_tag import FLAT as FLAT_PATTERN
 from .schema import ConfigError, build, rule
 
 DEFAULT_PATH = "/etc/hubd/config.toml"
@@ -41,7 +42,7 @@ RESERVED_PINS = {2: "I2C SDA", 3: "I2C SCL", 14: "UART TX", 15: "UART RX"}
 
 @dataclass(frozen=True)
 class HubConfig:
-    flat_id: str = rule("flat-1", help="identifier of the flat in messages to the office", pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}",
+    flat_id: str = rule("flat-1", help="identifier of the flat in messages to the office", pattern=FLAT_PATTERN,
                        shape="1-16 letters, digits, _ or -, starting with a letter or digit")
     language: str = rule("ja", help="language of SMS texts", choices=("ja", "en"))
     state_dir: str = rule("/var/lib/hubd", help="SQLite state lives here", nonempty=True)

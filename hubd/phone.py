@@ -15,7 +15,8 @@ import re
 
 COUNTRY_CODE_PATTERN = r"[1-9][0-9]{0,2}"
 # E.164: at most 15 digits; no real number (country code included) is shorter than 7
-_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,14}")
+INTERNATIONAL_PATTERN = r"\+[1-9][0-9]{6,14}"
+_INTERNATIONAL = re.compile(INTERNATIONAL_PATTERN)
 _NATIONAL = re.compile(r"0[1-9][0-9]*")
 FORM_RULE = ("must be an international number (+, country code, number: 7 to 15 digits) "
              "or a national one starting with a single 0")

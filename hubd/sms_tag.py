@@ -44,7 +44,7 @@ TYPES = {code: kind for kind, code in CODES.items()}
 TYPES.update({RESOLVED_PREFIX + code: "resolved:" + kind for kind, code in CODES.items()})
 RESOLVED_UNKNOWN = "rxx"  # an alert of a type without a code ended
 
-FLAT = r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}"  # as config's hub.flat_id
+FLAT = r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}"  # a flat id: hub.flat_id in the hub's config, a flat in the desk's
 MAX_SEQ = 999_999_999
 _TAG = re.compile(rf" ?#(?P<flat>{FLAT})\.(?P<code>[a-z]{{2,3}})(?P<alert>[0-9]{{0,9}})\.(?P<seq>[1-9][0-9]{{0,8}})\Z")
 

@@ -11,11 +11,11 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from hubd.phone import COUNTRY_CODE_PATTERN
+from hubd.phone import INTERNATIONAL_PATTERN as PHONE
+from hubd.sms_tag import FLAT  # as the hub's hub.flat_id
 from hubd.schema import ConfigError, build, rule
 
-PHONE = r"\+[1-9][0-9]{6,14}"
 PHONE_SHAPE = "an international number like +819012345678"
-FLAT = r"[A-Za-z0-9][A-Za-z0-9_\-]{0,15}"  # as the hub's hub.flat_id and the tag
 DEFAULT_SQLITE = "/var/lib/hubdesk/smsd.db"
 
 __all__ = ["ConfigError", "DeskConfig", "DatabaseConfig", "FlatConfig", "DutyConfig", "load", "parse"]

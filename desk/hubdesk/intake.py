@@ -9,17 +9,16 @@ from its hub, nor a duty command, becomes a row in ``desk_rejects`` with the rea
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
-from hubd.sms_tag import TagError, parse
+from hubd.core.office import BadCommand, parse_command
 from hubd.phone import sender_international
+from hubd.sms_tag import TagError, parse
 
 from . import flats, gammu, rules
 from .config import DeskConfig
 from .db import Database
 
-ACK_COMMAND = re.compile(r"\s*ACK\s+([0-9]{1,9})\s*", re.ASCII | re.IGNORECASE)
 MAX_KEPT_TEXT = 1000  # characters of a rejected text kept for the board
 
 
@@ -179,12 +178,15 @@ class _Batch:
                                                missed=frozenset(missed))
 
     def command(self, msg: gammu.Inbound, at: float) -> None:
-        m = ACK_COMMAND.fullmatch(msg.text)
-        if not m:
+        try:  # the hub's own reading of an ACK: duty phones and office phones are typed alike
+            command = parse_command(msg.text)
+        except BadCommand:
+            command = None
+        if command is None or command.name != "ack":
             self.reject(at, msg.sender, msg.text, "from a duty phone, but not a command (expected ACK n)")
             return
         try:
-            acked = flats.acknowledge(self.db, int(m.group(1)), msg.sender, at)
+            acked = flats.acknowledge(self.db, command.alert_id, msg.sender, at)
         except flats.AckRefused as exc:
             self.reject(at, msg.sender, msg.text, f"ACK refused: {exc}")
             return

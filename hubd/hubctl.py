@@ -25,6 +25,7 @@ from .events import parse_time, read_events
 from .hubctl_text import tr, word
 from .commission import Checklist, handover_lines
 from .control.client import ControlClient, DaemonUnavailable
+from .core.messages import hour_of_day
 
 USAGE_CODES = (p.BAD_ARGS, p.UNKNOWN_COMMAND)
 
@@ -244,13 +245,6 @@ def show_profile(d: dict[str, Any]) -> list[str]:
 CHART_WIDTH = 40
 
 
-def _hhmm(hours: float | None) -> str:
-    if hours is None:
-        return "-"
-    minutes = int(round(hours * 60)) % 1440
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def _num(value: Any, fmt: str = "{:.2f}") -> str:
     return "-" if value is None else fmt.format(value)
 
@@ -272,7 +266,7 @@ def show_rhythm(d: dict[str, Any]) -> list[str]:
     lines = ["  ".join(text.pad(c, 11 if i in (0, 5) else 6) for i, c in enumerate(cols))]
     for r in days:
         w7, w28 = r.get("w7") or {}, r.get("w28") or {}
-        sleep = f"{_hhmm(r.get('sleep_onset'))}-{_hhmm(r.get('wake'))}" if r.get("sleep_mid") is not None else "-"
+        sleep = f"{hour_of_day(r.get('sleep_onset'))}-{hour_of_day(r.get('wake'))}" if r.get("sleep_mid") is not None else "-"
         cells = (r["date"] + ("*" if r.get("partial") else ""), str(r["active_minutes"]), str(r["night_active_minutes"]),
                  str(r["out_minutes"]), str(r["outings"]), sleep, _num(w7.get("IS")), _num(w7.get("IV")),
                  _num(w7.get("RA")), _num(w28.get("RA")))

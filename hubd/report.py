@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .core.messages import hour_of_day
 from .detector import rhythm
 from .events import Event, EventBatch, format_local, parse_time
 from . import hubctl_text
@@ -191,7 +192,7 @@ def text_lines(summary: dict[str, Any]) -> list[str]:
     if m is not None:
         lines.append(tr("rhythm: IS {IS} (days alike, 0-1)   IV {IV} (restless, 0-2)   RA {RA} (day vs night, 0-1)   "
                         "quietest 5 h from {l5}   busiest 10 h from {m10}", IS=f"{m.IS:.2f}", IV=f"{m.IV:.2f}",
-                        RA=f"{m.RA:.2f}", l5=_clock(m.L5_onset_hours), m10=_clock(m.M10_onset_hours)))
+                        RA=f"{m.RA:.2f}", l5=hour_of_day(m.L5_onset_hours), m10=hour_of_day(m.M10_onset_hours)))
     if summary.get("drift_from_hub"):
         lines.append(tr("drift reported by the hub (kept in the flat unless consented): {drift}",
                         drift="; ".join(summary["drift"]) if summary["drift"] else tr("none")))
@@ -204,12 +205,6 @@ def text_lines(summary: dict[str, Any]) -> list[str]:
     lines.append(tr("alerts: {alerts}", alerts=", ".join(f"{n} {word(t)}" for t, n in sorted(by_type.items()))
                     if by_type else tr("none")))
     return lines
-
-
-def _clock(hours: float) -> str:
-    if math.isnan(hours):
-        return "-"
-    return f"{int(hours) % 24:02d}:{int(round((hours % 1) * 60)) % 60:02d}"
 
 
 def write(path: str, summary: dict[str, Any], profile: dict[str, Any] | None, flat_id: str, now_local: float) -> None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Sequence
 
+from ..detector.rhythm import clock_shift
+
 KINDS = ("activity", "sleep", "outings", "nights")
 BASELINE = (42, 15)  # the month before the last two weeks: days -42 .. -15 (the last day is 0)
 MIN_BASELINE_DAYS = 21
@@ -70,12 +72,6 @@ def circular_sd_hours(hours: Iterable[float]) -> float | None:
     c = sum(math.cos(h / 24 * 2 * math.pi) for h in vals) / len(vals)
     r = min(1.0, math.hypot(s, c))
     return math.sqrt(-2 * math.log(r)) / (2 * math.pi) * 24 if r > 0 else 12.0
-
-
-def clock_shift(a: float, b: float) -> float:
-    """Signed shift from a to b on the 24 h clock, in (-12, 12]."""
-    d = (b - a) % 24.0
-    return d - 24.0 if d > 12.0 else d
 
 
 def findings(records: Sequence[dict], rules: Any) -> list[dict[str, Any]]:

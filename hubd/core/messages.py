@@ -15,6 +15,7 @@ core's facts into the words; ``docs/office.md`` explains every field for the off
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 TEMPLATES = {
@@ -184,6 +185,14 @@ def fault_reason(detail: dict, language: str = "en") -> str:
 
 def _word(name: str, language: str) -> str:
     return WORDS.get(language, WORDS["en"]).get(name, name)
+
+
+def hour_of_day(hours: float | None) -> str:
+    """``07:30`` for 7.5 hours past midnight (any number of days on); ``-`` when not known."""
+    if hours is None or math.isnan(hours):
+        return "-"
+    minutes = int(round(hours * 60)) % 1440
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def count(n: int) -> str:

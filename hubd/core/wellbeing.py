@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 from .actions import Audit, Log, SendSms
 from .consent import Consents
 from .drift import DriftWatch
-from .messages import rhythm_text
+from .messages import hour_of_day, rhythm_text
 from .rhythm_record import RhythmDays, bed_sensors_of
 from ..events import Event
 
@@ -88,16 +88,11 @@ class Wellbeing:
         self.reports.extend(state.get("reports") or [])
 
 
-def _hhmm(hours: float) -> str:
-    minutes = int(round(hours * 60)) % 1440
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def sms_text(report: dict[str, Any], language: str, flat: str) -> str:
     """The text a consenting recipient gets, in the hub's language (``messages``)."""
     before, after = report["before"], report["after"]
     if report["kind"] == "sleep":
-        before, after = _hhmm(before), _hhmm(after)
+        before, after = hour_of_day(before), hour_of_day(after)
     elif report["kind"] == "outings":
         before, after = f"{before:.1f}", report.get("days_without", int(report["change"]))
     else:

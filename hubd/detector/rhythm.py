@@ -161,7 +161,7 @@ def active_minutes_per_day(times_local: np.ndarray, start: float, end: float) ->
     return minutes.reshape(n_days, 1440).sum(axis=1)
 
 
-def _circular_hours(a: float, b: float) -> float:
+def clock_shift(a: float, b: float) -> float:
     """Signed shift from a to b on the 24 h clock, in (-12, 12]."""
     d = (b - a) % 24.0
     return d - 24.0 if d > 12.0 else d
@@ -187,7 +187,7 @@ def rhythm_drift(times_local: np.ndarray, end: float, *, activity_ratio: float =
                 after_start, f"activity down {100 * (1 - ratio):.0f}% over two weeks "
                 f"({before.active_minutes_per_day:.0f} -> {after.active_minutes_per_day:.0f} active min/day)"))
     if not (math.isnan(before.L5_onset_hours) or math.isnan(after.L5_onset_hours)):
-        shift = _circular_hours(before.L5_onset_hours, after.L5_onset_hours)
+        shift = clock_shift(before.L5_onset_hours, after.L5_onset_hours)
         if abs(shift) >= onset_shift_hours:
             reports.append(RhythmReport(
                 "l5_onset", before.L5_onset_hours, after.L5_onset_hours, shift, before_start, after_start,

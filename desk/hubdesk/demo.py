@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from hubd.clock import ScaledClock
+
 from . import gammu
 from .config import parse
 from .db import Database
@@ -25,17 +27,6 @@ from .desk import Desk, prepare
 DUTY = ("+818011110001", "+818011110002")
 OFFICE_MODEM = "+81300000001"  # the number hubs text (the desk's gammu-smsd)
 PHONE_ID = "office1"  # its gammu-smsd PhoneID
-
-
-class SimClock:
-    """Simulated seconds since the epoch, running ``speed`` times faster than the wall."""
-
-    def __init__(self, start: float, speed: float, wall=time.monotonic):
-        self.start, self.speed, self.wall = start, speed, wall
-        self.wall0 = wall()
-
-    def __call__(self) -> float:
-        return self.start + (self.wall() - self.wall0) * self.speed
 
 
 class GatewaySim:
@@ -92,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     for hub in fleet.hubs:
         if hub.fate != "well":
             print(f"  {hub.flat}: {hub.fate.replace('_', ' ')}", flush=True)
-    clock = SimClock(start, args.speed)
+    clock = ScaledClock(args.speed, start_local=start).local  # simulated seconds since the epoch
     db_path = os.path.join(state, "smsd.db")
     cfg = parse(demo_config(db_path, fleet, args.listen), "(demo)")
     db = Database.open(cfg.database)

@@ -148,16 +148,16 @@ class RhythmConfig:
     """The daily rhythm record and its drift reports (``hubd.core.rhythm_record``, ``hubd.core.drift``)."""
 
     outing_minutes: float = rule(15.0, help="front door then nothing inside for this long is an outing", min=1, max=240)
-    activity_ratio: float = rule(0.7, help="activity drift: recent days' mean active minutes at or below this share "
-                                 "of the month before the last two weeks", min=0.05, max=0.95)
+    activity_ratio: float = rule(0.7, help="activity drift: recent days' active minutes per hour at home at or below "
+                                 "this share of the month's before the last two weeks", min=0.05, max=0.95)
     activity_days: int = rule(3, help="activity drift: how many recent days are averaged", min=1, max=14)
     sleep_shift_hours: float = rule(3.0, help="sleep drift: the sleep midpoint moved at least this far", min=1, max=12)
-    sleep_days: int = rule(3, help="sleep drift: how many recent nights give the recent midpoint", min=1, max=14)
+    sleep_days: int = rule(3, help="sleep drift: how many recent nights' median move is judged", min=1, max=14)
     no_outing_days: int = rule(5, help="withdrawal: at least this many days without an outing (and longer than "
                                "any gap of the month before)", min=2, max=60)
     outing_gap_factor: float = rule(2.0, help="withdrawal: and longer than this many times the longest gap between "
                                     "outings the month before", min=1, max=5)
-    sleep_spread_factor: float = rule(2.5, help="sleep drift: and at least this many times the spread (circular SD) of "
+    sleep_spread_factor: float = rule(0.0, help="sleep drift: and at least this many times the spread (circular SD) of "
                                       "the month before's midpoints", min=0, max=5)
     night_ratio: float = rule(2.0, help="nights drift: recent night-time activity at least this many times the month "
                               "before", min=1.1, max=20)

@@ -251,7 +251,7 @@ def _num(value: Any, fmt: str = "{:.2f}") -> str:
 
 def _unit(unit: str) -> str:
     """A drift report's unit (``core.drift``) in hubctl's language."""
-    words = {"active minutes a day": tr("active minutes a day"), "sleep midpoint, clock hours":
+    words = {"active minutes per hour at home": tr("active minutes per hour at home"), "sleep midpoint, clock hours":
              tr("sleep midpoint, clock hours"), "days with an outing a week": tr("days with an outing a week"),
              "active minutes 00:00-05:00 a night": tr("active minutes 00:00-05:00 a night")}
     return words.get(unit, unit)

@@ -315,7 +315,7 @@ JA = {
     "sent to {n} consenting": "同意済みの{n}件に送信",
     "kept in the flat": "住戸内で保管",
     "drift {date}: {kind} {before} -> {after} ({unit}); {where}": "変化 {date}：{kind} {before}→{after}（{unit}）。{where}",
-    "active minutes a day": "1日の活動分", "sleep midpoint, clock hours": "睡眠の中央時刻（時）",
+    "active minutes per hour at home": "在宅1時間あたりの活動分", "sleep midpoint, clock hours": "睡眠の中央時刻（時）",
     "days with an outing a week": "週に外出した日数", "active minutes 00:00-05:00 a night": "0〜5時の活動分/夜",
     "consents in force: {n}": "有効な同意：{n}件",
     "no consent recorded: rhythm reports stay in the flat": "同意の記録なし：リズムの報告は住戸内にとどまります",

@@ -43,7 +43,14 @@ def test_activity_halved_over_two_weeks_is_reported_with_its_evidence():
     r = reports[0]
     assert r["after"] <= cfg().rhythm.activity_ratio * r["before"]
     assert r["change"] == round(r["after"] / r["before"] - 1, 2)
-    assert r["before_days"] and r["after_days"] and r["unit"] == "active minutes a day"
+    assert r["before_days"] and r["after_days"] and r["unit"] == "active minutes per hour at home"
+
+
+def test_days_mostly_out_are_less_time_to_be_active_not_less_activity():
+    """Three days out for 7 h instead of 2 h hold a third fewer active minutes, at the same pace."""
+    def day(i):
+        return {"out": (10.0, 17.0)} if START <= i < START + 3 else {}
+    assert [d for k, d in kinds(life(80, per_day=day)) if k == "activity"] == []
 
 
 def test_sleep_moving_later_is_reported_within_a_week_of_three_hours():
@@ -52,6 +59,20 @@ def test_sleep_moving_later_is_reported_within_a_week_of_three_hours():
         return {"wake": 7.0 + s, "bed": 23.0 + s, "out": (10.0 + s, 12.0 + s)}
     found = [d for k, d in kinds(life(80, per_day=day)) if k == "sleep"]
     assert found and START + 12 <= found[0] + 1 <= START + 12 + 7
+
+
+def test_one_very_late_night_in_three_is_no_sleep_drift():
+    """One very late night in three (a party) moves the mean of three nights 3.4 h but is no
+    drift: most nights must have moved."""
+    def night(i):  # how much later than usual the night ending on day i is
+        return (8.0, 2.0, 1.0)[i % 3] if i >= START else 0.0
+
+    def day(i):
+        return {"wake": 7.0 + night(i), "bed": 23.0 + night(i + 1), "out": (20.0, 21.0)}
+    assert [d for k, d in kinds(life(80, per_day=day), cfg(sleep_spread_factor=0, sleep_days=3)) if k == "sleep"] == []
+    moved = [d for k, d in kinds(life(80, per_day=lambda i: day(i) if i < START else {"wake": 11.0, "bed": 27.0}),
+                                 cfg(sleep_spread_factor=0, sleep_days=3)) if k == "sleep"]
+    assert moved and moved[0] - START <= 3
 
 
 def test_no_outing_where_outings_were_usual_is_reported():

@@ -3,11 +3,13 @@
 Four kinds, each judged on the records of :mod:`hubd.core.rhythm_record` at the end of a day
 against the month before the last two weeks (days -42 .. -15; at least 21 of them kept):
 
-* ``activity``: the mean active minutes of the last ``activity_days`` days at or below
-  ``activity_ratio`` of that month's;
-* ``sleep``: the sleep midpoint of the last ``sleep_days`` nights (circular mean) moved at least
-  ``sleep_shift_hours`` from that month's, and at least ``sleep_spread_factor`` times that
-  month's spread (circular SD: an irregular sleeper's nights move more by themselves);
+* ``activity``: active minutes per hour at home over the last ``activity_days`` days at or
+  below ``activity_ratio`` of that month's (a long day out is less time to be active in, not
+  less activity);
+* ``sleep``: the median of the last ``sleep_days`` nights' moves of the sleep midpoint from
+  that month's (circular mean) at least ``sleep_shift_hours``, and at least
+  ``sleep_spread_factor`` times that month's spread (circular SD: an irregular sleeper's nights
+  move more by themselves); one very late night among them is no drift, most must have moved;
 * ``outings``: no outing for ``no_outing_days`` days and for longer than ``outing_gap_factor``
   times the longest gap between outings in the month before the gap began (outings were
   usual: at least 4 days with one; a day away counts as one with an outing);
@@ -21,6 +23,7 @@ kind once reported is quiet for ``cooldown_days``: a drift is one report, not on
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any, Iterable, Sequence
 
 from ..detector.rhythm import clock_shift
@@ -29,6 +32,7 @@ KINDS = ("activity", "sleep", "outings", "nights")
 BASELINE = (42, 15)  # the month before the last two weeks: days -42 .. -15 (the last day is 0)
 MIN_BASELINE_DAYS = 21
 MIN_OUTING_DAYS = 4
+MINUTES_A_DAY = 1440
 AWAY_MINUTES = 1200  # a day out of the flat this long (20 h) is a day away (a trip), not a day at home
 
 
@@ -94,24 +98,33 @@ def _span(rs: Sequence[dict]) -> list[str]:
     return [rs[0]["date"], rs[-1]["date"]] if rs else []
 
 
+def active_per_home_hour(rs: Sequence[dict]) -> float | None:
+    """Active minutes per hour at home over the days ``rs`` (a ratio of sums: a day mostly out
+    weighs little)."""
+    home_hours = sum(MINUTES_A_DAY - r["out_minutes"] for r in rs) / 60.0
+    return sum(r["active_minutes"] for r in rs) / home_hours if home_hours > 0 else None
+
+
 def _activity(records, base, last, rules):
     recent = _in(records, last, rules.activity_days - 1, 0)
-    before, after = _mean(r["active_minutes"] for r in base), _mean(r["active_minutes"] for r in recent)
+    before, after = active_per_home_hour(base), active_per_home_hour(recent)
     if len(recent) < rules.activity_days or not before or after is None or after / before > rules.activity_ratio:
         return None
-    return _report("activity", before, after, after / before - 1.0, base, recent, "active minutes a day")
+    return _report("activity", before, after, after / before - 1.0, base, recent, "active minutes per hour at home")
 
 
 def _sleep(records, base, last, rules):
     recent = _in(records, last, rules.sleep_days - 1, 0)
+    nights = [r["sleep_mid"] for r in recent if r.get("sleep_mid") is not None]
     before = circular_mean_hours(r.get("sleep_mid") for r in base)
-    after = circular_mean_hours(r.get("sleep_mid") for r in recent)
-    if before is None or after is None or sum(r.get("sleep_mid") is not None for r in recent) < rules.sleep_days - 1:
+    if before is None or len(nights) < max(1, rules.sleep_days - 1):
         return None
-    shift = clock_shift(before, after)
     spread = circular_sd_hours(r.get("sleep_mid") for r in base) or 0.0
-    if abs(shift) < max(rules.sleep_shift_hours, rules.sleep_spread_factor * spread):
+    bar = max(rules.sleep_shift_hours, rules.sleep_spread_factor * spread)
+    shift = statistics.median(clock_shift(before, h) for h in nights)
+    if abs(shift) < bar:
         return None
+    after = (before + shift) % 24.0  # the median night's midpoint
     return _report("sleep", before, after, shift, base, recent, "sleep midpoint, clock hours",
                    spread_before=round(spread, 2))
 

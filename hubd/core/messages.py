@@ -86,13 +86,13 @@ TEMPLATES = {
 # rhythm drift reports (core.wellbeing), sent only to numbers the resident consented to: never alarms
 RHYTHM_DRIFT = {
     "en": {
-        "activity": "hubd {flat}: rhythm report, not an alarm: activity down, {before} -> {after} active min/day since {since}",
+        "activity": "hubd {flat}: rhythm report, not an alarm: activity down, {before} -> {after} active min per hour at home since {since}",
         "sleep": "hubd {flat}: rhythm report, not an alarm: sleep midpoint moved {before} -> {after} since {since}",
         "outings": "hubd {flat}: rhythm report, not an alarm: no outing for {after} days (before: {before} days a week)",
         "nights": "hubd {flat}: rhythm report, not an alarm: nights more active, {before} -> {after} min 00-05 since {since}",
     },
     "ja": {
-        "activity": "hubd {flat}: 生活リズム報告(警報でない) 活動量低下 1日{before}→{after}分 {since}〜",
+        "activity": "hubd {flat}: 生活リズム報告(警報でない) 活動量低下 在宅1時間あたり{before}→{after}分 {since}〜",
         "sleep": "hubd {flat}: 生活リズム報告(警報でない) 睡眠の中央時刻 {before}→{after} {since}〜",
         "outings": "hubd {flat}: 生活リズム報告(警報でない) {after}日間外出なし(以前は週{before}日)",
         "nights": "hubd {flat}: 生活リズム報告(警報でない) 夜間0-5時の活動 {before}→{after}分 {since}〜",

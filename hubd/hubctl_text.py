@@ -74,7 +74,8 @@ WORDS = {
     "SILENT": "無反応", "FAULT": "故障",
     # alert stages
     "prealarm": "予備警報", "alarm": "警報", "acked": "応答済", "ended": "終了", "cancelled": "取消",
-    "PREALARM": "予備警報", "ALARM": "警報",
+    "settling": "回復確認中", "pending": "猶予中",
+    "PREALARM": "予備警報", "ALARM": "警報", "SETTLING": "回復確認中", "PENDING": "猶予中",
     # alert types
     "inactivity": "無活動", "not_returned": "未帰宅", "stayed_in_place": "在席継続", "sensor_silent": "センサー無反応",
     "sensor_fault": "センサー故障", "uplink_down": "通信障害", "uplink_degraded": "SMS受信障害",

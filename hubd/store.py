@@ -510,7 +510,7 @@ class Store:
     def alerts(self, limit: int = 50, open_only: bool = False) -> list[dict[str, Any]]:
         sql = "SELECT record FROM alerts"
         if open_only:
-            sql += " WHERE stage IN ('prealarm', 'alarm')"
+            sql += " WHERE stage IN ('prealarm', 'pending', 'alarm', 'settling')"
         sql += " ORDER BY id DESC LIMIT ?"
         return [loads(r[0]) for r in self.read("alerts", sql, (limit,))]
 

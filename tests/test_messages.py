@@ -128,8 +128,10 @@ def test_a_cleared_sensor_fault_is_texted_as_the_sensor_working_again():
     fault = Finding("sensor_fault", SYSTEM, 100.0, 0.0, key="kettle")
     raised = [a for a in policy.update([fault], 100.0, 1000.0) if getattr(a, "purpose", None) == "system"]
     assert len(raised) == 1 and "kettle faulty" in raised[0].text
-    [resolved] = [a for a in policy.update([], 4000.0, 4900.0) if getattr(a, "purpose", None) == "resolved"]
-    assert resolved.text == "hubd FLAT-1: alert 1 resolved, sensor kettle working again after 1h05m"
+    assert [a for a in policy.update([], 4000.0, 4900.0) if getattr(a, "purpose", None) == "resolved"] == []
+    settled = 4000.0 + policy.config.sensor_settle_hours * 3600.0  # the sensor behaved long enough
+    [resolved] = [a for a in policy.tick(settled, settled + 900.0) if getattr(a, "purpose", None) == "resolved"]
+    assert resolved.text == "hubd FLAT-1: alert 1 resolved, sensor kettle working again after 1h05m"  # its fault's length
 
 
 def test_the_office_guide_shows_the_texts_as_the_hub_writes_them():

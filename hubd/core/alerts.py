@@ -15,8 +15,11 @@ from ..findings import RESIDENT, SYSTEM, Finding
 from .messages import render
 
 PREALARM, PENDING, ALARM = "prealarm", "pending", "alarm"
+SETTLING = "settling"  # a texted sensor fault that has cleared, not yet for long enough to be over
 CANCELLED, RESOLVED, NOTIFIED = "cancelled", "resolved", "notified"
 OPEN_STAGES = (PREALARM, PENDING, ALARM)
+SETTLES = ("sensor_fault", "sensor_silent")  # a sensor's own fault: one that comes and goes is one fault
+HUB_PARTS = ("storage",)  # keys of the hub's own parts, whose owner (the daemon) judges when they are well
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Alert:
     notified: list[str] = field(default_factory=list)
     acked_by: str | None = None
     ended_local: float | None = None
+    reminder_mono: float | None = None  # while settling: when the next reminder was due
+    cleared_mono: float | None = None  # while settling: when the condition went
 
     @property
     def open(self) -> bool:
@@ -81,8 +86,11 @@ class AlertPolicy:
         before = self.outputs_pattern()
         current = {f.ident: f for f in findings}
         for alert in list(self.alerts.values()):
-            if (alert.type, alert.key) not in current:
-                actions += self._end(alert, mono, local, reason="condition ended")
+            gone = (alert.type, alert.key) not in current
+            if gone and alert.stage != SETTLING:
+                actions += self._settle(alert, mono, local)
+            elif not gone and alert.stage == SETTLING:
+                actions += self._resume(alert, mono)
         open_idents = {(a.type, a.key) for a in self.alerts.values()}
         for ident, finding in current.items():
             if ident not in open_idents:
@@ -131,6 +139,8 @@ class AlertPolicy:
                 continue
             if alert.stage in (PREALARM, PENDING):
                 actions += self._escalate_to_alarm(alert, mono, local)
+            elif alert.stage == SETTLING:
+                actions += self._end(alert, mono, local, reason="sensor behaved since it cleared")
             elif alert.stage == ALARM:
                 actions += self._send_step(alert, mono, local)
         return actions + self._outputs_if_changed(before)
@@ -199,6 +209,23 @@ class AlertPolicy:
         return [SendSms(to, text, "system" if alert.category == SYSTEM else "alarm", alert.id, kind=alert.type),
                 AlertChanged(alert.record())]
 
+    def _settle(self, alert: Alert, mono: float, local: float) -> list:
+        """A condition gone: the alert ends, except a sensor fault the office was told of, which is
+        over only once the sensor has behaved for ``sensor_settle_hours``; back within them, it
+        is the same fault, not news (a chattering mat is one fault, not one a day)."""
+        settle_s = self.config.sensor_settle_hours * 3600.0
+        if alert.type not in SETTLES or alert.key in HUB_PARTS or not alert.notified or settle_s <= 0:
+            return self._end(alert, mono, local, reason="condition ended")
+        alert.stage, alert.cleared_mono = SETTLING, mono
+        alert.reminder_mono, alert.next_mono = alert.next_mono, mono + settle_s
+        return [Audit("hub", "alert_settling", {"alert": alert.id}), AlertChanged(alert.record())]
+
+    def _resume(self, alert: Alert, mono: float) -> list:
+        """The sensor's fault is back while settling: the same alert goes on, nothing is texted."""
+        alert.stage, alert.cleared_mono = ALARM, None
+        alert.next_mono = None if alert.reminder_mono is None else max(alert.reminder_mono, mono)  # due: now
+        return [Audit("hub", "alert_resumed", {"alert": alert.id}), AlertChanged(alert.record())]
+
     def _end(self, alert: Alert, mono: float, local: float, reason: str) -> list:
         del self.alerts[alert.id]
         alert.next_mono = None
@@ -210,8 +237,9 @@ class AlertPolicy:
             if alert.category == SYSTEM and alert.notified:
                 self.last_texted[f"{alert.type}/{alert.key}"] = mono
             alert.stage = RESOLVED
+            gone = alert.cleared_mono if alert.cleared_mono is not None else mono  # settled: since it went
             text = render("resolved", self.language, alert_type=alert.type, flat=self.flat_id, id=alert.id,
-                          key=alert.key, silence_s=mono - alert.since_mono)
+                          key=alert.key, silence_s=gone - alert.since_mono)
             actions += [SendSms(to, text, "resolved", alert.id, kind=f"resolved:{alert.type}") for to in alert.notified]
         actions.insert(0, Audit("hub", f"alert_{alert.stage}", {"alert": alert.id, "reason": reason}))
         actions.append(AlertChanged(alert.record()))
@@ -236,4 +264,8 @@ class AlertPolicy:
             alert.raised_mono = rebase(alert.raised_mono)
             if alert.next_mono is not None:
                 alert.next_mono = rebase(alert.next_mono)
+            if alert.reminder_mono is not None:
+                alert.reminder_mono = rebase(alert.reminder_mono)
+            if alert.cleared_mono is not None:
+                alert.cleared_mono = rebase(alert.cleared_mono)
             self.alerts[alert.id] = alert

@@ -213,7 +213,7 @@ class ReferenceHealth(Detector):
             count = self._window_count(sensor, mono)
             if count * 2 <= self._rate_limit(sensor):
                 sensor.rate_fault_since = None  # hysteresis: half the limit to clear
-            else:
+            elif mono >= sensor.rate_fault_since + self.settings.chatter_min_s:  # a busy half hour is use
                 reasons["chatter"] = sensor.rate_fault_since
         if sensor.device_cleared_at is not None and mono >= sensor.device_cleared_at + self.settings.fault_hold_s:
             sensor.device_faults.clear()

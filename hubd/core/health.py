@@ -73,6 +73,7 @@ class HealthSettings:
     rate_floor: int = 60  # events per window never called chatter, learned or not
     rate_factor: float = 4.0
     fault_hold_s: float = 600.0  # a device-reported fault stays this long after it clears
+    chatter_min_s: float = 1800.0  # a rate above the limit this long is chatter; shorter is a busy spell of use
 
     def __post_init__(self) -> None:
         if not 0 < self.floor_s <= min(self.daily_cap_s, self.normal_cap_s):
@@ -85,8 +86,8 @@ class HealthSettings:
             raise ValueError("need history_days >= 1, min_days >= 0, min_events >= 0")
         if self.life_window_s <= 0 or self.rate_window_s <= 0 or self.rate_floor < 1 or self.rate_factor < 1:
             raise ValueError("need positive windows, rate_floor >= 1 and rate_factor >= 1")
-        if self.fault_hold_s < 0:
-            raise ValueError("fault_hold_s must be >= 0")
+        if self.fault_hold_s < 0 or self.chatter_min_s < 0:
+            raise ValueError("fault_hold_s and chatter_min_s must be >= 0")
 
 
 def _opt(x: float) -> Optional[float]:
@@ -101,7 +102,7 @@ def _params(s: HealthSettings) -> np.ndarray:
     """The settings as the kernels' ``hp`` (order of ``health_kernels.P_*``)."""
     return np.array([s.floor_s, s.normal_floor_s, s.daily_cap_s, s.normal_cap_s, _nan(s.rare_cap_s), s.factor,
                      s.margin_s, s.quantile, s.history_days, s.min_days, s.min_events, s.life_window_s, s.absence_s,
-                     s.rate_window_s, s.rate_floor, s.rate_factor, s.fault_hold_s], dtype=np.float64)
+                     s.rate_window_s, s.rate_floor, s.rate_factor, s.fault_hold_s, s.chatter_min_s], dtype=np.float64)
 
 
 class HealthState:
@@ -229,8 +230,8 @@ class SensorHealth(Detector):
                 reasons: dict[str, float] = {}
                 if not math.isnan(hf[r, hk.F_DEV]):
                     reasons.update(self._device.get(r, {}))
-                if not math.isnan(hf[r, hk.F_RATE]):  # far above its usual rate: the same word as a device's
-                    since = float(hf[r, hk.F_RATE])
+                since = float(hf[r, hk.F_RATE])  # far above its usual rate for chatter_min_s: a device's word
+                if not math.isnan(since) and mono >= since + self.settings.chatter_min_s:
                     reasons["chatter"] = min(since, reasons.get("chatter", since))
                 found.append(Finding(
                     "sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sensor_id,

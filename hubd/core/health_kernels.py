@@ -51,8 +51,8 @@ ND = 4
 G_ORIGIN, G_LASTMONO, G_LASTEVENT, G_RESUME, G_MINDUE, G_NRATE, G_NDEV, G_OBSERVED, G_SKIP = range(9)
 NG = 9
 P_FLOOR, P_NFLOOR, P_DCAP, P_NCAP, P_RCAP, P_FACTOR, P_MARGIN, P_Q, P_HDAYS, P_MINDAYS, P_MINEV = range(11)
-P_LIFE, P_ABSENCE, P_RATEWIN, P_RATEFLOOR, P_RATEFACTOR, P_HOLD = 11, 12, 13, 14, 15, 16
-NP = 17
+P_LIFE, P_ABSENCE, P_RATEWIN, P_RATEFLOOR, P_RATEFACTOR, P_HOLD, P_CHATMIN = 11, 12, 13, 14, 15, 16, 17
+NP = 18
 ROLE_DAILY, ROLE_NORMAL, ROLE_RARE, ROLE_AUTONOMOUS = 0, 1, 2, 3  # health.ROLES
 APPLIANCE = 4  # events.Kind.APPLIANCE
 
@@ -354,7 +354,9 @@ def check(t, hf, hi, days, win, hg, hp):
 
     While no sensor is faulted and no silence can be due, only the sensor observed since
     the last check can differ; otherwise every sensor is judged: a rate fault clears at half
-    its limit, a device fault is held ``fault_hold_s`` after it clears, and a sensor silent
+    its limit and is a fault once it has lasted ``chatter_min_s`` (found at the first check
+    after: a rate that high brings an event every few seconds), a device fault is held
+    ``fault_hold_s`` after it clears, and a sensor silent
     past its limit latches while another one shows life.
     """
     touch(t, hf, hi, days, hg, hp)
@@ -378,7 +380,7 @@ def check(t, hf, hi, days, win, hg, hp):
             if _prune(r, t, hi, win, hp) * 2 <= hf[r, F_CRATE]:
                 hf[r, F_RATE] = np.nan  # hysteresis: half the limit to clear
                 hg[G_NRATE] -= 1
-            else:
+            elif t >= hf[r, F_RATE] + hp[P_CHATMIN]:  # a busy half hour is use; chatter goes on
                 fault = True
         if not math.isnan(hf[r, F_DEVCLR]) and t >= hf[r, F_DEVCLR] + hp[P_HOLD]:
             hf[r, F_DEV] = np.nan

@@ -15,7 +15,8 @@ from pathlib import Path
 HUBD = Path(__file__).resolve().parent.parent / "hubd"
 
 # The layers, bottom up: a module may import its own layer and those below it.
-VOCABULARY = ("hubd.events", "hubd.findings", "hubd.clock", "hubd.seams", "hubd.phone", "hubd.schema", "hubd.sms_tag")
+VOCABULARY = ("hubd.events", "hubd.findings", "hubd.clock", "hubd.seams", "hubd.phone", "hubd.schema", "hubd.sms_tag",
+              "hubd.kernel_cache")
 CORE = ("hubd.core", "hubd.detector", "hubd.config")  # config: the settings the core reads (DetectorParams)
 DRIVERS = ("hubd.sensors", "hubd.modem", "hubd.board", "hubd.store", "hubd.sdnotify")
 SHELLS = ("hubd.replay", "hubd.daemon", "hubd.control", "hubd.cli", "hubd.hubctl", "hubd.hubctl_text", "hubd.commission", "hubd.report",

@@ -92,9 +92,9 @@ class AlertsConfig:
     away_return_minutes: float = rule(10.0, help="inside activity this long after away was set means the resident is back", min=1, max=240)
     system_grace_minutes: float = rule(2.0, help="a system fault must last this long before the office is told", min=0, max=120)
     system_reminder_hours: float = rule(24.0, help="an open system fault is texted again this often (to the first recipient)", min=1, max=24 * 28)
-    sensor_settle_hours: float = rule(24.0, help="a texted sensor fault is over (resolved is texted) only once the "
-                                      "sensor has behaved this long; back within it, it is the same fault (0 = at once)",
-                                      min=0, max=168)
+    sensor_settle_hours: float = rule(24.0, help="a sensor fault back within this of the last one ended is over "
+                                      "(resolved is texted) only once the sensor has behaved this long; back within "
+                                      "it, it is the same fault (0 = off)", min=0, max=168)
     system_repeat_hours: float = rule(4.0, help="the same system fault again within this is not texted again", min=0, max=168)
 
 

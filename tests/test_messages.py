@@ -128,10 +128,24 @@ def test_a_cleared_sensor_fault_is_texted_as_the_sensor_working_again():
     fault = Finding("sensor_fault", SYSTEM, 100.0, 0.0, key="kettle")
     raised = [a for a in policy.update([fault], 100.0, 1000.0) if getattr(a, "purpose", None) == "system"]
     assert len(raised) == 1 and "kettle faulty" in raised[0].text
-    assert [a for a in policy.update([], 4000.0, 4900.0) if getattr(a, "purpose", None) == "resolved"] == []
-    settled = 4000.0 + policy.config.sensor_settle_hours * 3600.0  # the sensor behaved long enough
+    [resolved] = [a for a in policy.update([], 4000.0, 4900.0) if getattr(a, "purpose", None) == "resolved"]
+    assert resolved.text == "hubd FLAT-1: alert 1 resolved, sensor kettle working again after 1h05m"
+
+
+def test_a_settled_sensor_fault_gives_the_length_of_its_fault_not_of_the_settling():
+    from hubd.core.alerts import AlertPolicy
+    from hubd.config import AlertsConfig
+    from hubd.findings import SYSTEM, Finding
+
+    policy = AlertPolicy(AlertsConfig(system_grace_minutes=0.0), ["+8100000001"], "FLAT-1", "en")
+    policy.update([Finding("sensor_fault", SYSTEM, 100.0, 0.0, key="kettle")], 100.0, 1000.0)
+    policy.update([], 200.0, 1100.0)  # a first fault: resolved when it clears
+    again = 200.0 + 6 * 3600.0  # back within sensor_settle_hours: a sensor that comes and goes
+    policy.update([Finding("sensor_fault", SYSTEM, again, 0.0, key="kettle")], again, again + 900.0)
+    assert [a for a in policy.update([], again + 3900.0, again + 4800.0) if getattr(a, "purpose", None) == "resolved"] == []
+    settled = again + 3900.0 + policy.config.sensor_settle_hours * 3600.0
     [resolved] = [a for a in policy.tick(settled, settled + 900.0) if getattr(a, "purpose", None) == "resolved"]
-    assert resolved.text == "hubd FLAT-1: alert 1 resolved, sensor kettle working again after 1h05m"  # its fault's length
+    assert resolved.text == "hubd FLAT-1: alert 2 resolved, sensor kettle working again after 1h05m"
 
 
 def test_the_office_guide_shows_the_texts_as_the_hub_writes_them():

@@ -210,11 +210,15 @@ class AlertPolicy:
                 AlertChanged(alert.record())]
 
     def _settle(self, alert: Alert, mono: float, local: float) -> list:
-        """A condition gone: the alert ends, except a sensor fault the office was told of, which is
-        over only once the sensor has behaved for ``sensor_settle_hours``; back within them, it
-        is the same fault, not news (a chattering mat is one fault, not one a day)."""
+        """A condition gone: the alert ends, except the fault of a sensor that comes and goes (the
+        office was told of it, and of the same fault ended less than ``sensor_settle_hours``
+        before this one began): that is over only once the sensor has behaved for
+        ``sensor_settle_hours``; back within them, it is the same fault, not news (a chattering
+        mat is one fault, not one a day). A one-off fault is resolved when it clears."""
         settle_s = self.config.sensor_settle_hours * 3600.0
-        if alert.type not in SETTLES or alert.key in HUB_PARTS or not alert.notified or settle_s <= 0:
+        before = self.last_texted.get(f"{alert.type}/{alert.key}")
+        comes_and_goes = before is not None and alert.raised_mono - before < settle_s
+        if alert.type not in SETTLES or alert.key in HUB_PARTS or not alert.notified or not comes_and_goes:
             return self._end(alert, mono, local, reason="condition ended")
         alert.stage, alert.cleared_mono = SETTLING, mono
         alert.reminder_mono, alert.next_mono = alert.next_mono, mono + settle_s

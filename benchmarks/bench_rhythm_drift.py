@@ -50,7 +50,7 @@ for p in (ROOT, ROOT / "benchmarks"):
 
 from bench_detector import RESIDENTS, START_LOCAL, real_logs, simulate  # noqa: E402
 from hubd.config import Config, RhythmConfig  # noqa: E402
-from hubd.core.drift import BASELINE, MIN_BASELINE_DAYS, DriftWatch, at_home  # noqa: E402
+from hubd.core.drift import DriftWatch, baseline  # noqa: E402
 from hubd.core.rhythm_record import RhythmDays  # noqa: E402
 from hubd.events import Event, Kind  # noqa: E402
 
@@ -151,8 +151,7 @@ def _wake_at_night(events: list[Event], days: np.ndarray, seed: int) -> list[Eve
 
 def judged_days(recs: list[dict]) -> int:
     """Days on which a report could have been made: a baseline month at home of at least 21 days."""
-    return sum(len([r for r in recs[: i + 1] if recs[i]["day"] - BASELINE[0] <= r["day"] <= recs[i]["day"] - BASELINE[1]
-                    and at_home(r)]) >= MIN_BASELINE_DAYS for i in range(len(recs)))
+    return sum(baseline(recs[: i + 1]) is not None for i in range(len(recs)))
 
 
 def records(events: list[Event], config: Config) -> list[dict]:
@@ -180,9 +179,8 @@ def score(recs_by: dict, rules: RhythmConfig, first_day: dict, judged: dict) -> 
             out[(home, scenario)] = {"false": len(got), "judged_days": judged[home],
                                      "kinds": sorted({r["kind"] for r in got})}
             continue
-        want = scenario
         origin = DRIFT_START + (12 if scenario == "sleep" else 0)  # sleep: from the day it reached 3 h
-        hits = [r["day"] - d0 - origin for r in got if r["kind"] == want and r["day"] - d0 >= DRIFT_START]
+        hits = [r["day"] - d0 - origin for r in got if r["kind"] == scenario and r["day"] - d0 >= DRIFT_START]
         out[(home, scenario)] = {"delay": min(hits) if hits else None}
     return out
 

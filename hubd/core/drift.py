@@ -27,12 +27,12 @@ import statistics
 from typing import Any, Iterable, Sequence
 
 from ..detector.rhythm import clock_shift
+from .rhythm_record import MINUTES
 
 KINDS = ("activity", "sleep", "outings", "nights")
 BASELINE = (42, 15)  # the month before the last two weeks: days -42 .. -15 (the last day is 0)
 MIN_BASELINE_DAYS = 21
 MIN_OUTING_DAYS = 4
-MINUTES_A_DAY = 1440
 AWAY_MINUTES = 1200  # a day out of the flat this long (20 h) is a day away (a trip), not a day at home
 
 
@@ -78,14 +78,18 @@ def circular_sd_hours(hours: Iterable[float]) -> float | None:
     return math.sqrt(-2 * math.log(r)) / (2 * math.pi) * 24 if r > 0 else 12.0
 
 
+def baseline(records: Sequence[dict]) -> list[dict] | None:
+    """The days at home the last day is judged against; None while there are too few to judge."""
+    base = _in(records, records[-1]["day"], *BASELINE) if records else []
+    return base if len(base) >= MIN_BASELINE_DAYS else None
+
+
 def findings(records: Sequence[dict], rules: Any) -> list[dict[str, Any]]:
     """The drifts the records show at their last day (``rules``: a ``RhythmConfig``)."""
-    if not records:
+    base = baseline(records)
+    if base is None:
         return []
     last = records[-1]["day"]
-    base = _in(records, last, *BASELINE)
-    if len(base) < MIN_BASELINE_DAYS:
-        return []
     out = []
     for judge in (_activity, _sleep, _outings, _nights):
         found = judge(records, base, last, rules)
@@ -101,7 +105,7 @@ def _span(rs: Sequence[dict]) -> list[str]:
 def active_per_home_hour(rs: Sequence[dict]) -> float | None:
     """Active minutes per hour at home over the days ``rs`` (a ratio of sums: a day mostly out
     weighs little)."""
-    home_hours = sum(MINUTES_A_DAY - r["out_minutes"] for r in rs) / 60.0
+    home_hours = sum(MINUTES - r["out_minutes"] for r in rs) / 60.0
     return sum(r["active_minutes"] for r in rs) / home_hours if home_hours > 0 else None
 
 

@@ -230,8 +230,8 @@ class SensorHealth(Detector):
                 reasons: dict[str, float] = {}
                 if not math.isnan(hf[r, hk.F_DEV]):
                     reasons.update(self._device.get(r, {}))
-                since = float(hf[r, hk.F_RATE])  # far above its usual rate for chatter_min_s: a device's word
-                if not math.isnan(since) and mono >= since + self.settings.chatter_min_s:
+                if hk.chattering(r, float(mono), hf, self.params):  # the same word as a device's
+                    since = float(hf[r, hk.F_RATE])
                     reasons["chatter"] = min(since, reasons.get("chatter", since))
                 found.append(Finding(
                     "sensor_fault", SYSTEM, min(reasons.values()), 0.0, key=sensor_id,

@@ -343,6 +343,13 @@ def _others_alive(s, t, hf, hi, hp):
 
 
 @njit(cache=True)
+def chattering(s, t, hf, hp):
+    """Sensor ``s`` has been above its rate limit for ``chatter_min_s`` at ``t``: a busy half hour
+    is use; chatter goes on."""
+    return not math.isnan(hf[s, F_RATE]) and t >= hf[s, F_RATE] + hp[P_CHATMIN]
+
+
+@njit(cache=True)
 def _before(t, due):
     """``t`` is so far before ``due`` that no rounding lets a silence measured at ``t`` pass its limit."""
     return due == np.inf or t < due - (_MARGIN_ABS + 1e-12 * abs(due))
@@ -380,7 +387,7 @@ def check(t, hf, hi, days, win, hg, hp):
             if _prune(r, t, hi, win, hp) * 2 <= hf[r, F_CRATE]:
                 hf[r, F_RATE] = np.nan  # hysteresis: half the limit to clear
                 hg[G_NRATE] -= 1
-            elif t >= hf[r, F_RATE] + hp[P_CHATMIN]:  # a busy half hour is use; chatter goes on
+            elif chattering(r, t, hf, hp):
                 fault = True
         if not math.isnan(hf[r, F_DEVCLR]) and t >= hf[r, F_DEVCLR] + hp[P_HOLD]:
             hf[r, F_DEV] = np.nan

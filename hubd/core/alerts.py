@@ -15,7 +15,7 @@ from ..findings import RESIDENT, SYSTEM, Finding
 from .messages import render
 
 PREALARM, PENDING, ALARM = "prealarm", "pending", "alarm"
-SETTLING = "settling"  # a texted sensor fault that has cleared, not yet for long enough to be over
+SETTLING = "settling"  # the fault of a sensor that comes and goes has cleared, not yet for long enough to be over
 CANCELLED, RESOLVED, NOTIFIED = "cancelled", "resolved", "notified"
 OPEN_STAGES = (PREALARM, PENDING, ALARM)
 SETTLES = ("sensor_fault", "sensor_silent")  # a sensor's own fault: one that comes and goes is one fault

@@ -254,7 +254,12 @@ class RefDetector:
         self.fault = [0] * n_s  # 0 trusted, 1 stuck, 2 inverted
         self.fault_since = [NAN] * n_s
         self.fault_start = [NAN] * n_s
-        self.others: dict[int, list] = {}  # held sensor -> [first other activity, its sensor, a second sensor seen]
+        self.others: dict[int, list] = {}  # watched sensor -> [first other contact used, its sensor, a second seen]
+        self.moves: dict[int, list] = {}  # watched sensor -> [first motion elsewhere, its sensor, a second, a third seen]
+        self.away_on = [NAN] * n_s  # when it last read ON while the resident was away
+        self.away_on_prev = [NAN] * n_s  # the time before that
+        self.contradicted = [False] * n_s  # an inverted presence: its current ON held nobody
+        self.good_ons = [0] * n_s  # an inverted presence: uncontradicted ONs in a row
         self.quiet_origin = -1  # a pulse sensor whose event began the silence
         self.stray = (-1, NAN)  # while out: an uncorroborated inside event (sensor, time)
         self.came_in = False  # back through an entrance still open: its closing is no leaving
@@ -441,9 +446,13 @@ class RefDetector:
                     self.open_since[s] = t
             else:
                 self.open_since[s] = NAN
-            for h in sorted(self.held):  # nobody opens the front door from a bed
-                if t - self.held[h] >= p.stuck_min_hold_minutes * 60:
-                    self.distrust(h, t)
+            stuck_on = self.stuck_on()  # (before this door makes more of them)
+            for h in self.watched():  # nobody opens the front door from a bed
+                if t - self.watched_since(h) >= p.stuck_min_hold_minutes * 60:
+                    self.distrust(h, t, away=True)
+            for j in stuck_on:  # still reading ON: that counts too
+                if t - self.on_since[j] >= p.stuck_min_hold_minutes * 60:
+                    self.read_on_away(j, t)
             self.elsewhere(s, t)
             came_in, self.came_in = self.came_in and v <= 0, False
             if not self.pending and came_in:
@@ -460,9 +469,13 @@ class RefDetector:
         else:
             returned = True
             if self.pending and not self.returning and t - self.run_last >= confirm:
-                for h in sorted(self.held):  # the flat was empty while it held (its own release: it behaved)
+                stuck_on = self.stuck_on()
+                for h in self.watched():  # the flat was empty while it held (its own release: it behaved)
                     if not (h == s and kind == Kind.PRESENCE and v <= 0):
-                        self.distrust(h, t)
+                        self.distrust(h, t, away=True)
+                for j in stuck_on:
+                    if not (j == s and kind == Kind.PRESENCE and v <= 0):
+                        self.read_on_away(j, t)
                 prev, when = self.stray
                 returned = prev >= 0 and prev != s and t - when <= p.corroborate_minutes * 60
                 if not returned:
@@ -485,6 +498,10 @@ class RefDetector:
                     if not math.isnan(self.on_since[j]) and j not in self.held and self.holds_a_stay(j):
                         self.start_hold(j, t)
             if kind == Kind.PRESENCE:
+                raced = v <= 0 and t - self.away_on[s] < 60.0  # got up to open the door: no evidence
+                if raced:
+                    self.away_on[s], self.away_on_prev[s] = self.away_on_prev[s], NAN
+                self.judge_inverted_on(s, t, v)
                 since = self.on_since[s]
                 if v > 0 and math.isnan(since):
                     self.on_since[s] = t
@@ -501,10 +518,12 @@ class RefDetector:
                     if s in self.held_latched:
                         limit, learned = self.held_latched_as[s]
                         self.records.append((2, s, since, limit, self.held_latched.pop(s), t, learned))
-                elif v <= 0 and self.fault[s] == 1:
+                elif v <= 0 and (self.fault[s] == 1 or (raced and t - self.fault_start[s] < 60.0)):
                     self.trust_again(s, t)
             elif kind == Kind.DOOR and returned:
                 self.elsewhere(s, t)
+            elif kind == Kind.MOTION and returned:
+                self.moved(s, t)
         if not math.isnan(self.inact_latched):
             _, limit, rule = self.inactivity_before
             self.records.append((0, -1, self.last, limit, self.inact_latched, t, rule))
@@ -518,15 +537,60 @@ class RefDetector:
     def start_hold(self, s, t):
         self.held[s] = t
         self.held_latched.pop(s, None)
-        self.others[s] = [NAN, -1, False]
+        self.others[s], self.moves[s] = [NAN, -1, False], [NAN, -1, -1, False]
 
-    def distrust(self, h, t):
-        """A stuck hold: it no longer counts; its stayed_in_place ends now."""
+    def watched(self):
+        """Sensors whose ON is judged: the holds, and the inverted presences that are ON."""
+        return sorted(set(self.held) | {j for j in range(len(self.sensors))
+                                        if self.fault[j] == 2 and not math.isnan(self.on_since[j])})
+
+    def read_on_away(self, j, t):
+        self.away_on_prev[j], self.away_on[j] = self.away_on[j], t
+
+    def stuck_on(self):
+        """Stuck presences still reading ON."""
+        return [j for j in range(len(self.sensors)) if self.fault[j] == 1 and not math.isnan(self.on_since[j])]
+
+    def watched_since(self, h):
+        return self.held[h] if h in self.held else self.on_since[h]
+
+    def distrust(self, h, t, away=False):
+        """A hold that holds nobody: it no longer counts; its stayed_in_place ends now. Twice
+        within the window while the resident was away: inverted. An inverted presence's ON:
+        contradicted."""
+        window = self.p.inverted_window_hours * 3600
+        away_before = self.away_on[h]
+        if away:
+            self.read_on_away(h, t)
+        self.contradicted[h] = True
+        if h not in self.held:
+            return
         since = self.held.pop(h)
         if h in self.held_latched:
             limit, learned = self.held_latched_as[h]
             self.records.append((2, h, since, limit, self.held_latched.pop(h), t, learned))
-        self.fault[h], self.fault_since[h], self.fault_start[h] = 1, since, t
+        self.fault[h] = 2 if t - away_before <= window else 1
+        self.fault_since[h], self.fault_start[h] = since, t
+        self.good_ons[h] = 0
+
+    def judge_inverted_on(self, s, t, v):
+        """An inverted presence is trusted again after enough uncontradicted ONs in a row, and
+        none contradicted for the window."""
+        if self.fault[s] != 2:
+            return
+        since = self.on_since[s]
+        if v > 0 and math.isnan(since):
+            self.contradicted[s] = False
+            self.others[s], self.moves[s] = [NAN, -1, False], [NAN, -1, -1, False]
+        elif v <= 0 and not math.isnan(since):
+            if self.contradicted[s]:
+                self.good_ons[s] = 0
+            elif t - since >= self.p.stuck_other_minutes * 60:
+                self.good_ons[s] += 1
+                if (self.good_ons[s] >= self.p.inverted_trust_ons
+                        and t - self.away_on[s] > self.p.inverted_window_hours * 3600):
+                    self.good_ons[s] = 0
+                    self.trust_again(s, t)
 
     def trust_again(self, s, t):
         shown = self.fault_start[s] + 60.0  # a fault is shown a minute after it was decided
@@ -535,8 +599,8 @@ class RefDetector:
         self.fault[s], self.fault_since[s], self.fault_start[s] = 0, NAN, NAN
 
     def elsewhere(self, s, t):
-        """Two other contacts used over stuck_other_minutes of a hold: it is stuck."""
-        for h in sorted(self.held):
+        """Two other contacts used over stuck_other_minutes of a hold: it holds nobody."""
+        for h in self.watched():
             if h == s:
                 continue
             o = self.others[h]
@@ -545,6 +609,20 @@ class RefDetector:
             elif o[1] != s:
                 o[2] = True
             if o[2] and t - o[0] >= self.p.stuck_other_minutes * 60:
+                self.distrust(h, t)
+
+    def moved(self, s, t):
+        """Three motion sensors seeing someone over stuck_other_minutes of a hold: it holds nobody."""
+        for h in self.watched():
+            m = self.moves[h]
+            if math.isnan(m[0]):
+                m[0], m[1] = t, s
+            elif m[1] != s:
+                if m[2] < 0:
+                    m[2] = s
+                elif m[2] != s:
+                    m[3] = True
+            if m[3] and t - m[0] >= self.p.stuck_other_minutes * 60:
                 self.distrust(h, t)
 
     def appliance_sign_of_life(self, t, loc, s, w):

@@ -372,6 +372,21 @@ def test_state_saved_before_came_in_was_added_loads_with_it_unset():
         LearnedDetector().load({**state, "sv": state["sv"][:-2]}, lambda m: m)
 
 
+def test_state_saved_before_the_inverted_presence_columns_loads_with_them_fresh():
+    """Version 3 before a mat could read inverted had 33 columns per sensor: they are added, fresh."""
+    det = run(LearnedDetector(), routine(10) + [ev(T0 + 9 * DAY + 23 * H, "bed", Kind.PRESENCE, 1.0)])
+    state = det.state()
+    first_new = SENS_FIELDS.index("away_on_mono")
+    shipped = {**state, "sens": state["sens"][:, :first_new]}
+    restored = LearnedDetector()
+    restored.load(shipped, lambda m: m)
+    np.testing.assert_array_equal(restored.state()["sens"], state["sens"])  # nothing was set in them yet
+    now = T0 + 10 * DAY + 9 * H
+    assert restored.status(now, now) == det.status(now, now)
+    with pytest.raises(IncompatibleState, match="per-sensor"):
+        LearnedDetector().load({**state, "sens": state["sens"][:, :first_new - 1]}, lambda m: m)
+
+
 def test_state_of_version_2_is_upgraded_every_sensor_trusted_and_holding():
     events = routine(10) + [ev(T0 + 10 * DAY + 8 * H, "bed", Kind.PRESENCE, 1.0)]
     det = run(LearnedDetector(), events)

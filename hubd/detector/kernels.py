@@ -51,7 +51,11 @@ Conventions
   (presence), 22 today's longest ON (NaN: none), 23-24 decayed days with an ON / with an ON >=
   a pulse, 25 pulses (0/1), 26 fault (0 trusted, 1 stuck, 2 inverted), 27 fault since, 28 fault
   decided (mono), 29-31 first other contact used during the hold, its sensor, a second contact
-  seen (0/1), 32 entrance reading open since. For a pulse sensor, ``longest_hold_today`` and its
+  seen (0/1), 32 entrance reading open since, 33 when it last read ON with the resident away
+  (mono; 40: the time before, restored if that was a radio-order race), 34 its current
+  raw ON contradicted while it reads inverted (0/1), 35 uncontradicted ONs in a row since it was
+  found inverted, 36-39 first motion elsewhere during the hold, its sensor, a second motion
+  sensor, a third seen (0/1). For a pulse sensor, ``longest_hold_today`` and its
   ``held_hist`` row hold the longest silence after its events.
 * ``cur`` (float64[4, slots]): today's maximum at-home inactivity per slot (row 0),
   today's at-home seconds per slot (1), and the longest silence *remaining* from each
@@ -110,7 +114,8 @@ SENS_FIELDS = (
     "app_session_start", "app_session_limit", "app_use_watts", "app_hours_mask", "app_hours_day", "app_hours_prev",
     "app_first_mono", "app_session_varied", "app_session_floor",
     "on_since", "longest_on_today", "on_days", "long_days", "pulses", "fault", "fault_since", "fault_start",
-    "other_first", "other_sensor", "other_two", "open_since",
+    "other_first", "other_sensor", "other_two", "open_since", "away_on_mono", "on_contradicted", "good_ons",
+    "move_first", "move_a", "move_b", "move_three", "away_on_prev",
 )
 (SV_STARTED, SV_LAST_MONO, SV_LAST_LOCAL, SV_DAY, SV_ACCOUNTED_MONO, SV_PENDING, SV_RUN_FIRST_MONO,
     SV_RUN_LAST_MONO, SV_RUN_CONFIRMED, SV_RUN_CLUSTER_MONO, SV_N_HELD, SV_LEARNED_DAYS, SV_INACTIVITY_DUE,
@@ -124,7 +129,9 @@ SENS_FIELDS = (
     SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
     SE_APP_HOURS_DAY, SE_APP_HOURS_PREV, SE_APP_FIRST_MONO, SE_APP_SESSION_VARIED,
     SE_APP_SESSION_FLOOR, SE_ON_SINCE, SE_LONGEST_ON_TODAY, SE_ON_DAYS, SE_LONG_DAYS, SE_PULSES, SE_FAULT,
-    SE_FAULT_SINCE, SE_FAULT_START, SE_OTHER_FIRST, SE_OTHER_SENSOR, SE_OTHER_TWO, SE_OPEN_SINCE) = range(len(SENS_FIELDS))
+    SE_FAULT_SINCE, SE_FAULT_START, SE_OTHER_FIRST, SE_OTHER_SENSOR, SE_OTHER_TWO, SE_OPEN_SINCE, SE_AWAY_ON_MONO,
+    SE_ON_CONTRADICTED, SE_GOOD_ONS, SE_MOVE_FIRST, SE_MOVE_A, SE_MOVE_B, SE_MOVE_THREE,
+    SE_AWAY_ON_PREV) = range(len(SENS_FIELDS))
 FAULT_STUCK, FAULT_INVERTED = 1.0, 2.0  # SE_FAULT codes (0: trusted); model.FAULT_REASONS names them
 # A fault is shown this long after it was decided: a mat's release that reaches the hub just
 # after the door event (same second, radio order) is no fault to report.
@@ -137,6 +144,8 @@ P_PULSE_MIN_DAYS = KERNEL_LAYOUT.index("pulse_min_days")
 P_STUCK_MIN_HOLD = KERNEL_LAYOUT.index("stuck_min_hold_seconds")
 P_STUCK_OTHER = KERNEL_LAYOUT.index("stuck_other_seconds")
 P_CORROBORATE = KERNEL_LAYOUT.index("corroborate_seconds")
+P_INVERTED_WINDOW = KERNEL_LAYOUT.index("inverted_window_seconds")
+P_INVERTED_TRUST = KERNEL_LAYOUT.index("inverted_trust_ons")
 
 
 # --------------------------------------------------------------------------- parameters
@@ -753,15 +762,23 @@ def pulse_stay_due(due, limit, rule, origin_mono, sv, sens, safety_s):
 
 # ------------------------------------------------------------ distrust and trust again
 @njit(cache=True)
-def distrust_hold(sens, j, t, out, n_out):
-    """Presence ``j``'s hold is no person (stuck): it stops counting as held from ``t``; a
-    stayed_in_place it showed ends now. Returns n_out."""
+def distrust_hold(sens, j, t, window_s, away, out, n_out):
+    """Presence ``j``'s hold is no person: it stops counting as held from ``t``; a
+    stayed_in_place it showed ends now. Found so within ``window_s`` of having read ON while
+    the resident was away (the front door used, the flat found empty; ``away``: this time),
+    it reads "held" when nobody is there, day after day (wired the wrong way round): inverted,
+    trusted again only once it behaves (:func:`judge_inverted_on`). Else it is stuck, trusted
+    again when it releases: activity elsewhere alone may be a visitor on the seat now and
+    then. Returns n_out."""
     if not math.isnan(sens[j, SE_HELD_LATCHED]):
         n_out = _emit(out, n_out, 2.0, float(j), sens[j, SE_HELD_SINCE], sens[j, SE_HELD_LATCHED_LIMIT],
                       sens[j, SE_HELD_LATCHED], t, sens[j, SE_HELD_LATCHED_LEARNED])
-    sens[j, SE_FAULT] = FAULT_STUCK
+    sens[j, SE_FAULT] = FAULT_INVERTED if t - sens[j, SE_AWAY_ON_MONO] <= window_s else FAULT_STUCK
+    if away:
+        _read_on_away(sens, j, t)
     sens[j, SE_FAULT_SINCE] = sens[j, SE_HELD_SINCE]
     sens[j, SE_FAULT_START] = t
+    sens[j, SE_ON_CONTRADICTED], sens[j, SE_GOOD_ONS] = 1.0, 0.0  # the ON it is in was contradicted
     sens[j, SE_HELD_SINCE] = np.nan
     sens[j, SE_HELD_DUE] = np.nan
     sens[j, SE_HELD_LATCHED] = np.nan
@@ -769,36 +786,144 @@ def distrust_hold(sens, j, t, out, n_out):
 
 
 @njit(cache=True)
-def distrust_old_holds(sens, t, min_hold_s, skip, out, n_out):
-    """Every hold older than ``min_hold_s`` (but sensor ``skip``'s) is stuck: the front door was
-    used, or the flat was found empty, while it held; nobody does either from a bed or a seat.
-    Returns (count, n_out)."""
+def _reads_untrusted_on(sens, j):
+    """Presence ``j`` is distrusted (stuck or inverted) and reads ON."""
+    return sens[j, SE_FAULT] > 0.0 and not math.isnan(sens[j, SE_ON_SINCE])
+
+
+@njit(cache=True)
+def _reads_inverted_on(sens, j):
+    """Presence ``j`` reads inverted and is ON: judged like a hold, but holding nothing."""
+    return sens[j, SE_FAULT] == FAULT_INVERTED and not math.isnan(sens[j, SE_ON_SINCE])
+
+
+@njit(cache=True)
+def contradict_inverted_on(sens, j, t, away):
+    """Distrusted presence ``j``'s ON was contradicted (``away``: by the resident's being out, as
+    :func:`distrust_hold` counts it; for an inverted one, its ON is no good one)."""
+    sens[j, SE_ON_CONTRADICTED] = 1.0
+    if away:
+        _read_on_away(sens, j, t)
+
+
+@njit(cache=True)
+def _read_on_away(sens, j, t):
+    sens[j, SE_AWAY_ON_PREV] = sens[j, SE_AWAY_ON_MONO]
+    sens[j, SE_AWAY_ON_MONO] = t
+
+
+@njit(cache=True)
+def released_in_a_race(sens, s, t):
+    """Presence ``s`` released within a minute of reading ON with the resident "away": the person
+    got up to open the door (radio order put the door first). That was no evidence: forgotten.
+    Returns whether it was such a race."""
+    if not t - sens[s, SE_AWAY_ON_MONO] < FAULT_SHOW_AFTER_S:
+        return False
+    sens[s, SE_AWAY_ON_MONO] = sens[s, SE_AWAY_ON_PREV]
+    sens[s, SE_AWAY_ON_PREV] = np.nan
+    return True
+
+
+@njit(cache=True)
+def distrust_old_holds(sens, t, min_hold_s, skip, window_s, out, n_out):
+    """Every hold older than ``min_hold_s`` (but sensor ``skip``'s) is no person: the front door
+    was used, or the flat was found empty, while it held; nobody does either from a bed or a
+    seat. (An inverted presence ON that long is contradicted.) Returns (count, n_out)."""
     n = 0
     for j in range(sens.shape[0]):
-        if j != skip and not math.isnan(sens[j, SE_HELD_SINCE]) and t - sens[j, SE_HELD_SINCE] >= min_hold_s:
-            n_out = distrust_hold(sens, j, t, out, n_out)
+        if j == skip:
+            continue
+        if not math.isnan(sens[j, SE_HELD_SINCE]) and t - sens[j, SE_HELD_SINCE] >= min_hold_s:
+            n_out = distrust_hold(sens, j, t, window_s, True, out, n_out)
             n += 1
+        elif _reads_untrusted_on(sens, j) and t - sens[j, SE_ON_SINCE] >= min_hold_s:
+            contradict_inverted_on(sens, j, t, True)
     return n, n_out
 
 
 @njit(cache=True)
-def activity_elsewhere(sens, s, t, span_s, out, n_out):
+def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
     """Contact ``s`` (a door, cupboard or the entrance: a hand on it) was used: a hold during which
-    two different contacts were used over ``span_s`` or more is stuck (the person is up).
-    Motion and appliances are no such evidence: a PIR sees the person in the bed or on the
-    seat, and a TV runs while one sits. Returns (count, n_out)."""
+    two different contacts were used over ``span_s`` or more is no person (the person is up).
+    Appliances are no such evidence (a TV runs while one sits), nor is one PIR, which sees the
+    person in the bed or on the seat (:func:`motion_elsewhere` asks for three). An inverted
+    presence's ON is judged the same way. Returns (count, n_out)."""
     n = 0
     for j in range(sens.shape[0]):
-        if j == s or math.isnan(sens[j, SE_HELD_SINCE]):
+        held = not math.isnan(sens[j, SE_HELD_SINCE])
+        if j == s or not (held or _reads_inverted_on(sens, j)):
             continue
         if math.isnan(sens[j, SE_OTHER_FIRST]):
             sens[j, SE_OTHER_FIRST], sens[j, SE_OTHER_SENSOR] = t, float(s)
         elif sens[j, SE_OTHER_SENSOR] != float(s):
             sens[j, SE_OTHER_TWO] = 1.0
         if sens[j, SE_OTHER_TWO] > 0.0 and t - sens[j, SE_OTHER_FIRST] >= span_s:
-            n_out = distrust_hold(sens, j, t, out, n_out)
-            n += 1
+            if held:
+                n_out = distrust_hold(sens, j, t, window_s, False, out, n_out)
+                n += 1
+            else:
+                contradict_inverted_on(sens, j, t, False)
     return n, n_out
+
+
+@njit(cache=True)
+def motion_elsewhere(sens, s, t, span_s, window_s, out, n_out):
+    """Motion sensor ``s`` saw someone: a hold during which three different motion sensors saw
+    someone over ``span_s`` or more is no person (one PIR may see the bed or the seat; three
+    are other rooms). An inverted presence's ON is judged the same way. Returns (count, n_out)."""
+    n = 0
+    for j in range(sens.shape[0]):
+        held = not math.isnan(sens[j, SE_HELD_SINCE])
+        if not (held or _reads_inverted_on(sens, j)):
+            continue
+        a, b = sens[j, SE_MOVE_A], sens[j, SE_MOVE_B]
+        if math.isnan(sens[j, SE_MOVE_FIRST]):
+            sens[j, SE_MOVE_FIRST], sens[j, SE_MOVE_A] = t, float(s)
+        elif a != float(s):
+            if b < 0.0:
+                sens[j, SE_MOVE_B] = float(s)
+            elif b != float(s):
+                sens[j, SE_MOVE_THREE] = 1.0
+        if sens[j, SE_MOVE_THREE] > 0.0 and t - sens[j, SE_MOVE_FIRST] >= span_s:
+            if held:
+                n_out = distrust_hold(sens, j, t, window_s, False, out, n_out)
+                n += 1
+            else:
+                contradict_inverted_on(sens, j, t, False)
+    return n, n_out
+
+
+@njit(cache=True)
+def _forget_elsewhere(sens, j):
+    """A new hold (or inverted ON) of ``j``: no activity elsewhere seen during it yet."""
+    sens[j, SE_OTHER_FIRST], sens[j, SE_OTHER_SENSOR], sens[j, SE_OTHER_TWO] = np.nan, -1.0, 0.0
+    sens[j, SE_MOVE_FIRST], sens[j, SE_MOVE_A], sens[j, SE_MOVE_B], sens[j, SE_MOVE_THREE] = np.nan, -1.0, -1.0, 0.0
+
+
+@njit(cache=True)
+def judge_inverted_on(sens, s, t, v, min_on_s, trust_ons, window_s, out, n_out):
+    """Presence ``s`` reads inverted: each of its ONs is judged as a hold would be. Once
+    ``trust_ons`` ONs in a row of at least ``min_on_s`` passed uncontradicted (a rewired mat:
+    nights in bed), and none was contradicted for ``window_s`` (what made it inverted), it is
+    trusted again. Returns n_out."""
+    if sens[s, SE_FAULT] != FAULT_INVERTED:
+        return n_out
+    since = sens[s, SE_ON_SINCE]
+    if v > 0.0:
+        if math.isnan(since):
+            sens[s, SE_ON_CONTRADICTED] = 0.0
+            _forget_elsewhere(sens, s)
+        return n_out
+    if math.isnan(since):
+        return n_out
+    if sens[s, SE_ON_CONTRADICTED] > 0.0:
+        sens[s, SE_GOOD_ONS] = 0.0
+    elif t - since >= min_on_s:
+        sens[s, SE_GOOD_ONS] += 1.0
+        if sens[s, SE_GOOD_ONS] >= trust_ons and t - sens[s, SE_AWAY_ON_MONO] > window_s:
+            sens[s, SE_GOOD_ONS] = 0.0
+            n_out = trust_again(sens, s, t, out, n_out)
+    return n_out
 
 
 @njit(cache=True)
@@ -806,7 +931,7 @@ def start_hold(sens, s, t):
     sens[s, SE_HELD_SINCE] = t
     sens[s, SE_HELD_DUE] = t + sens[s, SE_HELD_LIMIT]
     sens[s, SE_HELD_LATCHED] = np.nan
-    sens[s, SE_OTHER_FIRST], sens[s, SE_OTHER_SENSOR], sens[s, SE_OTHER_TWO] = np.nan, -1.0, 0.0
+    _forget_elsewhere(sens, s)
 
 
 @njit(cache=True)
@@ -993,12 +1118,12 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
         acto[int(day) % acto.shape[0], min(slot, acto.shape[1] - 1)] += 1.0
         if kd == 3:
             n_out = entrance_reading(sens, s, t, v, pending and t - run_last >= confirm_s, run_first, out, n_out)
-            if n_held > 0:  # nobody opens the front door from a bed or a seat
-                k, n_out = distrust_old_holds(sens, t, pv[P_STUCK_MIN_HOLD], np.int64(-1), out, n_out)
-                n_held -= k
-            if n_held > 0:
-                k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], out, n_out)
-                n_held -= k
+            # nobody opens the front door from a bed or a seat
+            k, n_out = distrust_old_holds(sens, t, pv[P_STUCK_MIN_HOLD], np.int64(-1), pv[P_INVERTED_WINDOW],
+                                          out, n_out)
+            n_held -= k
+            k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], pv[P_INVERTED_WINDOW], out, n_out)
+            n_held -= k
             came_in, sv[SV_CAME_IN] = sv[SV_CAME_IN] > 0.0 and v <= 0.0, 0.0
             if not pending and came_in:
                 pass  # the door shut behind the resident who just came in: no leaving
@@ -1015,9 +1140,10 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
         else:
             returned = True  # (or never left)
             if pending and not returning and t - run_last >= confirm_s:  # out a while: is this a return?
-                if n_held > 0:  # a hold that outlived the leaving is no person (its own release: it behaved)
-                    k, n_out = distrust_old_holds(sens, t, 0.0, s if kd == 1 and v <= 0.0 else -1, out, n_out)
-                    n_held -= k
+                # a hold that outlived the leaving is no person (its own release: it behaved)
+                k, n_out = distrust_old_holds(sens, t, 0.0, s if kd == 1 and v <= 0.0 else -1,
+                                              pv[P_INVERTED_WINDOW], out, n_out)
+                n_held -= k
                 returned = corroborated(sv, s, t, pv[P_CORROBORATE])
             if pending and returned:
                 if t - run_last >= confirm_s:
@@ -1034,6 +1160,9 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 abs_due, abs_open = np.nan, np.nan
                 n_held += adopt_holds(sens, t)
             if kd == 1:
+                raced = v <= 0.0 and released_in_a_race(sens, s, t)
+                n_out = judge_inverted_on(sens, s, t, v, pv[P_STUCK_OTHER], pv[P_INVERTED_TRUST],
+                                          pv[P_INVERTED_WINDOW], out, n_out)
                 presence_reading(sens, s, t, v)
                 if v > 0.0:
                     if returned and math.isnan(sens[s, SE_HELD_SINCE]) and holds_a_stay(sens, s):
@@ -1048,10 +1177,13 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                     sens[s, SE_HELD_DUE] = np.nan
                     sens[s, SE_HELD_LATCHED] = np.nan
                     n_held -= 1
-                elif sens[s, SE_FAULT] == FAULT_STUCK:  # released: it behaves again
-                    n_out = trust_again(sens, s, t, out, n_out)
-            elif kd == 2 and returned and n_held > 0:
-                k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], out, n_out)
+                elif sens[s, SE_FAULT] == FAULT_STUCK or (raced and t - sens[s, SE_FAULT_START] < FAULT_SHOW_AFTER_S):
+                    n_out = trust_again(sens, s, t, out, n_out)  # released: it behaves (or was judged in a race)
+            elif kd == 2 and returned:
+                k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], pv[P_INVERTED_WINDOW], out, n_out)
+                n_held -= k
+            elif kd == 0 and returned:
+                k, n_out = motion_elsewhere(sens, s, t, pv[P_STUCK_OTHER], pv[P_INVERTED_WINDOW], out, n_out)
                 n_held -= k
         if not math.isnan(inact_open):
             n_out = _emit(out, n_out, 0.0, -1.0, last, inact_limit, inact_open, t, inact_rule)

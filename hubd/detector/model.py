@@ -46,7 +46,7 @@ _MONO_SV = [_SV[n] for n in ("last_mono", "accounted_mono", "run_first_mono", "r
                              "attended_mono", "stray_mono")]
 _MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_reading_mono", "app_session_start",
                                "app_first_mono", "on_since", "fault_since", "fault_start", "other_first",
-                               "open_since")]
+                               "open_since", "away_on_mono", "move_first", "away_on_prev")]
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
 _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "days", "absence_limit_weekday", "absence_learned_weekday",
                                  "absence_limit_weekend", "absence_learned_weekend")]
@@ -59,7 +59,11 @@ _SV_V3 = {"quiet_origin": -1.0, "stray_sensor": -1.0, "stray_mono": math.nan, "c
 _SV_V3_LATER = ("came_in",)  # appended to version 3's vector after it shipped: a shorter one gets their start values
 _SENS_V3 = {"on_since": math.nan, "longest_on_today": math.nan, "on_days": 0.0, "long_days": 0.0, "pulses": 0.0,
             "fault": 0.0, "fault_since": math.nan, "fault_start": math.nan, "other_first": math.nan,
-            "other_sensor": -1.0, "other_two": 0.0, "open_since": math.nan}
+            "other_sensor": -1.0, "other_two": 0.0, "open_since": math.nan, "away_on_mono": math.nan,
+            "on_contradicted": 0.0, "good_ons": 0.0, "move_first": math.nan, "move_a": -1.0, "move_b": -1.0,
+            "move_three": 0.0, "away_on_prev": math.nan}
+_SENS_V3_LATER = ("away_on_mono", "on_contradicted", "good_ons", "move_first", "move_a", "move_b", "move_three",
+                  "away_on_prev")  # appended to version 3's rows after it shipped
 _BULK_ROWS = 4096
 
 
@@ -507,7 +511,14 @@ class LearnedDetector(Detector):
             sv = np.concatenate([sv, [_SV_V3[name] for name in _SV_V3_LATER]])
         if sv.shape != self._sv.shape:
             raise IncompatibleState(f"detector state has {sv.size} scalar fields, expected {self._sv.size}")
-        sens = np.array(state["sens"], dtype=np.float64).reshape(len(sensors), len(SENS_FIELDS))
+        sens = np.array(state["sens"], dtype=np.float64)
+        if sensors and sens.size == len(sensors) * (len(SENS_FIELDS) - len(_SENS_V3_LATER)):
+            sens = np.hstack([sens.reshape(len(sensors), -1),
+                              np.tile([_SENS_V3[name] for name in _SENS_V3_LATER], (len(sensors), 1))])
+        if sens.size != len(sensors) * len(SENS_FIELDS):
+            raise IncompatibleState(f"detector state has {sens.size} per-sensor values for {len(sensors)} sensors, "
+                                    f"expected {len(SENS_FIELDS)} each")
+        sens = sens.reshape(len(sensors), len(SENS_FIELDS))
         for i in _MONO_SV:
             sv[i] = _rebased(sv[i], rebase)
         for row in sens:

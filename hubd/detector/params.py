@@ -79,8 +79,10 @@ class DetectorParams:
     pulse_max_seconds: float = _p(60.0, 1.0, 3600.0, "a presence sensor whose longest ON is below this on most days pulses (never held), seconds; 1..3600")
     pulse_min_days: float = _p(3.0, 1.0, 60.0, "effective days with ONs before a presence sensor is judged to pulse; 1..60")
     stuck_min_hold_minutes: float = _p(10.0, 1.0, 240.0, "a presence held this long when the front door is used is stuck (nobody opens it from a bed), minutes; 1..240")
-    stuck_other_minutes: float = _p(30.0, 5.0, 720.0, "a presence held while 2 other sensors are active over this long is stuck, minutes; 5..720")
+    stuck_other_minutes: float = _p(30.0, 5.0, 720.0, "a presence held while 2 other contacts or 3 motion sensors are active over this long is stuck, minutes; 5..720")
     corroborate_minutes: float = _p(5.0, 0.5, 60.0, "while out, one sensor ends the absence only with a second sensor within this, minutes; 0.5..60")
+    inverted_window_hours: float = _p(72.0, 1.0, 720.0, "a presence found stuck again within this of its last stuck verdict reads inverted, hours; 1..720")
+    inverted_trust_ons: int = _p(2, 1, 30, "an inverted presence is trusted again after this many uncontradicted ONs in a row; 1..30")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -175,6 +177,8 @@ class DetectorParams:
             "stuck_min_hold_seconds": self.stuck_min_hold_minutes * m,
             "stuck_other_seconds": self.stuck_other_minutes * m,
             "corroborate_seconds": self.corroborate_minutes * m,
+            "inverted_window_seconds": self.inverted_window_hours * h,
+            "inverted_trust_ons": float(self.inverted_trust_ons),
         }
         return np.array([values[name] for name in KERNEL_LAYOUT], dtype=np.float64)
 
@@ -227,4 +231,6 @@ KERNEL_LAYOUT = (
     "stuck_min_hold_seconds",
     "stuck_other_seconds",
     "corroborate_seconds",
+    "inverted_window_seconds",
+    "inverted_trust_ons",
 )

@@ -334,7 +334,7 @@ def _potter(log: _Log, rng, r: Resident, a: float, b: float) -> None:
 #: each synthetic resident's own waking hours (local clock) for the "waking" delay rows
 WAKING = {"regular": (8.0, 22.0), "late_sleeper": (12.0, 2.0), "reversed": (18.0, 8.0), "drifting": (8.0, 22.0),
           "screen_bound": (17.0, 9.0)}
-FAULTS = ("stuck_mat", "pulse_seat", "inverted_reed", "chatter_pir", "missed_door", "stray_pulses")
+FAULTS = ("stuck_mat", "pulse_seat", "inverted_reed", "chatter_pir", "missed_door", "stray_pulses", "inverted_mat")
 #: the declared grid of leave-one-home-out parameter choice (defaults first); chosen per fold on
 #: the training homes by :func:`choose` (fewest false alarms per day among the points whose p90
 #: delay of the cuts from day 3 meets the 8 h target).

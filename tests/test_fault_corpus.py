@@ -35,11 +35,14 @@ TODAY = {
     "kasteren_b+chatter_pir": 1,
     "kasteren_b+missed_door": 1,
     "kasteren_b+stray_pulses": 1,
+    # the right bed mat inverted: a sensor_fault from day 3, never a stay; + 1 inactivity at dawn
+    # (2 also before inverted mats were recognised; the left mat inverted gave 3 stayed_in_place then)
+    "kasteren_b+inverted_mat": 2,
 }
 TARGET = 0
 # the fault the detector should name, and why (reasons in the sensor_fault finding's detail)
 REASONS = {"stuck_mat": ("stuck_presence", "stuck"), "inverted_reed": ("inverted_entrance", "inverted"),
-           "chatter_pir": ("chattering_pir", "chatter")}
+           "chatter_pir": ("chattering_pir", "chatter"), "inverted_mat": ("inverted_presence", "inverted")}
 
 BENCH = load_bench()
 if not Path("/work/shared/data/kasteren_house_a.csv").exists():  # pragma: no cover
@@ -53,7 +56,7 @@ def replays():
 
 
 def test_the_corpus_has_every_dev_home_and_each_fault_that_applies():
-    assert set(HOMES) == set(TODAY)  # house A has no seat mat: no pulse-only variant
+    assert set(HOMES) == set(TODAY)  # house A has no mats: no pulse-only seat, no inverted mat
     assert {h.base for h in HOMES.values()} == {"kasteren_a", "kasteren_b"}
     assert not any("activity_only" in name or "mit_" in name for name in HOMES)
 
@@ -66,8 +69,8 @@ def test_false_alarms_stay_within_todays_count(replays, name):
         print(f"{name}: {len(alarms)} false alarms, bound {TODAY[name]}, target {TARGET}")
 
 
-@pytest.mark.parametrize("fault", sorted(REASONS))
-@pytest.mark.parametrize("base", ["kasteren_a", "kasteren_b"])
+@pytest.mark.parametrize("base, fault", [(base, fault) for base in ("kasteren_a", "kasteren_b")
+                                         for fault in sorted(REASONS) if f"{base}+{fault}" in TODAY])
 def test_the_faulty_sensor_is_reported_with_its_reason(replays, base, fault):
     """Stuck and inverted are judged by the detector (it knows the resident's whereabouts);
     chatter by the sensor-health watcher (a rate far above the sensor's own)."""

@@ -153,6 +153,20 @@ def test_an_inverted_entrance_reed_has_every_value_flipped_and_nothing_else():
     assert [(t, 1.0 - v) for t, v in rows_of(before, "front_door")] == rows_of(after, "front_door")
 
 
+def test_an_inverted_mat_is_a_bed_mat_with_every_value_flipped_and_nothing_else():
+    before = home_log(6, 8)
+    name = quirks.target_sensor("inverted_presence", before, seed=3)
+    assert name == "bed_mat"  # a bed mat by preference (the chair mat is the other one)
+    after = quirks.inverted_presence(before, seed=3)
+    others_unchanged(before, after, "bed_mat")
+    assert [(t, 1.0 - v) for t, v in rows_of(before, "bed_mat")] == rows_of(after, "bed_mat")
+
+
+def test_an_inverted_mat_needs_a_mat():
+    with pytest.raises(quirks.QuirkNotApplicable, match="mat"):
+        quirks.inverted_presence(home_log(1, 8, mats=False))
+
+
 @settings(max_examples=10, deadline=None)
 @given(home=st.integers(0, 10_000), seed=st.integers(0, 10_000))
 def test_a_chattering_pir_toggles_for_hours_on_three_days(home, seed):

@@ -713,23 +713,25 @@ def _rows(events, sensor):
     return [(e.local, e.value) for e in events if e.sensor == sensor]
 
 
-QUIRKS = {
-    "stuck": lambda: R.mat_stuck("bed", QSTART + 10 * HOUR, 14),
-    "pulses": lambda: R.mat_pulses("sofa", QSTART, 48),
-    "inverted": lambda: R.reed_inverted("front_door", QSTART + 12 * HOUR),
-    "chatter": lambda: R.pir_chatters("kitchen_pir", QSTART + 8 * HOUR, 6),
-    "missed": lambda: R.door_missed("front_door", QSTART),
-    "stray": lambda: R.stray_pulses("sofa", QSTART),
+QUIRKS = {  # name -> (the reason its marker gives, the quirk)
+    "stuck": ("stuck", lambda: R.mat_stuck("bed", QSTART + 10 * HOUR, 14)),
+    "pulses": ("pulses", lambda: R.mat_pulses("sofa", QSTART, 48)),
+    "inverted": ("inverted", lambda: R.reed_inverted("front_door", QSTART + 12 * HOUR)),
+    "inverted mat": ("inverted", lambda: R.mat_inverted("bed", QSTART + 12 * HOUR)),
+    "chatter": ("chatter", lambda: R.pir_chatters("kitchen_pir", QSTART + 8 * HOUR, 6)),
+    "missed": ("missed", lambda: R.door_missed("front_door", QSTART)),
+    "stray": ("stray", lambda: R.stray_pulses("sofa", QSTART)),
 }
 
 
 @pytest.mark.parametrize("name", sorted(QUIRKS))
 def test_a_quirk_changes_only_its_sensor_inside_its_span_and_is_seeded(qbase, name):
-    quirk = QUIRKS[name]()
+    reason, make = QUIRKS[name]
+    quirk = make()
     resident0, base_events = qbase
     resident, events = run(n_days=QUIRK_DAYS, scenarios=[quirk])
     [marker] = resident.marked("sensor_quirk")
-    assert marker.detail == f"{name}:{quirk.sensor}"
+    assert marker.detail == f"{reason}:{quirk.sensor}"
     a, b = marker.start, (math.inf if marker.end is None else marker.end)
     assert [e for e in events if e.sensor != quirk.sensor] == [e for e in base_events if e.sensor != quirk.sensor]
     mine, theirs = _rows(events, quirk.sensor), _rows(base_events, quirk.sensor)
@@ -796,6 +798,16 @@ def test_an_inverted_reed_reads_shut_as_open_from_then_on(qbase):
     assert state_at(events, "front_door", START + QUIRK_DAYS * DAY) == 1  # shut, reads open
 
 
+def test_an_inverted_mat_reads_empty_as_occupied_from_then_on(qbase):
+    _, base_events = qbase
+    at = QSTART + 12 * HOUR
+    _, events = run(n_days=QUIRK_DAYS, scenarios=[R.mat_inverted("bed", at)])
+    later = [e for e in events if e.sensor == "bed" and e.local > at]
+    assert len(later) >= 8  # got up and lay down on each of the days after
+    assert [(e.local, 1 - e.value) for e in later] == _rows(between(base_events, at, START + QUIRK_DAYS * DAY), "bed")
+    assert state_at(base_events, "bed", at) == 0 and state_at(events, "bed", at + 1) == 1  # up at noon: reads ON
+
+
 def test_a_chattering_pir_adds_bursts_of_rapid_toggles_on_top_of_what_it_sees(qbase):
     _, base_events = qbase
     a, b = QSTART + 8 * HOUR, QSTART + 14 * HOUR
@@ -851,6 +863,7 @@ def test_each_named_quirk_preset_places_its_quirk_in_an_ordinary_run(name):
     (lambda: R.mat_stuck("attic_mat", START, 2), "no sensor"),
     (lambda: R.mat_pulses("kitchen_pir"), "presence"),
     (lambda: R.reed_inverted("bed", START), "entrance"),
+    (lambda: R.mat_inverted("front_door", START), "presence"),
     (lambda: R.door_missed("fridge_door", START), "entrance"),
     (lambda: R.stray_pulses("kettle", START), "presence"),
     (lambda: R.door_missed("front_door", START + 30 * DAY), "never comes home"),

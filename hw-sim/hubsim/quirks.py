@@ -10,6 +10,8 @@ it reports the wrong ones). The faults are the ones met in real homes (issue 15)
 * :func:`pulse_only_seat` — a seat mat that only pulses: each held interval becomes a ~1 s
   pulse at its start, plus one pulse at a random moment while sitting.
 * :func:`inverted_entrance` — the entrance reed wired the wrong way round: every value flipped.
+* :func:`inverted_presence` — a mat wired the wrong way round from installation (a bed mat by
+  preference): "held" from getting up until lying down, every day, the time out included.
 * :func:`chattering_pir` — a PIR that chatters: bursts of rapid toggles lasting hours. A
   home without a PIR gets one that only chatters.
 * :func:`missed_return_door` — the door events of the return from one absence are lost.
@@ -83,13 +85,22 @@ def pulse_only_seat(batch: EventBatch, seed: int = 0, pulse_s: float = 1.0, sens
 
 def inverted_entrance(batch: EventBatch, sensor: str | None = None) -> EventBatch:
     """The entrance reed reads the wrong way round: every value of it flipped."""
-    name = sensor or target_sensor("inverted_entrance", batch)
+    return _flipped(batch, sensor or target_sensor("inverted_entrance", batch))
+
+
+def _flipped(batch: EventBatch, name: str) -> EventBatch:
+    """``batch`` with every value of binary sensor ``name`` flipped."""
     sid = batch.sensors.index(name)
     value = batch.value.copy()
     mine = batch.sensor == sid
     value[mine] = np.where(value[mine] > 0, 0.0, 1.0)
     return EventBatch(batch.mono.copy(), batch.local.copy(), batch.kind.copy(), batch.sensor.copy(), value,
                       batch.sensors)
+
+
+def inverted_presence(batch: EventBatch, seed: int = 0, sensor: str | None = None) -> EventBatch:
+    """A presence mat that reads the wrong way round from the start: every value of it flipped."""
+    return _flipped(batch, sensor or target_sensor("inverted_presence", batch, seed))
 
 
 def chattering_pir(batch: EventBatch, seed: int = 0, bursts: int = 3, hours: tuple[float, float] = (2.0, 4.0),
@@ -144,6 +155,7 @@ QUIRKS: dict[str, Callable[..., EventBatch]] = {
     "stuck_mat": stuck_presence,
     "pulse_seat": pulse_only_seat,
     "inverted_reed": inverted_entrance,
+    "inverted_mat": inverted_presence,
     "chatter_pir": chattering_pir,
     "missed_door": missed_return_door,
     "stray_pulses": stray_pulses,
@@ -166,6 +178,12 @@ def target_sensor(quirk: str, batch: EventBatch, seed: int = 0, at: tuple[float,
     if quirk == "stuck_presence":
         mats = of(PRESENCE)
         return mats[int(rng.integers(len(mats)))] if mats else ADDED[quirk]
+    if quirk == "inverted_presence":
+        mats = of(PRESENCE)
+        if not mats:
+            raise QuirkNotApplicable("no presence mat")
+        beds = [s for s in mats if "bed" in s.lower()]
+        return (beds or mats)[int(rng.integers(len(beds or mats)))]
     if quirk == "pulse_only_seat":
         seats = [s for s in of(PRESENCE) if any(w in s.lower() for w in SEAT_WORDS)]
         if not seats:

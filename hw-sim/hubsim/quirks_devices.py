@@ -19,6 +19,7 @@ constructor           reason     what the sensor reports
 ``mat_pulses``        pulses     a ~1 s pulse when the person sits down and now and then while
                                  seated; nothing while they sit still (a pulse-only seat mat)
 ``reed_inverted``     inverted   1 while the door is shut, 0 while it is open, from a time on
+``mat_inverted``      inverted   ON while nobody is on the mat, OFF while someone is, from a time on
 ``pir_chatters``      chatter    bursts of rapid 1 s toggles on top of what it sees
 ``door_missed``       missed     the return at the end of one absence is not recorded
 ``stray_pulses``      stray      a few pulses while nobody is home (one absence)
@@ -188,6 +189,13 @@ class ReedInverted(_Quirk):
 
 
 @dataclass(frozen=True)
+class MatInverted(ReedInverted):
+    """A mat wired the wrong way round: the same complement of its on-intervals as a reed's."""
+
+    kinds: ClassVar[frozenset] = frozenset({Kind.PRESENCE})
+
+
+@dataclass(frozen=True)
 class PirChatters(_ForHours):
     reason: ClassVar[str] = "chatter"
     bursts_per_hour: float = 6.0
@@ -262,8 +270,8 @@ class StrayPulses(_Quirk):
         return out
 
 
-DeviceQuirk = Union[MatStuck, MatPulses, ReedInverted, PirChatters, DoorMissed, StrayPulses]
-QUIRK_TYPES = (MatStuck, MatPulses, ReedInverted, PirChatters, DoorMissed, StrayPulses)
+DeviceQuirk = Union[MatStuck, MatPulses, ReedInverted, MatInverted, PirChatters, DoorMissed, StrayPulses]
+QUIRK_TYPES = (MatStuck, MatPulses, ReedInverted, MatInverted, PirChatters, DoorMissed, StrayPulses)
 
 
 def _maybe(when: Optional[TimeLike]) -> Optional[float]:
@@ -288,6 +296,12 @@ def reed_inverted(sensor: str, start: TimeLike, hours: Optional[float] = None) -
     """The door contact ``sensor`` reads 1 while shut and 0 while open from ``start`` (a magnet
     fitted the wrong way round, or a normally-closed reed on a normally-open input)."""
     return ReedInverted(sensor, to_local(start), None if hours is None else positive("hours", hours))
+
+
+def mat_inverted(sensor: str, start: TimeLike, hours: Optional[float] = None) -> MatInverted:
+    """The mat ``sensor`` reads ON while nobody is on it and OFF while someone is, from ``start``
+    (wired to the wrong contact: the unseen mat home's bed mat, "held" from getting up to bedtime)."""
+    return MatInverted(sensor, to_local(start), None if hours is None else positive("hours", hours))
 
 
 def pir_chatters(sensor: str, start: TimeLike, hours: float, bursts_per_hour: float = 6.0) -> PirChatters:
@@ -321,6 +335,8 @@ PRESETS = {
                     lambda first_day, focus: mat_pulses("sofa")),
     "reed-inverted": ("the front-door reed reads shut as open from day 3",
                       lambda first_day, focus: reed_inverted("front_door", first_day + 2 * DAY)),
+    "mat-inverted": ("the bed mat reads empty as occupied from day 3",
+                     lambda first_day, focus: mat_inverted("bed", first_day + 2 * DAY)),
     "pir-chatter": ("the kitchen PIR chatters for 3 h from the focus",
                     lambda first_day, focus: pir_chatters("kitchen_pir", focus, 3)),
     "door-missed": ("the front door misses the return from the first absence ending after day 1",

@@ -12,7 +12,7 @@ Profiles (``PROFILES``): early_riser, late_sleeper, irregular, busy and screen_b
 withdrawn resident asleep through the day, at a PC on a power sensor through the night;
 its flat, ``flat_for``, has the PC). Scenarios: collapse, stays_in_bed, holiday,
 day_night_reversal, pir_dies, modem_loses_network, less_active, and the sensor quirks of
-``quirks_devices`` (mat_stuck, mat_pulses, reed_inverted, pir_chatters, door_missed,
+``quirks_devices`` (mat_stuck, mat_pulses, reed_inverted, mat_inverted, pir_chatters, door_missed,
 stray_pulses), re-exported here.
 
 Times are local wall seconds since 1970 (naive local time), whole seconds, so the
@@ -32,7 +32,7 @@ from typing import Iterable, Optional, Sequence, Union
 from hubd.events import Event, Kind, write_events
 
 from .quirks_devices import (QUIRK_TYPES, DeviceQuirk, QuirkContext, apply_quirks, door_missed, mat_pulses,  # noqa: F401
-                             mat_stuck, pir_chatters, reed_inverted, stray_pulses)
+                             mat_inverted, mat_stuck, pir_chatters, reed_inverted, stray_pulses)
 from .simtime import DAY, HOUR, MINUTE, TimeLike, to_local
 from .simtime import positive as _positive
 

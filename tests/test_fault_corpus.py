@@ -17,6 +17,7 @@ import pytest
 from hubd.detector.model import LearnedDetector
 from hubd.core.health import SensorHealth
 from hubsim import quirks
+from conftest import REAL_LOG
 from test_backtest import load_bench
 
 RESIDENT = ("inactivity", "stayed_in_place", "not_returned")
@@ -45,8 +46,8 @@ REASONS = {"stuck_mat": ("stuck_presence", "stuck"), "inverted_reed": ("inverted
            "chatter_pir": ("chattering_pir", "chatter"), "inverted_mat": ("inverted_presence", "inverted")}
 
 BENCH = load_bench()
-if not Path("/work/shared/data/kasteren_house_a.csv").exists():  # pragma: no cover
-    pytest.skip("shared data not mounted", allow_module_level=True)
+if not Path(REAL_LOG).exists():  # pragma: no cover
+    pytest.fail(f"{REAL_LOG} is missing: clone the repository next to shared/", pytrace=False)
 HOMES = {h.name: h for h in BENCH.real_homes()}
 
 

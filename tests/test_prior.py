@@ -24,21 +24,15 @@ from hubd.detector.model import STATE_VERSION, LearnedDetector
 from hubd.detector.params import DetectorParams
 from hubd.detector.population import build_prior
 from hubd.detector.prior import DEFAULT_PATH, Prior, PriorError, default_prior
-from hubd.events import Event, EventBatch, Kind
+from hubd.events import EventBatch, Kind
+
+from fakes import ev
 
 ROOT = Path(__file__).resolve().parents[1]
-HOUSE_A = Path("/work/shared/data/kasteren_house_a.csv")
 H, M, DAY = 3600.0, 60.0, 86400.0
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
 P = DetectorParams()
 RESIDENT_ALERTS = ("inactivity", "not_returned", "stayed_in_place")
-needs_data = pytest.mark.skipif(not HOUSE_A.exists(), reason="shared data not mounted")
-
-
-def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0) -> Event:
-    return Event(t, t, sensor, kind, value)
-
-
 def days_of(wake, bed, days, out=None, start_day=0):
     """Motion every 10 min from ``wake`` to ``bed`` (hours; bed may pass midnight); ``out(d)`` gives
     (leave h, back h) of the day's absence through the front door, or None."""
@@ -57,9 +51,7 @@ def days_of(wake, bed, days, out=None, start_day=0):
 
 
 @pytest.fixture(scope="module")
-def dev_homes():
-    if not HOUSE_A.exists():
-        pytest.skip("shared data not mounted")
+def dev_homes(real_log):  # (the real logs: missing data fails loudly)
     return dict(_benchmark("bench_detector").prior_homes())
 
 
@@ -85,7 +77,6 @@ def first_days(batch: EventBatch, days: float) -> EventBatch:
 
 
 # ------------------------------------------------------------------ the first week
-@needs_data
 @pytest.mark.parametrize("home", ["kasteren_a", "kasteren_b"])
 def test_first_week_thresholds_come_from_the_prior_and_fall_below_12_h(dev_homes, home):
     """Day 1 is watched by the prior's time-of-day shape (no flat cold start, night slots below
@@ -109,7 +100,6 @@ def test_first_week_thresholds_come_from_the_prior_and_fall_below_12_h(dev_homes
         assert max(det.alarm_delays()) < 12 * H
 
 
-@needs_data
 @pytest.mark.parametrize("home", [
     pytest.param("kasteren_a", marks=pytest.mark.xfail(strict=True, reason=(
         "not met since the population gained the screen-bound resident and the sensor-trust rules: "
@@ -130,7 +120,6 @@ def test_no_false_alarm_in_the_first_week_of_the_development_homes(dev_homes, ho
             assert back - e.finding.since_mono > P.absence_max_hours * H  # a trip: it fires at 24 h anyway
 
 
-@needs_data
 def test_the_prior_shortens_the_first_week_on_house_b(dev_homes):
     """The point of the prior: a collapse in the first week is found sooner than by the 12 h timer."""
     batch = first_days(dev_homes["kasteren_b"], 3)
@@ -329,9 +318,7 @@ def test_a_version_2_state_is_upgraded_with_the_prior_and_profile_still_works():
     assert set(det.thresholds()[1]) == {"learned"}
 
 
-def test_the_builder_command_writes_a_prior_that_loads(tmp_path, capsys):
-    if not HOUSE_A.exists():
-        pytest.skip("shared data not mounted")
+def test_the_builder_command_writes_a_prior_that_loads(tmp_path, capsys, real_log):
     from hubd.detector.population import main as show
 
     out = tmp_path / "p.npz"

@@ -19,15 +19,13 @@ from hubd.detector import kernels
 from hubd.findings import SYSTEM
 from hubd.detector.kernels import SENS_FIELDS
 from hubd.detector.model import LearnedDetector, feed
-from hubd.events import Event, EventBatch, Kind
+from hubd.events import EventBatch, Kind
+
+from fakes import ev
 
 H, M, DAY = 3600.0, 60.0, 86400.0
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 local, a Monday
 SHOWN = kernels.FAULT_SHOW_AFTER_S
-
-
-def ev(t, sensor="pir_hall", kind=Kind.MOTION, value=1.0) -> Event:
-    return Event(t, t, sensor, kind, value)
 
 
 def routine(days, start_day=0, wake=7.0, bed=23.0, every=10 * M):

@@ -34,6 +34,11 @@ ADVICE = {
     "presence": "check the mat's plug and its wires on {where}; under a thick mattress move the pad nearer the "
                 "sleeper's hips. `hubctl sensors` shows the level change.",
 }
+# a mat that reports "empty" as the technician sits on it is wired the wrong way round: on the
+# hub it would read occupied whenever the resident is up or out (the detector calls it inverted)
+INVERTED_ADVICE = ("the mat reads occupied while nobody is on it: connect it to its normally-open (NO) contact, "
+                   "not the normally-closed one, on {where}. `hubctl sensors` shows 0 with nobody on it once it "
+                   "is right.")
 TOLD = {
     "watching": "what the hub watches (movement, doors, the bed and appliances; no camera, no microphone)",
     "privacy": "that only alerts and status texts leave the flat, to the housing office",
@@ -112,6 +117,9 @@ class Checklist:
         if event is None:
             return False, tr("{sensor} sent nothing in {seconds} s", sensor=sensor, seconds=seconds), tr(
                 ADVICE[kind], where=where)
+        if kind == "presence" and not event.get("value", 1) > 0:
+            return False, tr("{sensor} reported empty as it was sat on: it reads the wrong way round",
+                             sensor=sensor), tr(INVERTED_ADVICE, where=where)
         return True, tr("{sensor} seen at {at}", sensor=sensor, at=event["time"][11:19]), ""
 
     def _button(self, step: dict[str, Any]) -> tuple[bool, str, str]:

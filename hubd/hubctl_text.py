@@ -183,6 +183,12 @@ JA = {
     "make it report": "反応させる",
     "{sensor} sent nothing in {seconds} s": "{sensor}から{seconds}秒間反応がありません",
     "{sensor} seen at {at}": "{sensor}を確認（{at}）",
+    "{sensor} reported empty as it was sat on: it reads the wrong way round":
+        "{sensor}は座ったときに「不在」を報告しました：値が逆です",
+    "the mat reads occupied while nobody is on it: connect it to its normally-open (NO) contact, not the "
+    "normally-closed one, on {where}. `hubctl sensors` shows 0 with nobody on it once it is right.":
+        "マットは誰も乗っていないときに「在席」を示しています。{where}で常閉（NC）ではなく常開（NO）の接点に"
+        "つないでください。正しくつなぐと、誰も乗っていないとき `hubctl sensors` は0を示します。",
     "check its supply (does its own LED light as you move?), its signal wire on {where}, and that it looks into "
     "the room; a PIR needs up to 60 s after power-on. `hubctl sensors` shows its live level.":
         "電源（動くとセンサー自身のLEDが点くか）、{where}の信号線、部屋の方を向いているかを確認してください。"

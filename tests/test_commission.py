@@ -115,6 +115,33 @@ def test_commission_fails_on_a_forgotten_door_then_goes_on_to_a_handover(hub, mo
     assert "by Suzuki" in state and max(len(line) for line in state.splitlines()) <= 80
 
 
+class InvertedBedTechnician(Technician):
+    """The bed mat is wired to its normally-closed contact: it reads 1 with nobody on it, and 0
+    as the technician lies on it."""
+
+    def __init__(self, hub: Hub):
+        super().__init__(hub, forget=None)
+        hub.flat.script.set("bed", True)
+
+    def say(self, line: str) -> None:
+        if re.match(r"\s+trigger bed: ", line):
+            self.lines.append(line)
+            self.hub.flat.script.set("bed", False)
+            return
+        super().say(line)
+
+
+def test_commission_fails_on_a_mat_that_reads_the_wrong_way_round(hub):
+    tech = InvertedBedTechnician(hub)
+    code, record = checklist(hub, tech).run()
+    assert (code, record) == (EXIT_FAIL, None)
+    text = "\n".join(tech.lines)
+    assert "FAILED: bed reported empty as it was sat on: it reads the wrong way round" in text
+    assert "normally-open (NO) contact" in text
+    state = hub.client.call("commission-state")["steps"]
+    assert state["sensor:bed"]["result"] == "failed"
+
+
 def test_an_ok_from_another_number_or_for_another_test_confirms_nothing(hub):
     sent = hub.client.call("test-alert", confirm=True)
     hub.emulator.inject_sms("+81399999999", f"OK {sent['id']}")  # not the office

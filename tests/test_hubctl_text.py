@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hubd import hubctl_text as text
-from hubd.commission import ADVICE, HOW, TOLD
+from hubd.commission import ADVICE, HOW, INVERTED_ADVICE, TOLD
 from hubd.control.commissioning import checklist
 
 from test_hubctl import hub, run  # noqa: F401 - the fixture and the in-process runner
@@ -48,7 +48,7 @@ def said(path: Path) -> set[str]:
 
 def every_template() -> set[str]:
     templates = set().union(*(said(ROOT / name) for name in SPEAKERS))
-    templates |= set(HOW.values()) | set(ADVICE.values()) | set(TOLD.values()) | set(PROFILE_WORDS)
+    templates |= set(HOW.values()) | set(ADVICE.values()) | {INVERTED_ADVICE} | set(TOLD.values()) | set(PROFILE_WORDS)
     from types import SimpleNamespace
     config = SimpleNamespace(sensors=[], outputs=SimpleNamespace(button_pin=1, buzzer_pin=2, led_pin=3))
     config.sensors = [SimpleNamespace(id="k", kind="appliance", label="", pin=None)]

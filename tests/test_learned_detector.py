@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubd.detector.kernels import SENS_FIELDS, SV_FIELDS
-from hubd.detector.model import STATE_VERSION, IncompatibleState, LearnedDetector, feed
+from hubd.detector.model import _SV_V3_LATER, STATE_VERSION, IncompatibleState, LearnedDetector, feed
 from hubd.findings import RESIDENT
 from hubd.detector.params import DetectorParams
 from hubd.events import Event, EventBatch, Kind, read_events
@@ -369,7 +369,7 @@ def test_state_saved_before_came_in_was_added_loads_with_it_unset():
     now = T0 + 10 * DAY + 9 * H
     assert restored.status(now, now) == det.status(now, now)
     with pytest.raises(IncompatibleState):
-        LearnedDetector().load({**state, "sv": state["sv"][:-2]}, lambda m: m)
+        LearnedDetector().load({**state, "sv": state["sv"][:-(len(_SV_V3_LATER) + 1)]}, lambda m: m)
 
 
 def test_state_saved_before_the_inverted_presence_columns_loads_with_them_fresh():

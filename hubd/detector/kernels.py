@@ -37,7 +37,9 @@ Conventions
    sign of life other than an appliance in use (mono; how long a screen alone may stand for
    the resident counts from it), 30 quiet origin (the pulse sensor whose event began the silence,
    -1: none), 31-32 the stray (an uncorroborated inside event while out: sensor or -1, mono),
-   33 came in (1: back through an entrance that still reads open; its closing is part of the return).
+   33 came in (1: back through an entrance that still reads open; its closing is part of the return),
+   34 sensors reading inverted (the checks of holds against activity elsewhere run only while
+   something is held or inverted).
 * Per-sensor table ``sens`` (float64[n_sensors, 33], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
@@ -106,7 +108,7 @@ SV_FIELDS = (
     "days", "absence_latched_limit", "absence_latched_learned", "returning",
     "absence_limit_weekday", "absence_learned_weekday", "absence_limit_weekend", "absence_learned_weekend",
     "absence_day", "attended_mono",
-    "quiet_origin", "stray_sensor", "stray_mono", "came_in",
+    "quiet_origin", "stray_sensor", "stray_mono", "came_in", "n_inverted",
 )
 SENS_FIELDS = (
     "held_since", "held_due", "held_limit", "held_latched", "held_learned", "standby_watts", "appliance_on",
@@ -123,7 +125,7 @@ SENS_FIELDS = (
     SV_ABSENCE_LATCHED, SV_ABSENCE_LEARNED, SV_DAYS, SV_ABSENCE_LATCHED_LIMIT, SV_ABSENCE_LATCHED_LEARNED,
     SV_RETURNING, SV_ABSENCE_LIMIT_WEEKDAY, SV_ABSENCE_LEARNED_WEEKDAY, SV_ABSENCE_LIMIT_WEEKEND,
     SV_ABSENCE_LEARNED_WEEKEND, SV_ABSENCE_DAY, SV_ATTENDED_MONO, SV_QUIET_ORIGIN, SV_STRAY_SENSOR,
-    SV_STRAY_MONO, SV_CAME_IN) = range(len(SV_FIELDS))
+    SV_STRAY_MONO, SV_CAME_IN, SV_N_INVERTED) = range(len(SV_FIELDS))
 (SE_HELD_SINCE, SE_HELD_DUE, SE_HELD_LIMIT, SE_HELD_LATCHED, SE_HELD_LEARNED, SE_STANDBY_WATTS,
     SE_APPLIANCE_ON, SE_LAST_READING_MONO, SE_LAST_READING_WATTS, SE_LONGEST_HOLD_TODAY, SE_HELD_LATCHED_LIMIT,
     SE_HELD_LATCHED_LEARNED, SE_APP_SESSION_START, SE_APP_SESSION_LIMIT, SE_APP_USE_WATTS, SE_APP_HOURS_MASK,
@@ -901,6 +903,16 @@ def _forget_elsewhere(sens, j):
 
 
 @njit(cache=True)
+def count_inverted(sens):
+    """How many sensors read inverted (entrances and mats)."""
+    n = 0
+    for j in range(sens.shape[0]):
+        if sens[j, SE_FAULT] == FAULT_INVERTED:
+            n += 1
+    return float(n)
+
+
+@njit(cache=True)
 def judge_inverted_on(sens, s, t, v, min_on_s, trust_ons, window_s, out, n_out):
     """Presence ``s`` reads inverted: each of its ONs is judged as a hold would be. Once
     ``trust_ons`` ONs in a row of at least ``min_on_s`` passed uncontradicted (a rewired mat:
@@ -1060,6 +1072,8 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                 sens[j, SE_HELD_LATCHED_LEARNED] = sens[j, SE_HELD_LEARNED]
 
     # 2. is this a sign of life?
+    watching = n_held > 0 or sv[SV_N_INVERTED] > 0.0  # a hold, or an inverted sensor's ON, to check
+    fault_before = sens[s, SE_FAULT]
     shown = APP_NONE
     if kd == 0 or kd == 5:
         active = v > 0.0
@@ -1179,12 +1193,14 @@ def step_event(t, loc, kd, s, v, pv, edges, sv, sens, cur, hist, thr, abs_hist, 
                     n_held -= 1
                 elif sens[s, SE_FAULT] == FAULT_STUCK or (raced and t - sens[s, SE_FAULT_START] < FAULT_SHOW_AFTER_S):
                     n_out = trust_again(sens, s, t, out, n_out)  # released: it behaves (or was judged in a race)
-            elif kd == 2 and returned:
+            elif kd == 2 and returned and watching:
                 k, n_out = activity_elsewhere(sens, s, t, pv[P_STUCK_OTHER], pv[P_INVERTED_WINDOW], out, n_out)
                 n_held -= k
-            elif kd == 0 and returned:
+            elif kd == 0 and returned and watching:
                 k, n_out = motion_elsewhere(sens, s, t, pv[P_STUCK_OTHER], pv[P_INVERTED_WINDOW], out, n_out)
                 n_held -= k
+        if watching or kd == 3 or fault_before != sens[s, SE_FAULT]:  # what can change a sensor's fault
+            sv[SV_N_INVERTED] = count_inverted(sens)
         if not math.isnan(inact_open):
             n_out = _emit(out, n_out, 0.0, -1.0, last, inact_limit, inact_open, t, inact_rule)
             inact_open = np.nan
@@ -1256,6 +1272,7 @@ def scan(mono, local, kind, sensor, value, start, pv, edges, sv, sens, cur, hist
 @njit(cache=True)
 def refresh_dues(pv, sv, sens, thr):
     """Recompute due times from origins and limits (after a restart's rebase)."""
+    sv[SV_N_INVERTED] = count_inverted(sens)
     if sv[SV_STARTED] > 0.0 and (sv[SV_PENDING] <= 0.0 or sv[SV_RETURNING] > 0.0) and int(sv[SV_N_HELD]) == 0:
         due, limit, rule = inactivity_due(sv[SV_LAST_MONO], sv[SV_LAST_LOCAL], thr, pv[0])
         sv[SV_INACTIVITY_DUE], sv[SV_INACTIVITY_LIMIT], sv[SV_INACTIVITY_RULE] = pulse_stay_due(

@@ -55,8 +55,8 @@ _LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_to
                                    "pulses")]
 _SENS_V2 = 12  # columns of a sensor's row in state version <= 2 (the appliance columns came after)
 # what version 3 added for sensor trust, and the values a sensor or a detector starts with
-_SV_V3 = {"quiet_origin": -1.0, "stray_sensor": -1.0, "stray_mono": math.nan, "came_in": 0.0}
-_SV_V3_LATER = ("came_in",)  # appended to version 3's vector after it shipped: a shorter one gets their start values
+_SV_V3 = {"quiet_origin": -1.0, "stray_sensor": -1.0, "stray_mono": math.nan, "came_in": 0.0, "n_inverted": 0.0}
+_SV_V3_LATER = ("came_in", "n_inverted")  # appended to version 3's vector after it shipped: a shorter one gets their start values
 _SENS_V3 = {"on_since": math.nan, "longest_on_today": math.nan, "on_days": 0.0, "long_days": 0.0, "pulses": 0.0,
             "fault": 0.0, "fault_since": math.nan, "fault_start": math.nan, "other_first": math.nan,
             "other_sensor": -1.0, "other_two": 0.0, "open_since": math.nan, "away_on_mono": math.nan,
@@ -507,8 +507,9 @@ class LearnedDetector(Detector):
             )
         sensors = list(state["sensors"])
         sv = np.array(state["sv"], dtype=np.float64)
-        if sv.size == len(SV_FIELDS) - len(_SV_V3_LATER):
-            sv = np.concatenate([sv, [_SV_V3[name] for name in _SV_V3_LATER]])
+        missing = len(SV_FIELDS) - sv.size
+        if 0 < missing <= len(_SV_V3_LATER):
+            sv = np.concatenate([sv, [_SV_V3[name] for name in _SV_V3_LATER[-missing:]]])
         if sv.shape != self._sv.shape:
             raise IncompatibleState(f"detector state has {sv.size} scalar fields, expected {self._sv.size}")
         sens = np.array(state["sens"], dtype=np.float64)

@@ -860,11 +860,8 @@ def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
         elif sens[j, SE_OTHER_SENSOR] != float(s):
             sens[j, SE_OTHER_TWO] = 1.0
         if sens[j, SE_OTHER_TWO] > 0.0 and t - sens[j, SE_OTHER_FIRST] >= span_s:
-            if held:
-                n_out = distrust_hold(sens, j, t, window_s, False, out, n_out)
-                n += 1
-            else:
-                contradict_inverted_on(sens, j, t, False)
+            k, n_out = _held_by_nobody(sens, j, t, held, window_s, out, n_out)
+            n += k
     return n, n_out
 
 
@@ -887,12 +884,19 @@ def motion_elsewhere(sens, s, t, span_s, window_s, out, n_out):
             elif b != float(s):
                 sens[j, SE_MOVE_THREE] = 1.0
         if sens[j, SE_MOVE_THREE] > 0.0 and t - sens[j, SE_MOVE_FIRST] >= span_s:
-            if held:
-                n_out = distrust_hold(sens, j, t, window_s, False, out, n_out)
-                n += 1
-            else:
-                contradict_inverted_on(sens, j, t, False)
+            k, n_out = _held_by_nobody(sens, j, t, held, window_s, out, n_out)
+            n += k
     return n, n_out
+
+
+@njit(cache=True)
+def _held_by_nobody(sens, j, t, held, window_s, out, n_out):
+    """Activity elsewhere contradicted ``j``'s hold (``held``) or its inverted ON (the resident
+    is up, not away). Returns (holds ended, n_out)."""
+    if held:
+        return 1, distrust_hold(sens, j, t, window_s, False, out, n_out)
+    contradict_inverted_on(sens, j, t, False)
+    return 0, n_out
 
 
 @njit(cache=True)

@@ -81,7 +81,7 @@ class DetectorParams:
     stuck_min_hold_minutes: float = _p(10.0, 1.0, 240.0, "a presence held this long when the front door is used is stuck (nobody opens it from a bed), minutes; 1..240")
     stuck_other_minutes: float = _p(30.0, 5.0, 720.0, "a presence held while 2 other contacts or 3 motion sensors are active over this long is stuck, minutes; 5..720")
     corroborate_minutes: float = _p(5.0, 0.5, 60.0, "while out, one sensor ends the absence only with a second sensor within this, minutes; 0.5..60")
-    inverted_window_hours: float = _p(72.0, 1.0, 720.0, "a presence found stuck again within this of its last stuck verdict reads inverted, hours; 1..720")
+    inverted_window_hours: float = _p(72.0, 1.0, 720.0, "a presence found holding nobody within this of reading ON while the resident was out reads inverted, hours; 1..720")
     inverted_trust_ons: int = _p(2, 1, 30, "an inverted presence is trusted again after this many uncontradicted ONs in a row; 1..30")
 
     def __post_init__(self) -> None:

@@ -49,6 +49,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from .core.alerts import NOT_OVER
 from .events import Event, Kind
 
 SCHEMA = """
@@ -508,11 +509,12 @@ class Store:
         return [Event(m, l, s, Kind(k), v) for m, l, s, k, v in rows]
 
     def alerts(self, limit: int = 50, open_only: bool = False) -> list[dict[str, Any]]:
-        sql = "SELECT record FROM alerts"
+        sql, args = "SELECT record FROM alerts", ()
         if open_only:
-            sql += " WHERE stage IN ('prealarm', 'pending', 'alarm', 'settling')"
+            sql += f" WHERE stage IN ({', '.join('?' * len(NOT_OVER))})"
+            args = NOT_OVER
         sql += " ORDER BY id DESC LIMIT ?"
-        return [loads(r[0]) for r in self.read("alerts", sql, (limit,))]
+        return [loads(r[0]) for r in self.read("alerts", sql, (*args, limit))]
 
     def audit_log(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.read("audit log", "SELECT local, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",

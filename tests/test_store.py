@@ -52,6 +52,16 @@ def test_alerts_audit_and_retention(tmp_path):
     assert store.integrity_ok()
 
 
+def test_open_alerts_are_those_the_policy_still_holds_settling_included(tmp_path):
+    store = Store(str(tmp_path))
+    stages = ("prealarm", "pending", "alarm", "settling", "resolved", "cancelled", "notified")
+    for i, stage in enumerate(stages, 1):
+        store.record_alert({"id": i, "type": "sensor_fault", "category": "system", "key": "s", "stage": stage,
+                            "raised_local": 50.0, "ended_local": None})
+    assert sorted(a["stage"] for a in store.alerts(open_only=True)) == ["alarm", "pending", "prealarm", "settling"]
+    assert len(store.alerts(limit=5)) == 5
+
+
 def test_read_only_state_dir_is_a_clear_error(tmp_path):
     if os.geteuid() == 0:
         pytest.skip("root ignores directory permissions")

@@ -18,6 +18,7 @@ PREALARM, PENDING, ALARM = "prealarm", "pending", "alarm"
 SETTLING = "settling"  # the fault of a sensor that comes and goes has cleared, not yet for long enough to be over
 CANCELLED, RESOLVED, NOTIFIED = "cancelled", "resolved", "notified"
 OPEN_STAGES = (PREALARM, PENDING, ALARM)
+NOT_OVER = OPEN_STAGES + (SETTLING,)  # the stages of an alert the policy still holds (``hubctl alerts --open``)
 SETTLES = ("sensor_fault", "sensor_silent")  # a sensor's own fault: one that comes and goes is one fault
 HUB_PARTS = ("storage",)  # keys of the hub's own parts, whose owner (the daemon) judges when they are well
 

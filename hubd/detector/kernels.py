@@ -40,7 +40,7 @@ Conventions
    33 came in (1: back through an entrance that still reads open; its closing is part of the return),
    34 sensors reading inverted (the checks of holds against activity elsewhere run only while
    something is held or inverted).
-* Per-sensor table ``sens`` (float64[n_sensors, 33], columns ``SE_*``): 0 held since, 1 stayed due,
+* Per-sensor table ``sens`` (float64[n_sensors, len(SENS_FIELDS)], columns ``SE_*``): 0 held since, 1 stayed due,
   2 hold limit, 3 stayed latched since, 4 hold limit learned (0/1), 5 appliance
   standby baseline, 6 appliance on (0/1), 7 last appliance reading mono, 8 its watts,
   9 today's longest completed hold (learned at the day's end), 10-11 hold limit and
@@ -800,9 +800,9 @@ def _reads_inverted_on(sens, j):
 
 
 @njit(cache=True)
-def contradict_inverted_on(sens, j, t, away):
-    """Distrusted presence ``j``'s ON was contradicted (``away``: by the resident's being out, as
-    :func:`distrust_hold` counts it; for an inverted one, its ON is no good one)."""
+def contradict_on(sens, j, t, away):
+    """Distrusted (stuck or inverted) presence ``j``'s ON was contradicted: for an inverted one, it
+    is no good ON; ``away`` (the resident out) counts towards inverted, as :func:`distrust_hold` has it."""
     sens[j, SE_ON_CONTRADICTED] = 1.0
     if away:
         _read_on_away(sens, j, t)
@@ -839,54 +839,51 @@ def distrust_old_holds(sens, t, min_hold_s, skip, window_s, out, n_out):
             n_out = distrust_hold(sens, j, t, window_s, True, out, n_out)
             n += 1
         elif _reads_untrusted_on(sens, j) and t - sens[j, SE_ON_SINCE] >= min_hold_s:
-            contradict_inverted_on(sens, j, t, True)
+            contradict_on(sens, j, t, True)
     return n, n_out
 
 
 @njit(cache=True)
-def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
-    """Contact ``s`` (a door, cupboard or the entrance: a hand on it) was used: a hold during which
-    two different contacts were used over ``span_s`` or more is no person (the person is up).
-    Appliances are no such evidence (a TV runs while one sits), nor is one PIR, which sees the
-    person in the bed or on the seat (:func:`motion_elsewhere` asks for three). An inverted
-    presence's ON is judged the same way. Returns (count, n_out)."""
+def seen_elsewhere(sens, s, t, span_s, window_s, first, a, b, enough, out, n_out):
+    """Sensor ``s`` saw the resident: a hold during which enough different such sensors did, over
+    ``span_s`` or more, holds no person (the person is up). Per hold, columns ``first`` (when the
+    first was seen), ``a`` and ``b`` (the first different sensors; ``b`` < 0: two are enough, else
+    three) and ``enough`` (0/1). An inverted presence's ON is judged the same way. Returns
+    (holds ended, n_out)."""
     n = 0
     for j in range(sens.shape[0]):
         held = not math.isnan(sens[j, SE_HELD_SINCE])
         if j == s or not (held or _reads_inverted_on(sens, j)):
             continue
-        if math.isnan(sens[j, SE_OTHER_FIRST]):
-            sens[j, SE_OTHER_FIRST], sens[j, SE_OTHER_SENSOR] = t, float(s)
-        elif sens[j, SE_OTHER_SENSOR] != float(s):
-            sens[j, SE_OTHER_TWO] = 1.0
-        if sens[j, SE_OTHER_TWO] > 0.0 and t - sens[j, SE_OTHER_FIRST] >= span_s:
+        if math.isnan(sens[j, first]):
+            sens[j, first], sens[j, a] = t, float(s)
+        elif sens[j, a] != float(s):
+            if b >= 0 and sens[j, b] < 0.0:
+                sens[j, b] = float(s)
+            elif b < 0 or sens[j, b] != float(s):
+                sens[j, enough] = 1.0
+        if sens[j, enough] > 0.0 and t - sens[j, first] >= span_s:
             k, n_out = _held_by_nobody(sens, j, t, held, window_s, out, n_out)
             n += k
     return n, n_out
 
 
 @njit(cache=True)
+def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
+    """Contact ``s`` (a door, cupboard or the entrance: a hand on it) was used: two different
+    contacts over ``span_s`` of a hold. Appliances are no such evidence (a TV runs while one
+    sits), nor is one PIR, which sees the person in the bed or on the seat (:func:`motion_elsewhere`
+    asks for three). Returns (holds ended, n_out)."""
+    return seen_elsewhere(sens, s, t, span_s, window_s, SE_OTHER_FIRST, SE_OTHER_SENSOR, -1, SE_OTHER_TWO,
+                          out, n_out)
+
+
+@njit(cache=True)
 def motion_elsewhere(sens, s, t, span_s, window_s, out, n_out):
-    """Motion sensor ``s`` saw someone: a hold during which three different motion sensors saw
-    someone over ``span_s`` or more is no person (one PIR may see the bed or the seat; three
-    are other rooms). An inverted presence's ON is judged the same way. Returns (count, n_out)."""
-    n = 0
-    for j in range(sens.shape[0]):
-        held = not math.isnan(sens[j, SE_HELD_SINCE])
-        if not (held or _reads_inverted_on(sens, j)):
-            continue
-        a, b = sens[j, SE_MOVE_A], sens[j, SE_MOVE_B]
-        if math.isnan(sens[j, SE_MOVE_FIRST]):
-            sens[j, SE_MOVE_FIRST], sens[j, SE_MOVE_A] = t, float(s)
-        elif a != float(s):
-            if b < 0.0:
-                sens[j, SE_MOVE_B] = float(s)
-            elif b != float(s):
-                sens[j, SE_MOVE_THREE] = 1.0
-        if sens[j, SE_MOVE_THREE] > 0.0 and t - sens[j, SE_MOVE_FIRST] >= span_s:
-            k, n_out = _held_by_nobody(sens, j, t, held, window_s, out, n_out)
-            n += k
-    return n, n_out
+    """Motion sensor ``s`` saw someone: three different motion sensors over ``span_s`` of a hold
+    (one PIR may see the bed or the seat; three are other rooms). Returns (holds ended, n_out)."""
+    return seen_elsewhere(sens, s, t, span_s, window_s, SE_MOVE_FIRST, SE_MOVE_A, SE_MOVE_B, SE_MOVE_THREE,
+                          out, n_out)
 
 
 @njit(cache=True)
@@ -895,7 +892,7 @@ def _held_by_nobody(sens, j, t, held, window_s, out, n_out):
     is up, not away). Returns (holds ended, n_out)."""
     if held:
         return 1, distrust_hold(sens, j, t, window_s, False, out, n_out)
-    contradict_inverted_on(sens, j, t, False)
+    contradict_on(sens, j, t, False)
     return 0, n_out
 
 

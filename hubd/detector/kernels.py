@@ -836,10 +836,10 @@ def distrust_old_holds(sens, t, min_hold_s, skip, window_s, out, n_out):
         if j == skip:
             continue
         if not math.isnan(sens[j, SE_HELD_SINCE]) and t - sens[j, SE_HELD_SINCE] >= min_hold_s:
-            n_out = distrust_hold(sens, j, t, window_s, True, out, n_out)
+            n_out = distrust_hold(sens, j, t, window_s, np.bool_(True), out, n_out)
             n += 1
         elif _reads_untrusted_on(sens, j) and t - sens[j, SE_ON_SINCE] >= min_hold_s:
-            contradict_on(sens, j, t, True)
+            contradict_on(sens, j, t, np.bool_(True))
     return n, n_out
 
 
@@ -874,7 +874,8 @@ def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
     contacts over ``span_s`` of a hold. Appliances are no such evidence (a TV runs while one
     sits), nor is one PIR, which sees the person in the bed or on the seat (:func:`motion_elsewhere`
     asks for three). Returns (holds ended, n_out)."""
-    return seen_elsewhere(sens, s, t, span_s, window_s, SE_OTHER_FIRST, SE_OTHER_SENSOR, -1, SE_OTHER_TWO,
+    return seen_elsewhere(sens, s, t, span_s, window_s, np.int64(SE_OTHER_FIRST), np.int64(SE_OTHER_SENSOR), np.int64(-1),
+                          np.int64(SE_OTHER_TWO),
                           out, n_out)
 
 
@@ -882,7 +883,8 @@ def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
 def motion_elsewhere(sens, s, t, span_s, window_s, out, n_out):
     """Motion sensor ``s`` saw someone: three different motion sensors over ``span_s`` of a hold
     (one PIR may see the bed or the seat; three are other rooms). Returns (holds ended, n_out)."""
-    return seen_elsewhere(sens, s, t, span_s, window_s, SE_MOVE_FIRST, SE_MOVE_A, SE_MOVE_B, SE_MOVE_THREE,
+    return seen_elsewhere(sens, s, t, span_s, window_s, np.int64(SE_MOVE_FIRST), np.int64(SE_MOVE_A), np.int64(SE_MOVE_B),
+                          np.int64(SE_MOVE_THREE),
                           out, n_out)
 
 
@@ -891,8 +893,8 @@ def _held_by_nobody(sens, j, t, held, window_s, out, n_out):
     """Activity elsewhere contradicted ``j``'s hold (``held``) or its inverted ON (the resident
     is up, not away). Returns (holds ended, n_out)."""
     if held:
-        return 1, distrust_hold(sens, j, t, window_s, False, out, n_out)
-    contradict_on(sens, j, t, False)
+        return 1, distrust_hold(sens, j, t, window_s, np.bool_(False), out, n_out)
+    contradict_on(sens, j, t, np.bool_(False))
     return 0, n_out
 
 

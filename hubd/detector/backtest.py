@@ -197,7 +197,7 @@ class BacktestResult:
         fa, median, p90 = learned.false_alarms_per_day, stats.median_hours, stats.p90_hours
 
         def within(value: float, limit: float) -> bool:
-            return value == value and value <= limit  # NaN (no cut scored) is no pass
+            return not math.isnan(value) and value <= limit  # NaN (no cut scored) is no pass
 
         return [
             (f"FA/d {fa:.3f} (<= {TARGETS['false_alarms_per_day']:g})", within(fa, TARGETS["false_alarms_per_day"])),

@@ -50,6 +50,7 @@ _MONO_SENS = [_SE[n] for n in ("held_since", "held_due", "held_latched", "last_r
 # what the kernel learns (by local day and time of day): kept unchanged while the wall clock is not set
 _LEARNED_SV = [_SV[n] for n in ("day", "learned_days", "days", "absence_limit_weekday", "absence_learned_weekday",
                                  "absence_limit_weekend", "absence_learned_weekend")]
+_KEPT_DAY = _LEARNED_SV.index(_SV["day"])
 _LEARNED_SENS = [_SE[n] for n in ("held_limit", "held_learned", "longest_hold_today", "app_hours_mask",
                                    "app_hours_day", "app_hours_prev", "longest_on_today", "on_days", "long_days",
                                    "pulses")]
@@ -203,9 +204,9 @@ class LearnedDetector(Detector):
         rolled = not np.array_equal(self._sv[_LEARNED_SV], kept_sv, equal_nan=True)
         for array, before in zip(arrays, kept):
             array[...] = before
-        if math.isnan(kept_sv[0]):  # the first event ever: its day comes from the unset clock
+        if math.isnan(kept_sv[_KEPT_DAY]):  # the first event ever: its day comes from the unset clock
             self._day_unset = True
-            kept_sv[0] = self._sv[_SV["day"]]
+            kept_sv[_KEPT_DAY] = self._sv[_SV["day"]]
         self._sv[_LEARNED_SV] = kept_sv
         self._sens[:, _LEARNED_SENS] = kept_sens
         if rolled:

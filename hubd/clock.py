@@ -149,9 +149,6 @@ class FakeClock(Clock):
         heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), fut))
         await fut
 
-    def pending_sleepers(self) -> int:
-        return sum(1 for _, _, f in self._sleepers if not f.done())
-
     def next_wake(self) -> float | None:
         """The earliest monotonic time something still sleeps until (None: nothing sleeps):
         where a harness may move time to without jumping over anyone's deadline."""

@@ -292,7 +292,6 @@ class BulkRun:
         # shell reported), the detector or the conditions say may not have reached the policy yet.
         # (The watcher's flags start at zero: its findings at that call count as news.)
         self.rp[bk.R_FIRST] = 1.0
-        self.engine_calls = 0  # calls made through the Python engine (the rest ran in the kernel)
         self.call_pos = 0
         self.det_proxy = _DetectorProxy(self)
 
@@ -354,7 +353,6 @@ class BulkRun:
                 actions = self.engine.tick(float(self.sc[bk.S_T]), float(self.sc[bk.S_L]))
                 ctx = pos
             self.rp[bk.R_FIRST] = 0.0
-            self.engine_calls += 1
             self._emit(actions, ctx)
             self._refresh()
             if code == bk.STOP_EVENT and pos == h:

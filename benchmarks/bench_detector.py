@@ -622,7 +622,7 @@ def _pools(scored: list) -> dict:
     pools = {"real homes": by("real"), "real + fault variants": by("real", "real variant"),
              "synthetic + variants": by("synthetic", "synthetic variant"),
              "hubsim residents (true absences)": by("hubsim"),
-             "hubsim + fault variants": by("hubsim", "hubsim variant"),
+             "hubsim + fault variants": by("hubsim", "hubsim variant") if by("hubsim variant") else [],
              "all": [r for _, r in scored]}
     return {k: pooled(v) for k, v in pools.items() if v}
 

@@ -69,7 +69,8 @@ def test_hubd_sim_learned_hub_hears_the_return_at_full_speed(capsys, tmp_path):
     out = capsys.readouterr().out
     assert code == 0, out
     alarms = [line for line in out.splitlines() if "received SMS" in line and "ACK" in line]
-    assert len(alarms) == 1 and "no activity for 1h" in alarms[0], out  # (minutes late at x20000 under load)
+    # the clock waits for the hub's decisions (hubsim.pacing): exact even when the hub is starved of CPU
+    assert len(alarms) == 1 and "no activity for 1h35m" in alarms[0], out
     db = sqlite3.connect(tmp_path / "hubd.sqlite3")
     try:
         doors = db.execute("SELECT value FROM events WHERE sensor = 'front_door' ORDER BY mono").fetchall()

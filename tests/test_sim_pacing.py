@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hubd.events import Event, Kind
 from hubd.sensors.gpio import ContactSensor
 from hubsim.gpio_driver import GpioScript
-from hubsim.pacing import PacedClock, drive_due
+from hubsim.pacing import PacedClock, drive_due, pace_hub
 
 START = 1_768_197_600.0  # a live morning, 06:00
 
@@ -112,3 +112,41 @@ def test_a_door_opened_and_shut_within_one_loop_period_reaches_the_hub_as_two_ev
     finally:
         door.close()
         factory.reset()
+
+
+class Engine:
+    """What pace_hub reads of the hub's engine: the last time it judged, and its next decision."""
+
+    def __init__(self, now, decisions):
+        self.now, self.decisions = now, decisions
+
+    def next_deadline(self, mono):
+        return min((d for d in self.decisions if d > mono), default=None)
+
+
+def test_time_waits_at_the_hubs_next_decision_until_the_hub_has_taken_it():
+    """A starved hub (its loop 2 wall seconds late, 40,000 simulated at x20000) still decides at
+    its own time: the alarm text says the silence it saw then."""
+    wall = Wall()
+    clock = PacedClock(20000.0, start_local=START, start_mono=START, base=wall)
+    engine = Engine(START, [START + 5700.0, START + 6000.0])
+    pace_hub(engine, clock)
+    wall.now += 2.0
+    assert clock.monotonic() == START + 5700.0
+    pace_hub(engine, clock)  # the hub has not got there yet: the hold stays
+    wall.now += 2.0
+    assert clock.monotonic() == START + 5700.0
+    engine.now = clock.monotonic()  # it decides at 5700 s
+    pace_hub(engine, clock)
+    assert clock.monotonic() == START + 6000.0
+    engine.now, engine.decisions = START + 6000.0, []
+    pace_hub(engine, clock)  # nothing left to decide: time runs free (and catches up with the wall)
+    assert clock.monotonic() == START + 80000.0
+
+
+def test_an_edge_past_the_hubs_hold_waits_for_the_hub():
+    wall = Wall()
+    clock = PacedClock(1200.0, start_local=START, start_mono=START, base=wall)
+    clock.hold_for_hub(START + 60.0)
+    wall.now += 1.0
+    assert clock.unheld_local() == START + 60.0  # an edge due at +120 s is not due yet

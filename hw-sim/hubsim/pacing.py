@@ -6,6 +6,11 @@ it, so the hub's 50 ms debounce swallows a front door opened and shut within it:
 never hears of a departure, and takes the return for one. Held here, each edge is stamped
 at its own simulated time, as in a real flat. Simulated time stands still for at most one
 loop period, and never goes back.
+
+The clock also holds at the hub's next decision (an alarm due, a warning to escalate) until
+the hub has taken it: a hub process starved of CPU on a loaded machine (at x20000, 75 ms of
+wall time are 25 simulated minutes) then decides at its own time, as a real hub at x1 does,
+and its texts say the silence it saw then, not wherever the wall clock had got to.
 """
 
 from __future__ import annotations
@@ -25,9 +30,16 @@ class PacedClock(ScaledClock):
         super().__init__(speed, start_local, start_mono=start_mono, **kwargs)
         self._held_mono = math.inf
         self._waiting_mono = math.inf  # held for the person (interactive pre-alarm)
+        self._hub_mono = math.inf  # held for the hub's next decision
 
     def monotonic(self) -> float:
-        return min(super().monotonic(), self._held_mono, self._waiting_mono)
+        return min(super().monotonic(), self._held_mono, self._waiting_mono, self._hub_mono)
+
+    def hold_for_hub(self, mono: Optional[float]) -> None:
+        """A third hold, apart from the others: monotonic time does not pass ``mono`` (None: no
+        hold), the hub's next decision, until a new hold is set once the hub has taken it
+        (:func:`pace_hub`). It never makes the clock go back."""
+        self._hub_mono = math.inf if mono is None else max(mono, self.monotonic())
 
     def wait_for_person_until(self, mono: Optional[float]) -> None:
         """A second hold, apart from the scripted edges': monotonic time does not pass ``mono``
@@ -42,8 +54,9 @@ class PacedClock(ScaledClock):
         self._waiting_mono = max(mono, now)
 
     def unheld_local(self) -> float:
-        """Where simulated local time would be without the hold: what is due by now."""
-        return self._start_local + (super().monotonic() - self._start_mono)
+        """Where simulated local time would be without the scripted edges' hold: what is due by
+        now (an edge past the hub's hold waits for the hub)."""
+        return self._start_local + (min(super().monotonic(), self._hub_mono) - self._start_mono)
 
     def hold_at(self, local: Optional[float]) -> None:
         """Let simulated time reach ``local`` but not pass it (None: run free).
@@ -68,3 +81,10 @@ def drive_due(script: GpioScript, clock: PacedClock) -> int:
         driven += len(script.advance_to(due, before_each=clock.hold_at))
     clock.hold_at(script.next_due())
     return driven
+
+
+def pace_hub(engine, clock: PacedClock) -> None:
+    """Hold the clock at the engine's next decision after the last time it has judged: it
+    moves on only once the hub has got there (``engine.now``), however late its loop runs."""
+    judged = engine.now if engine.now is not None else clock.monotonic()
+    clock.hold_for_hub(engine.next_deadline(judged))

@@ -34,7 +34,7 @@ from .i2c.bus import SimBus
 from .i2c.ina226 import INA226Sim
 from .modem import ModemEmulator
 from .interactive import REACT_WALL_S
-from .pacing import PacedClock, drive_due
+from .pacing import PacedClock, drive_due, pace_hub
 from .quirks_devices import PRESETS
 from .resident import DEFAULT_FLAT, PROFILES, FlatSensor, Resident, collapse, flat_for, suggested_pins
 
@@ -220,6 +220,7 @@ async def live(flat: SimFlat, clock: PacedClock, console: Console, collapse_at: 
     ok = False
     try:
         while time.monotonic() - started < wall_limit:
+            pace_hub(daemon.engine, clock)
             drive_due(script, clock)
             local = clock.local()
             if not said_collapse and local >= collapse_at:

@@ -26,6 +26,8 @@ from typing import IO, Callable
 
 from hubd.core.alerts import PREALARM
 
+from .pacing import pace_hub
+
 HELP = """commands:
   trigger SENSOR   the resident moves: a PIR sees you, a door or mat changes, an appliance
                    is switched on or off (sensors: {sensors})
@@ -179,6 +181,7 @@ async def play(flat, clock, console, lines: "queue.Queue[str | None]", *, office
             if on_turn is not None:
                 on_turn()
             player.pace()
+            pace_hub(daemon.engine, clock)
             await asyncio.sleep(0.02)
     finally:
         daemon.request_stop()

@@ -874,18 +874,16 @@ def activity_elsewhere(sens, s, t, span_s, window_s, out, n_out):
     contacts over ``span_s`` of a hold. Appliances are no such evidence (a TV runs while one
     sits), nor is one PIR, which sees the person in the bed or on the seat (:func:`motion_elsewhere`
     asks for three). Returns (holds ended, n_out)."""
-    return seen_elsewhere(sens, s, t, span_s, window_s, np.int64(SE_OTHER_FIRST), np.int64(SE_OTHER_SENSOR), np.int64(-1),
-                          np.int64(SE_OTHER_TWO),
-                          out, n_out)
+    return seen_elsewhere(sens, s, t, span_s, window_s, np.int64(SE_OTHER_FIRST), np.int64(SE_OTHER_SENSOR),
+                          np.int64(-1), np.int64(SE_OTHER_TWO), out, n_out)
 
 
 @njit(cache=True)
 def motion_elsewhere(sens, s, t, span_s, window_s, out, n_out):
     """Motion sensor ``s`` saw someone: three different motion sensors over ``span_s`` of a hold
     (one PIR may see the bed or the seat; three are other rooms). Returns (holds ended, n_out)."""
-    return seen_elsewhere(sens, s, t, span_s, window_s, np.int64(SE_MOVE_FIRST), np.int64(SE_MOVE_A), np.int64(SE_MOVE_B),
-                          np.int64(SE_MOVE_THREE),
-                          out, n_out)
+    return seen_elsewhere(sens, s, t, span_s, window_s, np.int64(SE_MOVE_FIRST), np.int64(SE_MOVE_A),
+                          np.int64(SE_MOVE_B), np.int64(SE_MOVE_THREE), out, n_out)
 
 
 @njit(cache=True)
